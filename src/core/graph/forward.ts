@@ -1,0 +1,68 @@
+import * as tf from '@tensorflow/tfjs';
+import { applyNode } from './ops';
+import type { Graph, NodeId } from './types';
+
+export interface ForwardOptions {
+  training?: boolean;
+  /** Defaults to `training`: a teacher evaluated with training=false never touches its statistics. */
+  updateBatchNormStats?: boolean;
+  /** Node outputs to return besides the graph output. */
+  taps?: Iterable<NodeId>;
+  /** Replace a node's output with the given tensor; the node itself is not run. */
+  splices?: ReadonlyMap<NodeId, tf.Tensor>;
+  /** Run a node with replacement weights (masked kernels, candidate weights). */
+  weightOverrides?: ReadonlyMap<NodeId, Partial<Record<string, tf.Tensor>>>;
+  /** Stop after this node and return its value as the output (a prefix of the graph). */
+  until?: NodeId;
+  nextSeed?: () => number;
+}
+
+export interface ForwardResult {
+  output: tf.Tensor;
+  tapped: Map<NodeId, tf.Tensor>;
+}
+
+/**
+ * Runs the graph on a batch. Taps read intermediate outputs (layer-wise losses, estimation
+ * error, BatchNorm inputs); splices feed a foreign tensor in place of a node's output (Cross
+ * Distillation's teacher→student and student→teacher crossings). Does not tidy: callers own
+ * the scope, so tapped tensors can be used in a gradient closure.
+ */
+export function forward(g: Graph, x: tf.Tensor, opts: ForwardOptions = {}): ForwardResult {
+  const training = opts.training ?? false;
+  const updateBatchNormStats = opts.updateBatchNormStats ?? training;
+  const taps = new Set(opts.taps ?? []);
+  const values = new Map<NodeId, tf.Tensor>();
+  const tapped = new Map<NodeId, tf.Tensor>();
+  const stopAt = opts.until ?? g.output;
+  if (!g.nodes.some((n) => n.id === stopAt)) throw new Error(`forward: no node '${stopAt}'`);
+  for (const id of [...taps, ...(opts.splices?.keys() ?? [])]) {
+    if (!g.nodes.some((n) => n.id === id)) throw new Error(`forward: no node '${id}' to tap or splice`);
+  }
+  for (const node of g.nodes) {
+    const spliced = opts.splices?.get(node.id);
+    const value =
+      spliced ??
+      (node.id === g.input
+        ? x
+        : applyNode(
+            node,
+            node.inputs.map((i) => values.get(i)!),
+            {
+              training,
+              updateBatchNormStats,
+              nextSeed: opts.nextSeed,
+              weights: opts.weightOverrides?.get(node.id),
+            },
+          ));
+    values.set(node.id, value);
+    if (taps.has(node.id)) tapped.set(node.id, value);
+    if (node.id === stopAt) break;
+  }
+  return { output: values.get(stopAt)!, tapped };
+}
+
+/** Logits for a batch in inference mode, tidied. */
+export function predict(g: Graph, x: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => forward(g, x).output);
+}

@@ -1,0 +1,6 @@
+export * from './types';
+export * from './ops';
+export * from './forward';
+export * from './shapes';
+export * from './build';
+export * from './transforms';

@@ -1,0 +1,120 @@
+import * as tf from '@tensorflow/tfjs';
+import type { ActivationFn, GraphNode } from './types';
+
+export interface ApplyOptions {
+  /** BatchNorm uses batch statistics and dropout is active. */
+  training: boolean;
+  /** In training mode, fold the batch statistics into the BatchNorm moving averages. */
+  updateBatchNormStats: boolean;
+  /** Seed source for dropout masks, so runs are reproducible. */
+  nextSeed?: () => number;
+  /** Replacement weights for this node (e.g. a masked or candidate kernel). */
+  weights?: Partial<Record<string, tf.Tensor>>;
+}
+
+export function activate(x: tf.Tensor, fn: ActivationFn): tf.Tensor {
+  switch (fn) {
+    case 'relu':
+      return tf.relu(x);
+    case 'relu6':
+      return tf.relu6(x);
+    case 'sigmoid':
+      return tf.sigmoid(x);
+    case 'tanh':
+      return tf.tanh(x);
+    case 'softmax':
+      return tf.softmax(x);
+    case 'elu':
+      return tf.elu(x);
+    case 'linear':
+      return x;
+  }
+}
+
+/** Runs one node on already computed inputs. The only place that knows what an op computes. */
+export function applyNode(node: GraphNode, inputs: tf.Tensor[], opts: ApplyOptions): tf.Tensor {
+  const w = (name: string): tf.Tensor => opts.weights?.[name] ?? node.weights[name];
+  const x = inputs[0];
+  switch (node.op) {
+    case 'input':
+      return x;
+    case 'conv2d': {
+      const a = node.attrs;
+      const y = tf.conv2d(
+        x as tf.Tensor4D,
+        w('kernel') as tf.Tensor4D,
+        a.strides,
+        a.padding,
+        'NHWC',
+        a.dilations,
+      );
+      return a.useBias ? tf.add(y, w('bias')) : y;
+    }
+    case 'depthwiseConv2d': {
+      const a = node.attrs;
+      const y = tf.depthwiseConv2d(
+        x as tf.Tensor4D,
+        w('depthwiseKernel') as tf.Tensor4D,
+        a.strides,
+        a.padding,
+        'NHWC',
+        a.dilations,
+      );
+      return a.useBias ? tf.add(y, w('bias')) : y;
+    }
+    case 'dense': {
+      const y = tf.matMul(x as tf.Tensor2D, w('kernel') as tf.Tensor2D);
+      return node.attrs.useBias ? tf.add(y, w('bias')) : y;
+    }
+    case 'batchNorm':
+      return batchNorm(node as Extract<GraphNode, { op: 'batchNorm' }>, x, opts, w);
+    case 'activation':
+      return activate(x, node.attrs.fn);
+    case 'maxPool': {
+      const a = node.attrs;
+      return tf.maxPool(x as tf.Tensor4D, a.poolSize, a.strides, a.padding);
+    }
+    case 'avgPool': {
+      const a = node.attrs;
+      return tf.avgPool(x as tf.Tensor4D, a.poolSize, a.strides, a.padding);
+    }
+    case 'globalAvgPool':
+      return tf.mean(x, [1, 2]);
+    case 'add':
+      return inputs.slice(1).reduce((sum, t) => tf.add(sum, t), x);
+    case 'concat':
+      return tf.concat(inputs, node.attrs.axis);
+    case 'flatten':
+      return tf.reshape(x, [x.shape[0], -1]);
+    case 'reshape':
+      return tf.reshape(x, [x.shape[0], ...node.attrs.targetShape]);
+    case 'dropout':
+      return opts.training && node.attrs.rate > 0
+        ? tf.dropout(x, node.attrs.rate, undefined, opts.nextSeed?.())
+        : x;
+    case 'zeroPad':
+      return tf.pad(x, [[0, 0], ...node.attrs.padding, [0, 0]]);
+  }
+}
+
+function batchNorm(
+  node: Extract<GraphNode, { op: 'batchNorm' }>,
+  x: tf.Tensor,
+  opts: ApplyOptions,
+  w: (name: string) => tf.Tensor,
+): tf.Tensor {
+  const { epsilon, momentum } = node.attrs;
+  if (!opts.training) {
+    return tf.batchNorm(x, w('movingMean'), w('movingVariance'), w('beta'), w('gamma'), epsilon);
+  }
+  const axes = x.rank === 4 ? [0, 1, 2] : [0];
+  const { mean, variance } = tf.moments(x, axes);
+  if (opts.updateBatchNormStats) {
+    // Keras convention: moving = momentum·moving + (1 − momentum)·batch.
+    const mm = node.weights.movingMean;
+    const mv = node.weights.movingVariance;
+    mm.assign(tf.add(tf.mul(mm, momentum), tf.mul(mean, 1 - momentum)));
+    mv.assign(tf.add(tf.mul(mv, momentum), tf.mul(variance, 1 - momentum)));
+  }
+  return tf.batchNorm(x, mean, variance, w('beta'), w('gamma'), epsilon);
+}

@@ -1,0 +1,96 @@
+import type * as tf from '@tensorflow/tfjs';
+
+/** Stable, human-readable node name: 'conv2', 'bn2', 'fc1'. */
+export type NodeId = string;
+
+export type Padding = 'same' | 'valid';
+export type ActivationFn = 'relu' | 'relu6' | 'sigmoid' | 'tanh' | 'softmax' | 'linear' | 'elu';
+
+/** Per-op attributes; the union keeps every op's fields typed. */
+export interface OpAttrs {
+  input: { shape: number[] };
+  conv2d: {
+    filters: number;
+    kernelSize: [number, number];
+    strides: [number, number];
+    padding: Padding;
+    dilations: [number, number];
+    useBias: boolean;
+  };
+  depthwiseConv2d: {
+    kernelSize: [number, number];
+    strides: [number, number];
+    padding: Padding;
+    dilations: [number, number];
+    depthMultiplier: number;
+    useBias: boolean;
+  };
+  dense: { units: number; useBias: boolean };
+  batchNorm: { epsilon: number; momentum: number };
+  activation: { fn: ActivationFn };
+  maxPool: { poolSize: [number, number]; strides: [number, number]; padding: Padding };
+  avgPool: { poolSize: [number, number]; strides: [number, number]; padding: Padding };
+  globalAvgPool: Record<string, never>;
+  add: Record<string, never>;
+  concat: { axis: number };
+  flatten: Record<string, never>;
+  reshape: { targetShape: number[] };
+  dropout: { rate: number };
+  zeroPad: { padding: [[number, number], [number, number]] };
+}
+
+export type Op = keyof OpAttrs;
+
+/** Weight names per op (TF.js Layers order, which the io module relies on). */
+export const WEIGHT_NAMES: { [K in Op]: readonly string[] } = {
+  input: [],
+  conv2d: ['kernel', 'bias'],
+  depthwiseConv2d: ['depthwiseKernel', 'bias'],
+  dense: ['kernel', 'bias'],
+  batchNorm: ['gamma', 'beta', 'movingMean', 'movingVariance'],
+  activation: [],
+  maxPool: [],
+  avgPool: [],
+  globalAvgPool: [],
+  add: [],
+  concat: [],
+  flatten: [],
+  reshape: [],
+  dropout: [],
+  zeroPad: [],
+};
+
+export interface GraphNodeOf<K extends Op> {
+  id: NodeId;
+  op: K;
+  inputs: NodeId[];
+  attrs: OpAttrs[K];
+  /** Trainable weights and BatchNorm statistics, as variables so methods can train them. */
+  weights: Record<string, tf.Variable>;
+}
+
+export type GraphNode = { [K in Op]: GraphNodeOf<K> }[Op];
+
+/** How raw [0, 1] pixels are turned into this model's input. */
+export interface Preprocessing {
+  mean: number;
+  std: number;
+}
+
+export interface Graph {
+  name: string;
+  /** Nodes in topological order: every input of a node precedes it. */
+  nodes: GraphNode[];
+  input: NodeId;
+  output: NodeId;
+  /** Shape of one example, NHWC without the batch dimension, e.g. [32, 32, 1]. */
+  inputShape: number[];
+  preprocessing: Preprocessing;
+}
+
+/** Nodes that hold a weight matrix: the "layers" of per-layer charts. */
+export const LAYER_OPS: ReadonlySet<Op> = new Set<Op>(['conv2d', 'depthwiseConv2d', 'dense']);
+
+export function isLayer(node: GraphNode): boolean {
+  return LAYER_OPS.has(node.op);
+}

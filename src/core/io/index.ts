@@ -1,0 +1,2 @@
+export * from './layers-format';
+export * from './load';

@@ -1,0 +1,532 @@
+import * as tf from '@tensorflow/tfjs';
+import { inferShapes, weightShapes } from '../graph';
+import type {
+  ActivationFn,
+  Graph,
+  GraphNode,
+  NodeId,
+  Padding,
+  Preprocessing,
+} from '../graph';
+import { InvalidModelError, UnsupportedLayerError } from '../runtime/errors';
+
+/** The TF.js Layers model.json (tf.io.ModelJSON) with what we read of it. */
+export interface LayersModelJson {
+  format?: string;
+  generatedBy?: string;
+  modelTopology: unknown;
+  weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
+  userDefinedMetadata?: { clab?: { preprocessing?: Preprocessing } };
+}
+
+type KerasConfig = Record<string, unknown>;
+interface KerasLayer {
+  class_name: string;
+  config: KerasConfig;
+  name?: string;
+  inbound_nodes?: unknown[];
+}
+
+const ACTIVATIONS: ReadonlySet<string> = new Set([
+  'relu',
+  'relu6',
+  'sigmoid',
+  'tanh',
+  'softmax',
+  'linear',
+  'elu',
+]);
+
+/** Keras weight names ↔ IR weight names. */
+const KERAS_WEIGHT: Record<string, string> = {
+  kernel: 'kernel',
+  bias: 'bias',
+  depthwise_kernel: 'depthwiseKernel',
+  gamma: 'gamma',
+  beta: 'beta',
+  moving_mean: 'movingMean',
+  moving_variance: 'movingVariance',
+};
+const IR_WEIGHT = Object.fromEntries(Object.entries(KERAS_WEIGHT).map(([k, v]) => [v, k]));
+
+const bad = (msg: string) =>
+  new InvalidModelError(
+    msg,
+    'Export the model with TF.js `model.save()` or tensorflowjs_converter --output_format=tfjs_layers_model.',
+  );
+
+// ---------------------------------------------------------------- import
+
+function pair(v: unknown, what: string): [number, number] {
+  if (typeof v === 'number') return [v, v];
+  if (Array.isArray(v) && v.length === 2 && v.every((n) => typeof n === 'number')) {
+    return [v[0], v[1]];
+  }
+  throw bad(`${what} must be a number or a pair of numbers, got ${JSON.stringify(v)}`);
+}
+
+function padding(v: unknown, layer: string): Padding {
+  if (v === 'same' || v === 'valid') return v;
+  throw new UnsupportedLayerError(
+    `Layer '${layer}' uses padding '${String(v)}'`,
+    "Only 'same' and 'valid' padding are supported.",
+  );
+}
+
+function activation(v: unknown, layer: string): ActivationFn {
+  const name = v === undefined || v === null ? 'linear' : String(v);
+  if (!ACTIVATIONS.has(name)) {
+    throw new UnsupportedLayerError(
+      `Layer '${layer}' uses the activation '${name}'`,
+      `Supported activations: ${[...ACTIVATIONS].join(', ')}.`,
+    );
+  }
+  return name as ActivationFn;
+}
+
+/** Inbound layer names of a functional layer, Keras 2 ([[name, 0, 0, {}]]) style. */
+function inboundNames(layer: KerasLayer): string[] {
+  const nodes = layer.inbound_nodes ?? [];
+  if (nodes.length === 0) return [];
+  if (nodes.length > 1) {
+    throw new UnsupportedLayerError(
+      `Layer '${layer.config.name}' is called ${nodes.length} times (shared layer)`,
+      'Shared layers are not supported; give each call its own layer.',
+    );
+  }
+  const first = nodes[0];
+  if (!Array.isArray(first)) {
+    throw bad(`Layer '${layer.config.name}' has inbound nodes in an unknown (Keras 3?) format`);
+  }
+  return first.map((entry) => String((entry as unknown[])[0]));
+}
+
+interface PendingNode {
+  node: GraphNode;
+  /** Keras weight names of this node, in manifest order. */
+  kerasLayer: string;
+}
+
+/** Turns one Keras layer into one or two IR nodes (a fused activation becomes its own node). */
+function layerToNodes(layer: KerasLayer, inputs: NodeId[]): PendingNode[] {
+  const c = layer.config;
+  const name = String(c.name);
+  const out: PendingNode[] = [];
+  const push = (node: Omit<GraphNode, 'weights'>) =>
+    out.push({ node: { ...node, weights: {} } as GraphNode, kerasLayer: name });
+  if (c.data_format === 'channels_first') {
+    throw new UnsupportedLayerError(
+      `Layer '${name}' uses data_format channels_first`,
+      'Convert the model to channels_last (NHWC) before importing.',
+    );
+  }
+  const withActivation = () => {
+    const fn = activation(c.activation, name);
+    if (fn !== 'linear') {
+      const id = `${name}_act`;
+      push({ id, op: 'activation', inputs: [name], attrs: { fn } });
+    }
+  };
+  switch (layer.class_name) {
+    case 'Conv2D':
+      push({
+        id: name,
+        op: 'conv2d',
+        inputs,
+        attrs: {
+          filters: Number(c.filters),
+          kernelSize: pair(c.kernel_size, `${name}.kernel_size`),
+          strides: pair(c.strides ?? 1, `${name}.strides`),
+          padding: padding(c.padding ?? 'valid', name),
+          dilations: pair(c.dilation_rate ?? 1, `${name}.dilation_rate`),
+          useBias: c.use_bias !== false,
+        },
+      });
+      withActivation();
+      break;
+    case 'DepthwiseConv2D':
+      push({
+        id: name,
+        op: 'depthwiseConv2d',
+        inputs,
+        attrs: {
+          kernelSize: pair(c.kernel_size, `${name}.kernel_size`),
+          strides: pair(c.strides ?? 1, `${name}.strides`),
+          padding: padding(c.padding ?? 'valid', name),
+          dilations: pair(c.dilation_rate ?? 1, `${name}.dilation_rate`),
+          depthMultiplier: Number(c.depth_multiplier ?? 1),
+          useBias: c.use_bias !== false,
+        },
+      });
+      withActivation();
+      break;
+    case 'Dense':
+      push({ id: name, op: 'dense', inputs, attrs: { units: Number(c.units), useBias: c.use_bias !== false } });
+      withActivation();
+      break;
+    case 'BatchNormalization': {
+      const axis = Array.isArray(c.axis) ? c.axis[0] : (c.axis ?? -1);
+      if (axis !== -1 && axis !== 3 && axis !== 1) {
+        throw new UnsupportedLayerError(
+          `BatchNormalization '${name}' normalises axis ${String(axis)}`,
+          'Only the channel (last) axis is supported.',
+        );
+      }
+      push({
+        id: name,
+        op: 'batchNorm',
+        inputs,
+        attrs: { epsilon: Number(c.epsilon ?? 1e-3), momentum: Number(c.momentum ?? 0.99) },
+      });
+      break;
+    }
+    case 'Activation':
+      push({ id: name, op: 'activation', inputs, attrs: { fn: activation(c.activation, name) } });
+      break;
+    case 'ReLU': {
+      const max = c.max_value;
+      if ((c.negative_slope ?? 0) !== 0 || (c.threshold ?? 0) !== 0 || (max != null && max !== 6)) {
+        throw new UnsupportedLayerError(
+          `ReLU '${name}' has a slope, threshold or cap other than 6`,
+          'Use a plain ReLU or ReLU6.',
+        );
+      }
+      push({ id: name, op: 'activation', inputs, attrs: { fn: max === 6 ? 'relu6' : 'relu' } });
+      break;
+    }
+    case 'Softmax':
+      push({ id: name, op: 'activation', inputs, attrs: { fn: 'softmax' } });
+      break;
+    case 'MaxPooling2D':
+    case 'AveragePooling2D': {
+      const poolSize = pair(c.pool_size ?? 2, `${name}.pool_size`);
+      push({
+        id: name,
+        op: layer.class_name === 'MaxPooling2D' ? 'maxPool' : 'avgPool',
+        inputs,
+        attrs: {
+          poolSize,
+          strides: c.strides == null ? poolSize : pair(c.strides, `${name}.strides`),
+          padding: padding(c.padding ?? 'valid', name),
+        },
+      });
+      break;
+    }
+    case 'GlobalAveragePooling2D':
+      if (c.keepdims) {
+        throw new UnsupportedLayerError(`GlobalAveragePooling2D '${name}' keeps dims`, 'Set keepdims=false.');
+      }
+      push({ id: name, op: 'globalAvgPool', inputs, attrs: {} });
+      break;
+    case 'Add':
+      push({ id: name, op: 'add', inputs, attrs: {} });
+      break;
+    case 'Concatenate':
+      push({ id: name, op: 'concat', inputs, attrs: { axis: Number(c.axis ?? -1) } });
+      break;
+    case 'Flatten':
+      push({ id: name, op: 'flatten', inputs, attrs: {} });
+      break;
+    case 'Reshape':
+      push({ id: name, op: 'reshape', inputs, attrs: { targetShape: (c.target_shape as number[]).map(Number) } });
+      break;
+    case 'Dropout':
+      push({ id: name, op: 'dropout', inputs, attrs: { rate: Number(c.rate ?? 0) } });
+      break;
+    case 'ZeroPadding2D': {
+      const p = c.padding;
+      const pads: [[number, number], [number, number]] =
+        typeof p === 'number'
+          ? [[p, p], [p, p]]
+          : Array.isArray(p) && Array.isArray(p[0])
+            ? [pair(p[0], `${name}.padding`), pair(p[1], `${name}.padding`)]
+            : (pair(p, `${name}.padding`).map((v) => [v, v]) as [[number, number], [number, number]]);
+      push({ id: name, op: 'zeroPad', inputs, attrs: { padding: pads } });
+      break;
+    }
+    default:
+      throw new UnsupportedLayerError(
+        `Unsupported layer '${name}' of type ${layer.class_name}`,
+        'Supported: InputLayer, Conv2D, DepthwiseConv2D, Dense, BatchNormalization, Activation, ReLU, Softmax, ' +
+          'MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, Add, Concatenate, Flatten, Reshape, Dropout, ZeroPadding2D.',
+      );
+  }
+  return out;
+}
+
+function batchInputShape(c: KerasConfig, layer: string): number[] {
+  const shape = (c.batch_input_shape ?? c.batch_shape) as (number | null)[] | undefined;
+  if (!shape) throw bad(`Input layer '${layer}' has no batch_input_shape`);
+  const rest = shape.slice(1);
+  if (rest.some((d) => d == null)) {
+    throw new UnsupportedLayerError(
+      `Input '${layer}' has an unknown dimension: [${shape.join(', ')}]`,
+      'Give the model a fixed input shape (e.g. 28×28×1).',
+    );
+  }
+  return rest as number[];
+}
+
+/** Builds the IR from a model.json and its weight data. */
+export function graphFromLayersJson(json: LayersModelJson, weightData: ArrayBuffer): Graph {
+  const topo = json.modelTopology as { model_config?: KerasLayer } & KerasLayer;
+  if (json.format === 'graph-model') {
+    throw new InvalidModelError(
+      'This is a TF.js graph model (a converted SavedModel), not a Layers model',
+      'Convert the Keras model with --output_format=tfjs_layers_model, or save it from TF.js.',
+    );
+  }
+  const model: KerasLayer | undefined = topo?.model_config ?? topo;
+  if (!model || typeof model.class_name !== 'string' || !model.config) {
+    throw bad('model.json has no modelTopology with a Keras model config');
+  }
+  const config = model.config as { layers?: KerasLayer[]; name?: string; input_layers?: unknown; output_layers?: unknown[] };
+  const layers: KerasLayer[] = Array.isArray(model.config) ? (model.config as KerasLayer[]) : (config.layers ?? []);
+  if (layers.length === 0) throw bad('The model has no layers');
+
+  const pending: PendingNode[] = [];
+  let inputShape: number[] | undefined;
+  let inputId = 'input';
+  let last: NodeId = inputId;
+  const sequential = model.class_name === 'Sequential';
+  const renamed = new Map<string, NodeId>(); // Keras layer → IR node that carries its output
+
+  for (const layer of layers) {
+    const name = String(layer.config.name ?? layer.name);
+    layer.config.name = name;
+    if (layer.class_name === 'InputLayer') {
+      inputShape = batchInputShape(layer.config, name);
+      inputId = name;
+      last = name;
+      renamed.set(name, name);
+      continue;
+    }
+    if (!inputShape && sequential) {
+      inputShape = batchInputShape(layer.config, name);
+    }
+    const inputs = sequential ? [last] : inboundNames(layer).map((n) => renamed.get(n) ?? n);
+    const nodes = layerToNodes(layer, inputs);
+    pending.push(...nodes);
+    last = nodes[nodes.length - 1].node.id;
+    renamed.set(name, last);
+  }
+  if (!inputShape) throw bad('The model has no input layer with a shape');
+  let output = last;
+  if (!sequential) {
+    const outs = config.output_layers as unknown[][] | undefined;
+    if (!outs || outs.length !== 1) {
+      throw new UnsupportedLayerError('The model has several outputs', 'Only single-output models are supported.');
+    }
+    output = renamed.get(String(outs[0][0])) ?? String(outs[0][0]);
+  }
+  const g: Graph = {
+    name: String(config.name ?? 'model'),
+    nodes: [
+      { id: inputId, op: 'input', inputs: [], attrs: { shape: inputShape }, weights: {} },
+      ...pending.map((p) => p.node),
+    ],
+    input: inputId,
+    output,
+    inputShape,
+    preprocessing: json.userDefinedMetadata?.clab?.preprocessing ?? { mean: 0, std: 1 },
+  };
+  attachWeights(g, pending, json, weightData);
+  return g;
+}
+
+function attachWeights(g: Graph, pending: PendingNode[], json: LayersModelJson, weightData: ArrayBuffer) {
+  const specs = json.weightsManifest.flatMap((group) => group.weights);
+  const total = specs.reduce((sum, s) => {
+    const bytes = s.quantization ? { float16: 2, uint8: 1, uint16: 2 }[s.quantization.dtype] ?? 4 : 4;
+    return sum + bytes * s.shape.reduce((a, b) => a * b, 1);
+  }, 0);
+  if (total !== weightData.byteLength) {
+    throw bad(`The weight files hold ${weightData.byteLength} bytes but the manifest describes ${total}`);
+  }
+  const decoded = tf.io.decodeWeights(weightData, specs);
+  try {
+    const shapes = inferShapes({ ...g, nodes: g.nodes });
+    const byLayer = new Map<string, Map<string, tf.Tensor>>();
+    for (const [fullName, tensor] of Object.entries(decoded)) {
+      const cut = fullName.lastIndexOf('/');
+      const layer = fullName.slice(0, cut);
+      const weight = fullName.slice(cut + 1).replace(/:\d+$/, '');
+      if (!byLayer.has(layer)) byLayer.set(layer, new Map());
+      byLayer.get(layer)!.set(weight, tensor);
+    }
+    for (const { node, kerasLayer } of pending) {
+      const inShape = shapes.get(node.inputs[0])!;
+      const expected = weightShapes(node, inShape);
+      const names = Object.keys(expected);
+      if (names.length === 0) continue;
+      const found = findLayerWeights(byLayer, kerasLayer);
+      for (const name of names) {
+        let t = found?.get(IR_WEIGHT[name]);
+        if (!t && node.op === 'batchNorm' && (name === 'gamma' || name === 'beta')) {
+          t = name === 'gamma' ? tf.ones(expected[name]) : tf.zeros(expected[name]); // scale/center off
+        }
+        if (!t) throw bad(`No weight '${IR_WEIGHT[name]}' for layer '${kerasLayer}' in the weight manifest`);
+        if (t.shape.join() !== expected[name].join()) {
+          throw new InvalidModelError(
+            `Weight '${kerasLayer}/${IR_WEIGHT[name]}' has shape [${t.shape}] but the layer needs [${expected[name]}]`,
+            'The weights do not match the topology; re-export the model.',
+          );
+        }
+        if (!tf.tidy(() => tf.all(tf.isFinite(t!)).dataSync()[0])) {
+          throw new InvalidModelError(
+            `Weight '${kerasLayer}/${IR_WEIGHT[name]}' contains NaN or infinite values`,
+            'The model is corrupt or diverged during training; export it from a healthy checkpoint.',
+          );
+        }
+        node.weights[name] = tf.variable(t, name !== 'movingMean' && name !== 'movingVariance');
+      }
+    }
+  } finally {
+    tf.dispose(Object.values(decoded));
+  }
+}
+
+/** TF.js may suffix layer names in weight paths ('dense_Dense1/kernel'); accept the exact name first. */
+function findLayerWeights(byLayer: Map<string, Map<string, tf.Tensor>>, layer: string) {
+  return byLayer.get(layer) ?? [...byLayer.entries()].find(([k]) => k.endsWith(`/${layer}`))?.[1];
+}
+
+// ---------------------------------------------------------------- export
+
+function kerasLayer(node: GraphNode): KerasLayer {
+  const name = node.id;
+  const base = { name, trainable: true, dtype: 'float32' };
+  switch (node.op) {
+    case 'input':
+      return { class_name: 'InputLayer', config: { ...base, batch_input_shape: [null, ...node.attrs.shape], sparse: false } };
+    case 'conv2d': {
+      const a = node.attrs;
+      return {
+        class_name: 'Conv2D',
+        config: { ...base, filters: a.filters, kernel_size: a.kernelSize, strides: a.strides, padding: a.padding, data_format: 'channels_last', dilation_rate: a.dilations, activation: 'linear', use_bias: a.useBias },
+      };
+    }
+    case 'depthwiseConv2d': {
+      const a = node.attrs;
+      return {
+        class_name: 'DepthwiseConv2D',
+        config: { ...base, kernel_size: a.kernelSize, strides: a.strides, padding: a.padding, data_format: 'channels_last', dilation_rate: a.dilations, depth_multiplier: a.depthMultiplier, activation: 'linear', use_bias: a.useBias },
+      };
+    }
+    case 'dense':
+      return { class_name: 'Dense', config: { ...base, units: node.attrs.units, activation: 'linear', use_bias: node.attrs.useBias } };
+    case 'batchNorm':
+      return { class_name: 'BatchNormalization', config: { ...base, axis: -1, epsilon: node.attrs.epsilon, momentum: node.attrs.momentum, center: true, scale: true } };
+    case 'activation':
+      return { class_name: 'Activation', config: { ...base, activation: node.attrs.fn } };
+    case 'maxPool':
+    case 'avgPool': {
+      const a = node.attrs;
+      return {
+        class_name: node.op === 'maxPool' ? 'MaxPooling2D' : 'AveragePooling2D',
+        config: { ...base, pool_size: a.poolSize, strides: a.strides, padding: a.padding, data_format: 'channels_last' },
+      };
+    }
+    case 'globalAvgPool':
+      return { class_name: 'GlobalAveragePooling2D', config: { ...base, data_format: 'channels_last' } };
+    case 'add':
+      return { class_name: 'Add', config: base };
+    case 'concat':
+      return { class_name: 'Concatenate', config: { ...base, axis: node.attrs.axis } };
+    case 'flatten':
+      return { class_name: 'Flatten', config: { ...base, data_format: 'channels_last' } };
+    case 'reshape':
+      return { class_name: 'Reshape', config: { ...base, target_shape: node.attrs.targetShape } };
+    case 'dropout':
+      return { class_name: 'Dropout', config: { ...base, rate: node.attrs.rate } };
+    case 'zeroPad':
+      return { class_name: 'ZeroPadding2D', config: { ...base, padding: node.attrs.padding, data_format: 'channels_last' } };
+  }
+}
+
+/** IEEE half precision of a float32, rounding to nearest even (for float16 weight shards). */
+function toFloat16(values: Float32Array): Uint16Array {
+  const f32 = new Float32Array(1);
+  const u32 = new Uint32Array(f32.buffer);
+  const out = new Uint16Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    f32[0] = values[i];
+    const x = u32[0];
+    const sign = (x >>> 16) & 0x8000;
+    const exp = ((x >>> 23) & 0xff) - 127 + 15;
+    let mant = x & 0x7fffff;
+    if (exp >= 31) {
+      out[i] = sign | 0x7c00; // overflow → infinity (weights never get there)
+    } else if (exp <= 0) {
+      if (exp < -10) {
+        out[i] = sign;
+      } else {
+        mant = (mant | 0x800000) >> (1 - exp);
+        out[i] = sign | ((mant + 0xfff + ((mant >> 13) & 1)) >> 13);
+      }
+    } else {
+      const rounded = (exp << 10) | (mant >> 13);
+      out[i] = sign | (rounded + (((mant & 0x1fff) > 0x1000 || ((mant & 0x1fff) === 0x1000 && (rounded & 1))) ? 1 : 0));
+    }
+  }
+  return out;
+}
+
+export interface ExportOptions {
+  /** Store weights as float16 (half the bytes; predictions change by ~1e-3 relative). */
+  float16?: boolean;
+  /** Name of the single weight shard referenced by model.json. */
+  shardName?: string;
+}
+
+/** Writes the IR as a TF.js Layers model: model.json content plus one weight shard. */
+export function graphToLayersJson(
+  g: Graph,
+  opts: ExportOptions = {},
+): { json: LayersModelJson; weightData: ArrayBuffer } {
+  const chain = g.nodes.every((n, i) => i === 0 || (n.inputs.length === 1 && n.inputs[0] === g.nodes[i - 1].id));
+  const layers = g.nodes.map((n) => {
+    const layer = kerasLayer(n);
+    if (!chain) {
+      layer.name = n.id;
+      layer.inbound_nodes = n.op === 'input' ? [] : [n.inputs.map((i) => [i, 0, 0, {}])];
+    }
+    return layer;
+  });
+  const modelTopology = chain
+    ? { class_name: 'Sequential', config: { name: g.name, layers } }
+    : {
+        class_name: 'Model',
+        config: { name: g.name, layers, input_layers: [[g.input, 0, 0]], output_layers: [[g.output, 0, 0]] },
+      };
+  const specs: tf.io.WeightsManifestEntry[] = [];
+  const chunks: Uint8Array[] = [];
+  for (const n of g.nodes) {
+    for (const [name, v] of Object.entries(n.weights)) {
+      const values = v.dataSync() as Float32Array;
+      const entry: tf.io.WeightsManifestEntry = { name: `${n.id}/${IR_WEIGHT[name]}`, shape: v.shape, dtype: 'float32' };
+      if (opts.float16) {
+        entry.quantization = { dtype: 'float16' };
+        chunks.push(new Uint8Array(toFloat16(values).buffer));
+      } else {
+        chunks.push(new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength)));
+      }
+      specs.push(entry);
+    }
+  }
+  const size = chunks.reduce((s, c) => s + c.byteLength, 0);
+  const data = new Uint8Array(size);
+  let offset = 0;
+  for (const c of chunks) {
+    data.set(c, offset);
+    offset += c.byteLength;
+  }
+  const json: LayersModelJson = {
+    format: 'layers-model',
+    generatedBy: 'Compression Lab',
+    modelTopology: { ...modelTopology, keras_version: 'tfjs-layers 4.22.0', backend: 'tensor_flow.js' },
+    weightsManifest: [{ paths: [opts.shardName ?? 'weights.bin'], weights: specs }],
+    userDefinedMetadata: { clab: { preprocessing: g.preprocessing } },
+  };
+  return { json, weightData: data.buffer };
+}

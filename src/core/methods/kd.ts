@@ -1,0 +1,94 @@
+import * as tf from '@tensorflow/tfjs';
+import { sampleKShot } from '../data';
+import { forward } from '../graph';
+import { trainableVariables } from '../graph';
+import type { ParamValues } from './params';
+import { trainLoop } from './train';
+import type { MethodSpec } from './types';
+
+const params = {
+  temperature: {
+    kind: 'number',
+    default: 4,
+    min: 1,
+    max: 50,
+    help: 'Softmax temperature T of the soft targets (Hinton et al. use T = 20 for the MNIST MLPs).',
+  },
+  alpha: {
+    kind: 'number',
+    default: 0.9,
+    min: 0,
+    max: 1,
+    help: 'Weight of the soft (teacher) term; 1 − alpha weighs the hard-label cross-entropy.',
+  },
+  learningRate: { kind: 'number', default: 1e-3, min: 1e-6, max: 1, log: true, help: 'Adam step size.' },
+  batchSize: { kind: 'int', default: 64, min: 1, max: 1024, help: 'Examples per step.' },
+  shotsPerClass: {
+    kind: 'int',
+    default: 0,
+    min: 0,
+    max: 6000,
+    help: 'Train on K labelled examples per class (few-shot); 0 uses the whole training set.',
+  },
+} as const;
+
+/**
+ * Hinton, Vinyals & Dean 2015, arXiv:1503.02531:
+ * L = (1 − α)·CE(y, softmax(z_S)) + α·T²·KL(softmax(z_T/T) ‖ softmax(z_S/T)).
+ * The T² keeps the soft term's gradient scale independent of T (its gradient is ∝ 1/T²).
+ */
+export function kdLoss(
+  studentLogits: tf.Tensor,
+  teacherLogits: tf.Tensor,
+  labels: tf.Tensor,
+  temperature: number,
+  alpha: number,
+): { total: tf.Scalar; soft: tf.Scalar; hard: tf.Scalar } {
+  const T = temperature;
+  const logQ = tf.logSoftmax(tf.div(studentLogits, T));
+  const logP = tf.logSoftmax(tf.div(teacherLogits, T));
+  const soft = tf.mean(tf.sum(tf.mul(tf.exp(logP), tf.sub(logP, logQ)), -1)) as tf.Scalar;
+  const oneHot = tf.oneHot(tf.cast(labels, 'int32'), studentLogits.shape[1]!);
+  const hard = tf.losses.softmaxCrossEntropy(oneHot, studentLogits) as tf.Scalar;
+  const total = tf.add(tf.mul(1 - alpha, hard), tf.mul(alpha * T * T, soft)) as tf.Scalar;
+  return { total, soft, hard };
+}
+
+export const knowledgeDistillation: MethodSpec<typeof params> = {
+  id: 'kd',
+  title: 'Knowledge distillation',
+  paper: 'Hinton, Vinyals & Dean 2015, arXiv:1503.02531',
+  summary: 'Train a smaller student on the teacher’s temperature-softened outputs plus the true labels.',
+  needs: { teacher: true, data: 'full' },
+  defaultStudent: 'half',
+  defaultSteps: 3000,
+  params,
+  async *run(ctx, p: ParamValues<typeof params>) {
+    const { teacher, student } = ctx;
+    const indices = p.shotsPerClass > 0 ? sampleKShot(ctx.train, p.shotsPerClass, ctx.rng.int(2 ** 31)) : undefined;
+    const optimizer = tf.train.adam(p.learningRate);
+    try {
+      const last = yield* trainLoop({
+        graph: student,
+        data: ctx.train,
+        indices,
+        test: ctx.test,
+        testIndices: Int32Array.from({ length: Math.min(2000, ctx.test.count) }, (_, i) => i),
+        steps: ctx.steps,
+        batchSize: p.batchSize,
+        optimizer,
+        variables: trainableVariables(student),
+        rng: ctx.rng,
+        loss: (batch) => {
+          // The teacher is frozen: its logits are constants of the student's loss.
+          const teacherLogits = forward(teacher, batch.x).output;
+          const studentLogits = forward(student, batch.x, { training: true }).output;
+          return kdLoss(studentLogits, teacherLogits, batch.y, p.temperature, p.alpha);
+        },
+      });
+      return { student, metrics: { finalLoss: last.total } };
+    } finally {
+      optimizer.dispose();
+    }
+  },
+};

@@ -1,0 +1,87 @@
+import * as tf from '@tensorflow/tfjs';
+import { batches, type Batch, type Dataset } from '../data';
+import type { Graph } from '../graph';
+import { accuracy, inputOptions } from '../metrics';
+import { assertFinite } from '../runtime/guards';
+import type { Rng } from '../runtime/rng';
+import type { RunEvent } from './types';
+
+export interface TrainLoopOptions {
+  graph: Graph;
+  data: Dataset;
+  /** Examples to draw batches from (e.g. the K-shot set); default: the whole dataset. */
+  indices?: ArrayLike<number>;
+  test: Dataset;
+  /** Subset of the test set for the accuracy curve during training (the final number uses all). */
+  testIndices?: ArrayLike<number>;
+  steps: number;
+  batchSize: number;
+  optimizer: tf.Optimizer;
+  variables: tf.Variable[];
+  rng: Rng;
+  /** The loss of one batch, as named terms; `total` is minimised, all are charted. */
+  loss(batch: Batch): Record<string, tf.Scalar> & { total: tf.Scalar };
+  /** Runs after every optimiser step (e.g. a proximal map or re-masking). */
+  afterStep?(step: number): void;
+  logEvery?: number;
+  evalEvery?: number;
+}
+
+/**
+ * The mini-batch loop most methods share: seeded shuffles epoch after epoch, one tidied
+ * optimiser step per batch, losses read back only every `logEvery` steps (a read is a GPU sync),
+ * a NaN check on every read, test accuracy every `evalEvery` steps.
+ */
+export async function* trainLoop(o: TrainLoopOptions): AsyncGenerator<RunEvent, Record<string, number>> {
+  const logEvery = o.logEvery ?? 25;
+  const evalEvery = o.evalEvery ?? 250;
+  const shuffle = o.rng.fork('batches');
+  const last: Record<string, number> = {};
+  let step = 0;
+  while (step < o.steps) {
+    for (const batch of batches(o.data, {
+      ...inputOptions(o.graph, o.data),
+      batchSize: o.batchSize,
+      indices: o.indices,
+      rng: shuffle,
+    })) {
+      step++;
+      const logNow = step % logEvery === 0 || step === o.steps;
+      let names: string[] = [];
+      const terms = tf.tidy((): tf.Tensor | undefined => {
+        let named: Record<string, tf.Scalar> = {};
+        o.optimizer.minimize(
+          () => {
+            named = o.loss(batch);
+            names = Object.keys(named);
+            return named.total;
+          },
+          false,
+          o.variables,
+        );
+        return logNow ? tf.stack(Object.values(named)) : undefined;
+      });
+      tf.dispose([batch.x, batch.y]);
+      o.afterStep?.(step);
+      if (terms) {
+        const values = await terms.data();
+        terms.dispose();
+        names.forEach((name, i) => {
+          assertFinite(values[i], `loss ${name}`, step);
+          last[name] = values[i];
+        });
+        for (const [name, value] of Object.entries(last)) {
+          yield { kind: 'scalar', key: name === 'total' ? 'loss' : `loss/${name}`, step, value };
+        }
+        yield { kind: 'progress', step, total: o.steps };
+      }
+      if (step % evalEvery === 0 || step === o.steps) {
+        const acc = await accuracy(o.graph, o.test, { indices: o.testIndices });
+        last.testAccuracy = acc;
+        yield { kind: 'scalar', key: 'accuracy/test', step, value: acc };
+      }
+      if (step >= o.steps) break;
+    }
+  }
+  return last;
+}

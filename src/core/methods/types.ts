@@ -1,0 +1,70 @@
+import type { Dataset } from '../data';
+import type { Graph } from '../graph';
+import type { BackendInfo } from '../runtime/backend';
+import type { Rng } from '../runtime/rng';
+import type { ParamSchema, ParamValues } from './params';
+
+/**
+ * The one stream a run produces: the worker batches it to the page, the CLI prints it, the
+ * store down-samples it and IndexedDB keeps it. Few kinds, each plain data (typed arrays are
+ * transferred, not copied).
+ */
+export type RunEvent =
+  | { kind: 'scalar'; key: string; step: number; value: number }
+  | { kind: 'layers'; key: string; step: number; labels: string[]; values: number[] }
+  | {
+      kind: 'images';
+      key: string;
+      step: number;
+      width: number;
+      height: number;
+      channels: number;
+      /** count·height·width·channels bytes, row-major NHWC. */
+      pixels: Uint8Array;
+      captions?: string[];
+    }
+  | { kind: 'embedding'; key: string; step: number; points: Float32Array; labels: Int32Array }
+  | { kind: 'table'; key: string; columns: string[]; rows: (string | number)[][] }
+  | { kind: 'log'; level: 'info' | 'warn'; message: string }
+  | { kind: 'progress'; step: number; total: number; phase?: string }
+  | { kind: 'checkpoint'; step: number; metrics: Record<string, number> };
+
+export type DataNeed = 'full' | 'few-shot' | 'none';
+
+/** What a method receives: everything is prepared by the runner, the same in Worker and Node. */
+export interface RunContext {
+  teacher: Graph;
+  /** A fresh student (derived from the teacher or a zoo architecture), when the method needs one. */
+  student: Graph;
+  train: Dataset;
+  test: Dataset;
+  rng: Rng;
+  backend: BackendInfo;
+  /** Total optimisation steps the user allowed (the `--steps` budget). */
+  steps: number;
+}
+
+export interface MethodResult {
+  /** The compressed network; the runner evaluates and exports it. */
+  student: Graph;
+  /** Method-specific final numbers (e.g. final losses); accuracy etc. are added by the runner. */
+  metrics?: Record<string, number>;
+}
+
+export interface MethodSpec<S extends ParamSchema = ParamSchema> {
+  id: string;
+  title: string;
+  paper: string;
+  summary: string;
+  needs: { teacher: boolean; data: DataNeed };
+  /** The student when the user names none: the teacher at half width, or a copy to compress. */
+  defaultStudent: 'half' | 'copy';
+  /** Default optimisation steps when the user gives no budget. */
+  defaultSteps: number;
+  params: S;
+  /** Yields events while it trains; between yields the runner may pause or stop it. */
+  run(ctx: RunContext, params: ParamValues<S>): AsyncGenerator<RunEvent, MethodResult, void>;
+}
+
+/** A MethodSpec with its parameter types erased, as the registry lists them. */
+export type AnyMethodSpec = MethodSpec<ParamSchema>;

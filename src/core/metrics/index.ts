@@ -1,0 +1,2 @@
+export * from './accuracy';
+export * from './inputs';

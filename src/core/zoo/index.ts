@@ -1,0 +1,2 @@
+export * from './architectures';
+export * from './teachers';
