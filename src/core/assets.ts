@@ -22,7 +22,9 @@ export function isNode(): boolean {
 export function openAssetFolder(folder: string, options: AssetOptions = {}): Promise<AssetFolder> {
   return isNode()
     ? nodeFolder(folder, options.dir)
-    : Promise.resolve(fetchFolder(options.baseUrl ?? `${import.meta.env?.BASE_URL ?? '/'}${folder}/`));
+    : Promise.resolve(
+        fetchFolder(options.baseUrl ?? `${import.meta.env?.BASE_URL ?? '/'}${folder}/`),
+      );
 }
 
 function fetchFolder(baseUrl: string): AssetFolder {
@@ -52,11 +54,19 @@ export async function projectRoot(): Promise<string> {
   const findRoot = async (start: string): Promise<string | null> => {
     for (let dir = start; ; dir = path.dirname(dir)) {
       const pkg = path.join(dir, 'package.json');
-      if (await fs.stat(pkg).then(() => true, () => false)) return dir;
+      if (
+        await fs.stat(pkg).then(
+          () => true,
+          () => false,
+        )
+      )
+        return dir;
       if (path.dirname(dir) === dir) return null;
     }
   };
-  const here = import.meta.url.startsWith('file:') ? path.dirname(fileURLToPath(import.meta.url)) : null;
+  const here = import.meta.url.startsWith('file:')
+    ? path.dirname(fileURLToPath(import.meta.url))
+    : null;
   const root = (here && (await findRoot(here))) ?? (await findRoot(process.cwd()));
   if (!root) throw new Error(`No package.json above ${here ?? process.cwd()}`);
   return root;

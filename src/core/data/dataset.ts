@@ -58,7 +58,6 @@ interface Manifest {
   datasets: Partial<Record<DatasetId, { classNames: string[]; splits: Record<Split, SplitEntry> }>>;
 }
 
-
 // Loads are cached per location, dataset and split so that the several parts of a run (teacher
 // training, K-shot sampling, evaluation) share one copy of each 47 MB array.
 const cache = new Map<string, Promise<Dataset>>();

@@ -37,7 +37,8 @@ export function forward(g: Graph, x: tf.Tensor, opts: ForwardOptions = {}): Forw
   const stopAt = opts.until ?? g.output;
   if (!g.nodes.some((n) => n.id === stopAt)) throw new Error(`forward: no node '${stopAt}'`);
   for (const id of [...taps, ...(opts.splices?.keys() ?? [])]) {
-    if (!g.nodes.some((n) => n.id === id)) throw new Error(`forward: no node '${id}' to tap or splice`);
+    if (!g.nodes.some((n) => n.id === id))
+      throw new Error(`forward: no node '${id}' to tap or splice`);
   }
   for (const node of g.nodes) {
     const spliced = opts.splices?.get(node.id);

@@ -1,13 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { inferShapes, weightShapes } from '../graph';
-import type {
-  ActivationFn,
-  Graph,
-  GraphNode,
-  NodeId,
-  Padding,
-  Preprocessing,
-} from '../graph';
+import type { ActivationFn, Graph, GraphNode, NodeId, Padding, Preprocessing } from '../graph';
 import { InvalidModelError, UnsupportedLayerError } from '../runtime/errors';
 
 /** The TF.js Layers model.json (tf.io.ModelJSON) with what we read of it. */
@@ -161,7 +154,12 @@ function layerToNodes(layer: KerasLayer, inputs: NodeId[]): PendingNode[] {
       withActivation();
       break;
     case 'Dense':
-      push({ id: name, op: 'dense', inputs, attrs: { units: Number(c.units), useBias: c.use_bias !== false } });
+      push({
+        id: name,
+        op: 'dense',
+        inputs,
+        attrs: { units: Number(c.units), useBias: c.use_bias !== false },
+      });
       withActivation();
       break;
     case 'BatchNormalization': {
@@ -214,7 +212,10 @@ function layerToNodes(layer: KerasLayer, inputs: NodeId[]): PendingNode[] {
     }
     case 'GlobalAveragePooling2D':
       if (c.keepdims) {
-        throw new UnsupportedLayerError(`GlobalAveragePooling2D '${name}' keeps dims`, 'Set keepdims=false.');
+        throw new UnsupportedLayerError(
+          `GlobalAveragePooling2D '${name}' keeps dims`,
+          'Set keepdims=false.',
+        );
       }
       push({ id: name, op: 'globalAvgPool', inputs, attrs: {} });
       break;
@@ -228,7 +229,12 @@ function layerToNodes(layer: KerasLayer, inputs: NodeId[]): PendingNode[] {
       push({ id: name, op: 'flatten', inputs, attrs: {} });
       break;
     case 'Reshape':
-      push({ id: name, op: 'reshape', inputs, attrs: { targetShape: (c.target_shape as number[]).map(Number) } });
+      push({
+        id: name,
+        op: 'reshape',
+        inputs,
+        attrs: { targetShape: (c.target_shape as number[]).map(Number) },
+      });
       break;
     case 'Dropout':
       push({ id: name, op: 'dropout', inputs, attrs: { rate: Number(c.rate ?? 0) } });
@@ -237,10 +243,16 @@ function layerToNodes(layer: KerasLayer, inputs: NodeId[]): PendingNode[] {
       const p = c.padding;
       const pads: [[number, number], [number, number]] =
         typeof p === 'number'
-          ? [[p, p], [p, p]]
+          ? [
+              [p, p],
+              [p, p],
+            ]
           : Array.isArray(p) && Array.isArray(p[0])
             ? [pair(p[0], `${name}.padding`), pair(p[1], `${name}.padding`)]
-            : (pair(p, `${name}.padding`).map((v) => [v, v]) as [[number, number], [number, number]]);
+            : (pair(p, `${name}.padding`).map((v) => [v, v]) as [
+                [number, number],
+                [number, number],
+              ]);
       push({ id: name, op: 'zeroPad', inputs, attrs: { padding: pads } });
       break;
     }
@@ -280,8 +292,15 @@ export function graphFromLayersJson(json: LayersModelJson, weightData: ArrayBuff
   if (!model || typeof model.class_name !== 'string' || !model.config) {
     throw bad('model.json has no modelTopology with a Keras model config');
   }
-  const config = model.config as { layers?: KerasLayer[]; name?: string; input_layers?: unknown; output_layers?: unknown[] };
-  const layers: KerasLayer[] = Array.isArray(model.config) ? (model.config as KerasLayer[]) : (config.layers ?? []);
+  const config = model.config as {
+    layers?: KerasLayer[];
+    name?: string;
+    input_layers?: unknown;
+    output_layers?: unknown[];
+  };
+  const layers: KerasLayer[] = Array.isArray(model.config)
+    ? (model.config as KerasLayer[])
+    : (config.layers ?? []);
   if (layers.length === 0) throw bad('The model has no layers');
 
   const pending: PendingNode[] = [];
@@ -315,7 +334,10 @@ export function graphFromLayersJson(json: LayersModelJson, weightData: ArrayBuff
   if (!sequential) {
     const outs = config.output_layers as unknown[][] | undefined;
     if (!outs || outs.length !== 1) {
-      throw new UnsupportedLayerError('The model has several outputs', 'Only single-output models are supported.');
+      throw new UnsupportedLayerError(
+        'The model has several outputs',
+        'Only single-output models are supported.',
+      );
     }
     output = renamed.get(String(outs[0][0])) ?? String(outs[0][0]);
   }
@@ -334,14 +356,23 @@ export function graphFromLayersJson(json: LayersModelJson, weightData: ArrayBuff
   return g;
 }
 
-function attachWeights(g: Graph, pending: PendingNode[], json: LayersModelJson, weightData: ArrayBuffer) {
+function attachWeights(
+  g: Graph,
+  pending: PendingNode[],
+  json: LayersModelJson,
+  weightData: ArrayBuffer,
+) {
   const specs = json.weightsManifest.flatMap((group) => group.weights);
   const total = specs.reduce((sum, s) => {
-    const bytes = s.quantization ? { float16: 2, uint8: 1, uint16: 2 }[s.quantization.dtype] ?? 4 : 4;
+    const bytes = s.quantization
+      ? ({ float16: 2, uint8: 1, uint16: 2 }[s.quantization.dtype] ?? 4)
+      : 4;
     return sum + bytes * s.shape.reduce((a, b) => a * b, 1);
   }, 0);
   if (total !== weightData.byteLength) {
-    throw bad(`The weight files hold ${weightData.byteLength} bytes but the manifest describes ${total}`);
+    throw bad(
+      `The weight files hold ${weightData.byteLength} bytes but the manifest describes ${total}`,
+    );
   }
   const decoded = tf.io.decodeWeights(weightData, specs);
   try {
@@ -365,7 +396,10 @@ function attachWeights(g: Graph, pending: PendingNode[], json: LayersModelJson, 
         if (!t && node.op === 'batchNorm' && (name === 'gamma' || name === 'beta')) {
           t = name === 'gamma' ? tf.ones(expected[name]) : tf.zeros(expected[name]); // scale/center off
         }
-        if (!t) throw bad(`No weight '${IR_WEIGHT[name]}' for layer '${kerasLayer}' in the weight manifest`);
+        if (!t)
+          throw bad(
+            `No weight '${IR_WEIGHT[name]}' for layer '${kerasLayer}' in the weight manifest`,
+          );
         if (t.shape.join() !== expected[name].join()) {
           throw new InvalidModelError(
             `Weight '${kerasLayer}/${IR_WEIGHT[name]}' has shape [${t.shape}] but the layer needs [${expected[name]}]`,
@@ -398,25 +432,66 @@ function kerasLayer(node: GraphNode): KerasLayer {
   const base = { name, trainable: true, dtype: 'float32' };
   switch (node.op) {
     case 'input':
-      return { class_name: 'InputLayer', config: { ...base, batch_input_shape: [null, ...node.attrs.shape], sparse: false } };
+      return {
+        class_name: 'InputLayer',
+        config: { ...base, batch_input_shape: [null, ...node.attrs.shape], sparse: false },
+      };
     case 'conv2d': {
       const a = node.attrs;
       return {
         class_name: 'Conv2D',
-        config: { ...base, filters: a.filters, kernel_size: a.kernelSize, strides: a.strides, padding: a.padding, data_format: 'channels_last', dilation_rate: a.dilations, activation: 'linear', use_bias: a.useBias },
+        config: {
+          ...base,
+          filters: a.filters,
+          kernel_size: a.kernelSize,
+          strides: a.strides,
+          padding: a.padding,
+          data_format: 'channels_last',
+          dilation_rate: a.dilations,
+          activation: 'linear',
+          use_bias: a.useBias,
+        },
       };
     }
     case 'depthwiseConv2d': {
       const a = node.attrs;
       return {
         class_name: 'DepthwiseConv2D',
-        config: { ...base, kernel_size: a.kernelSize, strides: a.strides, padding: a.padding, data_format: 'channels_last', dilation_rate: a.dilations, depth_multiplier: a.depthMultiplier, activation: 'linear', use_bias: a.useBias },
+        config: {
+          ...base,
+          kernel_size: a.kernelSize,
+          strides: a.strides,
+          padding: a.padding,
+          data_format: 'channels_last',
+          dilation_rate: a.dilations,
+          depth_multiplier: a.depthMultiplier,
+          activation: 'linear',
+          use_bias: a.useBias,
+        },
       };
     }
     case 'dense':
-      return { class_name: 'Dense', config: { ...base, units: node.attrs.units, activation: 'linear', use_bias: node.attrs.useBias } };
+      return {
+        class_name: 'Dense',
+        config: {
+          ...base,
+          units: node.attrs.units,
+          activation: 'linear',
+          use_bias: node.attrs.useBias,
+        },
+      };
     case 'batchNorm':
-      return { class_name: 'BatchNormalization', config: { ...base, axis: -1, epsilon: node.attrs.epsilon, momentum: node.attrs.momentum, center: true, scale: true } };
+      return {
+        class_name: 'BatchNormalization',
+        config: {
+          ...base,
+          axis: -1,
+          epsilon: node.attrs.epsilon,
+          momentum: node.attrs.momentum,
+          center: true,
+          scale: true,
+        },
+      };
     case 'activation':
       return { class_name: 'Activation', config: { ...base, activation: node.attrs.fn } };
     case 'maxPool':
@@ -424,11 +499,20 @@ function kerasLayer(node: GraphNode): KerasLayer {
       const a = node.attrs;
       return {
         class_name: node.op === 'maxPool' ? 'MaxPooling2D' : 'AveragePooling2D',
-        config: { ...base, pool_size: a.poolSize, strides: a.strides, padding: a.padding, data_format: 'channels_last' },
+        config: {
+          ...base,
+          pool_size: a.poolSize,
+          strides: a.strides,
+          padding: a.padding,
+          data_format: 'channels_last',
+        },
       };
     }
     case 'globalAvgPool':
-      return { class_name: 'GlobalAveragePooling2D', config: { ...base, data_format: 'channels_last' } };
+      return {
+        class_name: 'GlobalAveragePooling2D',
+        config: { ...base, data_format: 'channels_last' },
+      };
     case 'add':
       return { class_name: 'Add', config: base };
     case 'concat':
@@ -440,7 +524,10 @@ function kerasLayer(node: GraphNode): KerasLayer {
     case 'dropout':
       return { class_name: 'Dropout', config: { ...base, rate: node.attrs.rate } };
     case 'zeroPad':
-      return { class_name: 'ZeroPadding2D', config: { ...base, padding: node.attrs.padding, data_format: 'channels_last' } };
+      return {
+        class_name: 'ZeroPadding2D',
+        config: { ...base, padding: node.attrs.padding, data_format: 'channels_last' },
+      };
   }
 }
 
@@ -466,7 +553,10 @@ function toFloat16(values: Float32Array): Uint16Array {
       }
     } else {
       const rounded = (exp << 10) | (mant >> 13);
-      out[i] = sign | (rounded + (((mant & 0x1fff) > 0x1000 || ((mant & 0x1fff) === 0x1000 && (rounded & 1))) ? 1 : 0));
+      out[i] =
+        sign |
+        (rounded +
+          ((mant & 0x1fff) > 0x1000 || ((mant & 0x1fff) === 0x1000 && rounded & 1) ? 1 : 0));
     }
   }
   return out;
@@ -484,7 +574,9 @@ export function graphToLayersJson(
   g: Graph,
   opts: ExportOptions = {},
 ): { json: LayersModelJson; weightData: ArrayBuffer } {
-  const chain = g.nodes.every((n, i) => i === 0 || (n.inputs.length === 1 && n.inputs[0] === g.nodes[i - 1].id));
+  const chain = g.nodes.every(
+    (n, i) => i === 0 || (n.inputs.length === 1 && n.inputs[0] === g.nodes[i - 1].id),
+  );
   const layers = g.nodes.map((n) => {
     const layer = kerasLayer(n);
     if (!chain) {
@@ -497,19 +589,32 @@ export function graphToLayersJson(
     ? { class_name: 'Sequential', config: { name: g.name, layers } }
     : {
         class_name: 'Model',
-        config: { name: g.name, layers, input_layers: [[g.input, 0, 0]], output_layers: [[g.output, 0, 0]] },
+        config: {
+          name: g.name,
+          layers,
+          input_layers: [[g.input, 0, 0]],
+          output_layers: [[g.output, 0, 0]],
+        },
       };
   const specs: tf.io.WeightsManifestEntry[] = [];
   const chunks: Uint8Array[] = [];
   for (const n of g.nodes) {
     for (const [name, v] of Object.entries(n.weights)) {
       const values = v.dataSync() as Float32Array;
-      const entry: tf.io.WeightsManifestEntry = { name: `${n.id}/${IR_WEIGHT[name]}`, shape: v.shape, dtype: 'float32' };
+      const entry: tf.io.WeightsManifestEntry = {
+        name: `${n.id}/${IR_WEIGHT[name]}`,
+        shape: v.shape,
+        dtype: 'float32',
+      };
       if (opts.float16) {
         entry.quantization = { dtype: 'float16' };
         chunks.push(new Uint8Array(toFloat16(values).buffer));
       } else {
-        chunks.push(new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength)));
+        chunks.push(
+          new Uint8Array(
+            values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength),
+          ),
+        );
       }
       specs.push(entry);
     }
@@ -524,7 +629,11 @@ export function graphToLayersJson(
   const json: LayersModelJson = {
     format: 'layers-model',
     generatedBy: 'Compression Lab',
-    modelTopology: { ...modelTopology, keras_version: 'tfjs-layers 4.22.0', backend: 'tensor_flow.js' },
+    modelTopology: {
+      ...modelTopology,
+      keras_version: 'tfjs-layers 4.22.0',
+      backend: 'tensor_flow.js',
+    },
     weightsManifest: [{ paths: [opts.shardName ?? 'weights.bin'], weights: specs }],
     userDefinedMetadata: { clab: { preprocessing: g.preprocessing } },
   };

@@ -1,6 +1,11 @@
 import type { Graph } from '../graph';
 import { InvalidModelError } from '../runtime/errors';
-import { graphFromLayersJson, graphToLayersJson, type ExportOptions, type LayersModelJson } from './layers-format';
+import {
+  graphFromLayersJson,
+  graphToLayersJson,
+  type ExportOptions,
+  type LayersModelJson,
+} from './layers-format';
 
 /** Larger uploads would not train in a browser anyway; refuse before allocating. */
 export const MAX_MODEL_BYTES = 256 * 1024 * 1024;
@@ -20,7 +25,12 @@ export async function loadGraph(
       'Choose the model.json written by TF.js model.save() or tensorflowjs_converter.',
     );
   }
-  if (!json || typeof json !== 'object' || !json.modelTopology || !Array.isArray(json.weightsManifest)) {
+  if (
+    !json ||
+    typeof json !== 'object' ||
+    !json.modelTopology ||
+    !Array.isArray(json.weightsManifest)
+  ) {
     throw new InvalidModelError(
       `${what} is not a TF.js model (no modelTopology or weightsManifest)`,
       'Choose the model.json written by TF.js model.save() or tensorflowjs_converter.',

@@ -30,7 +30,11 @@ export async function loadGraphFromFile(path: string): Promise<Graph> {
 }
 
 /** Writes model.json and its weight shard into `dir`; returns the model.json path. */
-export async function saveGraphToDir(g: Graph, dir: string, opts: ExportOptions = {}): Promise<string> {
+export async function saveGraphToDir(
+  g: Graph,
+  dir: string,
+  opts: ExportOptions = {},
+): Promise<string> {
   const { modelJson, shardName, weightData } = serializeGraph(g, opts);
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, shardName), new Uint8Array(weightData));

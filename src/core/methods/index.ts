@@ -4,3 +4,4 @@ export * from './registry';
 export * from './runner';
 export * from './train';
 export { kdLoss } from './kd';
+export * from './optim';

@@ -21,7 +21,14 @@ const params = {
     max: 1,
     help: 'Weight of the soft (teacher) term; 1 − alpha weighs the hard-label cross-entropy.',
   },
-  learningRate: { kind: 'number', default: 1e-3, min: 1e-6, max: 1, log: true, help: 'Adam step size.' },
+  learningRate: {
+    kind: 'number',
+    default: 1e-3,
+    min: 1e-6,
+    max: 1,
+    log: true,
+    help: 'Adam step size.',
+  },
   batchSize: { kind: 'int', default: 64, min: 1, max: 1024, help: 'Examples per step.' },
   shotsPerClass: {
     kind: 'int',
@@ -58,14 +65,18 @@ export const knowledgeDistillation: MethodSpec<typeof params> = {
   id: 'kd',
   title: 'Knowledge distillation',
   paper: 'Hinton, Vinyals & Dean 2015, arXiv:1503.02531',
-  summary: 'Train a smaller student on the teacher’s temperature-softened outputs plus the true labels.',
+  summary:
+    'Train a smaller student on the teacher’s temperature-softened outputs plus the true labels.',
   needs: { teacher: true, data: 'full' },
   defaultStudent: 'half',
   defaultSteps: 3000,
   params,
   async *run(ctx, p: ParamValues<typeof params>) {
     const { teacher, student } = ctx;
-    const indices = p.shotsPerClass > 0 ? sampleKShot(ctx.train, p.shotsPerClass, ctx.rng.int(2 ** 31)) : undefined;
+    const indices =
+      p.shotsPerClass > 0
+        ? sampleKShot(ctx.train, p.shotsPerClass, ctx.rng.int(2 ** 31))
+        : undefined;
     const optimizer = tf.train.adam(p.learningRate);
     try {
       const last = yield* trainLoop({

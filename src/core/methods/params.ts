@@ -3,7 +3,15 @@ import { InvalidInputError } from '../runtime/errors';
 /** One schema drives the page's form, the CLI's flags and validation. */
 export type ParamSpec =
   | { kind: 'int'; default: number; min: number; max: number; help: string; label?: string }
-  | { kind: 'number'; default: number; min: number; max: number; help: string; label?: string; log?: boolean }
+  | {
+      kind: 'number';
+      default: number;
+      min: number;
+      max: number;
+      help: string;
+      label?: string;
+      log?: boolean;
+    }
   | { kind: 'enum'; default: string; options: readonly string[]; help: string; label?: string }
   | { kind: 'boolean'; default: boolean; help: string; label?: string };
 
@@ -18,7 +26,9 @@ export type ParamValue<P extends ParamSpec> = P extends { kind: 'enum' }
 export type ParamValues<S extends ParamSchema> = { [K in keyof S]: ParamValue<S[K]> };
 
 export function defaultParams<S extends ParamSchema>(schema: S): ParamValues<S> {
-  return Object.fromEntries(Object.entries(schema).map(([k, p]) => [k, p.default])) as ParamValues<S>;
+  return Object.fromEntries(
+    Object.entries(schema).map(([k, p]) => [k, p.default]),
+  ) as ParamValues<S>;
 }
 
 /** Why a value is not acceptable, or null when it is. */
@@ -28,10 +38,13 @@ export function paramError(spec: ParamSpec, value: unknown): string | null {
     case 'number':
       if (typeof value !== 'number' || !Number.isFinite(value)) return 'must be a number';
       if (spec.kind === 'int' && !Number.isInteger(value)) return 'must be a whole number';
-      if (value < spec.min || value > spec.max) return `must be between ${spec.min} and ${spec.max}`;
+      if (value < spec.min || value > spec.max)
+        return `must be between ${spec.min} and ${spec.max}`;
       return null;
     case 'enum':
-      return spec.options.includes(value as string) ? null : `must be one of ${spec.options.join(', ')}`;
+      return spec.options.includes(value as string)
+        ? null
+        : `must be one of ${spec.options.join(', ')}`;
     case 'boolean':
       return typeof value === 'boolean' ? null : 'must be true or false';
   }
@@ -40,7 +53,12 @@ export function paramError(spec: ParamSpec, value: unknown): string | null {
 /** Parses a value typed on a command line or in a text field. */
 export function parseParam(spec: ParamSpec, text: string): unknown {
   if (spec.kind === 'int' || spec.kind === 'number') return text.trim() === '' ? NaN : Number(text);
-  if (spec.kind === 'boolean') return text === 'true' || text === '1' || text === '' ? true : text === 'false' || text === '0' ? false : text;
+  if (spec.kind === 'boolean')
+    return text === 'true' || text === '1' || text === ''
+      ? true
+      : text === 'false' || text === '0'
+        ? false
+        : text;
   return text;
 }
 

@@ -2,7 +2,9 @@ import { knowledgeDistillation } from './kd';
 import type { AnyMethodSpec } from './types';
 
 /** Every method the page, the worker and the CLI offer. Adding a method is one line here. */
-export const METHODS: readonly AnyMethodSpec[] = [knowledgeDistillation as unknown as AnyMethodSpec];
+export const METHODS: readonly AnyMethodSpec[] = [
+  knowledgeDistillation as unknown as AnyMethodSpec,
+];
 
 export function methodById(id: string): AnyMethodSpec | undefined {
   return METHODS.find((m) => m.id === id);

@@ -61,7 +61,12 @@ export interface RunControl {
   whilePaused?(): Promise<void>;
 }
 
-export function deriveStudent(teacher: Graph, choice: StudentChoice, train: Dataset, seed: number): Graph {
+export function deriveStudent(
+  teacher: Graph,
+  choice: StudentChoice,
+  train: Dataset,
+  seed: number,
+): Graph {
   if (choice === 'half') return widthMultiplier(teacher, 0.5, seed, `${teacher.name}-half`);
   if (choice === 'copy') return cloneGraph(teacher, `${teacher.name}-student`);
   const student = buildArchitecture(choice, train.id, seed);
@@ -79,7 +84,13 @@ export function deriveStudent(teacher: Graph, choice: StudentChoice, train: Data
 
 async function summarize(g: Graph, test: Dataset): Promise<ModelSummary> {
   const stats = graphStats(g);
-  return { name: g.name, accuracy: await accuracy(g, test), params: stats.params, flops: stats.flops, bytes: stats.bytes };
+  return {
+    name: g.name,
+    accuracy: await accuracy(g, test),
+    params: stats.params,
+    flops: stats.flops,
+    bytes: stats.bytes,
+  };
 }
 
 /**
@@ -96,12 +107,31 @@ export async function executeRun(
   const params = resolveParams(method.params, req.params, method.id);
   const steps = req.steps ?? method.defaultSteps;
   if (!Number.isInteger(steps) || steps < 1) {
-    throw new InvalidInputError(`steps must be a positive whole number, got ${steps}`, 'Pass --steps N with N ≥ 1.');
+    throw new InvalidInputError(
+      `steps must be a positive whole number, got ${steps}`,
+      'Pass --steps N with N ≥ 1.',
+    );
   }
   const rng = new Rng(req.seed);
   const started = performance.now();
-  const student = deriveStudent(req.teacher, req.student ?? method.defaultStudent, req.train, rng.fork('student').int(2 ** 31));
-  const gen = method.run({ teacher: req.teacher, student, train: req.train, test: req.test, rng, backend: req.backend, steps }, params);
+  const student = deriveStudent(
+    req.teacher,
+    req.student ?? method.defaultStudent,
+    req.train,
+    rng.fork('student').int(2 ** 31),
+  );
+  const gen = method.run(
+    {
+      teacher: req.teacher,
+      student,
+      train: req.train,
+      test: req.test,
+      rng,
+      backend: req.backend,
+      steps,
+    },
+    params,
+  );
   let status: RunResult['status'] = 'done';
   let outcome: MethodResult | undefined;
   try {
@@ -127,7 +157,10 @@ export async function executeRun(
   if (!outcome) throw new Error(`${method.id} ended without a result`);
   if (outcome.student !== student) disposeGraph(student);
   const wallTimeMs = performance.now() - started;
-  const [teacherSummary, studentSummary] = [await summarize(req.teacher, req.test), await summarize(outcome.student, req.test)];
+  const [teacherSummary, studentSummary] = [
+    await summarize(req.teacher, req.test),
+    await summarize(outcome.student, req.test),
+  ];
   const result: RunResult = {
     method: method.id,
     params,

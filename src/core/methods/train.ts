@@ -28,11 +28,40 @@ export interface TrainLoopOptions {
 }
 
 /**
+ * One tidied optimiser step on a loss made of named terms. Returns the terms stacked (one read
+ * for all of them) when `read` is set; nothing else survives the step.
+ */
+export function optimizerStep(
+  optimizer: tf.Optimizer,
+  variables: tf.Variable[],
+  loss: () => Record<string, tf.Scalar> & { total: tf.Scalar },
+  read: boolean,
+): { names: string[]; values: tf.Tensor1D } | undefined {
+  let names: string[] = [];
+  const values = tf.tidy((): tf.Tensor1D | undefined => {
+    let named: Record<string, tf.Scalar> = {};
+    optimizer.minimize(
+      () => {
+        named = loss();
+        names = Object.keys(named);
+        return named.total;
+      },
+      false,
+      variables,
+    );
+    return read ? (tf.stack(Object.values(named)) as tf.Tensor1D) : undefined;
+  });
+  return values && { names, values };
+}
+
+/**
  * The mini-batch loop most methods share: seeded shuffles epoch after epoch, one tidied
  * optimiser step per batch, losses read back only every `logEvery` steps (a read is a GPU sync),
  * a NaN check on every read, test accuracy every `evalEvery` steps.
  */
-export async function* trainLoop(o: TrainLoopOptions): AsyncGenerator<RunEvent, Record<string, number>> {
+export async function* trainLoop(
+  o: TrainLoopOptions,
+): AsyncGenerator<RunEvent, Record<string, number>> {
   const logEvery = o.logEvery ?? 25;
   const evalEvery = o.evalEvery ?? 250;
   const shuffle = o.rng.fork('batches');
@@ -47,26 +76,13 @@ export async function* trainLoop(o: TrainLoopOptions): AsyncGenerator<RunEvent, 
     })) {
       step++;
       const logNow = step % logEvery === 0 || step === o.steps;
-      let names: string[] = [];
-      const terms = tf.tidy((): tf.Tensor | undefined => {
-        let named: Record<string, tf.Scalar> = {};
-        o.optimizer.minimize(
-          () => {
-            named = o.loss(batch);
-            names = Object.keys(named);
-            return named.total;
-          },
-          false,
-          o.variables,
-        );
-        return logNow ? tf.stack(Object.values(named)) : undefined;
-      });
+      const terms = optimizerStep(o.optimizer, o.variables, () => o.loss(batch), logNow);
       tf.dispose([batch.x, batch.y]);
       o.afterStep?.(step);
       if (terms) {
-        const values = await terms.data();
-        terms.dispose();
-        names.forEach((name, i) => {
+        const values = await terms.values.data();
+        terms.values.dispose();
+        terms.names.forEach((name, i) => {
           assertFinite(values[i], `loss ${name}`, step);
           last[name] = values[i];
         });

@@ -11,7 +11,11 @@ export async function accuracy(
 ): Promise<number> {
   let correct = 0;
   let total = 0;
-  for (const batch of batches(ds, { ...inputOptions(g, ds), batchSize: opts.batchSize ?? 500, indices: opts.indices })) {
+  for (const batch of batches(ds, {
+    ...inputOptions(g, ds),
+    batchSize: opts.batchSize ?? 500,
+    indices: opts.indices,
+  })) {
     const hits = tf.tidy(() => {
       const logits = forward(g, batch.x).output;
       return tf.sum(tf.cast(tf.equal(tf.argMax(logits, -1), batch.y), 'int32'));

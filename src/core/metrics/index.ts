@@ -1,2 +1,3 @@
 export * from './accuracy';
 export * from './inputs';
+export * from './latency';

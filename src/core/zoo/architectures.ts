@@ -1,4 +1,10 @@
-import { GraphBuilder, disposeGraph, widthMultiplier, type Graph, type Preprocessing } from '../graph';
+import {
+  GraphBuilder,
+  disposeGraph,
+  widthMultiplier,
+  type Graph,
+  type Preprocessing,
+} from '../graph';
 
 export interface ArchitectureSpec {
   id: string;
@@ -28,7 +34,11 @@ function lenet5(seed: number, pre: Preprocessing, name = 'lenet5'): Graph {
 /** Hinton et al.'s MNIST MLPs: 784-h-h-10 with ReLU; dropout only in the large teacher. */
 function mlp(hidden: number, dropout: number) {
   return (seed: number, pre: Preprocessing): Graph => {
-    const b = new GraphBuilder(`mlp-${hidden}`, [28, 28, 1], seed, pre).add('flatten', 'flatten', {});
+    const b = new GraphBuilder(`mlp-${hidden}`, [28, 28, 1], seed, pre).add(
+      'flatten',
+      'flatten',
+      {},
+    );
     for (const i of [1, 2]) {
       b.dense(`fc${i}`, hidden).act(`relu${i}`);
       if (dropout > 0) b.add('dropout', `drop${i}`, { rate: dropout });

@@ -1,0 +1,238 @@
+// `clab`: the same MethodSpecs as the page, run headless in Node on the WASM backend.
+import { DATASET_IDS, loadDataset, type DatasetId } from '../core/data';
+import { graphStats, type Graph } from '../core/graph';
+import { loadGraphFromFile, saveGraphToDir } from '../core/io/node';
+import { accuracy, timeTrainingStep } from '../core/metrics';
+import { executeRun, METHODS, methodById, parseParam, type RunEvent } from '../core/methods';
+import { initBackend, type BackendChoice } from '../core/runtime/backend';
+import { ClabError, InvalidInputError } from '../core/runtime/errors';
+import { ARCHITECTURES, buildArchitecture, loadTeacher, TEACHERS, teacherSpec } from '../core/zoo';
+import { kebabToCamel, parseArgs, rejectUnknown, take, takeInt, type ParsedArgs } from './args';
+import { ProgressBar } from './progress';
+
+const USAGE = `Compression Lab CLI
+
+  clab eval --model <teacher-id | path/to/model.json> --dataset mnist|fashion [--json]
+  clab run <method-id> --teacher <id | path> --dataset mnist|fashion [--student half|copy|<arch-id>]
+           [--seed N] [--steps N] [--out DIR] [--<param> value ...] [--json]
+  clab bench [--json] [--steps N]
+  clab list
+
+Common: --backend wasm|cpu|auto (default wasm).`;
+
+function print(json: boolean, value: unknown, human: string): void {
+  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${human}\n`);
+}
+
+function datasetArg(args: ParsedArgs): DatasetId {
+  const d = take(args, 'dataset');
+  if (!d || !DATASET_IDS.includes(d as DatasetId)) {
+    throw new InvalidInputError(
+      `--dataset must be one of ${DATASET_IDS.join(', ')}, got '${d ?? ''}'`,
+      'Pass --dataset mnist.',
+    );
+  }
+  return d as DatasetId;
+}
+
+async function backendArg(args: ParsedArgs) {
+  const choice = (take(args, 'backend') ?? 'wasm') as BackendChoice;
+  if (!['wasm', 'cpu', 'auto'].includes(choice)) {
+    throw new InvalidInputError(
+      `--backend '${choice}' does not run in Node`,
+      'Use wasm, cpu or auto.',
+    );
+  }
+  return initBackend(choice);
+}
+
+/** A built-in teacher id or the path of a TF.js Layers model.json. */
+async function modelArg(ref: string | undefined, flag: string): Promise<Graph> {
+  if (!ref)
+    throw new InvalidInputError(
+      `--${flag} is required`,
+      `Pass --${flag} lenet5-mnist or a model.json path.`,
+    );
+  if (teacherSpec(ref)) return loadTeacher(ref);
+  if (ref.endsWith('.json')) return loadGraphFromFile(ref);
+  throw new InvalidInputError(
+    `Unknown model '${ref}'`,
+    `Built-in teachers: ${TEACHERS.map((t) => t.id).join(', ')}; or the path of a model.json.`,
+  );
+}
+
+async function evalCommand(args: ParsedArgs): Promise<void> {
+  const json = take(args, 'json') === 'true';
+  const modelRef = take(args, 'model');
+  const dataset = datasetArg(args);
+  const backend = await backendArg(args);
+  rejectUnknown(args, 'eval');
+  const g = await modelArg(modelRef, 'model');
+  const test = await loadDataset(dataset, 'test');
+  const acc = await accuracy(g, test);
+  const stats = graphStats(g);
+  const result = {
+    model: g.name,
+    dataset,
+    accuracy: acc,
+    params: stats.params,
+    flops: stats.flops,
+    bytes: stats.bytes,
+    backend: backend.name,
+  };
+  print(
+    json,
+    result,
+    `${g.name} on ${dataset} test: accuracy ${(acc * 100).toFixed(2)}%  params ${stats.params}  FLOPs ${stats.flops}  bytes ${stats.bytes}  (${backend.name})`,
+  );
+}
+
+async function runCommand(args: ParsedArgs): Promise<void> {
+  const methodId = args.positional[0];
+  const method = methodId ? methodById(methodId) : undefined;
+  if (!method) {
+    throw new InvalidInputError(
+      `Unknown method '${methodId ?? ''}'`,
+      `Methods: ${METHODS.map((m) => m.id).join(', ')}.`,
+    );
+  }
+  const json = take(args, 'json') === 'true';
+  const teacherRef = take(args, 'teacher');
+  const dataset = datasetArg(args);
+  const student = take(args, 'student');
+  const seed = takeInt(args, 'seed') ?? 1;
+  const steps = takeInt(args, 'steps');
+  const out = take(args, 'out');
+  const backend = await backendArg(args);
+  const params: Record<string, unknown> = {};
+  for (const [flag, text] of args.options) {
+    const key = kebabToCamel(flag);
+    const spec = method.params[key];
+    if (!spec) {
+      throw new InvalidInputError(
+        `Unknown option --${flag} for '${method.id}'`,
+        `Its parameters: ${Object.keys(method.params)
+          .map((k) => `--${k}`)
+          .join(', ')}.`,
+      );
+    }
+    params[key] = parseParam(spec, text);
+  }
+  if (
+    student &&
+    !['half', 'copy'].includes(student) &&
+    !ARCHITECTURES.some((a) => a.id === student)
+  ) {
+    throw new InvalidInputError(
+      `Unknown student '${student}'`,
+      `Use half, copy or one of ${ARCHITECTURES.map((a) => a.id).join(', ')}.`,
+    );
+  }
+  const teacher = await modelArg(teacherRef, 'teacher');
+  const [train, test] = await Promise.all([
+    loadDataset(dataset, 'train'),
+    loadDataset(dataset, 'test'),
+  ]);
+  const bar = new ProgressBar(method.id);
+  const latest: Record<string, number> = {};
+  const onEvent = (e: RunEvent) => {
+    if (e.kind === 'scalar') latest[e.key] = e.value;
+    if (e.kind === 'progress') bar.update(e.step, e.total, latest);
+    if (e.kind === 'log' && !json) process.stderr.write(`${e.message}\n`);
+  };
+  const { result, student: compressed } = await executeRun(
+    { method, params, teacher, student, train, test, seed, steps, backend },
+    onEvent,
+  );
+  bar.done();
+  const saved = out ? await saveGraphToDir(compressed, out) : undefined;
+  print(
+    json,
+    { ...result, ...(saved ? { savedTo: saved } : {}) },
+    [
+      `${method.title}: student ${result.student.name} accuracy ${(result.student.accuracy * 100).toFixed(2)}% ` +
+        `(teacher ${(result.teacher.accuracy * 100).toFixed(2)}%)`,
+      `params ${result.student.params} / ${result.teacher.params}, FLOPs ${result.student.flops} / ${result.teacher.flops}, ` +
+        `compression ${result.compressionRatio.toFixed(2)}×, ${(result.wallTimeMs / 1000).toFixed(1)} s on ${result.backend}`,
+      ...(saved ? [`student saved to ${saved}`] : []),
+    ].join('\n'),
+  );
+}
+
+async function benchCommand(args: ParsedArgs): Promise<void> {
+  const json = take(args, 'json') === 'true';
+  const steps = takeInt(args, 'steps') ?? 30;
+  rejectUnknown(args, 'bench');
+  const rows: { backend: string; msPerStep: number; samples: number }[] = [];
+  for (const name of ['wasm', 'cpu'] as const) {
+    await initBackend(name);
+    const g = buildArchitecture('lenet5', 'mnist', 1);
+    // The stock CPU backend is ~20× slower: a few steps give its median.
+    const t = await timeTrainingStep(g, {
+      batchSize: 64,
+      steps: name === 'cpu' ? Math.min(steps, 5) : steps,
+      warmup: name === 'cpu' ? 1 : 5,
+    });
+    rows.push({ backend: name, msPerStep: Number(t.median.toFixed(2)), samples: t.samples.length });
+  }
+  print(
+    json,
+    { model: 'lenet5', batchSize: 64, optimizer: 'adam', results: rows },
+    rows
+      .map(
+        (r) =>
+          `LeNet-5, batch 64, Adam on ${r.backend}: ${r.msPerStep} ms/step (median of ${r.samples})`,
+      )
+      .join('\n'),
+  );
+}
+
+function listCommand(): void {
+  const lines = [
+    'Methods:',
+    ...METHODS.map((m) => `  ${m.id.padEnd(22)} ${m.title} — ${m.paper}`),
+    'Teachers:',
+    ...TEACHERS.map((t) => `  ${t.id.padEnd(22)} ${t.title}`),
+    'Architectures (students):',
+    ...ARCHITECTURES.map((a) => `  ${a.id.padEnd(22)} ${a.title}: ${a.description}`),
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+async function main(argv: string[]): Promise<void> {
+  const args = parseArgs(argv);
+  switch (args.command) {
+    case 'eval':
+      return evalCommand(args);
+    case 'run':
+      return runCommand(args);
+    case 'bench':
+      return benchCommand(args);
+    case 'list':
+      return listCommand();
+    case undefined:
+    case 'help':
+    case '--help':
+      process.stdout.write(`${USAGE}\n`);
+      return;
+    default:
+      throw new InvalidInputError(
+        `Unknown command '${args.command}'`,
+        'Commands: eval, run, bench, list.',
+      );
+  }
+}
+
+main(process.argv.slice(2)).then(
+  () => process.exit(0),
+  (e: unknown) => {
+    const msg =
+      e instanceof ClabError
+        ? `${e.message}. ${e.hint}`
+        : e instanceof Error
+          ? e.message
+          : String(e);
+    process.stderr.write(`clab: ${msg.replace(/\s*\n\s*/g, ' ')}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,88 @@
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../runtime/backend';
+import { NORMALIZATION } from '../data';
+import { buildArchitecture } from '../zoo';
+import {
+  cloneGraph,
+  disposeGraph,
+  forward,
+  graphStats,
+  inferShapes,
+  layerIds,
+  widthMultiplier,
+} from '.';
+
+beforeAll(async () => {
+  await initBackend('wasm');
+});
+
+const maxAbsDiff = (a: tf.Tensor, b: tf.Tensor) =>
+  tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
+
+describe('model IR', () => {
+  it('counts LeNet-5 params, FLOPs and shapes as the paper architecture has them', () => {
+    const g = buildArchitecture('lenet5', 'mnist', 1);
+    const stats = graphStats(g);
+    // conv1 156 + conv2 2416 + conv3 48120 + fc1 10164 + fc2 850
+    expect(stats.params).toBe(61706);
+    // 28²·25·6 + 10²·150·16 + 1·400·120 + 120·84 + 84·10 multiply-accumulates
+    expect(stats.flops).toBe(117600 + 240000 + 48000 + 10080 + 840);
+    expect(stats.bytes).toBe(61706 * 4);
+    expect(inferShapes(g).get('pool2')).toEqual([5, 5, 16]);
+    expect(layerIds(g)).toEqual(['conv1', 'conv2', 'conv3', 'fc1', 'fc2']);
+    disposeGraph(g);
+  });
+
+  it('derives LeNet-5-half (DAFL: convs 3-8-60, fc 42) with widthMultiplier(0.5)', () => {
+    const g = buildArchitecture('lenet5', 'mnist', 1);
+    const half = widthMultiplier(g, 0.5, 2);
+    const widths = half.nodes.flatMap((n) =>
+      n.op === 'conv2d' ? [n.attrs.filters] : n.op === 'dense' ? [n.attrs.units] : [],
+    );
+    expect(widths).toEqual([3, 8, 60, 42, 10]);
+    expect(half.preprocessing).toEqual(NORMALIZATION.mnist);
+    disposeGraph(g);
+    disposeGraph(half);
+  });
+
+  it('a splice of a node’s own output leaves the forward pass unchanged; taps read outputs', () => {
+    const g = buildArchitecture('bnnet', 'mnist', 3);
+    const x = tf.randomNormal([4, 28, 28, 1], 0, 1, 'float32', 4);
+    const plain = forward(g, x, { taps: ['conv3', 'relu4'] });
+    expect(plain.tapped.get('conv3')!.shape).toEqual([4, 14, 14, 32]);
+    const spliced = forward(g, x, { splices: new Map([['conv3', plain.tapped.get('conv3')!]]) });
+    expect(maxAbsDiff(plain.output, spliced.output)).toBe(0);
+    // A different tensor in the splice does change the output.
+    const other = forward(g, x, {
+      splices: new Map([['conv3', tf.zerosLike(plain.tapped.get('conv3')!)]]),
+    });
+    expect(maxAbsDiff(plain.output, other.output)).toBeGreaterThan(1e-4);
+    tf.dispose([x, plain.output, ...plain.tapped.values(), spliced.output, other.output]);
+    disposeGraph(g);
+  });
+
+  it('training mode updates BatchNorm moving statistics only when asked', () => {
+    const g = buildArchitecture('bnnet', 'mnist', 5);
+    const bn = g.nodes.find((n) => n.id === 'bn1')!;
+    const before = bn.weights.movingMean.dataSync().slice();
+    const x = tf.randomNormal([8, 28, 28, 1], 2, 1, 'float32', 6);
+    tf.tidy(() => forward(g, x, { training: true, updateBatchNormStats: false }).output);
+    expect(Array.from(bn.weights.movingMean.dataSync())).toEqual(Array.from(before));
+    tf.tidy(() => forward(g, x, { training: true }).output);
+    expect(Array.from(bn.weights.movingMean.dataSync())).not.toEqual(Array.from(before));
+    x.dispose();
+    disposeGraph(g);
+  });
+
+  it('clones own their variables', () => {
+    const g = buildArchitecture('lenet5', 'mnist', 1);
+    const c = cloneGraph(g);
+    const conv1 = c.nodes.find((n) => n.id === 'conv1')!;
+    conv1.weights.kernel.assign(tf.zerosLike(conv1.weights.kernel));
+    const orig = g.nodes.find((n) => n.id === 'conv1')!;
+    expect(tf.tidy(() => tf.sum(tf.abs(orig.weights.kernel)).dataSync()[0])).toBeGreaterThan(0);
+    disposeGraph(g);
+    disposeGraph(c);
+  });
+});
