@@ -1,0 +1,208 @@
+/**
+ * Backend choice. Preference order is WebGPU (a real adapter), WASM (with our training kernels),
+ * WebGL, CPU; 'auto' times a training step on each usable candidate and keeps the fastest,
+ * because on GPU-less machines the "GPU" backends run on software rasterisers and lose to WASM
+ * by 10-100x (DESIGN.md, Runtime).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+
+import { BackendUnavailableError } from './errors';
+import { createLenetStep } from './lenet-step';
+import { registerWasmTrainingKernels } from './wasm-kernels';
+
+export type BackendName = 'webgpu' | 'wasm' | 'webgl' | 'cpu';
+export type BackendChoice = BackendName | 'auto';
+
+export interface BackendInfo {
+  name: BackendName;
+  /** Why this backend runs, for the UI: 'auto: fastest measured step: wasm 17 ms vs webgl 290 ms'. */
+  reason: string;
+  /** WASM only: XNNPACK threads (1 unless the page is cross-origin isolated, then cores / 2). */
+  threads?: number;
+  /** 'auto' only: median ms of one training step per timed backend. */
+  timingsMs?: Partial<Record<BackendName, number>>;
+}
+
+/** Where the .wasm binaries are served: a URL prefix, or a map from binary name to URL. */
+export type WasmPaths = string | Partial<Record<WasmBinaryName, string>>;
+type WasmBinaryName =
+  'tfjs-backend-wasm.wasm' | 'tfjs-backend-wasm-simd.wasm' | 'tfjs-backend-wasm-threaded-simd.wasm';
+
+export interface InitBackendOptions {
+  /**
+   * Browser only; default '/wasm/' (vite.config.ts serves the binaries there). Node loads
+   * them from node_modules by itself.
+   */
+  wasmPaths?: WasmPaths;
+  /** One training step, for 'auto' to time on each candidate; default a LeNet-5 Adam step. */
+  timeStep?: () => void | Promise<void>;
+}
+
+export const DEFAULT_BROWSER_WASM_PATHS = '/wasm/';
+
+const PREFERENCE: readonly BackendName[] = ['webgpu', 'wasm', 'webgl', 'cpu'];
+const isNode = () => tf.env().get('IS_NODE') === true;
+
+/** The slice of WebGPU's API we probe; TypeScript's DOM lib does not declare it. */
+interface GpuProbe {
+  requestAdapter(): Promise<{
+    info?: { isFallbackAdapter?: boolean };
+    isFallbackAdapter?: boolean;
+  } | null>;
+}
+
+/** Why each backend cannot run here; a backend absent from the map can. */
+async function unavailableReasons(): Promise<Partial<Record<BackendName, string>>> {
+  const reasons: Partial<Record<BackendName, string>> = {};
+  const gpu = (globalThis.navigator as { gpu?: GpuProbe } | undefined)?.gpu;
+  if (gpu === undefined) {
+    reasons.webgpu = 'navigator.gpu is missing';
+  } else {
+    const adapter = await gpu.requestAdapter().catch(() => null);
+    if (adapter === null) reasons.webgpu = 'no adapter';
+    // A fallback adapter is a software rasteriser: ~70x slower than WASM for training.
+    else if (adapter.info?.isFallbackAdapter ?? adapter.isFallbackAdapter)
+      reasons.webgpu = 'only a software fallback adapter';
+  }
+  if (typeof WebAssembly !== 'object') reasons.wasm = 'WebAssembly is missing';
+  if (isNode()) reasons.webgl = 'not in Node';
+  else if (!canCreateWebGlContext()) reasons.webgl = 'no WebGL context';
+  return reasons;
+}
+
+function canCreateWebGlContext(): boolean {
+  try {
+    const canvas =
+      typeof OffscreenCanvas !== 'undefined'
+        ? new OffscreenCanvas(1, 1)
+        : globalThis.document?.createElement('canvas');
+    return (
+      canvas !== undefined && (canvas.getContext('webgl2') ?? canvas.getContext('webgl')) !== null
+    );
+  } catch {
+    return false;
+  }
+}
+
+/** The backends that can run in this environment, in preference order. */
+export async function usableBackends(): Promise<BackendName[]> {
+  const reasons = await unavailableReasons();
+  return PREFERENCE.filter((name) => reasons[name] === undefined);
+}
+
+/** Makes `name` the active TF.js backend, loading what it needs first. */
+async function activate(name: BackendName, wasmPaths: WasmPaths | undefined): Promise<void> {
+  if (name === 'wasm') {
+    registerWasmTrainingKernels();
+    const paths = wasmPaths ?? (isNode() ? undefined : DEFAULT_BROWSER_WASM_PATHS);
+    if (paths !== undefined) setWasmPaths(paths);
+  }
+  // Only where WebGPU exists: the module registers the backend on import and Node lacks it.
+  if (name === 'webgpu') await import('@tensorflow/tfjs-backend-webgpu');
+  let ok: boolean;
+  try {
+    ok = await tf.setBackend(name);
+  } catch (cause) {
+    throw new BackendUnavailableError(name, `initialisation failed: ${String(cause)}`, { cause });
+  }
+  if (!ok) throw new BackendUnavailableError(name, 'initialisation failed (see the console)');
+  await tf.ready();
+}
+
+/** How the wasm backend runs: SIMD or not, and its threads with the reason for their number. */
+async function wasmDetail(): Promise<{ detail: string; threads: number }> {
+  const simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) === true;
+  const threads = getThreadsCount();
+  // Threads need SharedArrayBuffer, i.e. a cross-origin isolated page; the backend then loads
+  // its threaded binary by itself and runs one XNNPACK thread per two logical cores.
+  const why = isNode()
+    ? ''
+    : globalThis.crossOriginIsolated
+      ? ` of ${navigator.hardwareConcurrency} logical cores`
+      : ': the page is not cross-origin isolated';
+  const detail = `${simd ? 'SIMD' : 'no SIMD'}, ${threads} thread${threads === 1 ? '' : 's'}${why}`;
+  return { detail, threads };
+}
+
+/**
+ * Median ms of `step` after one warm-up call (shader compilation, kernel setup). A first timed
+ * step slower than `giveUpMs` is reported alone: such a backend cannot win.
+ */
+async function timeSteps(step: () => void | Promise<void>, giveUpMs: number): Promise<number> {
+  await step();
+  const samples: number[] = [];
+  for (let i = 0; i < 3 && !(samples[0] > giveUpMs); i++) {
+    const start = performance.now();
+    await step();
+    samples.push(performance.now() - start);
+  }
+  return samples.sort((a, b) => a - b)[Math.floor(samples.length / 2)];
+}
+
+async function timeBackend(
+  name: BackendName,
+  opts: InitBackendOptions,
+  giveUpMs: number,
+): Promise<number> {
+  await activate(name, opts.wasmPaths);
+  if (opts.timeStep) return timeSteps(opts.timeStep, giveUpMs);
+  const lenet = createLenetStep();
+  try {
+    return await timeSteps(() => void lenet.run(), giveUpMs);
+  } finally {
+    lenet.dispose();
+  }
+}
+
+async function chooseFastest(opts: InitBackendOptions): Promise<BackendInfo> {
+  const reasons = await unavailableReasons();
+  const usable = PREFERENCE.filter((name) => reasons[name] === undefined);
+  // The stock CPU backend is ~20x slower than WASM; timing it would only cost seconds.
+  const candidates = usable.includes('wasm') ? usable.filter((name) => name !== 'cpu') : usable;
+  const timings: Partial<Record<BackendName, number>> = {};
+  for (const name of candidates) {
+    try {
+      const best = Math.min(Infinity, ...Object.values(timings));
+      timings[name] = await timeBackend(name, opts, 5 * best);
+    } catch (e) {
+      reasons[name] = e instanceof Error ? e.message : String(e);
+    }
+  }
+  const timed = (Object.entries(timings) as [BackendName, number][]).sort((a, b) => a[1] - b[1]);
+  const skipped = PREFERENCE.filter((name) => reasons[name] !== undefined).map(
+    (name) => `${name}: ${reasons[name]}`,
+  );
+  if (timed.length === 0) {
+    throw new BackendUnavailableError(
+      'auto',
+      `no backend could run a training step (${skipped.join('; ')})`,
+    );
+  }
+  const [fastest] = timed[0];
+  await activate(fastest, opts.wasmPaths);
+  const wasm = fastest === 'wasm' ? await wasmDetail() : undefined;
+  const measured = timed.map(
+    ([name, ms]) =>
+      `${name} ${ms.toFixed(0)} ms${name === fastest && wasm ? ` (${wasm.detail})` : ''}`,
+  );
+  const reason = [`auto: fastest measured step: ${measured.join(' vs ')}`, ...skipped].join('; ');
+  return { name: fastest, reason, threads: wasm?.threads, timingsMs: timings };
+}
+
+/**
+ * Activates a backend and says why it runs. A named backend that cannot run here throws a
+ * BackendUnavailableError; 'auto' times one training step on each usable backend.
+ */
+export async function initBackend(
+  choice: BackendChoice,
+  opts: InitBackendOptions = {},
+): Promise<BackendInfo> {
+  if (choice === 'auto') return chooseFastest(opts);
+  const reason = (await unavailableReasons())[choice];
+  if (reason !== undefined) throw new BackendUnavailableError(choice, reason);
+  await activate(choice, opts.wasmPaths);
+  if (choice !== 'wasm') return { name: choice, reason: `${choice}: requested` };
+  const { detail, threads } = await wasmDetail();
+  return { name: choice, reason: `wasm: requested (${detail})`, threads };
+}

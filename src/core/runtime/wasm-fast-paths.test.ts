@@ -1,0 +1,111 @@
+/** The fast paths of wasm-fast-paths.ts against the CPU backend, and their fallbacks. */
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+import { expectClose, onBoth, random, type Input } from './backend-comparison';
+import { registerWasmTrainingKernels } from './wasm-kernels';
+
+beforeAll(async () => {
+  registerWasmTrainingKernels();
+  await tf.setBackend('wasm');
+});
+
+/** Compares `fn` of each input list on both backends, output by output. */
+async function compare(
+  cases: Record<string, Input[]>,
+  fn: (ts: tf.Tensor[]) => tf.Tensor | tf.Tensor[],
+) {
+  for (const [label, inputs] of Object.entries(cases)) {
+    const { cpu, wasm } = await onBoth(inputs, fn);
+    cpu.forEach((expected, i) => expectClose(wasm[i], expected, `${label} output ${i}`));
+  }
+}
+
+// 16384 elements: above the fast paths' size threshold; [4, 5] is below it.
+const x = random([8, 16, 16, 8]);
+const rows = random([2048, 8]);
+const vector = random([8]);
+const vector4 = random([1, 1, 1, 8]);
+
+describe('per-channel broadcasts', () => {
+  const cases = {
+    'x with [C]': [x, vector],
+    'x with [1,1,1,C]': [x, vector4],
+    'rows with [C]': [rows, vector],
+    'rows with a higher-rank vector': [rows, random([1, 1, 8])],
+    'small, stock path': [random([4, 5]), random([5])],
+    'same shape, stock path': [x, random([8, 16, 16, 8])],
+  };
+
+  it('Add, Sub, Multiply and SquaredDifference, with the vector on either side', async () => {
+    await compare(cases, ([a, b]) => [
+      tf.add(a, b),
+      tf.add(b, a),
+      tf.sub(a, b),
+      tf.sub(b, a),
+      tf.mul(a, b),
+      tf.mul(b, a),
+      tf.squaredDifference(a, b),
+      tf.squaredDifference(b, a),
+    ]);
+  });
+
+  it('Tile of a per-channel vector, and other tilings', async () => {
+    await compare({ vector: [vector4], matrix: [random([2, 3])] }, ([v]) =>
+      v.rank === 4 ? tf.tile(v, [8, 16, 16, 1]) : tf.tile(v, [3, 2]),
+    );
+  });
+
+  it('FusedBatchNorm with and without offset and scale', async () => {
+    const variance = { shape: [8], values: random([8]).values.map((v) => v * v + 0.1) };
+    await compare(
+      { 'batch norm': [x, vector, variance, random([8]), random([8])] },
+      ([x, mean, variance, offset, scale]) => [
+        tf.batchNorm(x, mean, variance, offset, scale, 1e-3),
+        tf.batchNorm(x, mean, variance, undefined, undefined, 1e-3),
+      ],
+    );
+  });
+});
+
+describe('reductions', () => {
+  it('Sum and Mean over leading axes, keeping dims or not; other axes via the stock kernels', async () => {
+    const axesCases: number[][] = [[0, 1, 2], [1, 2], [0], [0, 1], [2], [0, 2], [3], [0, 1, 2, 3]];
+    for (const keepDims of [false, true]) {
+      await compare({ [`keepDims=${keepDims}`]: [x] }, ([t]) =>
+        axesCases.flatMap((axes) => [tf.sum(t, axes, keepDims), tf.mean(t, axes, keepDims)]),
+      );
+    }
+    await compare({ rows: [rows] }, ([t]) => [tf.sum(t, 0), tf.mean(t, 0)]);
+  });
+});
+
+describe('buffers', () => {
+  it('leaves no intermediate buffers behind', async () => {
+    await tf.setBackend('wasm');
+    const backend = tf.backend() as tf.KernelBackend & { numDataIds(): number };
+    const before = backend.numDataIds();
+    tf.tidy(() => {
+      const t = tf.tensor(x.values, x.shape);
+      const v = tf.tensor(vector4.values, vector4.shape);
+      tf.sub(v, t);
+      tf.squaredDifference(t, v);
+      tf.batchNorm(t, v, tf.square(v), v, v);
+      tf.tile(v, [8, 16, 16, 1]);
+      tf.sum(t, [0, 1, 2]);
+    });
+    expect(backend.numDataIds()).toBe(before);
+  });
+
+  it('Identity and same-type Cast share the buffer and outlive their input', () => {
+    const source = tf.tensor([1, 2, 3]);
+    const clone = tf.clone(source);
+    const cast = tf.cast(source, 'float32');
+    const toInt = tf.cast(source, 'int32');
+    source.dispose();
+    expect(Array.from(clone.dataSync())).toEqual([1, 2, 3]);
+    expect(Array.from(cast.dataSync())).toEqual([1, 2, 3]);
+    expect(toInt.dtype).toBe('int32');
+    tf.dispose([clone, cast, toInt]);
+  });
+});

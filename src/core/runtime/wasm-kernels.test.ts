@@ -1,0 +1,318 @@
+/**
+ * Every kernel of wasm-kernels.ts against the CPU backend (the reference implementation), on
+ * random shapes, strides, paddings, dilations and batch sizes; then whole-network gradients.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+import {
+  compareKernel,
+  expectClose,
+  onBoth,
+  random,
+  type Input,
+  type Pad,
+  type Shape4,
+} from './backend-comparison';
+import { Rng } from './rng';
+import { registerWasmTrainingKernels, wasmTrainingKernels } from './wasm-kernels';
+
+const rng = new Rng('wasm-kernels.test');
+
+/** The filter of a dilated convolution as an undilated one: zeros between the taps. */
+function dilated(filter: Input, [dh, dw]: number[]): Input {
+  const [fh, fw, c, m] = filter.shape;
+  const shape = [(fh - 1) * dh + 1, (fw - 1) * dw + 1, c, m];
+  const values = new Float32Array(tf.util.sizeFromShape(shape));
+  for (let i = 0; i < fh; i++) {
+    for (let j = 0; j < fw; j++) {
+      const from = (i * fw + j) * c * m;
+      values.set(filter.values.subarray(from, from + c * m), (i * dh * shape[1] + j * dw) * c * m);
+    }
+  }
+  return { shape, values };
+}
+
+const explicitPad: Pad = [
+  [0, 0],
+  [1, 2],
+  [2, 0],
+  [0, 0],
+];
+
+interface ConvCase {
+  x: Shape4;
+  filter: Shape4;
+  strides: [number, number];
+  pad: Pad;
+  dilations?: [number, number];
+}
+
+const convCases: ConvCase[] = [
+  { x: [3, 12, 12, 1], filter: [5, 5, 1, 6], strides: [1, 1], pad: 'valid' }, // LeNet conv1
+  { x: [2, 8, 8, 6], filter: [5, 5, 6, 16], strides: [1, 1], pad: 'valid' }, // LeNet conv2
+  { x: [2, 9, 7, 4], filter: [3, 3, 4, 8], strides: [1, 1], pad: 'same' }, // VGG block
+  { x: [1, 9, 8, 3], filter: [3, 3, 3, 5], strides: [2, 2], pad: 'same' },
+  { x: [2, 10, 9, 2], filter: [3, 2, 2, 3], strides: [2, 3], pad: 'valid' }, // remainder rows
+  { x: [2, 7, 8, 3], filter: [2, 3, 3, 2], strides: [1, 2], pad: explicitPad },
+  { x: [4, 6, 6, 5], filter: [1, 1, 5, 7], strides: [1, 1], pad: 'valid' }, // pointwise
+  { x: [1, 11, 11, 2], filter: [4, 4, 2, 3], strides: [3, 3], pad: 'same' },
+  { x: [2, 6, 5, 3], filter: [3, 3, 3, 4], strides: [1, 1], pad: 1 as unknown as Pad }, // numeric pad
+  { x: [3, 5, 5, 16], filter: [5, 5, 16, 12], strides: [1, 1], pad: 'valid' }, // LeNet C5: 1x1 output
+  { x: [2, 4, 4, 3], filter: [3, 3, 3, 5], strides: [2, 2], pad: 'valid' }, // 1x1 output, unused rows
+  { x: [2, 1, 2, 3], filter: [3, 3, 3, 4], strides: [2, 2], pad: 'same' }, // 1x1 output, padded
+];
+
+function dyFor(c: ConvCase, depthwise: boolean): Input {
+  const info = tf.backend_util.computeConv2DInfo(
+    c.x,
+    c.filter,
+    c.strides,
+    c.dilations ?? 1,
+    c.pad,
+    undefined,
+    depthwise,
+  );
+  return random(info.outShape);
+}
+
+beforeAll(async () => {
+  registerWasmTrainingKernels();
+  await tf.setBackend('wasm');
+});
+
+describe('wasm training kernels match the CPU backend', () => {
+  it('registers every kernel on wasm', () => {
+    for (const { kernelName } of wasmTrainingKernels()) {
+      expect(tf.getKernel(kernelName, 'wasm'), kernelName).toBeDefined();
+    }
+  });
+
+  it('Conv2DBackpropFilter and Conv2DBackpropInput', async () => {
+    for (const c of convCases) {
+      const label = JSON.stringify(c);
+      const dy = dyFor(c, false);
+      const common = { strides: c.strides, pad: c.pad, dataFormat: 'NHWC' };
+      await compareKernel(
+        'Conv2DBackpropFilter',
+        { x: random(c.x), dy },
+        { ...common, filterShape: c.filter },
+        label,
+      );
+      await compareKernel(
+        'Conv2DBackpropInput',
+        { dy, filter: random(c.filter) },
+        { ...common, inputShape: c.x },
+        label,
+      );
+    }
+  });
+
+  it('DepthwiseConv2dNative backprops, with channel multipliers and dilations', async () => {
+    const cases: ConvCase[] = [
+      { x: [2, 9, 9, 4], filter: [3, 3, 4, 1], strides: [1, 1], pad: 'same' },
+      { x: [2, 10, 9, 3], filter: [3, 3, 3, 2], strides: [2, 2], pad: 'same' },
+      { x: [1, 9, 10, 2], filter: [3, 2, 2, 3], strides: [2, 1], pad: 'valid' },
+      { x: [2, 9, 9, 3], filter: [3, 3, 3, 1], strides: [1, 1], pad: 'valid', dilations: [2, 2] },
+      { x: [1, 10, 8, 2], filter: [2, 3, 2, 2], strides: [1, 1], pad: 'same', dilations: [2, 3] },
+      { x: [3, 7, 7, 2], filter: [3, 3, 2, 1], strides: [1, 2], pad: explicitPad },
+    ];
+    for (const c of cases) {
+      const label = JSON.stringify(c);
+      const dy = dyFor(c, true);
+      const x = random(c.x);
+      const filter = random(c.filter);
+      const dilations = c.dilations ?? [1, 1];
+      // The CPU kernels ignore dilations (TF.js gradients never pass any), so the reference
+      // runs the equivalent undilated convolution whose filter has zeros between the taps.
+      const effective = dilated(filter, dilations);
+      const { cpu, wasm } = await onBoth(
+        [x, dy, filter, effective],
+        ([x, dy, filter, effective], backend) => {
+          const cpuRef = backend === 'cpu';
+          const attrs = { strides: c.strides, pad: c.pad, dilations: cpuRef ? [1, 1] : dilations };
+          const dw = tf
+            .engine()
+            .runKernel(
+              'DepthwiseConv2dNativeBackpropFilter',
+              { x, dy },
+              { ...attrs, filterShape: cpuRef ? effective.shape : c.filter },
+            ) as tf.Tensor4D;
+          const dx = tf
+            .engine()
+            .runKernel(
+              'DepthwiseConv2dNativeBackpropInput',
+              { dy, filter: cpuRef ? effective : filter },
+              { ...attrs, inputShape: c.x },
+            ) as tf.Tensor;
+          return [
+            cpuRef ? tf.stridedSlice(dw, [0, 0, 0, 0], dw.shape, [...dilations, 1, 1]) : dw,
+            dx,
+          ];
+        },
+      );
+      expectClose(wasm[0], cpu[0], `DepthwiseConv2dNativeBackpropFilter ${label}`);
+      expectClose(wasm[1], cpu[1], `DepthwiseConv2dNativeBackpropInput ${label}`);
+    }
+  });
+
+  const poolCases: {
+    x: Shape4;
+    filterSize: [number, number];
+    strides: [number, number];
+    pad: Pad;
+  }[] = [
+    { x: [3, 12, 12, 6], filterSize: [2, 2], strides: [2, 2], pad: 'valid' }, // LeNet
+    { x: [2, 9, 9, 3], filterSize: [2, 2], strides: [2, 2], pad: 'valid' }, // odd side: last row unused
+    { x: [2, 9, 8, 3], filterSize: [2, 2], strides: [2, 2], pad: 'same' },
+    { x: [2, 9, 9, 2], filterSize: [3, 3], strides: [2, 2], pad: 'same' }, // overlapping windows
+    { x: [1, 7, 6, 4], filterSize: [3, 2], strides: [1, 1], pad: 'valid' },
+    { x: [2, 8, 7, 2], filterSize: [2, 3], strides: [1, 2], pad: explicitPad },
+    { x: [2, 8, 8, 3], filterSize: [2, 2], strides: [3, 3], pad: 'valid' }, // gaps between windows
+  ];
+
+  it('MaxPoolGrad gives each window’s gradient to its first maximum, ties included', async () => {
+    for (const c of poolCases) {
+      for (const levels of [undefined, 3]) {
+        const label = `${JSON.stringify(c)} levels=${levels}`;
+        const attrs = { filterSize: c.filterSize, strides: c.strides, pad: c.pad };
+        const x = random(c.x, levels);
+        const pooled = tf.backend_util.computePool2DInfo(c.x, c.filterSize, c.strides, 1, c.pad);
+        const { cpu, wasm } = await onBoth([x, random(pooled.outShape)], ([input, dy]) => {
+          const output = tf.engine().runKernel('MaxPool', { x: input }, attrs) as tf.Tensor;
+          return tf.engine().runKernel('MaxPoolGrad', { dy, input, output }, attrs) as tf.Tensor;
+        });
+        expectClose(wasm[0], cpu[0], `MaxPoolGrad ${label}`);
+      }
+    }
+  });
+
+  it('AvgPoolGrad', async () => {
+    for (const c of poolCases) {
+      const pooled = tf.backend_util.computePool2DInfo(c.x, c.filterSize, c.strides, 1, c.pad);
+      const attrs = { filterSize: c.filterSize, strides: c.strides, pad: c.pad };
+      await compareKernel(
+        'AvgPoolGrad',
+        { dy: random(pooled.outShape), input: random(c.x) },
+        attrs,
+        JSON.stringify(c),
+      );
+    }
+  });
+
+  it('UnsortedSegmentSum, the gradient of gather', async () => {
+    const ids = Int32Array.from({ length: 12 }, () => rng.int(5));
+    const segmentIds: Input = { shape: [12], values: ids, dtype: 'int32' };
+    await compareKernel(
+      'UnsortedSegmentSum',
+      { x: random([12, 3, 2]), segmentIds },
+      { numSegments: 5 },
+      '12 rows',
+    );
+  });
+
+  it('BatchMatMul with every transpose combination and batch broadcasting', async () => {
+    for (const [transposeA, transposeB] of [
+      [false, false],
+      [true, false],
+      [false, true],
+      [true, true],
+    ]) {
+      const a = random(transposeA ? [2, 7, 5] : [2, 5, 7]);
+      const b = random(transposeB ? [1, 3, 7] : [1, 7, 3]);
+      await compareKernel(
+        'BatchMatMul',
+        { a, b },
+        { transposeA, transposeB },
+        `tA=${transposeA} tB=${transposeB}`,
+      );
+    }
+  });
+
+  it('leaves no intermediate buffers behind', async () => {
+    const backend = tf.backend() as tf.KernelBackend & { numDataIds(): number };
+    const c = convCases[3];
+    const before = backend.numDataIds();
+    tf.tidy(() => {
+      const x = tf.tensor(random(c.x).values, c.x);
+      const dy = tf.tensor(
+        dyFor(c, false).values,
+        tf.backend_util.computeConv2DInfo(c.x, c.filter, c.strides, 1, c.pad).outShape,
+      );
+      const filter = tf.tensor(random(c.filter).values, c.filter);
+      const common = { strides: c.strides, pad: c.pad, dataFormat: 'NHWC' };
+      tf.engine().runKernel(
+        'Conv2DBackpropFilter',
+        { x, dy },
+        { ...common, filterShape: c.filter },
+      );
+      tf.engine().runKernel('Conv2DBackpropInput', { dy, filter }, { ...common, inputShape: c.x });
+      const y = tf.maxPool(x as tf.Tensor4D, 3, 2, 'same');
+      tf.engine().runKernel(
+        'MaxPoolGrad',
+        { dy: y, input: x, output: y },
+        { filterSize: 3, strides: 2, pad: 'same' },
+      );
+      tf.matMul(x.reshape([-1, c.x[3]]), x.reshape([-1, c.x[3]]), true, false);
+    });
+    expect(backend.numDataIds()).toBe(before);
+  });
+});
+
+describe('whole-network gradients match the CPU backend', () => {
+  it('a small conv net with batch norm, depthwise, pooling and gather', async () => {
+    // Large enough (8x16x16x6 activations) for the per-channel and reduction fast paths.
+    const shapes = {
+      x: [8, 16, 16, 2],
+      conv: [3, 3, 2, 6],
+      gamma: [6],
+      conv2: [3, 3, 6, 6],
+      beta: [6],
+      depthwise: [3, 3, 6, 2],
+      pointwise: [1, 1, 12, 8],
+      embedding: [10, 8],
+      dense: [8, 5],
+    };
+    const tokens: Input = {
+      shape: [8],
+      values: Int32Array.from([1, 3, 3, 7, 0, 9, 9, 2]),
+      dtype: 'int32',
+    };
+    const inputs = [...Object.values(shapes).map((s) => random(s)), tokens];
+    const { cpu, wasm } = await onBoth(inputs, (ts) => {
+      const ids = ts.pop()!;
+      const loss = (
+        ...[x, conv, gamma, conv2, beta, depthwise, pointwise, embedding, dense]: tf.Tensor[]
+      ) => {
+        // Batch norm from plain ops, then as the graph IR does it (moments + tf.batchNorm).
+        let h = tf.conv2d(x as tf.Tensor4D, conv as tf.Tensor4D, 1, 'same');
+        const first = tf.moments(h, [0, 1, 2]);
+        h = tf.relu(
+          tf.mul<tf.Tensor4D>(
+            tf.mul(tf.sub(h, first.mean), tf.rsqrt(tf.add(first.variance, 1e-5))),
+            gamma,
+          ),
+        );
+        h = tf.conv2d(h, conv2 as tf.Tensor4D, 1, 'same');
+        const second = tf.moments(h, [0, 1, 2]);
+        h = tf.relu(
+          tf.batchNorm<tf.Rank.R4>(
+            h,
+            second.mean as tf.Tensor1D,
+            second.variance as tf.Tensor1D,
+            beta as tf.Tensor1D,
+            gamma as tf.Tensor1D,
+            1e-3,
+          ),
+        );
+        h = tf.maxPool(h, 2, 2, 'valid');
+        h = tf.depthwiseConv2d(h, depthwise as tf.Tensor4D, 2, 'same');
+        h = tf.conv2d(tf.avgPool(h, 2, 1, 'same'), pointwise as tf.Tensor4D, 1, 'valid');
+        const features = tf.add(tf.mean(h, [1, 2]), tf.gather(embedding, ids));
+        return tf.sum(tf.square(tf.matMul(features as tf.Tensor2D, dense as tf.Tensor2D)));
+      };
+      return tf.grads(loss)(ts);
+    });
+    Object.keys(shapes).forEach((name, i) => expectClose(wasm[i], cpu[i], `d loss / d ${name}`));
+  });
+});

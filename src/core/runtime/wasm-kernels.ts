@@ -1,0 +1,457 @@
+/**
+ * Training kernels for the TF.js WASM backend.
+ *
+ * tfjs-backend-wasm 4.22 has no Conv2DBackpropFilter, DepthwiseConv2dNative backprops or
+ * UnsortedSegmentSum (so a conv net cannot train on it at all), and its Conv2DBackpropInput,
+ * MaxPoolGrad and AvgPoolGrad are scalar C++ loops that cost more than the forward pass. Each
+ * kernel here is a composition of the backend's own fast kernels (XNNPACK convolutions,
+ * matmuls, transposes, pads); wasm-fast-paths.ts replaces stock kernels that are slow on the
+ * shapes training produces.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+import {
+  kernelConfig,
+  replaceKernel,
+  type Attrs,
+  type Info,
+  type SpatialPad,
+  type TrainingKernelConfig,
+  type WasmCalls,
+} from './wasm-calls';
+import { fastPathKernels } from './wasm-fast-paths';
+
+function assertChannelsLast(kernel: string, dataFormat: unknown): void {
+  if (dataFormat === 'NCHW') {
+    throw new Error(`${kernel} on wasm supports NHWC only (the wasm forward convolutions do too)`);
+  }
+}
+
+/**
+ * dx of a stride-s convolution = a stride-1 convolution of the zero-inserted dy with the
+ * spatially flipped filter, padded so the output lands on the input grid. `depthwise` filters
+ * are [fh, fw, C, M]; regular ones [fh, fw, Ci, Co].
+ */
+function convInputGrad(
+  k: WasmCalls,
+  dy: Info,
+  filter: Info,
+  info: tf.backend_util.Conv2DInfo,
+  depthwise: boolean,
+): Info {
+  const { filterHeight: fh, filterWidth: fw, dilationHeight: dh, dilationWidth: dw } = info;
+  const [n, h, w, c] = info.inShape;
+  // A dilated filter is an undilated one with zeros between its taps.
+  const taps = k.zeroInsert(k.reshape(filter, [1, fh, fw, -1]), dh, dw);
+  const [, efh, efw] = taps.shape;
+  const flipped = k.one('Reverse', { x: taps }, { dims: [1, 2] });
+  const spread = k.zeroInsert(dy, info.strideHeight, info.strideWidth);
+  const top = efh - 1 - info.padInfo.top;
+  const left = efw - 1 - info.padInfo.left;
+  const pad: SpatialPad = [
+    [top, h + efh - 1 - top - spread.shape[1]],
+    [left, w + efw - 1 - left - spread.shape[2]],
+  ];
+  if (!depthwise) {
+    const [ci, co] = filter.shape.slice(2);
+    const swapped = k.transpose(k.reshape(flipped, [efh, efw, ci, co]), [0, 1, 3, 2]);
+    return k.convolve('Conv2D', spread, swapped, pad);
+  }
+  const m = filter.shape[3];
+  const perChannel = k.convolve(
+    'DepthwiseConv2dNative',
+    spread,
+    k.reshape(flipped, [efh, efw, c * m, 1]),
+    pad,
+  );
+  if (m === 1) return perChannel;
+  // Channel c of x fed outputs c*m .. c*m+m-1: its gradient sums over them.
+  return k.one(
+    'Sum',
+    { x: k.reshape(perChannel, [n, h, w, c, m]) },
+    { axis: [4], keepDims: false },
+  );
+}
+
+/**
+ * dx of a convolution with a single output pixel (LeNet's C5: a 5x5 filter over a 5x5 input) is
+ * dy·Wᵀ, one matmul, where the convolution of the padded dy would be 98% zeros.
+ */
+function denseInputGrad(
+  k: WasmCalls,
+  dy: Info,
+  filter: Info,
+  info: tf.backend_util.Conv2DInfo,
+): Info {
+  const { filterHeight: fh, filterWidth: fw, inChannels: ci, outChannels: co, padInfo } = info;
+  const [n, h, w] = info.inShape;
+  const window = k.one(
+    'BatchMatMul',
+    { a: k.reshape(dy, [1, n, co]), b: k.reshape(filter, [1, fh * fw * ci, co]) },
+    { transposeA: false, transposeB: true },
+  );
+  // The window covers input rows -top .. fh - top - 1; rows outside it get zero gradient.
+  const { top, left } = padInfo;
+  return k.fitSpatial(k.reshape(window, [n, fh, fw, ci]), [
+    [-top, top + h - fh],
+    [-left, left + w - fw],
+  ]);
+}
+
+const conv2DBackpropInput = (
+  k: WasmCalls,
+  { dy, filter }: Record<string, Info>,
+  attrs: Attrs,
+): Info => {
+  const a = attrs as unknown as tf.Conv2DBackpropInputAttrs;
+  assertChannelsLast('Conv2DBackpropInput', a.dataFormat);
+  const info = tf.backend_util.computeConv2DInfo(
+    a.inputShape,
+    filter.shape as [number, number, number, number],
+    a.strides,
+    1,
+    a.pad,
+    a.dimRoundingMode,
+  );
+  return info.outHeight === 1 && info.outWidth === 1
+    ? denseInputGrad(k, dy, filter, info)
+    : convInputGrad(k, dy, filter, info, false);
+};
+
+const depthwiseBackpropInput = (
+  k: WasmCalls,
+  { dy, filter }: Record<string, Info>,
+  attrs: Attrs,
+): Info => {
+  const a = attrs as unknown as tf.DepthwiseConv2dNativeBackpropInputAttrs;
+  const info = tf.backend_util.computeConv2DInfo(
+    a.inputShape,
+    filter.shape as [number, number, number, number],
+    a.strides,
+    a.dilations,
+    a.pad,
+    a.dimRoundingMode,
+    true,
+  );
+  return convInputGrad(k, dy, filter, info, true);
+};
+
+/**
+ * dW[i,j,ci,co] = Σ_{n,y,x} x[n, y·s + i - top, x·s + j - left, ci] · dy[n,y,x,co]: a
+ * convolution over the batch axis. With x as [Ci, H, W, N] images and dy as an
+ * [OH, OW, N, Co] filter dilated by the stride, one XNNPACK convolution yields [Ci, fh, fw, Co].
+ */
+const conv2DBackpropFilter = (
+  k: WasmCalls,
+  { x, dy }: Record<string, Info>,
+  attrs: Attrs,
+): Info => {
+  const a = attrs as unknown as tf.Conv2DBackpropFilterAttrs;
+  assertChannelsLast('Conv2DBackpropFilter', a.dataFormat);
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    a.filterShape,
+    a.strides,
+    1,
+    a.pad,
+    a.dimRoundingMode,
+  );
+  const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw, padInfo } = info;
+  const [, h, w] = x.shape;
+  const [, oh, ow] = dy.shape;
+  const images = k.transpose(x, [3, 1, 2, 0]);
+  const taps = k.transpose(dy, [1, 2, 0, 3]);
+  // Rows the forward pass never reached (a valid conv whose stride leaves a remainder) give
+  // negative bottom/right padding: cropped away.
+  const pad: SpatialPad = [
+    [padInfo.top, fh + (oh - 1) * sh - h - padInfo.top],
+    [padInfo.left, fw + (ow - 1) * sw - w - padInfo.left],
+  ];
+  const grad = k.convolve('Conv2D', images, taps, pad, [sh, sw]);
+  return k.transpose(grad, [1, 2, 0, 3]);
+};
+
+/**
+ * Depthwise dW[i,j,c,m] = Σ_{n,y,x} xpad[n, y·s + i·d, x·s + j·d, c] · dy[n,y,x,c·M+m]. Stacking
+ * the batch vertically (a free reshape) turns the sum over n into part of one depthwise
+ * convolution: the padded images, one above the other, convolved with the zero-inserted dy
+ * images stacked the same way, at stride d; the channel multiplier layout already matches.
+ */
+const depthwiseBackpropFilter = (
+  k: WasmCalls,
+  { x, dy }: Record<string, Info>,
+  attrs: Attrs,
+): Info => {
+  const a = attrs as unknown as tf.DepthwiseConv2dNativeBackpropFilterAttrs;
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    a.filterShape,
+    a.strides,
+    a.dilations,
+    a.pad,
+    a.dimRoundingMode,
+    true,
+  );
+  const {
+    filterHeight: fh,
+    filterWidth: fw,
+    dilationHeight: dh,
+    dilationWidth: dw,
+    padInfo,
+  } = info;
+  const [n, h, w, c] = x.shape;
+  const m = a.filterShape[3];
+  const taps = k.zeroInsert(dy, info.strideHeight, info.strideWidth);
+  const [, tapRows, tapCols] = taps.shape;
+  // Each image padded (or cropped) to exactly the pixels the forward pass read.
+  const rows = tapRows + (fh - 1) * dh;
+  const cols = tapCols + (fw - 1) * dw;
+  const images = k.fitSpatial(x, [
+    [padInfo.top, rows - h - padInfo.top],
+    [padInfo.left, cols - w - padInfo.left],
+  ]);
+  // The last image's filter taps reach (fh - 1)·d rows below the stack.
+  const stacked = k.fitSpatial(k.reshape(images, [1, n * rows, cols, c]), [
+    [0, (fh - 1) * dh],
+    [0, 0],
+  ]);
+  const filter = k.reshape(
+    k.fitSpatial(taps, [
+      [0, rows - tapRows],
+      [0, 0],
+    ]),
+    [n * rows, tapCols, c, m],
+  );
+  const grad = k.one(
+    'DepthwiseConv2dNative',
+    { x: stacked, filter },
+    { strides: [dh, dw], dilations: [1, 1], pad: 'valid', dataFormat: 'NHWC' },
+  );
+  return k.reshape(grad, [fh, fw, c, m]);
+};
+
+/**
+ * Pooling windows as taps. Tap (i, j) of window (y, x) is pixel (y·sh + i, x·sw + j) of the
+ * input padded to `rows` × `cols`; a pooling gradient is one value per (tap, window), laid out
+ * tap-major as [taps, windows] with windows in dy's order, so per-window values broadcast along
+ * the cheap leading axis.
+ */
+class PoolTaps {
+  readonly info: tf.backend_util.Conv2DInfo;
+  readonly taps: number;
+  readonly windows: number;
+  readonly rows: number;
+  readonly cols: number;
+  /** Windows tile the input (the usual 2x2, stride 2): regrouping is two rank-3 transposes. */
+  readonly tiled: boolean;
+
+  constructor(
+    private readonly k: WasmCalls,
+    private readonly inputShape: number[],
+    attrs: tf.MaxPoolGradAttrs | tf.AvgPoolGradAttrs,
+  ) {
+    const { filterSize, strides, pad } = attrs;
+    const rounding = 'dimRoundingMode' in attrs ? attrs.dimRoundingMode : undefined;
+    this.info = tf.backend_util.computePool2DInfo(
+      inputShape as [number, number, number, number],
+      filterSize,
+      strides,
+      1,
+      pad,
+      rounding,
+    );
+    const {
+      filterHeight: fh,
+      filterWidth: fw,
+      strideHeight: sh,
+      strideWidth: sw,
+      outHeight: oh,
+      outWidth: ow,
+    } = this.info;
+    this.taps = fh * fw;
+    this.windows = tf.util.sizeFromShape(this.info.outShape);
+    this.rows = (oh - 1) * sh + fh;
+    this.cols = (ow - 1) * sw + fw;
+    this.tiled = fh === sh && fw === sw;
+  }
+
+  /** The padding (negative: cropping) from the input to the `rows` × `cols` grid. */
+  private grid(): SpatialPad {
+    const [, h, w] = this.inputShape;
+    const { top, left } = this.info.padInfo;
+    return [
+      [top, this.rows - h - top],
+      [left, this.cols - w - left],
+    ];
+  }
+
+  /** The input values as [taps, windows], padded with `padValue`. */
+  gather(input: Info, padValue: number): Info {
+    const { k, info } = this;
+    const [n, , , c] = this.inputShape;
+    const { filterHeight: fh, filterWidth: fw, outHeight: oh, outWidth: ow } = info;
+    const padded = k.fitSpatial(input, this.grid(), padValue);
+    if (this.tiled) {
+      const byColumnTap = k.transpose(k.reshape(padded, [n * oh * fh * ow, fw, c]), [1, 0, 2]);
+      return k.reshape(k.transpose(k.reshape(byColumnTap, [fw * n * oh, fh, ow * c]), [1, 0, 2]), [
+        this.taps,
+        this.windows,
+      ]);
+    }
+    const views: Info[] = [];
+    for (let i = 0; i < fh; i++) {
+      for (let j = 0; j < fw; j++)
+        views.push(k.stridedView(padded, [i, j], [oh, ow], [info.strideHeight, info.strideWidth]));
+    }
+    return k.reshape(k.one('Pack', views as unknown as tf.NamedTensorInfoMap, { axis: 0 }), [
+      this.taps,
+      this.windows,
+    ]);
+  }
+
+  /** dx: each tap's gradient [taps, windows] added onto the input pixel it read. */
+  scatter(grads: Info): Info {
+    const { k, info } = this;
+    const [n, , , c] = this.inputShape;
+    const {
+      filterHeight: fh,
+      filterWidth: fw,
+      strideHeight: sh,
+      strideWidth: sw,
+      outHeight: oh,
+      outWidth: ow,
+    } = info;
+    const [[top, bottom], [left, right]] = this.grid();
+    const crop: SpatialPad = [
+      [-top, -bottom],
+      [-left, -right],
+    ];
+    if (this.tiled) {
+      const byColumnTap = k.transpose(k.reshape(grads, [fh, fw * n * oh, ow * c]), [1, 0, 2]);
+      const pixels = k.transpose(k.reshape(byColumnTap, [fw, n * oh * fh * ow, c]), [1, 0, 2]);
+      return k.fitSpatial(k.reshape(pixels, [n, this.rows, this.cols, c]), crop);
+    }
+    // Overlapping (or gapped) windows: spread each tap onto the grid and add them up.
+    const perTap = k.call(
+      'Unpack',
+      { value: k.reshape(grads, [this.taps, n, oh, ow, c]) },
+      { axis: 0 },
+    );
+    const spread = perTap.map((g, t) => {
+      const [i, j] = [Math.floor(t / fw), t % fw];
+      return k.fitSpatial(k.zeroInsert(g, sh, sw), [
+        [i, fh - 1 - i],
+        [j, fw - 1 - j],
+      ]);
+    });
+    return k.fitSpatial(k.one('AddN', spread as unknown as tf.NamedTensorInfoMap), crop);
+  }
+}
+
+/**
+ * dx of max pooling. Like the CPU backend, each window's gradient goes to its first maximum in
+ * row-major tap order, which matters for ties (all-zero windows after a ReLU). notMax =
+ * step(y - tap) is 0 exactly where a tap holds its window's maximum; one small matmul with bias
+ * turns it into "maximum here and at no earlier tap" (below). The stock kernel loops in scalar
+ * C++, and the stock MaxPoolWithArgmax is wrong for windows whose maximum is ≤ 0 (it starts
+ * from 0), so neither is used.
+ */
+const maxPoolGrad = (
+  k: WasmCalls,
+  { dy, input, output }: Record<string, Info>,
+  attrs: Attrs,
+): Info => {
+  const pool = new PoolTaps(k, input.shape, attrs as unknown as tf.MaxPoolGradAttrs);
+  const { taps, windows } = pool;
+  // -Infinity padding is never a window's maximum.
+  const values = pool.gather(input, -Infinity);
+  const notMax = k.one(
+    'Step',
+    { x: k.one('Sub', { a: k.reshape(output, [1, windows]), b: values }) },
+    { alpha: 0 },
+  );
+  // first_t = 1 iff notMax_t = 0 and notMax_u = 1 for all u < t, i.e. iff the non-negative
+  // integer notMax_t + (t - Σ_{u<t} notMax_u) is 0, i.e. iff 0.5 minus it is positive.
+  const weights = new Float32Array(taps * taps).map((_, e) => {
+    const [u, t] = [Math.floor(e / taps), e % taps];
+    return u === t ? -1 : u < t ? 1 : 0;
+  });
+  const bias = new Float32Array(taps).map((_, t) => 0.5 - t);
+  const firstScore = k.one(
+    '_FusedMatMul',
+    {
+      a: k.reshape(k.transpose(notMax, [1, 0]), [1, windows, taps]),
+      b: k.constant([1, taps, taps], weights),
+      bias: k.constant([taps], bias),
+    },
+    { transposeA: false, transposeB: false, activation: 'linear' },
+  );
+  const first = k.transpose(
+    k.reshape(k.one('Step', { x: firstScore }, { alpha: 0 }), [windows, taps]),
+    [1, 0],
+  );
+  return pool.scatter(k.one('Multiply', { a: first, b: k.reshape(dy, [1, windows]) }));
+};
+
+/**
+ * dx of average pooling: dy/(fh·fw) to every tap. Like the CPU backend, every window divides
+ * by its full size, padding included.
+ */
+const avgPoolGrad = (k: WasmCalls, { dy, input }: Record<string, Info>, attrs: Attrs): Info => {
+  const pool = new PoolTaps(k, input.shape, attrs as unknown as tf.AvgPoolGradAttrs);
+  const share = k.one('Multiply', {
+    a: k.reshape(dy, [1, pool.windows]),
+    b: k.constant([], new Float32Array([1 / pool.taps])),
+  });
+  const shares = new Array<Info>(pool.taps).fill(share);
+  return pool.scatter(k.one('Concat', shares as unknown as tf.NamedTensorInfoMap, { axis: 0 }));
+};
+
+/** The gradient of gather: rows of x added into their segments (ScatterNd sums duplicates). */
+const unsortedSegmentSum = (
+  k: WasmCalls,
+  { x, segmentIds }: Record<string, Info>,
+  attrs: Attrs,
+): Info => {
+  const { numSegments } = attrs as unknown as tf.UnsortedSegmentSumAttrs;
+  const ids = k.backend.typedArrayFromHeap(segmentIds);
+  for (let i = 0; i < ids.length; i++) {
+    // TF drops out-of-range ids; the wasm scatter would write out of bounds instead.
+    if (ids[i] < 0 || ids[i] >= numSegments) {
+      throw new Error(`UnsortedSegmentSum: segment id ${ids[i]} is outside [0, ${numSegments})`);
+    }
+  }
+  const rows = ids.length;
+  const rowShape = x.shape.slice(segmentIds.shape.length);
+  return k.one(
+    'ScatterNd',
+    { indices: k.reshape(segmentIds, [rows, 1]), updates: k.reshape(x, [rows, ...rowShape]) },
+    { shape: [numSegments, ...rowShape] },
+  );
+};
+
+/** The kernels `registerWasmTrainingKernels` adds to, or replaces in, the wasm backend. */
+export function wasmTrainingKernels(): TrainingKernelConfig[] {
+  return [
+    kernelConfig('Conv2DBackpropFilter', conv2DBackpropFilter),
+    kernelConfig('Conv2DBackpropInput', conv2DBackpropInput),
+    kernelConfig('DepthwiseConv2dNativeBackpropFilter', depthwiseBackpropFilter),
+    kernelConfig('DepthwiseConv2dNativeBackpropInput', depthwiseBackpropInput),
+    kernelConfig('MaxPoolGrad', maxPoolGrad),
+    kernelConfig('AvgPoolGrad', avgPoolGrad),
+    kernelConfig('UnsortedSegmentSum', unsortedSegmentSum),
+    ...fastPathKernels(),
+  ];
+}
+
+let registered = false;
+
+/**
+ * Registers the training kernels for the 'wasm' backend, replacing the stock slow ones.
+ * Idempotent; call before or after the backend initialises.
+ */
+export function registerWasmTrainingKernels(): void {
+  if (registered) return;
+  wasmTrainingKernels().forEach(replaceKernel);
+  registered = true;
+}
