@@ -43,7 +43,7 @@ describe('TF.js Layers import/export', () => {
   it('exports the IR so that tf.loadLayersModel predicts the same (sequential, BatchNorm)', async () => {
     for (const arch of ['lenet5', 'bnnet']) {
       const g = buildArchitecture(arch, 'mnist', 7);
-      const { json, weightData } = graphToLayersJson(g);
+      const { json, weightData } = await graphToLayersJson(g);
       const model = await tf.loadLayersModel(
         tf.io.fromMemory({
           modelTopology: json.modelTopology as tf.io.ModelJSON['modelTopology'],
@@ -91,7 +91,7 @@ describe('TF.js Layers import/export', () => {
     const x = tf.randomNormal([2, 12, 12, 2], 0, 1, 'float32', 9);
     expect(compareToTfjs(g, model, x)).toBeLessThan(1e-5);
 
-    const again = serializeGraph(g);
+    const again = await serializeGraph(g);
     const g2 = await load(again.modelJson, again.weightData);
     const diff = tf.tidy(() => maxDiff(forward(g, x).output, forward(g2, x).output));
     expect(diff).toBeLessThan(1e-5);
@@ -103,8 +103,8 @@ describe('TF.js Layers import/export', () => {
 
   it('float16 export halves the weight bytes and stays close', async () => {
     const g = buildArchitecture('lenet5', 'mnist', 11);
-    const full = serializeGraph(g);
-    const half = serializeGraph(g, { float16: true });
+    const full = await serializeGraph(g);
+    const half = await serializeGraph(g, { float16: true });
     expect(half.weightData.byteLength).toBe(full.weightData.byteLength / 2);
     const g2 = await load(half.modelJson, half.weightData);
     const x = tf.randomNormal([2, 32, 32, 1], 0, 1, 'float32', 12);
@@ -136,7 +136,7 @@ describe('TF.js Layers import/export', () => {
       /no modelTopology/,
     );
     const g = buildArchitecture('lenet5', 'mnist', 1);
-    const { modelJson, weightData } = serializeGraph(g);
+    const { modelJson, weightData } = await serializeGraph(g);
     await expect(load(modelJson, weightData.slice(0, 100))).rejects.toThrow(/manifest describes/);
     await expect(
       loadGraph(modelJson, async () => {

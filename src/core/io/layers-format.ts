@@ -280,7 +280,10 @@ function batchInputShape(c: KerasConfig, layer: string): number[] {
 }
 
 /** Builds the IR from a model.json and its weight data. */
-export function graphFromLayersJson(json: LayersModelJson, weightData: ArrayBuffer): Graph {
+export async function graphFromLayersJson(
+  json: LayersModelJson,
+  weightData: ArrayBuffer,
+): Promise<Graph> {
   const topo = json.modelTopology as { model_config?: KerasLayer } & KerasLayer;
   if (json.format === 'graph-model') {
     throw new InvalidModelError(
@@ -352,16 +355,16 @@ export function graphFromLayersJson(json: LayersModelJson, weightData: ArrayBuff
     inputShape,
     preprocessing: json.userDefinedMetadata?.clab?.preprocessing ?? { mean: 0, std: 1 },
   };
-  attachWeights(g, pending, json, weightData);
+  await attachWeights(g, pending, json, weightData);
   return g;
 }
 
-function attachWeights(
+async function attachWeights(
   g: Graph,
   pending: PendingNode[],
   json: LayersModelJson,
   weightData: ArrayBuffer,
-) {
+): Promise<void> {
   const specs = json.weightsManifest.flatMap((group) => group.weights);
   const total = specs.reduce((sum, s) => {
     const bytes = s.quantization
@@ -406,7 +409,11 @@ function attachWeights(
             'The weights do not match the topology; re-export the model.',
           );
         }
-        if (!tf.tidy(() => tf.all(tf.isFinite(t!)).dataSync()[0])) {
+        // Async read: dataSync returns zeros on WebGPU in Chromium.
+        const finite = tf.tidy(() => tf.all(tf.isFinite(t!)));
+        const allFinite = (await finite.data())[0];
+        finite.dispose();
+        if (!allFinite) {
           throw new InvalidModelError(
             `Weight '${kerasLayer}/${IR_WEIGHT[name]}' contains NaN or infinite values`,
             'The model is corrupt or diverged during training; export it from a healthy checkpoint.',
@@ -570,10 +577,10 @@ export interface ExportOptions {
 }
 
 /** Writes the IR as a TF.js Layers model: model.json content plus one weight shard. */
-export function graphToLayersJson(
+export async function graphToLayersJson(
   g: Graph,
   opts: ExportOptions = {},
-): { json: LayersModelJson; weightData: ArrayBuffer } {
+): Promise<{ json: LayersModelJson; weightData: ArrayBuffer }> {
   const chain = g.nodes.every(
     (n, i) => i === 0 || (n.inputs.length === 1 && n.inputs[0] === g.nodes[i - 1].id),
   );
@@ -600,7 +607,7 @@ export function graphToLayersJson(
   const chunks: Uint8Array[] = [];
   for (const n of g.nodes) {
     for (const [name, v] of Object.entries(n.weights)) {
-      const values = v.dataSync() as Float32Array;
+      const values = (await v.data()) as Float32Array;
       const entry: tf.io.WeightsManifestEntry = {
         name: `${n.id}/${IR_WEIGHT[name]}`,
         shape: v.shape,

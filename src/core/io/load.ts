@@ -68,11 +68,11 @@ export async function loadGraph(
 }
 
 /** The files of a TF.js Layers model: model.json text and its one weight shard. */
-export function serializeGraph(
+export async function serializeGraph(
   g: Graph,
   opts: ExportOptions = {},
-): { modelJson: string; shardName: string; weightData: ArrayBuffer } {
+): Promise<{ modelJson: string; shardName: string; weightData: ArrayBuffer }> {
   const shardName = opts.shardName ?? `${g.name}.weights.bin`;
-  const { json, weightData } = graphToLayersJson(g, { ...opts, shardName });
+  const { json, weightData } = await graphToLayersJson(g, { ...opts, shardName });
   return { modelJson: JSON.stringify(json), shardName, weightData };
 }

@@ -35,7 +35,7 @@ export async function saveGraphToDir(
   dir: string,
   opts: ExportOptions = {},
 ): Promise<string> {
-  const { modelJson, shardName, weightData } = serializeGraph(g, opts);
+  const { modelJson, shardName, weightData } = await serializeGraph(g, opts);
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, shardName), new Uint8Array(weightData));
   const path = join(dir, 'model.json');

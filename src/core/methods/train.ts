@@ -38,18 +38,20 @@ export function optimizerStep(
   read: boolean,
 ): { names: string[]; values: tf.Tensor1D } | undefined {
   let names: string[] = [];
-  const values = tf.tidy((): tf.Tensor1D | undefined => {
-    let named: Record<string, tf.Scalar> = {};
+  let values: tf.Tensor1D | undefined;
+  tf.tidy(() => {
     optimizer.minimize(
       () => {
-        named = loss();
+        const named = loss();
         names = Object.keys(named);
+        // minimize runs this in its own tidy, which disposes every term but the returned total:
+        // stack the terms here, and keep the stack past both tidies for the caller to read.
+        if (read) values = tf.keep(tf.stack(Object.values(named)) as tf.Tensor1D);
         return named.total;
       },
       false,
       variables,
     );
-    return read ? (tf.stack(Object.values(named)) as tf.Tensor1D) : undefined;
   });
   return values && { names, values };
 }
@@ -82,12 +84,15 @@ export async function* trainLoop(
       if (terms) {
         const values = await terms.values.data();
         terms.values.dispose();
-        terms.names.forEach((name, i) => {
+        for (const [i, name] of terms.names.entries()) {
           assertFinite(values[i], `loss ${name}`, step);
           last[name] = values[i];
-        });
-        for (const [name, value] of Object.entries(last)) {
-          yield { kind: 'scalar', key: name === 'total' ? 'loss' : `loss/${name}`, step, value };
+          yield {
+            kind: 'scalar',
+            key: name === 'total' ? 'loss' : `loss/${name}`,
+            step,
+            value: values[i],
+          };
         }
         yield { kind: 'progress', step, total: o.steps };
       }

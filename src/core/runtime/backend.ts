@@ -52,8 +52,11 @@ interface GpuProbe {
   } | null>;
 }
 
-/** Why each backend cannot run here; a backend absent from the map can. */
-async function unavailableReasons(): Promise<Partial<Record<BackendName, string>>> {
+/**
+ * Why each backend cannot run here; a backend absent from the map can. With `forAuto`, also
+ * why a backend that runs is not worth timing.
+ */
+async function unavailableReasons(forAuto = false): Promise<Partial<Record<BackendName, string>>> {
   const reasons: Partial<Record<BackendName, string>> = {};
   const gpu = (globalThis.navigator as { gpu?: GpuProbe } | undefined)?.gpu;
   if (gpu === undefined) {
@@ -61,8 +64,9 @@ async function unavailableReasons(): Promise<Partial<Record<BackendName, string>
   } else {
     const adapter = await gpu.requestAdapter().catch(() => null);
     if (adapter === null) reasons.webgpu = 'no adapter';
-    // A fallback adapter is a software rasteriser: ~70x slower than WASM for training.
-    else if (adapter.info?.isFallbackAdapter ?? adapter.isFallbackAdapter)
+    // A fallback adapter is a software rasteriser, ~70x slower than WASM for training: usable
+    // when asked for by name (tests, comparisons), never picked by 'auto'.
+    else if (forAuto && (adapter.info?.isFallbackAdapter ?? adapter.isFallbackAdapter))
       reasons.webgpu = 'only a software fallback adapter';
   }
   if (typeof WebAssembly !== 'object') reasons.wasm = 'WebAssembly is missing';
@@ -156,7 +160,7 @@ async function timeBackend(
 }
 
 async function chooseFastest(opts: InitBackendOptions): Promise<BackendInfo> {
-  const reasons = await unavailableReasons();
+  const reasons = await unavailableReasons(true);
   const usable = PREFERENCE.filter((name) => reasons[name] === undefined);
   // The stock CPU backend is ~20x slower than WASM; timing it would only cost seconds.
   const candidates = usable.includes('wasm') ? usable.filter((name) => name !== 'cpu') : usable;

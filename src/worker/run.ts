@@ -1,0 +1,140 @@
+// One run inside the worker: backend, teacher and data, then core's executeRun, streaming its
+// events in batches and ending with the result and the student's TF.js Layers files.
+import { loadDataset } from '../core/data';
+import { disposeGraph, graphStats, type Graph } from '../core/graph';
+import { serializeGraph } from '../core/io';
+import { deriveStudent, executeRun, type AnyMethodSpec } from '../core/methods';
+import { initBackend, type BackendChoice, type BackendInfo } from '../core/runtime/backend';
+import { ClabError, InvalidInputError, InvalidModelError } from '../core/runtime/errors';
+import { loadTeacher } from '../core/zoo';
+import { EventBatcher } from './batcher';
+import type { FromWorker, ModelStats, RunConfig, RunError } from './protocol';
+
+export type Post = (message: FromWorker, transfer?: Transferable[]) => void;
+
+/** What the message handler may change while the run goes on. */
+export interface RunJob {
+  id: string;
+  config: RunConfig;
+  stop: boolean;
+  paused: boolean;
+  /** Wakes a paused run (after resume or stop). */
+  wake?: () => void;
+}
+
+// 'auto' times a training step on every backend: do it once per worker, not once per run.
+let activeBackend: { choice: BackendChoice; info: BackendInfo } | undefined;
+
+async function ensureBackend(choice: BackendChoice): Promise<BackendInfo> {
+  if (activeBackend?.choice !== choice) {
+    activeBackend = undefined;
+    activeBackend = { choice, info: await initBackend(choice, { wasmPaths: '/wasm/' }) };
+  }
+  return activeBackend.info;
+}
+
+const modelUrl = (teacher: string) => `${import.meta.env.BASE_URL}models/${teacher}/model.json`;
+
+/** Whether a built-in teacher has been trained; dev servers answer a missing file with index.html. */
+export async function teacherAvailable(teacher: string): Promise<boolean> {
+  const res = await fetch(modelUrl(teacher), { method: 'HEAD' }).catch(() => undefined);
+  return !!res?.ok && (res.headers.get('content-type') ?? '').includes('json');
+}
+
+function stats(g: Graph): ModelStats {
+  return { name: g.name, ...graphStats(g) };
+}
+
+export function toRunError(e: unknown): RunError {
+  if (e instanceof ClabError) return e.toJSON();
+  if (e instanceof Error) return { name: e.name, message: e.message };
+  return { name: 'Error', message: String(e) };
+}
+
+// The runner checks pause and stop between events; the loop may never leave the microtask queue
+// (WASM reads resolve at once), so yield to the event loop now and then to let messages in.
+const YIELD_EVERY_MS = 30;
+let lastYield = 0;
+async function letMessagesIn(): Promise<void> {
+  if (performance.now() - lastYield < YIELD_EVERY_MS) return;
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  lastYield = performance.now();
+}
+
+export async function runJob(
+  job: RunJob,
+  method: AnyMethodSpec | undefined,
+  post: Post,
+): Promise<void> {
+  const { id, config } = job;
+  const batcher = new EventBatcher((events, transfer) =>
+    post({ kind: 'events', id, events }, transfer),
+  );
+  const phase = (name: string) =>
+    batcher.push({ kind: 'progress', step: 0, total: config.steps, phase: name });
+  let teacher: Graph | undefined;
+  let student: Graph | undefined;
+  try {
+    post({ kind: 'started', id });
+    if (!method) {
+      throw new InvalidInputError(
+        `Unknown method '${config.method}'`,
+        'Pick a method from the list.',
+      );
+    }
+    phase(config.backend === 'auto' ? 'timing backends' : `starting ${config.backend}`);
+    const backend = await ensureBackend(config.backend);
+    post({ kind: 'backend', id, backend });
+    phase('loading teacher and data');
+    if (!(await teacherAvailable(config.teacher))) {
+      throw new InvalidModelError(
+        `The built-in teacher '${config.teacher}' is missing at ${modelUrl(config.teacher)}`,
+        'Run `npm run train:teachers` to produce it, then reload.',
+      );
+    }
+    const [t, train, test] = await Promise.all([
+      loadTeacher(config.teacher),
+      loadDataset(config.dataset, 'train'),
+      loadDataset(config.dataset, 'test'),
+    ]);
+    teacher = t;
+    // Derived here only to describe it; executeRun derives the one it trains the same way.
+    const planned = deriveStudent(teacher, config.student, train, config.seed);
+    post({ kind: 'models', id, teacher: stats(teacher), student: stats(planned) });
+    disposeGraph(planned);
+    phase('training');
+    const outcome = await executeRun(
+      {
+        method,
+        params: config.params,
+        teacher,
+        student: config.student,
+        train,
+        test,
+        seed: config.seed,
+        steps: config.steps,
+        backend,
+      },
+      (e) => batcher.push(e),
+      {
+        stopRequested: () => job.stop,
+        whilePaused: async () => {
+          await letMessagesIn();
+          while (job.paused && !job.stop) await new Promise<void>((wake) => (job.wake = wake));
+        },
+      },
+    );
+    student = outcome.student;
+    batcher.flush();
+    // A method may reshape the student (pruning): describe the one that comes out.
+    post({ kind: 'models', id, teacher: stats(teacher), student: stats(student) });
+    const files = await serializeGraph(student, { shardName: `${student.name}.weights.bin` });
+    post({ kind: 'finished', id, result: outcome.result, student: files }, [files.weightData]);
+  } catch (e) {
+    batcher.flush();
+    post({ kind: 'failed', id, error: toRunError(e) });
+  } finally {
+    if (teacher) disposeGraph(teacher);
+    if (student) disposeGraph(student);
+  }
+}
