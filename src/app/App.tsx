@@ -1,4 +1,14 @@
-// The page imports nothing from src/core but types: TensorFlow.js stays in the worker chunk.
+// The workbench: run list on the left, the selected run in the middle, configuration on the
+// right. The page imports nothing from src/core but types (and the pure param checks): TF.js
+// lives in the worker chunk.
+import { useEffect, useState } from 'react';
+import { ChartWarmup } from './components/charts/ScalarChart';
+import { ConfigPanel } from './components/ConfigPanel';
+import { NoticeBar } from './components/NoticeBar';
+import { RunList } from './components/RunList';
+import { RunView } from './components/RunView';
+import { useWorkbench } from './state/context';
+import { configToHash } from './state/hash';
 
 function isolationStatus(): string {
   return globalThis.crossOriginIsolated
@@ -6,17 +16,78 @@ function isolationStatus(): string {
     : 'Not cross-origin isolated: WASM threads unavailable (serve with COOP/COEP headers).';
 }
 
+type Theme = 'light' | 'dark';
+interface Prefs {
+  theme: Theme;
+  largeFonts: boolean;
+}
+
+const PREFS_KEY = 'clab-prefs';
+
+function loadPrefs(): Prefs {
+  const dark = globalThis.matchMedia?.('(prefers-color-scheme: dark)').matches ?? false;
+  const fallback: Prefs = { theme: dark ? 'dark' : 'light', largeFonts: false };
+  try {
+    return { ...fallback, ...(JSON.parse(localStorage.getItem(PREFS_KEY) ?? '{}') as Prefs) };
+  } catch {
+    return fallback;
+  }
+}
+
+/** Theme and the classroom "large fonts" mode, remembered across visits. */
+function usePrefs(): [Prefs, (p: Partial<Prefs>) => void] {
+  const [prefs, setPrefs] = useState(loadPrefs);
+  useEffect(() => {
+    document.documentElement.dataset.theme = prefs.theme;
+    document.documentElement.dataset.fonts = prefs.largeFonts ? 'large' : 'normal';
+    localStorage.setItem(PREFS_KEY, JSON.stringify(prefs));
+  }, [prefs]);
+  return [prefs, (p) => setPrefs((old) => ({ ...old, ...p }))];
+}
+
+/** Keeps the URL hash equal to the draft configuration, so a link reproduces it. */
+function useConfigHash(): void {
+  const config = useWorkbench((s) => s.config);
+  const hidden = useWorkbench((s) => s.hidden);
+  useEffect(() => {
+    if (config) history.replaceState(null, '', `#${configToHash(config, hidden)}`);
+  }, [config, hidden]);
+}
+
 export function App() {
+  const [prefs, setPrefs] = usePrefs();
+  useConfigHash();
   return (
-    <main style={{ fontFamily: 'system-ui, sans-serif', maxWidth: '48rem', margin: '2rem auto' }}>
-      <h1>Compression Lab</h1>
-      <p>
-        Distill, prune and quantize neural networks in your browser with TensorFlow.js. Nothing
-        leaves your machine.
-      </p>
-      <p role="status" data-testid="status">
-        {isolationStatus()}
-      </p>
-    </main>
+    <div className="app">
+      <header className="topbar">
+        <h1>Compression Lab</h1>
+        <p className="isolation" role="status" data-testid="status">
+          {isolationStatus()}
+        </p>
+        <div className="prefs">
+          <button
+            type="button"
+            className="ghost"
+            aria-pressed={prefs.theme === 'dark'}
+            onClick={() => setPrefs({ theme: prefs.theme === 'dark' ? 'light' : 'dark' })}
+          >
+            Dark theme
+          </button>
+          <button
+            type="button"
+            className="ghost"
+            aria-pressed={prefs.largeFonts}
+            onClick={() => setPrefs({ largeFonts: !prefs.largeFonts })}
+          >
+            Large fonts
+          </button>
+        </div>
+      </header>
+      <NoticeBar />
+      <RunList />
+      <RunView />
+      <ConfigPanel />
+      <ChartWarmup />
+    </div>
   );
 }

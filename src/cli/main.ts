@@ -14,7 +14,7 @@ const USAGE = `Compression Lab CLI
 
   clab eval --model <teacher-id | path/to/model.json> --dataset mnist|fashion [--json]
   clab run <method-id> --teacher <id | path> --dataset mnist|fashion [--student half|copy|<arch-id>]
-           [--seed N] [--steps N] [--out DIR] [--<param> value ...] [--json]
+           [--seed N] [--steps N] [--test-examples N] [--out DIR] [--<param> value ...] [--json]
   clab bench [--json] [--steps N]
   clab list
 
@@ -102,6 +102,7 @@ async function runCommand(args: ParsedArgs): Promise<void> {
   const student = take(args, 'student');
   const seed = takeInt(args, 'seed') ?? 1;
   const steps = takeInt(args, 'steps');
+  const testExamples = takeInt(args, 'test-examples');
   const out = take(args, 'out');
   const backend = await backendArg(args);
   const params: Record<string, unknown> = {};
@@ -141,7 +142,7 @@ async function runCommand(args: ParsedArgs): Promise<void> {
     if (e.kind === 'log' && !json) process.stderr.write(`${e.message}\n`);
   };
   const { result, student: compressed } = await executeRun(
-    { method, params, teacher, student, train, test, seed, steps, backend },
+    { method, params, teacher, student, train, test, seed, steps, testExamples, backend },
     onEvent,
   );
   bar.done();

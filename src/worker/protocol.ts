@@ -18,6 +18,8 @@ export interface RunConfig {
   params: Record<string, unknown>;
   seed: number;
   steps: number;
+  /** Evaluate on the first N test examples (0: all); keeps slow backends usable. */
+  testExamples: number;
   backend: BackendChoice;
 }
 

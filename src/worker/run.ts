@@ -113,6 +113,7 @@ export async function runJob(
         test,
         seed: config.seed,
         steps: config.steps,
+        testExamples: config.testExamples,
         backend,
       },
       (e) => batcher.push(e),

@@ -1,6 +1,7 @@
 export {
   DATASET_IDS,
   DataMissingError,
+  firstExamples,
   loadDataset,
   type Dataset,
   type DatasetId,

@@ -1,4 +1,4 @@
-import type { Dataset } from '../data';
+import { firstExamples, type Dataset } from '../data';
 import {
   cloneGraph,
   disposeGraph,
@@ -27,6 +27,8 @@ export interface RunRequest {
   test: Dataset;
   seed: number;
   steps?: number;
+  /** Evaluate on the first N test examples only (0 or absent: all); for slow backends. */
+  testExamples?: number;
   backend: BackendInfo;
 }
 
@@ -112,6 +114,7 @@ export async function executeRun(
       'Pass --steps N with N ≥ 1.',
     );
   }
+  const test = req.testExamples ? firstExamples(req.test, req.testExamples) : req.test;
   const rng = new Rng(req.seed);
   const started = performance.now();
   const student = deriveStudent(
@@ -125,7 +128,7 @@ export async function executeRun(
       teacher: req.teacher,
       student,
       train: req.train,
-      test: req.test,
+      test,
       rng,
       backend: req.backend,
       steps,
@@ -158,8 +161,8 @@ export async function executeRun(
   if (outcome.student !== student) disposeGraph(student);
   const wallTimeMs = performance.now() - started;
   const [teacherSummary, studentSummary] = [
-    await summarize(req.teacher, req.test),
-    await summarize(outcome.student, req.test),
+    await summarize(req.teacher, test),
+    await summarize(outcome.student, test),
   ];
   const result: RunResult = {
     method: method.id,

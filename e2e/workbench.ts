@@ -1,0 +1,141 @@
+// A page object for the workbench, given to specs as the `bench` fixture.
+import { readFile } from 'node:fs/promises';
+import { test as base, expect, type Download, type Page } from '@playwright/test';
+
+export interface RunSetup {
+  teacher?: string;
+  dataset?: string;
+  student?: string;
+  method?: string;
+  backend?: string;
+  seed?: number;
+  steps?: number;
+  testExamples?: number;
+  /** By label, e.g. { 'Learning rate': '0.01' }. */
+  params?: Record<string, string | number>;
+}
+
+/** Statuses after which a run no longer changes. */
+const FINAL = /^(done|stopped|failed|interrupted)$/;
+
+export class Workbench {
+  constructor(readonly page: Page) {}
+
+  /** Opens the page (`?testing` lists the test-only probe method) and waits for the catalog. */
+  async open(opts: { testing?: boolean } = {}): Promise<void> {
+    await this.page.goto(opts.testing ? '/?testing' : '/');
+    await expect(this.runButton).toBeEnabled({ timeout: 30_000 });
+  }
+
+  get runButton() {
+    return this.page.getByRole('button', { name: 'Run', exact: true });
+  }
+
+  get runView() {
+    return this.page.getByTestId('run-view');
+  }
+
+  get runItems() {
+    return this.page.getByTestId('run-item');
+  }
+
+  combobox(name: string) {
+    return this.page.getByRole('combobox', { name, exact: true });
+  }
+
+  field(label: string) {
+    return this.page.getByLabel(label, { exact: true });
+  }
+
+  async configure(setup: RunSetup): Promise<void> {
+    for (const name of ['teacher', 'dataset', 'method', 'student', 'backend'] as const) {
+      const value = setup[name];
+      if (value !== undefined) {
+        await this.combobox(name[0].toUpperCase() + name.slice(1)).selectOption(value);
+      }
+    }
+    if (setup.seed !== undefined) await this.field('Seed').fill(String(setup.seed));
+    if (setup.steps !== undefined) await this.field('Steps').fill(String(setup.steps));
+    if (setup.testExamples !== undefined) {
+      await this.field('Test examples').fill(String(setup.testExamples));
+    }
+    for (const [label, value] of Object.entries(setup.params ?? {})) {
+      await this.field(label).fill(String(value));
+    }
+  }
+
+  /** Configures and starts a run; the page selects it. */
+  async run(setup: RunSetup = {}): Promise<void> {
+    await this.configure(setup);
+    await this.runButton.click();
+    await expect(this.runView).toBeVisible();
+  }
+
+  async waitForEnd(timeout = 120_000): Promise<string> {
+    await expect(this.runView).toHaveAttribute('data-status', FINAL, { timeout });
+    return (await this.runView.getAttribute('data-status'))!;
+  }
+
+  chart(name: string) {
+    return this.page.getByTestId(`chart-${name}`);
+  }
+
+  /** How many points a scalar chart draws (0 while it does not exist). */
+  async points(name: string): Promise<number> {
+    const chart = this.chart(name);
+    return (await chart.count()) ? Number(await chart.getAttribute('data-points')) : 0;
+  }
+
+  /** Runs `click` and returns the downloads it causes, in order. */
+  async downloads(count: number, click: () => Promise<void>): Promise<Download[]> {
+    const downloads: Download[] = [];
+    const collect = (d: Download) => downloads.push(d);
+    this.page.on('download', collect);
+    await click();
+    await expect.poll(() => downloads.length).toBe(count);
+    this.page.off('download', collect);
+    return downloads;
+  }
+
+  async downloadText(click: () => Promise<void>): Promise<{ name: string; text: string }> {
+    const [d] = await this.downloads(1, click);
+    return { name: d.suggestedFilename(), text: await readFile((await d.path())!, 'utf8') };
+  }
+
+  /**
+   * Counts main-thread tasks over 50 ms from now on (Long Tasks API). `report` prints the count
+   * and durations and attaches them to the test; it asserts nothing (a timing is a number to
+   * read, not a pass/fail on a shared 2-core machine).
+   */
+  async watchLongTasks(): Promise<{ report(what: string): Promise<number[]> }> {
+    await this.page.evaluate(() => {
+      const w = window as unknown as { __longTasks: number[] };
+      w.__longTasks = [];
+      new PerformanceObserver((list) => {
+        for (const e of list.getEntries()) w.__longTasks.push(Math.round(e.duration));
+      }).observe({ type: 'longtask' });
+    });
+    const started = Date.now();
+    return {
+      report: async (what) => {
+        const tasks = await this.page.evaluate(
+          () => (window as unknown as { __longTasks: number[] }).__longTasks,
+        );
+        const seconds = ((Date.now() - started) / 1000).toFixed(1);
+        const durations = tasks.length ? ` (${tasks.join(', ')} ms)` : '';
+        const line = `${tasks.length} main-thread tasks over 50 ms in ${seconds} s of ${what}${durations}`;
+        console.log(`[long tasks] ${line}`);
+        test.info().annotations.push({ type: 'long tasks', description: line });
+        return tasks;
+      },
+    };
+  }
+}
+
+export const test = base.extend<{ bench: Workbench }>({
+  bench: async ({ page }, use) => {
+    await use(new Workbench(page));
+  },
+});
+
+export { expect };

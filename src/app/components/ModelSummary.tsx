@@ -1,0 +1,104 @@
+import { memo, useState } from 'react';
+import type { ModelStats } from '../../worker/protocol';
+import { formatBytes, formatCount } from '../format';
+
+function ModelTable({
+  role,
+  stats,
+  allNodes,
+}: {
+  role: string;
+  stats: ModelStats;
+  allNodes: boolean;
+}) {
+  const nodes = allNodes ? stats.nodes : stats.nodes.filter((n) => n.params > 0);
+  return (
+    <div className="model-table">
+      <h4>
+        {role}: <code>{stats.name}</code>
+      </h4>
+      <div className="table-scroll">
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">layer</th>
+              <th scope="col">op</th>
+              <th scope="col">output</th>
+              <th scope="col" className="num">
+                params
+              </th>
+              <th scope="col" className="num">
+                FLOPs
+              </th>
+              <th scope="col" className="num">
+                bytes
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {nodes.map((n) => (
+              <tr key={n.id} className={n.params === 0 ? 'dim' : undefined}>
+                <td>
+                  <code>{n.id}</code>
+                </td>
+                <td>{n.op}</td>
+                <td>{n.outputShape.join('×')}</td>
+                <td className="num">{formatCount(n.params)}</td>
+                <td className="num">{formatCount(n.flops)}</td>
+                <td className="num">{formatBytes(n.bytes)}</td>
+              </tr>
+            ))}
+          </tbody>
+          <tfoot>
+            <tr>
+              <th scope="row" colSpan={3}>
+                total
+              </th>
+              <td className="num">{formatCount(stats.params)}</td>
+              <td className="num">{formatCount(stats.flops)}</td>
+              <td className="num">{formatBytes(stats.bytes)}</td>
+            </tr>
+          </tfoot>
+        </table>
+      </div>
+    </div>
+  );
+}
+
+const ratio = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(2)}×` : '–');
+
+/** Teacher and student layer by layer (from graphStats in the worker), and how much smaller. */
+export const ModelSummary = memo(function ModelSummary({
+  teacher,
+  student,
+}: {
+  teacher: ModelStats;
+  student: ModelStats;
+}) {
+  const [allNodes, setAllNodes] = useState(false);
+  return (
+    <section className="panel" aria-labelledby="model-summary-title" data-testid="model-summary">
+      <div className="panel-head">
+        <h3 id="model-summary-title">Model summary</h3>
+        <label className="small">
+          <input
+            type="checkbox"
+            checked={allNodes}
+            onChange={(e) => setAllNodes(e.target.checked)}
+          />{' '}
+          all nodes (activations, pooling, …)
+        </label>
+      </div>
+      <p className="compression">
+        Compression{' '}
+        <strong data-testid="compression-ratio">{ratio(teacher.bytes, student.bytes)}</strong> in
+        bytes ({formatBytes(teacher.bytes)} → {formatBytes(student.bytes)}) · params{' '}
+        {ratio(teacher.params, student.params)} · FLOPs {ratio(teacher.flops, student.flops)}
+      </p>
+      <div className="model-tables">
+        <ModelTable role="Teacher" stats={teacher} allNodes={allNodes} />
+        <ModelTable role="Student" stats={student} allNodes={allNodes} />
+      </div>
+    </section>
+  );
+});

@@ -1,0 +1,19 @@
+import { useWorkbench } from '../state/context';
+
+/** The last import, export or crash message. */
+export function NoticeBar() {
+  const notice = useWorkbench((s) => s.notice);
+  const dismiss = useWorkbench((s) => s.dismissNotice);
+  return (
+    <div className="notice-slot" aria-live="polite">
+      {notice && (
+        <div className={`notice ${notice.kind}`} data-testid="notice">
+          <span>{notice.text}</span>
+          <button type="button" className="ghost" onClick={dismiss} aria-label="Dismiss">
+            ×
+          </button>
+        </div>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,141 @@
+import { useEffect, useId, useState } from 'react';
+import type { ParamSpec } from '../../core/methods/params';
+
+/** "learningRate" → "Learning rate": the label when a schema gives none. */
+export function humanize(key: string): string {
+  const words = key.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase();
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+interface FieldProps {
+  label: string;
+  help?: string;
+  error?: string;
+  children: (ids: { id: string; describedBy: string }) => React.ReactNode;
+}
+
+/** A labelled control with its help text and validation message wired for screen readers. */
+export function Field({ label, help, error, children }: FieldProps) {
+  const id = useId();
+  const helpId = `${id}-help`;
+  const errorId = `${id}-error`;
+  const describedBy = [help && helpId, error && errorId].filter(Boolean).join(' ');
+  return (
+    <div className={`field${error ? ' invalid' : ''}`}>
+      <label htmlFor={id}>{label}</label>
+      {children({ id, describedBy })}
+      {error && (
+        <p id={errorId} className="field-error">
+          {label} {error}
+        </p>
+      )}
+      {help && (
+        <p id={helpId} className="field-help">
+          {help}
+        </p>
+      )}
+    </div>
+  );
+}
+
+/**
+ * A number typed as text: the draft text is kept while it does not parse, so "1e-" can be typed
+ * on the way to "1e-4"; the parsed value (NaN while invalid) goes to the store for validation.
+ */
+export function NumberInput({
+  id,
+  describedBy,
+  value,
+  invalid,
+  onChange,
+}: {
+  id: string;
+  describedBy: string;
+  value: unknown;
+  invalid: boolean;
+  onChange: (value: number) => void;
+}) {
+  const [text, setText] = useState(String(value));
+  // Follow changes made elsewhere (a method switch resets params, a hash link sets them).
+  useEffect(() => {
+    setText((old) => (Number(old) === value && old.trim() !== '' ? old : String(value)));
+  }, [value]);
+  return (
+    <input
+      id={id}
+      type="text"
+      inputMode="decimal"
+      spellCheck={false}
+      value={text}
+      aria-invalid={invalid}
+      aria-describedby={describedBy || undefined}
+      onChange={(e) => {
+        setText(e.target.value);
+        onChange(e.target.value.trim() === '' ? NaN : Number(e.target.value));
+      }}
+    />
+  );
+}
+
+function range(spec: ParamSpec): string {
+  if (spec.kind !== 'int' && spec.kind !== 'number') return '';
+  return ` Range ${spec.min} – ${spec.max}${spec.kind === 'number' && spec.log ? ', log scale' : ''}.`;
+}
+
+/** One control generated from a method's parameter schema. */
+export function ParamField({
+  name,
+  spec,
+  value,
+  error,
+  onChange,
+}: {
+  name: string;
+  spec: ParamSpec;
+  value: unknown;
+  error?: string;
+  onChange: (value: unknown) => void;
+}) {
+  const label = spec.label ?? humanize(name);
+  return (
+    <Field label={label} help={`${spec.help}${range(spec)}`} error={error}>
+      {({ id, describedBy }) => {
+        switch (spec.kind) {
+          case 'enum':
+            return (
+              <select
+                id={id}
+                value={String(value)}
+                aria-describedby={describedBy}
+                onChange={(e) => onChange(e.target.value)}
+              >
+                {spec.options.map((o) => (
+                  <option key={o}>{o}</option>
+                ))}
+              </select>
+            );
+          case 'boolean':
+            return (
+              <input
+                id={id}
+                type="checkbox"
+                checked={value === true}
+                aria-describedby={describedBy}
+                onChange={(e) => onChange(e.target.checked)}
+              />
+            );
+          default:
+            return (
+              <NumberInput
+                id={id}
+                describedBy={describedBy}
+                value={value}
+                invalid={!!error}
+                onChange={onChange}
+              />
+            );
+        }
+      }}
+    </Field>
+  );
+}

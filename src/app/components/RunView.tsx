@@ -1,0 +1,235 @@
+import { saveFile } from '../files';
+import {
+  formatBytes,
+  formatCount,
+  formatDuration,
+  formatNumber,
+  formatPercent,
+  formatTime,
+} from '../format';
+import { useWorkbench } from '../state/context';
+import { ACTIVE, etaMs, type RunRecord } from '../state/runs';
+import { EmbeddingChart } from './charts/EmbeddingChart';
+import { ImageGrid } from './charts/ImageGrid';
+import { LayersChart } from './charts/LayersChart';
+import { groupScalars, ScalarChart } from './charts/ScalarChart';
+import { TableView } from './charts/TableView';
+import { ModelSummary } from './ModelSummary';
+import { StatusBadge } from './StatusBadge';
+
+function Controls({ run }: { run: RunRecord }) {
+  const pause = useWorkbench((s) => s.pause);
+  const resume = useWorkbench((s) => s.resume);
+  const stop = useWorkbench((s) => s.stop);
+  if (!ACTIVE.has(run.status)) return null;
+  return (
+    <div className="controls">
+      {run.status === 'running' && (
+        <button type="button" onClick={() => pause(run.id)}>
+          Pause
+        </button>
+      )}
+      {run.status === 'paused' && (
+        <button type="button" onClick={() => resume(run.id)}>
+          Resume
+        </button>
+      )}
+      <button type="button" className="danger" onClick={() => stop(run.id)}>
+        Stop
+      </button>
+    </div>
+  );
+}
+
+function Progress({ run }: { run: RunRecord }) {
+  const { progress } = run;
+  if (!progress || !ACTIVE.has(run.status)) return null;
+  const eta = etaMs(run);
+  const phase = progress.step > 0 ? 'training' : (progress.phase ?? 'starting');
+  return (
+    <div className="progress-row">
+      <progress aria-label="Progress" max={progress.total} value={progress.step} />
+      <span data-testid="progress-text">
+        {run.status === 'paused' ? 'paused' : phase} · step {progress.step} / {progress.total}
+        {eta !== undefined && run.status === 'running' && ` · ETA ${formatDuration(eta)}`}
+      </span>
+    </div>
+  );
+}
+
+function ResultCards({ run }: { run: RunRecord }) {
+  const r = run.result;
+  if (!r) return null;
+  const cards: [string, string][] = [
+    ['student accuracy', formatPercent(r.student.accuracy)],
+    ['teacher accuracy', formatPercent(r.teacher.accuracy)],
+    ['compression', `${r.compressionRatio.toFixed(2)}×`],
+    ['student params', formatCount(r.student.params)],
+    ['student size', formatBytes(r.student.bytes)],
+    ['wall time', formatDuration(r.wallTimeMs)],
+    ...Object.entries(r.metrics).map(([k, v]): [string, string] => [k, formatNumber(v)]),
+  ];
+  return (
+    <dl className="cards" data-testid="result">
+      {cards.map(([k, v]) => (
+        <div key={k} className="card">
+          <dt>{k}</dt>
+          <dd>{v}</dd>
+        </div>
+      ))}
+    </dl>
+  );
+}
+
+function Actions({ run }: { run: RunRecord }) {
+  const exportRuns = useWorkbench((s) => s.exportRuns);
+  const studentFiles = useWorkbench((s) => s.studentFiles);
+  const remove = useWorkbench((s) => s.remove);
+  const adoptConfig = useWorkbench((s) => s.adoptConfig);
+  const short = run.id.slice(0, 8);
+  const exportOne = async () =>
+    saveFile(`compression-lab-run-${short}.json`, await exportRuns([run.id]), 'application/json');
+  const download = async () => {
+    const files = await studentFiles(run.id);
+    if (!files) return;
+    saveFile('model.json', files.modelJson, 'application/json');
+    saveFile(files.shardName, files.weightData, 'application/octet-stream');
+  };
+  return (
+    <div className="actions">
+      <button type="button" className="ghost" onClick={() => adoptConfig(run.config)}>
+        Use this config
+      </button>
+      <button type="button" className="ghost" onClick={() => void exportOne()}>
+        Export run
+      </button>
+      {run.hasStudent && (
+        <button type="button" className="ghost" onClick={() => void download()}>
+          Download student
+        </button>
+      )}
+      <button type="button" className="ghost danger" onClick={() => void remove(run.id)}>
+        Delete run
+      </button>
+    </div>
+  );
+}
+
+function Charts({ run }: { run: RunRecord }) {
+  const groups = groupScalars(Object.keys(run.scalars));
+  const named = <T,>(record: Record<string, T>) =>
+    Object.entries(record).sort(([a], [b]) => a.localeCompare(b));
+  const empty =
+    groups.length +
+      Object.keys(run.layers).length +
+      Object.keys(run.images).length +
+      Object.keys(run.embeddings).length +
+      Object.keys(run.tables).length ===
+    0;
+  if (empty) {
+    return ACTIVE.has(run.status) ? (
+      <p className="muted">Waiting for the first events…</p>
+    ) : (
+      <p className="muted">This run recorded no events.</p>
+    );
+  }
+  return (
+    <div className="charts">
+      {groups.map(([group, keys]) => (
+        <ScalarChart key={group} title={group} keys={keys} scalars={run.scalars} />
+      ))}
+      {named(run.layers).map(([key, snapshot]) => (
+        <LayersChart key={key} title={key} snapshot={snapshot} />
+      ))}
+      {named(run.images).map(([key, event]) => (
+        <ImageGrid key={key} title={key} event={event} />
+      ))}
+      {named(run.embeddings).map(([key, event]) => (
+        <EmbeddingChart key={key} title={key} event={event} />
+      ))}
+      {named(run.tables).map(([key, event]) => (
+        <TableView key={key} title={key} event={event} />
+      ))}
+    </div>
+  );
+}
+
+/** The selected run: status and controls, live charts, result, model summary and log. */
+export function RunView() {
+  const run = useWorkbench((s) => (s.selectedId ? s.runs[s.selectedId] : undefined));
+  if (!run) {
+    return (
+      <main className="main">
+        <div className="welcome">
+          <h2>Nothing selected</h2>
+          <p className="muted">
+            Pick a teacher, a dataset and a method on the right, then press <strong>Run</strong>.
+            The run trains in a Web Worker; its charts stream here and every run is kept in this
+            browser.
+          </p>
+        </div>
+      </main>
+    );
+  }
+  const { config } = run;
+  const params = Object.entries(config.params)
+    .map(([k, v]) => `${k}=${String(v)}`)
+    .join(' ');
+  return (
+    <main className="main" data-testid="run-view" data-status={run.status}>
+      <div className="run-head">
+        <div>
+          <h2>
+            {run.methodTitle}{' '}
+            <span className="muted">
+              {config.teacher} → {config.student} · {config.dataset}
+            </span>
+          </h2>
+          <p className="muted small">
+            <StatusBadge status={run.status} /> started {formatTime(run.createdAt)} · seed{' '}
+            {config.seed} · {config.steps} steps · <code>{params}</code>
+          </p>
+        </div>
+        <Controls run={run} />
+      </div>
+      <Progress run={run} />
+      <p className="backend small" data-testid="backend">
+        {run.backend ? (
+          <>
+            Backend <strong>{run.backend.name}</strong>: {run.backend.reason}
+          </>
+        ) : (
+          <>Backend: {config.backend} (not started yet)</>
+        )}
+      </p>
+      {run.error && (
+        <div className="error-box" role="alert" data-testid="run-error">
+          <strong>{run.status === 'failed' ? 'Failed' : 'Error'}:</strong> {run.error.message}
+          {run.error.hint && <p className="hint">{run.error.hint}</p>}
+        </div>
+      )}
+      {run.status === 'interrupted' && (
+        <div className="error-box warn" data-testid="run-error">
+          Interrupted: the page was closed or reloaded while this run was going. Its charts are kept
+          up to the last save; run it again with <em>Use this config</em>.
+        </div>
+      )}
+      <ResultCards run={run} />
+      <Charts run={run} />
+      {run.models && <ModelSummary teacher={run.models.teacher} student={run.models.student} />}
+      {run.logs.length > 0 && (
+        <details className="panel">
+          <summary>Log ({run.logs.length})</summary>
+          <ul className="log">
+            {run.logs.map((l, i) => (
+              <li key={i} className={l.level}>
+                {l.message}
+              </li>
+            ))}
+          </ul>
+        </details>
+      )}
+      <Actions run={run} />
+    </main>
+  );
+}

@@ -1,0 +1,128 @@
+import { useEffect, useState } from 'react';
+import { Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import { formatNumber } from '../../format';
+import type { Point } from '../../state/lttb';
+import { color } from './palette';
+import { staggered } from './stagger';
+import { niceTicks } from './ticks';
+
+/** Series whose keys share a first segment ('loss', 'loss/soft') are drawn in one chart. */
+export function groupScalars(keys: readonly string[]): [string, string[]][] {
+  const groups = new Map<string, string[]>();
+  for (const key of [...keys].sort()) {
+    const group = key.split('/')[0];
+    groups.set(group, [...(groups.get(group) ?? []), key]);
+  }
+  return [...groups];
+}
+
+interface Props {
+  title: string;
+  keys: string[];
+  scalars: Record<string, Point[]>;
+}
+
+// Drawn for streaming: no animation (a series changes ten times a second), no grid, and axis
+// ticks computed here; each of these costs recharts milliseconds per update.
+function ScalarChartView({ title, keys, scalars }: Props) {
+  const total = keys.reduce((n, k) => n + scalars[k].length, 0);
+  const latest = keys.map((k) => {
+    const points = scalars[k];
+    return `${k} ${formatNumber(points[points.length - 1].value)}`;
+  });
+  const all = keys.flatMap((k) => scalars[k]);
+  const lastStep = Math.max(...all.map((p) => p.step));
+  const xTicks = niceTicks(Math.min(...all.map((p) => p.step)), lastStep);
+  const yTicks = niceTicks(
+    Math.min(...all.map((p) => p.value)),
+    Math.max(...all.map((p) => p.value)),
+  );
+  return (
+    <figure className="chart" data-testid={`chart-${title}`} data-points={total}>
+      <figcaption>
+        <strong>{title}</strong>
+        <span className="muted">
+          {latest.join(' · ')} @ step {lastStep}
+        </span>
+      </figcaption>
+      <ResponsiveContainer width="100%" height={220}>
+        <LineChart margin={{ top: 8, right: 16, bottom: 0, left: 0 }}>
+          <XAxis
+            dataKey="step"
+            type="number"
+            domain={[xTicks[0], xTicks[xTicks.length - 1]]}
+            ticks={xTicks}
+            niceTicks="none"
+            allowDuplicatedCategory={false}
+            tickFormatter={(v: number) => formatNumber(v)}
+          />
+          <YAxis
+            domain={[yTicks[0], yTicks[yTicks.length - 1]]}
+            ticks={yTicks}
+            niceTicks="none"
+            width={56}
+            tickFormatter={(v: number) => formatNumber(v)}
+          />
+          <Tooltip
+            isAnimationActive={false}
+            formatter={(v) => formatNumber(Number(v))}
+            labelFormatter={(v) => `step ${String(v)}`}
+          />
+          {keys.length > 1 && <Legend />}
+          {keys.map((k, i) => (
+            <Line
+              key={k}
+              name={k}
+              data={scalars[k]}
+              dataKey="value"
+              stroke={color(i)}
+              strokeWidth={2}
+              // Few points are invisible as a line alone.
+              dot={scalars[k].length < 30}
+              isAnimationActive={false}
+            />
+          ))}
+        </LineChart>
+      </ResponsiveContainer>
+    </figure>
+  );
+}
+
+// Redraw only when one of this chart's own series changed.
+export const ScalarChart = staggered(
+  ScalarChartView,
+  (a, b) =>
+    a.title === b.title &&
+    a.keys.length === b.keys.length &&
+    a.keys.every((k, i) => k === b.keys[i] && a.scalars[k] === b.scalars[k]),
+);
+
+const WARMUP: Props = {
+  title: 'warmup',
+  keys: ['a', 'a/b'],
+  scalars: {
+    a: [
+      { step: 0, value: 1 },
+      { step: 1, value: 0 },
+    ],
+    'a/b': [{ step: 0, value: 0 }],
+  },
+};
+
+/**
+ * Draws one throwaway chart off-screen when the page starts, then removes it: V8 compiles
+ * recharts' many components lazily, and that first compile (over 100 ms on 2 busy cores) would
+ * otherwise land in the middle of the first run's stream.
+ */
+export function ChartWarmup() {
+  const [done, setDone] = useState(false);
+  useEffect(() => {
+    const id = setTimeout(() => setDone(true));
+    return () => clearTimeout(id);
+  }, []);
+  return done ? null : (
+    <div className="warmup" aria-hidden="true">
+      <ScalarChartView {...WARMUP} />
+    </div>
+  );
+}

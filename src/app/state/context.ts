@@ -1,0 +1,12 @@
+import { createContext, useContext } from 'react';
+import { useStore } from 'zustand';
+import type { WorkbenchState, WorkbenchStore } from './store';
+
+export const StoreContext = createContext<WorkbenchStore | null>(null);
+
+/** Subscribes a component to a slice of the workbench store given by <StoreContext>. */
+export function useWorkbench<T>(selector: (s: WorkbenchState) => T): T {
+  const store = useContext(StoreContext);
+  if (!store) throw new Error('useWorkbench needs a <StoreContext.Provider>.');
+  return useStore(store, selector);
+}

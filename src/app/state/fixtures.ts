@@ -1,0 +1,67 @@
+// Shared inputs of the state unit tests.
+import type { Catalog, RunConfig } from '../../worker/protocol';
+
+export const CONFIG: RunConfig = {
+  teacher: 'lenet5-mnist',
+  dataset: 'mnist',
+  student: 'half',
+  method: 'kd',
+  params: { temperature: 4, batchSize: 64 },
+  seed: 1,
+  steps: 100,
+  testExamples: 0,
+  backend: 'wasm',
+};
+
+export const CATALOG: Catalog = {
+  methods: [
+    {
+      id: 'kd',
+      title: 'Knowledge distillation',
+      paper: 'Hinton et al. 2015',
+      summary: 'soft targets',
+      needs: { teacher: true, data: 'full' },
+      defaultStudent: 'half',
+      defaultSteps: 3000,
+      params: {
+        temperature: { kind: 'number', default: 4, min: 1, max: 50, help: 'T' },
+        batchSize: { kind: 'int', default: 64, min: 1, max: 1024, help: 'B' },
+      },
+    },
+    {
+      id: 'prune',
+      title: 'Pruning',
+      paper: 'x',
+      summary: 'y',
+      needs: { teacher: true, data: 'full' },
+      defaultStudent: 'copy',
+      defaultSteps: 500,
+      params: {
+        schedule: { kind: 'enum', default: 'cubic', options: ['linear', 'cubic'], help: 's' },
+        global: { kind: 'boolean', default: false, help: 'g' },
+      },
+    },
+  ],
+  teachers: [
+    {
+      id: 'bnnet-fashion',
+      title: 'BN-VGG · Fashion',
+      arch: 'bnnet',
+      dataset: 'fashion',
+      available: false,
+    },
+    {
+      id: 'lenet5-mnist',
+      title: 'LeNet-5 · MNIST',
+      arch: 'lenet5',
+      dataset: 'mnist',
+      available: true,
+    },
+  ],
+  architectures: [{ id: 'lenet5-half', title: 'LeNet-5-half', description: 'half' }],
+  datasets: [
+    { id: 'mnist', title: 'MNIST' },
+    { id: 'fashion', title: 'Fashion-MNIST' },
+  ],
+  backends: { all: ['webgpu', 'wasm', 'webgl', 'cpu'], usable: ['wasm', 'cpu'] },
+};

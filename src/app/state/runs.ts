@@ -1,0 +1,203 @@
+// A run as the page keeps it (and IndexedDB stores it): its config, status, the down-sampled
+// event stream and the result. Pure functions of the worker's messages, so they are unit-tested
+// without a browser.
+import type {
+  BackendInfo,
+  FromWorker,
+  ModelStats,
+  RunConfig,
+  RunError,
+  RunEvent,
+  RunResult,
+} from '../../worker/protocol';
+import { formatNumber, formatPercent } from '../format';
+import { appendPoints, type Point } from './lttb';
+
+export type RunStatus =
+  'queued' | 'running' | 'paused' | 'done' | 'stopped' | 'failed' | 'interrupted';
+
+/** Statuses in which the worker still owns the run. */
+export const ACTIVE: ReadonlySet<RunStatus> = new Set(['queued', 'running', 'paused']);
+
+export type ImagesEvent = Extract<RunEvent, { kind: 'images' }>;
+export type TableEvent = Extract<RunEvent, { kind: 'table' }>;
+export type EmbeddingEvent = Extract<RunEvent, { kind: 'embedding' }>;
+export interface LayersSnapshot {
+  step: number;
+  labels: string[];
+  values: number[];
+}
+
+export interface RunRecord {
+  id: string;
+  createdAt: number;
+  /** When the worker began it, and when it ended (ms since the epoch). */
+  startedAt?: number;
+  endedAt?: number;
+  config: RunConfig;
+  /** The method's title when the run was made (the list shows it even for a removed method). */
+  methodTitle: string;
+  status: RunStatus;
+  backend?: BackendInfo;
+  progress?: { step: number; total: number; phase?: string };
+  /** First and latest training progress with their wall-clock times: the ETA's rate. */
+  rate?: { t0: number; step0: number; t: number; step: number };
+  /** Scalar series by key, each down-sampled to a few hundred points. */
+  scalars: Record<string, Point[]>;
+  /** The latest per-layer values by key. */
+  layers: Record<string, LayersSnapshot>;
+  images: Record<string, ImagesEvent>;
+  tables: Record<string, TableEvent>;
+  embeddings: Record<string, EmbeddingEvent>;
+  logs: { level: 'info' | 'warn'; message: string }[];
+  models?: { teacher: ModelStats; student: ModelStats };
+  result?: RunResult;
+  error?: RunError;
+  /** The student's TF.js Layers files are stored (IndexedDB, beside the record). */
+  hasStudent: boolean;
+}
+
+const MAX_LOGS = 200;
+
+export function newRun(id: string, config: RunConfig, methodTitle: string, now: number): RunRecord {
+  return {
+    id,
+    createdAt: now,
+    config,
+    methodTitle,
+    status: 'queued',
+    scalars: {},
+    layers: {},
+    images: {},
+    tables: {},
+    embeddings: {},
+    logs: [],
+    hasStudent: false,
+  };
+}
+
+/**
+ * Folds a batch of events into the run. Only the parts that change get new objects, so a chart
+ * whose series did not change keeps its props and skips rendering.
+ */
+export function applyEvents(run: RunRecord, events: readonly RunEvent[], now: number): RunRecord {
+  const next: RunRecord = { ...run };
+  const added: Record<string, Point[]> = {};
+  const replace = <K extends 'layers' | 'images' | 'tables' | 'embeddings'>(
+    field: K,
+    key: string,
+    value: RunRecord[K][string],
+  ) => {
+    if (next[field] === run[field]) next[field] = { ...run[field] };
+    (next[field] as Record<string, unknown>)[key] = value;
+  };
+  const logs: RunRecord['logs'] = [];
+  for (const e of events) {
+    switch (e.kind) {
+      case 'scalar':
+        (added[e.key] ??= []).push({ step: e.step, value: e.value });
+        break;
+      case 'layers':
+        replace('layers', e.key, { step: e.step, labels: e.labels, values: e.values });
+        break;
+      case 'images':
+        replace('images', e.key, e);
+        break;
+      case 'table':
+        replace('tables', e.key, e);
+        break;
+      case 'embedding':
+        replace('embeddings', e.key, e);
+        break;
+      case 'log':
+        logs.push({ level: e.level, message: e.message });
+        break;
+      case 'checkpoint': {
+        const metrics = Object.entries(e.metrics)
+          .map(([k, v]) => `${k} ${formatNumber(v)}`)
+          .join(', ');
+        logs.push({ level: 'info', message: `checkpoint at step ${e.step}: ${metrics}` });
+        break;
+      }
+      case 'progress':
+        next.progress = { step: e.step, total: e.total, phase: e.phase };
+        if (e.step > 0) {
+          next.rate =
+            next.rate && e.step >= next.rate.step0
+              ? { ...next.rate, t: now, step: e.step }
+              : { t0: now, step0: e.step, t: now, step: e.step };
+        }
+        break;
+    }
+  }
+  if (Object.keys(added).length > 0) {
+    next.scalars = { ...run.scalars };
+    for (const [key, points] of Object.entries(added)) {
+      next.scalars[key] = appendPoints(run.scalars[key] ?? [], points);
+    }
+  }
+  if (logs.length > 0) next.logs = run.logs.concat(logs).slice(-MAX_LOGS);
+  return next;
+}
+
+/** The run after one worker message (the student's files are stored by the caller). */
+export function applyMessage(run: RunRecord, msg: FromWorker, now: number): RunRecord {
+  switch (msg.kind) {
+    case 'started':
+      return { ...run, status: 'running', startedAt: now };
+    case 'backend':
+      return { ...run, backend: msg.backend };
+    case 'models':
+      return { ...run, models: { teacher: msg.teacher, student: msg.student } };
+    case 'events':
+      return applyEvents(run, msg.events, now);
+    case 'paused':
+      return { ...run, status: 'paused' };
+    case 'resumed':
+      return { ...run, status: 'running' };
+    case 'finished':
+      return {
+        ...run,
+        status: msg.result.status,
+        result: msg.result,
+        endedAt: now,
+        hasStudent: true,
+      };
+    case 'cancelled':
+      return { ...run, status: 'stopped', endedAt: now };
+    case 'failed':
+      return { ...run, status: 'failed', error: msg.error, endedAt: now };
+    case 'catalog':
+    case 'catalog-failed':
+      return run;
+  }
+}
+
+/** A run the page lost track of (reload, worker crash) is over, whatever it was doing. */
+export function interrupt(run: RunRecord, error?: RunError): RunRecord {
+  if (!ACTIVE.has(run.status)) return run;
+  return error ? { ...run, status: 'failed', error } : { ...run, status: 'interrupted' };
+}
+
+/** Milliseconds left, from the rate of training progress so far. */
+export function etaMs(run: RunRecord): number | undefined {
+  const { rate, progress } = run;
+  if (!rate || !progress || rate.step <= rate.step0) return undefined;
+  const msPerStep = (rate.t - rate.t0) / (rate.step - rate.step0);
+  return msPerStep * (progress.total - progress.step);
+}
+
+/** The number the run list shows: final student accuracy, else the latest accuracy or loss. */
+export function keyMetric(run: RunRecord): { label: string; value: string } | undefined {
+  if (run.result) return { label: 'acc', value: formatPercent(run.result.student.accuracy) };
+  const latest = (prefix: string) => {
+    const key = Object.keys(run.scalars).find((k) => k === prefix || k.startsWith(`${prefix}/`));
+    const points = key ? run.scalars[key] : undefined;
+    return points?.[points.length - 1]?.value;
+  };
+  const acc = latest('accuracy');
+  if (acc !== undefined) return { label: 'acc', value: formatPercent(acc) };
+  const loss = latest('loss');
+  if (loss !== undefined) return { label: 'loss', value: formatNumber(loss) };
+  return undefined;
+}

@@ -1,0 +1,109 @@
+import { describe, expect, it, vi } from 'vitest';
+import type { FromWorker, ToWorker } from '../../worker/protocol';
+import { memoryRunDb, type RunDb } from './db';
+import { CATALOG } from './fixtures';
+import { createWorkbenchStore } from './store';
+
+/** A store on a fake worker: `sent` records what the page asked, `reply` plays the worker. */
+async function setup(db: RunDb = memoryRunDb(), hash = '') {
+  const sent: ToWorker[] = [];
+  let handlers!: { onMessage(m: FromWorker): void; onCrash(reason: string): void };
+  let ids = 0;
+  const store = createWorkbenchStore({
+    db,
+    hash,
+    connect: (h) => {
+      handlers = h;
+      return { send: (m) => sent.push(m) };
+    },
+    newId: () => `run-${++ids}`,
+  });
+  await vi.waitFor(() => expect(store.getState().loaded).toBe(true));
+  handlers.onMessage({ kind: 'catalog', id: 'c1', catalog: CATALOG });
+  return {
+    store,
+    sent,
+    db,
+    reply: (m: FromWorker) => handlers.onMessage(m),
+    crash: (r: string) => handlers.onCrash(r),
+  };
+}
+
+describe('workbench store', () => {
+  it('configures from the catalog and the hash, and resets params on a method switch', async () => {
+    const { store } = await setup(undefined, '#seed=5&p.temperature=9');
+    expect(store.getState().config).toMatchObject({
+      teacher: 'lenet5-mnist',
+      seed: 5,
+      params: { temperature: 9 },
+    });
+    store.getState().setConfig({ method: 'prune' });
+    expect(store.getState().config).toMatchObject({
+      method: 'prune',
+      student: 'copy',
+      params: { schedule: 'cubic' },
+    });
+    store.getState().setConfig({ teacher: 'bnnet-fashion' });
+    expect(store.getState().config?.dataset).toBe('fashion');
+  });
+
+  it('refuses to start an invalid configuration', async () => {
+    const { store, sent } = await setup();
+    store.getState().setParam('temperature', 0);
+    expect(store.getState().startRun()).toBeUndefined();
+    expect(sent).toHaveLength(0);
+  });
+
+  it('runs, streams, finishes and keeps the run and its student', async () => {
+    const { store, sent, db, reply } = await setup();
+    const id = store.getState().startRun()!;
+    expect(sent).toEqual([{ kind: 'start', id, config: store.getState().config }]);
+    reply({ kind: 'started', id });
+    reply({ kind: 'events', id, events: [{ kind: 'scalar', key: 'loss', step: 25, value: 1.5 }] });
+    expect(store.getState().runs[id].scalars.loss).toHaveLength(1);
+    const result = { status: 'done', student: { accuracy: 0.97 } } as never;
+    const student = { modelJson: '{}', shardName: 'w.bin', weightData: new ArrayBuffer(8) };
+    reply({ kind: 'finished', id, result, student });
+    expect(store.getState().runs[id]).toMatchObject({ status: 'done', hasStudent: true });
+    await vi.waitFor(async () => expect(await db.student(id)).toEqual(student));
+    expect((await db.all())[0]).toMatchObject({ id, status: 'done' });
+  });
+
+  it('marks runs cut off by a reload as interrupted', async () => {
+    const first = await setup();
+    const id = first.store.getState().startRun()!;
+    first.reply({ kind: 'started', id });
+    await vi.waitFor(async () => expect((await first.db.all())[0]?.status).toBe('running'));
+    const second = await setup(first.db);
+    expect(second.store.getState().runs[id].status).toBe('interrupted');
+    expect(second.store.getState().selectedId).toBe(id);
+  });
+
+  it('fails the running run after a crash and sends the queued ones to the fresh worker', async () => {
+    const { store, sent, crash, reply } = await setup();
+    const a = store.getState().startRun()!;
+    const b = store.getState().startRun()!;
+    reply({ kind: 'started', id: a });
+    sent.length = 0;
+    crash('out of memory');
+    expect(store.getState().runs[a]).toMatchObject({
+      status: 'failed',
+      error: { name: 'WorkerCrash' },
+    });
+    expect(sent).toEqual([{ kind: 'start', id: b, config: store.getState().runs[b].config }]);
+  });
+
+  it('exports and imports runs', async () => {
+    const { store, reply } = await setup();
+    const id = store.getState().startRun()!;
+    reply({ kind: 'failed', id, error: { name: 'DivergenceError', message: 'NaN' } });
+    const text = await store.getState().exportRuns();
+    await store.getState().remove(id);
+    expect(store.getState().order).toEqual([]);
+    expect(await store.getState().importRuns(text)).toBe(1);
+    expect(store.getState().runs[id]).toMatchObject({
+      status: 'failed',
+      error: { message: 'NaN' },
+    });
+  });
+});

@@ -1,0 +1,272 @@
+// The page's one store (zustand), built by a factory so tests make their own with a fake worker
+// and an in-memory database. Data flows one way: actions → worker; worker messages → runs →
+// charts and IndexedDB.
+import { createStore, type StoreApi } from 'zustand/vanilla';
+import type { RunWorker } from '../../worker/client';
+import type { Catalog, FromWorker, RunConfig, RunError, StudentFiles } from '../../worker/protocol';
+import { decodeArchive, encodeArchive, type ArchiveEntry } from './archive';
+import { configErrors, methodDefaults } from './config';
+import type { RunDb } from './db';
+import { configFromHash } from './hash';
+import { ACTIVE, applyMessage, interrupt, newRun, type RunRecord } from './runs';
+
+export interface Notice {
+  kind: 'info' | 'error';
+  text: string;
+}
+
+export interface WorkbenchState {
+  catalog?: Catalog;
+  catalogError?: RunError;
+  /** The configuration panel's draft; set once the catalog is known. */
+  config?: RunConfig;
+  /** Controls hidden by `_hide` keys in the URL hash. */
+  hidden: ReadonlySet<string>;
+  runs: Record<string, RunRecord>;
+  /** Run ids, newest first. */
+  order: string[];
+  selectedId?: string;
+  /** The runs have been read from IndexedDB. */
+  loaded: boolean;
+  notice?: Notice;
+
+  setConfig(patch: Partial<Omit<RunConfig, 'params'>>): void;
+  setParam(key: string, value: unknown): void;
+  /** Loads a run's configuration into the panel (to re-run or vary it). */
+  adoptConfig(config: RunConfig): void;
+  /** Queues a run of the current config; returns its id, or undefined when the config is invalid. */
+  startRun(): string | undefined;
+  pause(id: string): void;
+  resume(id: string): void;
+  stop(id: string): void;
+  select(id: string): void;
+  remove(id: string): Promise<void>;
+  /** The export file's text for the given runs (default: all). */
+  exportRuns(ids?: string[]): Promise<string>;
+  /** Adds (or replaces, by id) the runs of an export file; returns how many. */
+  importRuns(text: string): Promise<number>;
+  studentFiles(id: string): Promise<StudentFiles | undefined>;
+  dismissNotice(): void;
+}
+
+export interface WorkbenchDeps {
+  db: RunDb;
+  /** Starts the worker; it calls back with every message and after a crash (already respawned). */
+  connect(handlers: {
+    onMessage(message: FromWorker): void;
+    onCrash(reason: string): void;
+  }): RunWorker;
+  /** The URL hash at start-up: the initial configuration. */
+  hash?: string;
+  now?: () => number;
+  newId?: () => string;
+}
+
+export type WorkbenchStore = StoreApi<WorkbenchState>;
+
+/** Streaming runs are saved at most this often; status changes are saved at once. */
+const SAVE_EVERY_MS = 1000;
+
+export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
+  const now = deps.now ?? Date.now;
+  const newId = deps.newId ?? (() => crypto.randomUUID());
+  const { db } = deps;
+
+  return createStore<WorkbenchState>()((set, get) => {
+    const fail = (what: string) => (e: unknown) =>
+      set({ notice: { kind: 'error', text: `${what}: ${(e as Error).message ?? String(e)}` } });
+
+    const dirty = new Set<string>();
+    let saveTimer: ReturnType<typeof setTimeout> | undefined;
+    const saveNow = (id: string) => {
+      dirty.delete(id);
+      const run = get().runs[id];
+      if (run) db.put(run).catch(fail('Saving the run failed'));
+    };
+    const saveSoon = (id: string) => {
+      dirty.add(id);
+      saveTimer ??= setTimeout(() => {
+        saveTimer = undefined;
+        for (const d of [...dirty]) saveNow(d);
+      }, SAVE_EVERY_MS);
+    };
+
+    const putRun = (run: RunRecord) =>
+      set((s) => ({
+        runs: { ...s.runs, [run.id]: run },
+        order: s.order.includes(run.id) ? s.order : [run.id, ...s.order],
+      }));
+
+    const onMessage = (msg: FromWorker) => {
+      if (msg.kind === 'catalog') {
+        // A respawned worker sends the catalog again; keep the user's draft.
+        if (get().config) return set({ catalog: msg.catalog });
+        const { config, hidden } = configFromHash(deps.hash ?? '', msg.catalog);
+        return set({ catalog: msg.catalog, config, hidden, catalogError: undefined });
+      }
+      if (msg.kind === 'catalog-failed') return set({ catalogError: msg.error });
+      const run = get().runs[msg.id];
+      if (!run) return; // deleted while the worker still talked about it
+      const next = applyMessage(run, msg, now());
+      putRun(next);
+      if (msg.kind === 'finished') {
+        db.putStudent(msg.id, msg.student).catch(fail('Saving the student failed'));
+      }
+      if (msg.kind === 'events') saveSoon(msg.id);
+      else saveNow(msg.id);
+    };
+
+    const sendStart = (run: RunRecord) =>
+      worker.send({ kind: 'start', id: run.id, config: run.config });
+
+    const onCrash = (reason: string) => {
+      const runs = Object.values(get().runs).filter((r) => ACTIVE.has(r.status));
+      const crash: RunError = {
+        name: 'WorkerCrash',
+        message: `The run worker crashed: ${reason}`,
+        hint: 'A fresh worker has been started; run it again. Queued runs go on.',
+      };
+      for (const run of runs.filter((r) => r.status !== 'queued')) {
+        putRun({ ...interrupt(run, crash), endedAt: now() });
+        saveNow(run.id);
+      }
+      runs
+        .filter((r) => r.status === 'queued')
+        .sort((a, b) => a.createdAt - b.createdAt)
+        .forEach(sendStart);
+      set({ notice: { kind: 'error', text: crash.message } });
+    };
+
+    const worker = deps.connect({ onMessage, onCrash });
+
+    // Whatever was active when the page went away did not finish: it was interrupted.
+    db.all()
+      .then((stored) => {
+        const restored = stored.map((r) => interrupt(r));
+        for (const r of restored.filter((r, i) => r !== stored[i])) {
+          db.put(r).catch(fail('Saving the interrupted run failed'));
+        }
+        set((s) => {
+          const runs = { ...Object.fromEntries(restored.map((r) => [r.id, r])), ...s.runs };
+          const order = Object.values(runs)
+            .sort((a, b) => b.createdAt - a.createdAt)
+            .map((r) => r.id);
+          return { runs, order, loaded: true, selectedId: s.selectedId ?? order[0] };
+        });
+      })
+      .catch((e: unknown) => {
+        set({ loaded: true });
+        fail('Reading saved runs failed')(e);
+      });
+
+    const control = (kind: 'pause' | 'resume' | 'stop') => (id: string) =>
+      worker.send({ kind, id });
+
+    return {
+      hidden: new Set(),
+      runs: {},
+      order: [],
+      loaded: false,
+
+      setConfig(patch) {
+        const { config, catalog } = get();
+        if (!config || !catalog) return;
+        const next = { ...config, ...patch };
+        const method = catalog.methods.find((m) => m.id === patch.method);
+        if (method && patch.method !== config.method) Object.assign(next, methodDefaults(method));
+        const teacher = catalog.teachers.find((t) => t.id === patch.teacher);
+        if (teacher && patch.teacher !== config.teacher) next.dataset = teacher.dataset;
+        set({ config: next });
+      },
+
+      setParam(key, value) {
+        const { config } = get();
+        if (config) set({ config: { ...config, params: { ...config.params, [key]: value } } });
+      },
+
+      adoptConfig(config) {
+        if (get().catalog?.methods.some((m) => m.id === config.method)) {
+          set({ config: structuredClone(config) });
+        } else {
+          set({ notice: { kind: 'error', text: `This page has no method '${config.method}'.` } });
+        }
+      },
+
+      startRun() {
+        const { config, catalog } = get();
+        if (!config || !catalog || Object.keys(configErrors(config, catalog)).length > 0) return;
+        const method = catalog.methods.find((m) => m.id === config.method)!;
+        const run = newRun(newId(), structuredClone(config), method.title, now());
+        putRun(run);
+        set({ selectedId: run.id });
+        saveNow(run.id);
+        sendStart(run);
+        return run.id;
+      },
+
+      pause: control('pause'),
+      resume: control('resume'),
+      stop: control('stop'),
+
+      select(id) {
+        set({ selectedId: id });
+      },
+
+      async remove(id) {
+        const run = get().runs[id];
+        if (!run) return;
+        if (ACTIVE.has(run.status)) worker.send({ kind: 'stop', id });
+        dirty.delete(id);
+        set((s) => {
+          const runs = { ...s.runs };
+          delete runs[id];
+          const order = s.order.filter((r) => r !== id);
+          return { runs, order, selectedId: s.selectedId === id ? order[0] : s.selectedId };
+        });
+        await db.delete(id).catch(fail('Deleting the run failed'));
+      },
+
+      async exportRuns(ids) {
+        const { runs, order } = get();
+        const entries: ArchiveEntry[] = [];
+        for (const id of ids ?? order) {
+          const run = runs[id];
+          if (!run) continue;
+          entries.push({ run, student: run.hasStudent ? await db.student(id) : undefined });
+        }
+        return encodeArchive(entries);
+      },
+
+      async importRuns(text) {
+        let entries: ArchiveEntry[];
+        try {
+          entries = decodeArchive(text);
+        } catch (e) {
+          fail('Import failed')(e);
+          return 0;
+        }
+        for (const { run, student } of entries) {
+          // An exported run that was still going is over here: nothing runs it.
+          const restored = interrupt(run);
+          await db.put(restored);
+          if (student) await db.putStudent(restored.id, student);
+          putRun(restored);
+        }
+        set((s) => ({
+          order: Object.values(s.runs)
+            .sort((a, b) => b.createdAt - a.createdAt)
+            .map((r) => r.id),
+          selectedId: s.selectedId ?? entries[0]?.run.id,
+          notice: { kind: 'info', text: `Imported ${entries.length} run(s).` },
+        }));
+        return entries.length;
+      },
+
+      studentFiles: (id) => db.student(id),
+
+      dismissNotice() {
+        set({ notice: undefined });
+      },
+    };
+  });
+}

@@ -1,0 +1,50 @@
+import { describe, expect, it, vi } from 'vitest';
+import { EventBatcher, FLUSH_INTERVAL_MS } from './batcher';
+import type { RunEvent } from './protocol';
+
+describe('EventBatcher', () => {
+  it('posts at most once per interval, keeping only the latest progress', () => {
+    vi.useFakeTimers();
+    let t = 0;
+    const posts: RunEvent[][] = [];
+    const b = new EventBatcher(
+      (events) => posts.push(events),
+      () => t,
+    );
+    b.push({ kind: 'scalar', key: 'loss', step: 1, value: 1 });
+    expect(posts).toHaveLength(1);
+    for (let step = 2; step <= 50; step++) b.push({ kind: 'progress', step, total: 50 });
+    expect(posts).toHaveLength(1);
+    t = FLUSH_INTERVAL_MS;
+    vi.advanceTimersByTime(FLUSH_INTERVAL_MS);
+    expect(posts).toHaveLength(2);
+    expect(posts[1]).toEqual([{ kind: 'progress', step: 50, total: 50 }]);
+    vi.useRealTimers();
+  });
+
+  it('transfers whole buffers and copies views into larger ones', () => {
+    const dataset = new Uint8Array(100);
+    const own = new Uint8Array(4);
+    let sent: { events: RunEvent[]; transfer: Transferable[] } | undefined;
+    const b = new EventBatcher(
+      (events, transfer) => (sent = { events, transfer }),
+      () => 0,
+    );
+    const image = (pixels: Uint8Array): RunEvent => ({
+      kind: 'images',
+      key: 'x',
+      step: 1,
+      width: 2,
+      height: 2,
+      channels: 1,
+      pixels,
+    });
+    b.push(image(dataset.subarray(0, 4)));
+    expect(sent!.transfer).toHaveLength(1);
+    expect(sent!.transfer[0]).not.toBe(dataset.buffer);
+    b.flush();
+    b.push(image(own));
+    b.flush();
+    expect(sent!.transfer[0]).toBe(own.buffer);
+  });
+});

@@ -1,0 +1,64 @@
+import type { RunEvent } from './protocol';
+
+/** Posts at most this often, so the page renders ≤ 10 batches a second however fast a run goes. */
+export const FLUSH_INTERVAL_MS = 100;
+
+/**
+ * Collects a run's events and posts them in batches: on the first event after an interval has
+ * passed, and by a timer for the tail. Only the latest `progress` of a batch is kept (the page
+ * shows one bar). Typed arrays are transferred; one that is a view into a larger buffer (say a
+ * dataset's pixels) is copied first, since transferring would detach the whole buffer.
+ */
+export class EventBatcher {
+  private pending: RunEvent[] = [];
+  private lastFlush = -Infinity;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    private readonly post: (events: RunEvent[], transfer: Transferable[]) => void,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  push(event: RunEvent): void {
+    if (event.kind === 'progress') {
+      const i = this.pending.findIndex((e) => e.kind === 'progress');
+      if (i >= 0) this.pending.splice(i, 1);
+    }
+    this.pending.push(event);
+    if (this.now() - this.lastFlush >= FLUSH_INTERVAL_MS) this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), FLUSH_INTERVAL_MS);
+  }
+
+  flush(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.pending.length === 0) return;
+    const events = this.pending.map(ownBuffers);
+    this.pending = [];
+    this.lastFlush = this.now();
+    this.post(events, events.flatMap(transferables));
+  }
+}
+
+function whole<T extends Uint8Array | Float32Array | Int32Array>(a: T): T {
+  // A view into shared memory (WASM heap) would be shared, not sent: copy it out too.
+  const own =
+    a.buffer instanceof ArrayBuffer && a.byteOffset === 0 && a.byteLength === a.buffer.byteLength;
+  return own ? a : (a.slice() as T);
+}
+
+function ownBuffers(e: RunEvent): RunEvent {
+  if (e.kind === 'images') return { ...e, pixels: whole(e.pixels) };
+  if (e.kind === 'embedding') return { ...e, points: whole(e.points), labels: whole(e.labels) };
+  return e;
+}
+
+function transferables(e: RunEvent): Transferable[] {
+  const buffers =
+    e.kind === 'images'
+      ? [e.pixels.buffer]
+      : e.kind === 'embedding'
+        ? [e.points.buffer, e.labels.buffer]
+        : [];
+  return buffers as ArrayBuffer[];
+}
