@@ -1,0 +1,137 @@
+// The CLI as a user runs it: a child process through bin/clab.mjs, exit codes and output.
+import { execFile } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+interface Outcome {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function clab(...args: string[]): Promise<Outcome> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['bin/clab.mjs', ...args],
+      { timeout: 120_000 },
+      (error, stdout, stderr) => {
+        resolve({ code: error ? ((error.code as number | undefined) ?? 1) : 0, stdout, stderr });
+      },
+    );
+  });
+}
+
+/** A failure is a non-zero exit with exactly one line that says what was wrong. */
+function expectOneLineFailure(out: Outcome, pattern: RegExp) {
+  expect(out.code).not.toBe(0);
+  expect(out.stdout).toBe('');
+  const lines = out.stderr.trim().split('\n');
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(/^clab: /);
+  expect(lines[0]).toMatch(pattern);
+}
+
+describe('clab', () => {
+  it('evaluates the built-in LeNet-5 teacher as JSON', async () => {
+    const out = await clab('eval', '--model', 'lenet5-mnist', '--dataset', 'mnist', '--json');
+    expect(out.code).toBe(0);
+    const result = JSON.parse(out.stdout) as Record<string, number>;
+    expect(result.accuracy).toBeGreaterThanOrEqual(0.989);
+    expect(result.params).toBe(61706);
+    expect(result.flops).toBe(416520);
+  });
+
+  it('runs a short KD and prints the RunResult, and saves a student that evaluates', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'clab-'));
+    const run = await clab(
+      'run',
+      'kd',
+      '--teacher',
+      'lenet5-mnist',
+      '--dataset',
+      'mnist',
+      '--student',
+      'lenet5-half',
+      '--steps',
+      '30',
+      '--test-examples',
+      '500',
+      '--temperature',
+      '3',
+      '--seed',
+      '2',
+      '--out',
+      dir,
+      '--json',
+    );
+    expect(run.code).toBe(0);
+    const result = JSON.parse(run.stdout) as {
+      method: string;
+      params: { temperature: number };
+      steps: number;
+      backend: string;
+      student: { params: number; accuracy: number };
+      wallTimeMs: number;
+      savedTo: string;
+    };
+    expect(result).toMatchObject({
+      method: 'kd',
+      steps: 30,
+      backend: 'wasm',
+      params: { temperature: 3 },
+    });
+    expect(result.student.params).toBe(15738);
+    expect(result.wallTimeMs).toBeGreaterThan(0);
+    const evaluated = await clab('eval', '--model', result.savedTo, '--dataset', 'mnist', '--json');
+    expect(evaluated.code).toBe(0);
+    expect((JSON.parse(evaluated.stdout) as { params: number }).params).toBe(15738);
+  });
+
+  it('refuses bad arguments, unknown ids and unreadable files with one line', async () => {
+    expectOneLineFailure(await clab('frobnicate'), /Unknown command 'frobnicate'/);
+    expectOneLineFailure(
+      await clab('run', 'nope', '--dataset', 'mnist'),
+      /Unknown method 'nope'.*kd/,
+    );
+    expectOneLineFailure(
+      await clab('eval', '--model', 'lenet5-mnist', '--dataset', 'cifar'),
+      /--dataset must be one of/,
+    );
+    expectOneLineFailure(
+      await clab('eval', '--model', 'resnet99', '--dataset', 'mnist'),
+      /Unknown model 'resnet99'/,
+    );
+    expectOneLineFailure(
+      await clab('eval', '--model', '/no/such/model.json', '--dataset', 'mnist'),
+      /Cannot read the model file/,
+    );
+    expectOneLineFailure(
+      await clab(
+        'run',
+        'kd',
+        '--teacher',
+        'lenet5-mnist',
+        '--dataset',
+        'mnist',
+        '--tempurature',
+        '3',
+      ),
+      /Unknown option --tempurature for 'kd'/,
+    );
+    expectOneLineFailure(
+      await clab('run', 'kd', '--teacher', 'lenet5-mnist', '--dataset', 'mnist', '--alpha', '7'),
+      /alpha must be between 0 and 1/,
+    );
+    expectOneLineFailure(await clab('bench', '--bogus'), /Unknown option --bogus/);
+    const dir = await mkdtemp(join(tmpdir(), 'clab-'));
+    const notJson = join(dir, 'model.json');
+    await writeFile(notJson, 'PK\u0003\u0004 this is a zip');
+    expectOneLineFailure(
+      await clab('eval', '--model', notJson, '--dataset', 'mnist'),
+      /not valid JSON/,
+    );
+  });
+});
