@@ -9,12 +9,15 @@ import { ClabError, InvalidInputError } from '../core/runtime/errors';
 import { ARCHITECTURES, buildArchitecture, loadTeacher, TEACHERS, teacherSpec } from '../core/zoo';
 import { kebabToCamel, parseArgs, rejectUnknown, take, takeInt, type ParsedArgs } from './args';
 import { ProgressBar } from './progress';
+import { readSweepConfig, sweepMarkdown, writeMarkdown } from './sweep';
+import { expandSweep, runSweep, summarizeSweep, type SweepRun } from '../core/experiments';
 
 const USAGE = `Compression Lab CLI
 
   clab eval --model <teacher-id | path/to/model.json> --dataset mnist|fashion [--json]
   clab run <method-id> --teacher <id | path> --dataset mnist|fashion [--student half|copy|<arch-id>]
            [--seed N] [--steps N] [--test-examples N] [--out DIR] [--<param> value ...] [--json]
+  clab sweep <config.json> [--json] [--markdown FILE]
   clab bench [--json] [--steps N]
   clab list
 
@@ -160,6 +163,47 @@ async function runCommand(args: ParsedArgs): Promise<void> {
   );
 }
 
+async function sweepCommand(args: ParsedArgs): Promise<void> {
+  const json = take(args, 'json') === 'true';
+  const markdown = take(args, 'markdown');
+  const backend = await backendArg(args);
+  rejectUnknown(args, 'sweep');
+  const config = await readSweepConfig(args.positional[0]);
+  const total = expandSweep(config, METHODS).length; // validates before loading anything
+  const teacher = await modelArg(config.teacher, 'teacher');
+  const [train, test] = await Promise.all([
+    loadDataset(config.dataset, 'train'),
+    loadDataset(config.dataset, 'test'),
+  ]);
+  const runs: SweepRun[] = [];
+  let label = '';
+  const bar = new ProgressBar('sweep');
+  const sweep = runSweep(config, { methods: METHODS, teacher, train, test, backend }, (cell, e) => {
+    label = `${cell.method} K=${cell.shotsPerClass} seed=${cell.seed}`;
+    if (e.kind === 'progress') bar.update(runs.length + e.step / e.total, total, {});
+  });
+  for await (const { run, index } of sweep) {
+    runs.push(run);
+    if (!json)
+      process.stderr.write(
+        `[${index + 1}/${total}] ${label}: ${(run.result.student.accuracy * 100).toFixed(2)}%\n`,
+      );
+  }
+  bar.done();
+  const command = `npx clab sweep ${process.argv.slice(3).join(' ')}`;
+  const text = sweepMarkdown(config, runs, command);
+  if (markdown) await writeMarkdown(markdown, text);
+  print(
+    json,
+    {
+      config,
+      rows: summarizeSweep(runs),
+      runs: runs.map((r) => ({ ...r.cell, result: r.result, estimationError: r.estimationError })),
+    },
+    text,
+  );
+}
+
 async function benchCommand(args: ParsedArgs): Promise<void> {
   const json = take(args, 'json') === 'true';
   const steps = takeInt(args, 'steps') ?? 30;
@@ -207,6 +251,8 @@ async function main(argv: string[]): Promise<void> {
       return evalCommand(args);
     case 'run':
       return runCommand(args);
+    case 'sweep':
+      return sweepCommand(args);
     case 'bench':
       return benchCommand(args);
     case 'list':
@@ -219,7 +265,7 @@ async function main(argv: string[]): Promise<void> {
     default:
       throw new InvalidInputError(
         `Unknown command '${args.command}'`,
-        'Commands: eval, run, bench, list.',
+        'Commands: eval, run, sweep, bench, list.',
       );
   }
 }

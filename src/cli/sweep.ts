@@ -1,0 +1,99 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import {
+  estimationErrorRatio,
+  summarizeSweep,
+  type SweepConfig,
+  type SweepRow,
+  type SweepRun,
+} from '../core/experiments';
+import { InvalidInputError } from '../core/runtime/errors';
+
+export async function readSweepConfig(path: string | undefined): Promise<SweepConfig> {
+  if (!path)
+    throw new InvalidInputError(
+      'clab sweep needs a config file',
+      'Run clab sweep path/to/sweep.json.',
+    );
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new InvalidInputError(
+      `Cannot read the sweep config '${path}' (${(e as Error).message})`,
+      'Check the path.',
+    );
+  }
+  try {
+    return JSON.parse(text) as SweepConfig;
+  } catch (e) {
+    throw new InvalidInputError(
+      `${path} is not valid JSON (${(e as Error).message})`,
+      'Fix the sweep file.',
+    );
+  }
+}
+
+const pct = (v: number) => (v * 100).toFixed(2);
+const gridLabel = (g: Record<string, unknown>) =>
+  Object.entries(g)
+    .map(([k, v]) => `${k}=${String(v)}`)
+    .join(', ');
+
+/** The sweep as Markdown: accuracy table (method × K), grid sensitivity, estimation-error ratios. */
+export function sweepMarkdown(
+  config: SweepConfig,
+  runs: readonly SweepRun[],
+  command: string,
+): string {
+  const rows = summarizeSweep(runs);
+  const shots = [...new Set(rows.map((r) => r.shotsPerClass))].sort((a, b) => a - b);
+  const label = (r: SweepRow) =>
+    Object.keys(r.grid).length ? `${r.method} (${gridLabel(r.grid)})` : r.method;
+  const methods = [...new Set(rows.map(label))];
+  const cell = (m: string, k: number) => {
+    const r = rows.find((row) => label(row) === m && row.shotsPerClass === k);
+    return r ? `${pct(r.mean)} ± ${pct(r.std)}` : '–';
+  };
+  const teacherAcc = runs[0]?.result.teacher.accuracy;
+  const lines = [
+    `### ${config.name ?? `${config.teacher} on ${config.dataset}`}`,
+    '',
+    `Command: \`${command}\``,
+    '',
+    `Teacher ${config.teacher}: ${teacherAcc === undefined ? '?' : pct(teacherAcc)}% test accuracy. ` +
+      `Student test accuracy (%), mean ± std over seeds ${config.seeds.join(', ')}` +
+      `${config.testExamples ? ` on the first ${config.testExamples} test images` : ''}; ` +
+      `shared params ${JSON.stringify(config.params ?? {})}.`,
+    '',
+    `| method | ${shots.map((k) => `K = ${k}`).join(' | ')} |`,
+    `| --- | ${shots.map(() => '---').join(' | ')} |`,
+    ...methods.map((m) => `| ${m} | ${shots.map((k) => cell(m, k)).join(' | ')} |`),
+  ];
+  const ids = [...new Set(runs.map((r) => r.cell.method))];
+  if (ids.includes('layerwise')) {
+    for (const id of ids.filter((i) => i !== 'layerwise')) {
+      for (const k of shots) {
+        const ratio = estimationErrorRatio(runs, id, 'layerwise', k);
+        if (!ratio) continue;
+        lines.push(
+          '',
+          `Estimation error of ${id} / layerwise per layer (held-out, K = ${k}, mean over seeds; < 1 is better):`,
+          '',
+          `| ${ratio.labels.join(' | ')} |`,
+          `| ${ratio.labels.map(() => '---').join(' | ')} |`,
+          `| ${ratio.values.map((v) => v.toFixed(3)).join(' | ')} |`,
+        );
+      }
+    }
+  }
+  const wall = runs.reduce((s, r) => s + r.result.wallTimeMs, 0) / 1000;
+  lines.push(
+    '',
+    `${runs.length} runs, ${(wall / 60).toFixed(1)} min of training on ${runs[0]?.result.backend ?? '?'}.`,
+  );
+  return lines.join('\n');
+}
+
+export async function writeMarkdown(path: string, text: string): Promise<void> {
+  await writeFile(path, `${text}\n`);
+}

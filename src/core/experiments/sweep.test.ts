@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import type { RunResult } from '../methods/runner';
+import type { AnyMethodSpec } from '../methods/types';
+import { estimationErrorRatio, expandSweep, summarizeSweep, type SweepRun } from './sweep';
+
+const spec = (id: string, params: string[]) =>
+  ({ id, params: Object.fromEntries(params.map((p) => [p, {}])) }) as unknown as AnyMethodSpec;
+const methods = [
+  spec('layerwise', ['shotsPerClass', 'targetSparsity']),
+  spec('cross', ['shotsPerClass', 'mu', 'targetSparsity']),
+];
+
+const run = (
+  method: string,
+  k: number,
+  seed: number,
+  acc: number,
+  err?: number[],
+  grid = {},
+): SweepRun => ({
+  cell: { method, shotsPerClass: k, seed, grid, params: {} },
+  result: { student: { accuracy: acc } } as RunResult,
+  estimationError: err && { labels: err.map((_, i) => `conv${i + 1}`), values: err },
+});
+
+describe('sweeps', () => {
+  it('expands methods × K × grid × seeds, giving each method only its own params', () => {
+    const cells = expandSweep(
+      {
+        teacher: 't',
+        dataset: 'mnist',
+        methods: ['layerwise', 'cross'],
+        shotsPerClass: [1, 5],
+        seeds: [1, 2, 3],
+        params: { targetSparsity: 0.5 },
+        grid: { mu: [0.2, 0.8] },
+      },
+      methods,
+    );
+    expect(cells).toHaveLength(2 * 3 + 2 * 2 * 3);
+    expect(cells[0]).toEqual({
+      method: 'layerwise',
+      shotsPerClass: 1,
+      seed: 1,
+      grid: {},
+      params: { targetSparsity: 0.5, shotsPerClass: 1 },
+    });
+    expect(cells.filter((c) => c.method === 'cross').every((c) => c.params.mu === c.grid.mu)).toBe(
+      true,
+    );
+  });
+
+  it('names every problem of a bad config at once', () => {
+    expect(() =>
+      expandSweep(
+        { teacher: 't', dataset: 'mnist', methods: ['nope'], shotsPerClass: [], seeds: [1] },
+        methods,
+      ),
+    ).toThrow(/shotsPerClass is empty; unknown method 'nope'/);
+  });
+
+  it('summarises mean ± sample std over seeds and the estimation-error ratio to the baseline', () => {
+    const runs = [
+      run('layerwise', 1, 1, 0.5, [1, 2, 4]),
+      run('layerwise', 1, 2, 0.7, [1, 2, 8]),
+      run('cross', 1, 1, 0.8, [1, 1, 2]),
+      run('cross', 1, 2, 0.9, [2, 1, 2]),
+    ];
+    const rows = summarizeSweep(runs);
+    const lw = rows.find((r) => r.method === 'layerwise')!;
+    expect(lw.mean).toBeCloseTo(0.6);
+    expect(lw.std).toBeCloseTo(Math.sqrt(0.02));
+    expect(lw.n).toBe(2);
+    const ratio = estimationErrorRatio(runs, 'cross', 'layerwise', 1)!;
+    expect(ratio.labels).toEqual(['conv1', 'conv2', 'conv3']);
+    expect(ratio.values[0]).toBeCloseTo(1.5);
+    expect(ratio.values[1]).toBeCloseTo(0.5);
+    expect(ratio.values[2]).toBeCloseTo((0.5 + 0.25) / 2);
+  });
+});
