@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RunResult } from '../methods/runner';
 import type { AnyMethodSpec } from '../methods/types';
-import { estimationErrorRatio, expandSweep, summarizeSweep, type SweepRun } from './sweep';
+import { estimationErrorRatio, expandSweep, summarizeSweep, type SweepRun } from './plan';
 
 const spec = (id: string, params: string[]) =>
   ({ id, params: Object.fromEntries(params.map((p) => [p, {}])) }) as unknown as AnyMethodSpec;
