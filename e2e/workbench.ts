@@ -15,6 +15,15 @@ export interface RunSetup {
   params?: Record<string, string | number>;
 }
 
+/** The Sweep tab's lists, by field; methods by their ids (the rest stay as they are). */
+export interface SweepSetup {
+  methods?: string[];
+  shots?: string;
+  seeds?: string;
+  gridParam?: string;
+  gridValues?: string;
+}
+
 /** Statuses after which a run no longer changes. */
 const FINAL = /^(done|stopped|failed|interrupted)$/;
 
@@ -74,6 +83,53 @@ export class Workbench {
   async waitForEnd(timeout = 120_000): Promise<string> {
     await expect(this.runView).toHaveAttribute('data-status', FINAL, { timeout });
     return (await this.runView.getAttribute('data-status'))!;
+  }
+
+  /** Opens the Sweep tab of the right panel. */
+  async openSweep(): Promise<void> {
+    await this.page.getByRole('tab', { name: 'Sweep' }).click();
+    await expect(this.startSweepButton).toBeVisible();
+  }
+
+  get startSweepButton() {
+    return this.page.getByRole('button', { name: 'Start sweep', exact: true });
+  }
+
+  /** The line under the sweep form: "8 runs (…)" or the sweep's error. */
+  get sweepPlan() {
+    return this.page.getByTestId('sweep-plan');
+  }
+
+  get sweepView() {
+    return this.page.getByTestId('sweep-view');
+  }
+
+  get sweepItems() {
+    return this.page.getByTestId('sweep-item');
+  }
+
+  async configureSweep(setup: SweepSetup): Promise<void> {
+    if (setup.methods) {
+      const checks = this.page.locator('.method-checks input[type=checkbox]');
+      for (let i = 0; i < (await checks.count()); i++) {
+        const id = await checks.nth(i).locator('xpath=..').locator('code').textContent();
+        await checks.nth(i).setChecked(setup.methods.includes(id ?? ''));
+      }
+    }
+    if (setup.shots !== undefined) await this.field('K values').fill(setup.shots);
+    if (setup.seeds !== undefined) await this.field('Seeds').fill(setup.seeds);
+    if (setup.gridParam !== undefined) {
+      await this.combobox('Grid parameter').selectOption(setup.gridParam);
+    }
+    if (setup.gridValues !== undefined) await this.field('Grid values').fill(setup.gridValues);
+  }
+
+  /** Pastes a sweep file's text into the Sweep tab and loads it. */
+  async pasteSweep(text: string): Promise<void> {
+    const box = this.page.getByLabel('Sweep file JSON');
+    if (!(await box.isVisible())) await this.page.getByText('Paste a sweep file').click();
+    await box.fill(text);
+    await this.page.getByRole('button', { name: 'Load pasted sweep' }).click();
   }
 
   chart(name: string) {

@@ -7,6 +7,7 @@ import { ConfigPanel } from './components/ConfigPanel';
 import { NoticeBar } from './components/NoticeBar';
 import { RunList } from './components/RunList';
 import { RunView } from './components/RunView';
+import { SweepView } from './components/SweepView';
 import { useWorkbench } from './state/context';
 import { configToHash } from './state/hash';
 
@@ -54,6 +55,12 @@ function useConfigHash(): void {
   }, [config, hidden]);
 }
 
+/** The middle: the selected sweep's results, or the selected run. */
+function Main() {
+  const sweepId = useWorkbench((s) => s.selectedSweepId);
+  return sweepId ? <SweepView key={sweepId} id={sweepId} /> : <RunView />;
+}
+
 export function App() {
   const [prefs, setPrefs] = usePrefs();
   useConfigHash();
@@ -85,7 +92,7 @@ export function App() {
       </header>
       <NoticeBar />
       <RunList />
-      <RunView />
+      <Main />
       <ConfigPanel />
       <ChartWarmup />
     </div>

@@ -1,22 +1,17 @@
 import { useWorkbench } from '../state/context';
 import { configErrors } from '../state/config';
-import type { RunConfig } from '../../worker/protocol';
-import { Field, NumberInput, ParamField } from './ParamField';
+import {
+  BackendField,
+  ConfigInt,
+  NetworkFields,
+  TEST_EXAMPLES_HELP,
+  type ControlProps,
+} from './ConfigFields';
+import { Field, ParamField } from './ParamField';
+import { SweepForm } from './SweepForm';
 
-const BACKEND_TITLES: Record<string, string> = {
-  auto: 'auto (fastest measured)',
-  webgpu: 'WebGPU',
-  wasm: 'WASM',
-  webgl: 'WebGL',
-  cpu: 'CPU',
-};
-
-/** The right panel: everything a run is made of, generated from the worker's catalog. */
-export function ConfigPanel() {
-  const catalog = useWorkbench((s) => s.catalog);
-  const catalogError = useWorkbench((s) => s.catalogError);
-  const config = useWorkbench((s) => s.config);
-  const hidden = useWorkbench((s) => s.hidden);
+function RunForm(props: ControlProps) {
+  const { config, catalog, errors, show } = props;
   const setConfig = useWorkbench((s) => s.setConfig);
   const setParam = useWorkbench((s) => s.setParam);
   const startRun = useWorkbench((s) => s.startRun);
@@ -24,6 +19,100 @@ export function ConfigPanel() {
     (s) =>
       Object.values(s.runs).filter((r) => r.status === 'running' || r.status === 'paused').length,
   );
+  const method = catalog.methods.find((m) => m.id === config.method)!;
+  const valid = Object.keys(errors).length === 0;
+  return (
+    <form
+      onSubmit={(e) => {
+        e.preventDefault();
+        startRun();
+      }}
+    >
+      <h2>New run</h2>
+      <NetworkFields {...props} />
+      <fieldset>
+        <legend>Method</legend>
+        {show('method') && (
+          <Field label="Method" help={`${method.summary} (${method.paper})`}>
+            {({ id, describedBy }) => (
+              <select
+                id={id}
+                value={config.method}
+                aria-describedby={describedBy || undefined}
+                onChange={(e) => setConfig({ method: e.target.value })}
+              >
+                {catalog.methods.map((m) => (
+                  <option key={m.id} value={m.id}>
+                    {m.title}
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
+        )}
+        {Object.entries(method.params).map(
+          ([key, spec]) =>
+            show(key) && (
+              <ParamField
+                key={`${method.id}.${key}`}
+                name={key}
+                spec={spec}
+                value={config.params[key]}
+                error={errors[key]}
+                onChange={(v) => setParam(key, v)}
+              />
+            ),
+        )}
+      </fieldset>
+      <fieldset>
+        <legend>Run</legend>
+        {show('seed') && (
+          <ConfigInt
+            config={config}
+            errors={errors}
+            field="seed"
+            label="Seed"
+            help="Same seed, same run: data order and initialisation."
+          />
+        )}
+        {show('steps') && (
+          <ConfigInt
+            config={config}
+            errors={errors}
+            field="steps"
+            label="Steps"
+            help={`Optimisation steps (the budget); ${method.title} defaults to ${method.defaultSteps}.`}
+          />
+        )}
+        {show('testExamples') && (
+          <ConfigInt
+            config={config}
+            errors={errors}
+            field="testExamples"
+            label="Test examples"
+            help={TEST_EXAMPLES_HELP}
+          />
+        )}
+        <BackendField {...props} />
+      </fieldset>
+      <div className="run-row">
+        <button type="submit" className="primary" disabled={!valid}>
+          Run
+        </button>
+        {activeRuns > 0 && <span className="muted">a new run waits for the active one</span>}
+      </div>
+    </form>
+  );
+}
+
+/** The right panel: a run or a sweep of runs, generated from the worker's catalog. */
+export function ConfigPanel() {
+  const catalog = useWorkbench((s) => s.catalog);
+  const catalogError = useWorkbench((s) => s.catalogError);
+  const config = useWorkbench((s) => s.config);
+  const hidden = useWorkbench((s) => s.hidden);
+  const panel = useWorkbench((s) => s.panel);
+  const setPanel = useWorkbench((s) => s.setPanel);
 
   if (catalogError) {
     return (
@@ -42,147 +131,36 @@ export function ConfigPanel() {
     );
   }
 
-  const method = catalog.methods.find((m) => m.id === config.method)!;
-  const teacher = catalog.teachers.find((t) => t.id === config.teacher)!;
-  const errors = configErrors(config, catalog);
-  const valid = Object.keys(errors).length === 0;
-  const show = (field: string) => !hidden.has(field);
-  const select = <K extends keyof RunConfig>(
-    field: K,
-    label: string,
-    options: { value: string; title: string; disabled?: boolean }[],
-    help?: string,
-  ) =>
-    show(field) && (
-      <Field label={label} help={help}>
-        {({ id, describedBy }) => (
-          <select
-            id={id}
-            value={String(config[field])}
-            aria-describedby={describedBy || undefined}
-            onChange={(e) => setConfig({ [field]: e.target.value } as Partial<RunConfig>)}
-          >
-            {options.map((o) => (
-              <option key={o.value} value={o.value} disabled={o.disabled}>
-                {o.title}
-              </option>
-            ))}
-          </select>
-        )}
-      </Field>
-    );
-
-  const intField = (field: 'seed' | 'steps' | 'testExamples', label: string, help: string) =>
-    show(field) && (
-      <Field label={label} help={help} error={errors[field]}>
-        {({ id, describedBy }) => (
-          <NumberInput
-            id={id}
-            describedBy={describedBy}
-            value={config[field]}
-            invalid={!!errors[field]}
-            onChange={(v) => setConfig({ [field]: v })}
-          />
-        )}
-      </Field>
-    );
-
+  const props: ControlProps = {
+    config,
+    catalog,
+    errors: configErrors(config, catalog),
+    show: (field) => !hidden.has(field),
+  };
+  const tab = (id: 'run' | 'sweep', title: string) => (
+    <button
+      type="button"
+      role="tab"
+      id={`tab-${id}`}
+      aria-selected={panel === id}
+      aria-controls="config-tabpanel"
+      className="tab"
+      onClick={() => setPanel(id)}
+    >
+      {title}
+    </button>
+  );
   return (
     <aside className="config" aria-label="Configuration">
-      <form
-        onSubmit={(e) => {
-          e.preventDefault();
-          startRun();
-        }}
-      >
-        <h2>New run</h2>
-        <fieldset>
-          <legend>Networks and data</legend>
-          {select(
-            'teacher',
-            'Teacher',
-            catalog.teachers.map((t) => ({
-              value: t.id,
-              title: t.available ? t.title : `${t.title} (not trained yet)`,
-            })),
-            teacher.available
-              ? undefined
-              : 'This teacher has not been trained yet: run `npm run train:teachers`.',
-          )}
-          {select(
-            'dataset',
-            'Dataset',
-            catalog.datasets.map((d) => ({ value: d.id, title: d.title })),
-            config.dataset === teacher.dataset
-              ? undefined
-              : `The teacher was trained on ${teacher.dataset}.`,
-          )}
-          {select(
-            'student',
-            'Student',
-            [
-              { value: 'half', title: 'half: the teacher at half width' },
-              { value: 'copy', title: 'copy: the teacher itself' },
-              ...catalog.architectures.map((a) => ({ value: a.id, title: a.title })),
-            ],
-            catalog.architectures.find((a) => a.id === config.student)?.description,
-          )}
-        </fieldset>
-        <fieldset>
-          <legend>Method</legend>
-          {select(
-            'method',
-            'Method',
-            catalog.methods.map((m) => ({ value: m.id, title: m.title })),
-            `${method.summary} (${method.paper})`,
-          )}
-          {Object.entries(method.params).map(
-            ([key, spec]) =>
-              show(key) && (
-                <ParamField
-                  key={`${method.id}.${key}`}
-                  name={key}
-                  spec={spec}
-                  value={config.params[key]}
-                  error={errors[key]}
-                  onChange={(v) => setParam(key, v)}
-                />
-              ),
-          )}
-        </fieldset>
-        <fieldset>
-          <legend>Run</legend>
-          {intField('seed', 'Seed', 'Same seed, same run: data order and initialisation.')}
-          {intField(
-            'steps',
-            'Steps',
-            `Optimisation steps (the budget); ${method.title} defaults to ${method.defaultSteps}.`,
-          )}
-          {intField(
-            'testExamples',
-            'Test examples',
-            'Evaluate on the first N test images (0: all 10,000). Fewer is faster on slow backends.',
-          )}
-          {select(
-            'backend',
-            'Backend',
-            ['auto', ...catalog.backends.all].map((b) => ({
-              value: b,
-              title:
-                b === 'auto' || catalog.backends.usable.includes(b as never)
-                  ? BACKEND_TITLES[b]
-                  : `${BACKEND_TITLES[b]} (not available here)`,
-            })),
-            'auto times one training step on each usable backend and keeps the fastest.',
-          )}
-        </fieldset>
-        <div className="run-row">
-          <button type="submit" className="primary" disabled={!valid}>
-            Run
-          </button>
-          {activeRuns > 0 && <span className="muted">a new run waits for the active one</span>}
+      {!hidden.has('sweep') && (
+        <div role="tablist" aria-label="What to start" className="tabs">
+          {tab('run', 'Run')}
+          {tab('sweep', 'Sweep')}
         </div>
-      </form>
+      )}
+      <div role="tabpanel" id="config-tabpanel" aria-labelledby={`tab-${panel}`}>
+        {panel === 'sweep' ? <SweepForm {...props} /> : <RunForm {...props} />}
+      </div>
     </aside>
   );
 }

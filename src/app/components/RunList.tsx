@@ -1,15 +1,19 @@
-import { useRef } from 'react';
+import { memo, useRef, useState } from 'react';
 import { saveFile, timestamp } from '../files';
 import { formatDuration, formatTime } from '../format';
 import { useWorkbench } from '../state/context';
 import { keyMetric, type RunRecord } from '../state/runs';
+import { collectSweeps, formatList, gridLabel, type SweepInfo } from '../state/sweeps';
 import { StatusBadge } from './StatusBadge';
 
-function RunItem({ run, selected }: { run: RunRecord; selected: boolean }) {
+// Memoised: a streaming run changes its record ten times a second; the others keep theirs.
+const RunItem = memo(function RunItem({ run, selected }: { run: RunRecord; selected: boolean }) {
   const select = useWorkbench((s) => s.select);
   const metric = keyMetric(run);
-  const { config } = run;
+  const { config, sweep } = run;
   const duration = run.startedAt && run.endedAt ? formatDuration(run.endedAt - run.startedAt) : '';
+  const grid =
+    sweep && Object.keys(sweep.cell.grid).length ? ` · ${gridLabel(sweep.cell.grid)}` : '';
   return (
     <li>
       <button
@@ -29,27 +33,108 @@ function RunItem({ run, selected }: { run: RunRecord; selected: boolean }) {
             </span>
           )}
         </span>
-        <span className="run-item-sub">
-          {config.teacher} → {config.student} · {config.dataset} · {config.steps} steps
-        </span>
-        <span className="run-item-sub">
-          {formatTime(run.createdAt)}
-          {duration && ` · ${duration}`} · seed {config.seed}
-        </span>
+        {sweep ? (
+          <span className="run-item-sub">
+            K={sweep.cell.shotsPerClass}
+            {grid} · seed {config.seed}
+            {duration && ` · ${duration}`}
+          </span>
+        ) : (
+          <>
+            <span className="run-item-sub">
+              {config.teacher} → {config.student} · {config.dataset} · {config.steps} steps
+            </span>
+            <span className="run-item-sub">
+              {formatTime(run.createdAt)}
+              {duration && ` · ${duration}`} · seed {config.seed}
+            </span>
+          </>
+        )}
       </button>
+    </li>
+  );
+});
+
+/** A sweep in the rail: its progress, and its runs folded beneath it. */
+function SweepItem({
+  info,
+  runs,
+  selected,
+  selectedRun,
+  open,
+  toggle,
+}: {
+  info: SweepInfo;
+  runs: Record<string, RunRecord>;
+  selected: boolean;
+  selectedRun?: string;
+  open: boolean;
+  toggle: () => void;
+}) {
+  const selectSweep = useWorkbench((s) => s.selectSweep);
+  const { config } = info;
+  const grid = Object.entries(config.grid ?? {})
+    .map(([k, v]) => ` · ${k} ${formatList(v)}`)
+    .join('');
+  return (
+    <li className="sweep-group">
+      <div className="sweep-head">
+        <button
+          type="button"
+          className="run-item sweep-item"
+          aria-current={selected ? 'true' : undefined}
+          onClick={() => selectSweep(info.id)}
+          data-testid="sweep-item"
+          data-status={info.status}
+        >
+          <span className="run-item-top">
+            <StatusBadge status={info.status} />
+            <span className="run-method">Sweep{config.name ? `: ${config.name}` : ''}</span>
+            <span className="run-metric">
+              {info.counts.done ?? 0}/{info.total}
+            </span>
+          </span>
+          <span className="run-item-sub">
+            {config.methods.join(', ')} · K {formatList(config.shotsPerClass)}
+            {grid} · seeds {formatList(config.seeds)}
+          </span>
+          <span className="run-item-sub">
+            {config.teacher} · {config.dataset} · {formatTime(info.createdAt)}
+          </span>
+        </button>
+        <button
+          type="button"
+          className="ghost sweep-toggle"
+          aria-expanded={open}
+          aria-label={`${open ? 'Hide' : 'Show'} the sweep's runs`}
+          onClick={toggle}
+        >
+          {open ? '▾' : '▸'} {info.runIds.length}
+        </button>
+      </div>
+      {open && (
+        <ul className="run-list nested">
+          {info.runIds.map((id) => (
+            <RunItem key={id} run={runs[id]} selected={id === selectedRun} />
+          ))}
+        </ul>
+      )}
     </li>
   );
 }
 
-/** The left rail: every run, newest first, with export and import of the whole list. */
+/** The left rail: every run, newest first, sweeps grouped; export and import of the whole list. */
 export function RunList() {
   const order = useWorkbench((s) => s.order);
   const runs = useWorkbench((s) => s.runs);
   const selectedId = useWorkbench((s) => s.selectedId);
+  const selectedSweepId = useWorkbench((s) => s.selectedSweepId);
   const loaded = useWorkbench((s) => s.loaded);
   const exportRuns = useWorkbench((s) => s.exportRuns);
   const importRuns = useWorkbench((s) => s.importRuns);
   const input = useRef<HTMLInputElement>(null);
+  /** Sweeps opened or closed by hand; the others are open while one of their runs is shown. */
+  const [folded, setFolded] = useState<ReadonlyMap<string, boolean>>(new Map());
 
   const exportAll = async () => {
     saveFile(`compression-lab-runs-${timestamp()}.json`, await exportRuns(), 'application/json');
@@ -58,6 +143,19 @@ export function RunList() {
     if (file) await importRuns(await file.text());
     if (input.current) input.current.value = '';
   };
+
+  const sweeps = collectSweeps(runs);
+  const selectedRun = selectedSweepId ? undefined : selectedId;
+  // A sweep sits where its newest run would.
+  const shown = new Set<string>();
+  const items = order.flatMap((id): ({ run: RunRecord } | { sweep: SweepInfo })[] => {
+    const run = runs[id];
+    const sweepId = run?.sweep?.id;
+    if (!sweepId) return run ? [{ run }] : [];
+    if (shown.has(sweepId)) return [];
+    shown.add(sweepId);
+    return [{ sweep: sweeps.get(sweepId)! }];
+  });
 
   return (
     <nav className="rail" aria-label="Runs">
@@ -90,9 +188,26 @@ export function RunList() {
         <p className="muted empty">No runs yet. Configure one on the right and press Run.</p>
       )}
       <ul className="run-list">
-        {order.map((id) => (
-          <RunItem key={id} run={runs[id]} selected={id === selectedId} />
-        ))}
+        {items.map((item) => {
+          if ('run' in item) {
+            return (
+              <RunItem key={item.run.id} run={item.run} selected={item.run.id === selectedRun} />
+            );
+          }
+          const { id } = item.sweep;
+          const open = folded.get(id) ?? (!!selectedRun && runs[selectedRun]?.sweep?.id === id);
+          return (
+            <SweepItem
+              key={id}
+              info={item.sweep}
+              runs={runs}
+              selected={id === selectedSweepId}
+              selectedRun={selectedRun}
+              open={open}
+              toggle={() => setFolded((old) => new Map(old).set(id, !open))}
+            />
+          );
+        })}
       </ul>
     </nav>
   );

@@ -155,6 +155,21 @@ function Charts({ run }: { run: RunRecord }) {
 }
 
 /** The selected run: status and controls, live charts, result, model summary and log. */
+/** "run 3 of 8 of sweep …": back to the sweep's results. */
+function SweepLink({ run }: { run: RunRecord }) {
+  const selectSweep = useWorkbench((s) => s.selectSweep);
+  if (!run.sweep) return null;
+  const { id, index, total, config } = run.sweep;
+  return (
+    <>
+      {' · '}
+      <button type="button" className="link" onClick={() => selectSweep(id)}>
+        run {index + 1} of {total} of sweep{config.name ? ` ${config.name}` : ''}
+      </button>
+    </>
+  );
+}
+
 export function RunView() {
   const run = useWorkbench((s) => (s.selectedId ? s.runs[s.selectedId] : undefined));
   if (!run) {
@@ -188,6 +203,7 @@ export function RunView() {
           <p className="muted small">
             <StatusBadge status={run.status} /> started {formatTime(run.createdAt)} · seed{' '}
             {config.seed} · {config.steps} steps · <code>{params}</code>
+            <SweepLink run={run} />
           </p>
         </div>
         <Controls run={run} />

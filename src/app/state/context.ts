@@ -10,3 +10,10 @@ export function useWorkbench<T>(selector: (s: WorkbenchState) => T): T {
   if (!store) throw new Error('useWorkbench needs a <StoreContext.Provider>.');
   return useStore(store, selector);
 }
+
+/** The store itself: for reading state inside memos keyed on a cheaper selector. */
+export function useWorkbenchStore(): WorkbenchStore {
+  const store = useContext(StoreContext);
+  if (!store) throw new Error('useWorkbenchStore needs a <StoreContext.Provider>.');
+  return store;
+}

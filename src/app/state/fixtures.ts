@@ -1,5 +1,5 @@
 // Shared inputs of the state unit tests.
-import type { Catalog, RunConfig } from '../../worker/protocol';
+import type { Catalog, MethodInfo, RunConfig } from '../../worker/protocol';
 
 export const CONFIG: RunConfig = {
   teacher: 'lenet5-mnist',
@@ -64,4 +64,34 @@ export const CATALOG: Catalog = {
     { id: 'fashion', title: 'Fashion-MNIST' },
   ],
   backends: { all: ['webgpu', 'wasm', 'webgl', 'cpu'], usable: ['wasm', 'cpu'] },
+};
+
+const method = (id: string, params: MethodInfo['params']): MethodInfo => ({
+  id,
+  title: id,
+  paper: 'p',
+  summary: 's',
+  needs: { teacher: true, data: 'few-shot' },
+  defaultStudent: 'half',
+  defaultSteps: 100,
+  params,
+});
+const shots = { kind: 'int', default: 5, min: 0, max: 100, help: 'K' } as const;
+const sparsity = { kind: 'number', default: 0.5, min: 0, max: 0.99, help: 's' } as const;
+
+/** For sweeps: kd as it is today, and the Cross Distillation methods as they will arrive. */
+export const SWEEP_CATALOG: Catalog = {
+  ...CATALOG,
+  methods: [
+    method('kd', {
+      temperature: { kind: 'number', default: 4, min: 1, max: 50, help: 'T' },
+      shotsPerClass: { ...shots, default: 0 },
+    }),
+    method('layerwise', { shotsPerClass: shots, targetSparsity: sparsity }),
+    method('cross-distillation', {
+      shotsPerClass: shots,
+      mu: { kind: 'number', default: 0.6, min: 0, max: 1, help: 'μ' },
+      targetSparsity: sparsity,
+    }),
+  ],
 };

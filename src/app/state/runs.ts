@@ -10,6 +10,7 @@ import type {
   RunEvent,
   RunResult,
 } from '../../worker/protocol';
+import type { SweepCell, SweepConfig } from '../../core/experiments/plan';
 import { formatNumber, formatPercent } from '../format';
 import { appendPoints, type Point } from './lttb';
 
@@ -26,6 +27,17 @@ export interface LayersSnapshot {
   step: number;
   labels: string[];
   values: number[];
+}
+
+/** A run made by a sweep: which sweep, which of its cells, and the sweep's config. */
+export interface SweepTag {
+  id: string;
+  /** The cell's place in expandSweep's order, and the number of cells. */
+  index: number;
+  total: number;
+  cell: SweepCell;
+  /** The same on every run of the sweep, so the sweep is rebuilt from its runs alone. */
+  config: SweepConfig;
 }
 
 export interface RunRecord {
@@ -55,6 +67,13 @@ export interface RunRecord {
   error?: RunError;
   /** The student's TF.js Layers files are stored (IndexedDB, beside the record). */
   hasStudent: boolean;
+  /** Set when a sweep queued this run. */
+  sweep?: SweepTag;
+}
+
+/** Newest first; a sweep's runs share a creation time and keep their cell order. */
+export function newestFirst(a: RunRecord, b: RunRecord): number {
+  return b.createdAt - a.createdAt || (b.sweep?.index ?? 0) - (a.sweep?.index ?? 0);
 }
 
 const MAX_LOGS = 200;

@@ -1,14 +1,17 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { FromWorker, ToWorker } from '../../worker/protocol';
 import { memoryRunDb, type RunDb } from './db';
-import { CATALOG } from './fixtures';
+import { CATALOG, SWEEP_CATALOG } from './fixtures';
 import { createWorkbenchStore } from './store';
 
+let stores = 0;
+
 /** A store on a fake worker: `sent` records what the page asked, `reply` plays the worker. */
-async function setup(db: RunDb = memoryRunDb(), hash = '') {
+async function setup(db: RunDb = memoryRunDb(), hash = '', catalog = CATALOG) {
   const sent: ToWorker[] = [];
   let handlers!: { onMessage(m: FromWorker): void; onCrash(reason: string): void };
   let ids = 0;
+  const prefix = `s${++stores}`;
   const store = createWorkbenchStore({
     db,
     hash,
@@ -16,10 +19,10 @@ async function setup(db: RunDb = memoryRunDb(), hash = '') {
       handlers = h;
       return { send: (m) => sent.push(m) };
     },
-    newId: () => `run-${++ids}`,
+    newId: () => `${prefix}-run-${++ids}`,
   });
   await vi.waitFor(() => expect(store.getState().loaded).toBe(true));
-  handlers.onMessage({ kind: 'catalog', id: 'c1', catalog: CATALOG });
+  handlers.onMessage({ kind: 'catalog', id: 'c1', catalog });
   return {
     store,
     sent,
@@ -105,5 +108,72 @@ describe('workbench store', () => {
       status: 'failed',
       error: { message: 'NaN' },
     });
+  });
+
+  it('queues a sweep as tagged ordinary runs, and rebuilds it from the stored runs', async () => {
+    const first = await setup(undefined, '#steps=5&testExamples=200', SWEEP_CATALOG);
+    const { store, sent, reply } = first;
+    store.getState().setPanel('sweep');
+    store.getState().setSweepDraft({ shots: '1, 2', seeds: '1-2', gridParam: 'temperature' });
+    expect(store.getState().startSweep()).toBeUndefined(); // no grid values yet
+    store.getState().setSweepDraft({ gridValues: '2, 4' });
+    const id = store.getState().startSweep()!;
+    expect(sent.filter((m) => m.kind === 'start')).toHaveLength(8);
+    const runs = Object.values(store.getState().runs);
+    expect(runs.every((r) => r.sweep?.id === id && r.config.steps === 5)).toBe(true);
+    expect(store.getState().selectedSweepId).toBe(id);
+    const [a, b] = sent.map((m) => m.id);
+    expect(store.getState().runs[a].sweep).toMatchObject({ index: 0, cell: { seed: 1 } });
+    reply({ kind: 'started', id: a });
+    const result = { status: 'done', teacher: { accuracy: 0.99 }, student: { accuracy: 0.9 } };
+    const student = { modelJson: '{}', shardName: 'w.bin', weightData: new ArrayBuffer(8) };
+    reply({ kind: 'finished', id: a, result: result as never, student });
+
+    sent.length = 0;
+    store.getState().stopSweep(id);
+    // The queued ones first, so none of them starts when the running one stops.
+    expect(sent.map((m) => m.id)).toEqual(runs.slice(1).map((r) => r.id));
+    for (const m of sent) reply({ kind: 'cancelled', id: m.id });
+    await vi.waitFor(async () =>
+      expect((await first.db.all()).filter((r) => r.status === 'stopped')).toHaveLength(7),
+    );
+
+    const second = await setup(first.db, '', SWEEP_CATALOG);
+    expect(second.store.getState().selectedSweepId).toBe(id);
+    expect(second.store.getState().runs[b].sweep?.cell).toEqual(
+      store.getState().runs[b].sweep?.cell,
+    );
+    second.store.getState().rerunSweep(id);
+    expect(second.sent.filter((m) => m.kind === 'start')).toHaveLength(7);
+    const again = Object.values(second.store.getState().runs);
+    expect(again).toHaveLength(8);
+    expect(again.filter((r) => r.status === 'queued').map((r) => r.sweep!.index)).toHaveLength(7);
+    await second.store.getState().removeSweep(id);
+    expect(second.store.getState().order).toEqual([]);
+    expect(second.store.getState().selectedSweepId).toBeUndefined();
+  });
+
+  it('loads a sweep file into the form, or as written when the form cannot show it', async () => {
+    const { store } = await setup(undefined, '', SWEEP_CATALOG);
+    const file = {
+      teacher: 'lenet5-mnist',
+      dataset: 'mnist',
+      methods: ['layerwise', 'cross-distillation'],
+      shotsPerClass: [1, 5],
+      seeds: [1, 2, 3],
+      grid: { mu: [0, 0.5, 1] },
+      steps: 20,
+    };
+    expect(store.getState().loadSweep(JSON.stringify(file))).toBeUndefined();
+    expect(store.getState()).toMatchObject({
+      panel: 'sweep',
+      sweepFile: undefined,
+      sweepDraft: { methods: ['layerwise', 'cross-distillation'], gridParam: 'mu' },
+      config: { steps: 20 },
+    });
+    const odd = { ...file, methodParams: { layerwise: { targetSparsity: 0.3 } } };
+    expect(store.getState().loadSweep(JSON.stringify(odd))).toBeUndefined();
+    expect(store.getState().sweepFile).toEqual(odd);
+    expect(store.getState().loadSweep('{')).toMatch(/^Not a sweep file/);
   });
 });

@@ -8,7 +8,17 @@ import { decodeArchive, encodeArchive, type ArchiveEntry } from './archive';
 import { configErrors, methodDefaults } from './config';
 import type { RunDb } from './db';
 import { configFromHash } from './hash';
-import { ACTIVE, applyMessage, interrupt, newRun, type RunRecord } from './runs';
+import { ACTIVE, applyMessage, interrupt, newestFirst, newRun, type RunRecord } from './runs';
+import {
+  cellRunConfig,
+  collectSweeps,
+  draftFromSweep,
+  initialDraft,
+  parseSweepFile,
+  resolveSweep,
+  type SweepConfig,
+  type SweepDraft,
+} from './sweeps';
 
 export interface Notice {
   kind: 'info' | 'error';
@@ -29,6 +39,14 @@ export interface WorkbenchState {
   /** The runs have been read from IndexedDB. */
   loaded: boolean;
   notice?: Notice;
+  /** The right panel's tab: one run, or a sweep of runs. */
+  panel: 'run' | 'sweep';
+  /** The sweep form; made from the run configuration when the Sweep tab first opens. */
+  sweepDraft?: SweepDraft;
+  /** A loaded sweep file the form cannot show (per-method overrides, …): it runs as written. */
+  sweepFile?: SweepConfig;
+  /** The sweep whose results the middle shows (instead of the selected run). */
+  selectedSweepId?: string;
 
   setConfig(patch: Partial<Omit<RunConfig, 'params'>>): void;
   setParam(key: string, value: unknown): void;
@@ -47,6 +65,24 @@ export interface WorkbenchState {
   importRuns(text: string): Promise<number>;
   studentFiles(id: string): Promise<StudentFiles | undefined>;
   dismissNotice(): void;
+
+  setPanel(panel: 'run' | 'sweep'): void;
+  setSweepDraft(patch: Partial<SweepDraft>): void;
+  /**
+   * Loads a sweep file (the JSON `npx clab sweep` reads) into the form, or as written when the
+   * form cannot show it; returns what is wrong with the text, or undefined.
+   */
+  loadSweep(text: string): string | undefined;
+  /** Leaves the loaded file for the form (what the form cannot show is dropped). */
+  clearSweepFile(): void;
+  /** Queues every cell of the panel's sweep as a run; returns the sweep's id, or undefined. */
+  startSweep(): string | undefined;
+  selectSweep(id: string): void;
+  /** Stops the sweep's running run and cancels its queued ones. */
+  stopSweep(id: string): void;
+  /** Runs again the cells whose run failed, stopped or was interrupted. */
+  rerunSweep(id: string): void;
+  removeSweep(id: string): Promise<void>;
 }
 
 export interface WorkbenchDeps {
@@ -132,7 +168,7 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
       }
       runs
         .filter((r) => r.status === 'queued')
-        .sort((a, b) => a.createdAt - b.createdAt)
+        .sort((a, b) => newestFirst(b, a))
         .forEach(sendStart);
       set({ notice: { kind: 'error', text: crash.message } });
     };
@@ -149,9 +185,17 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
         set((s) => {
           const runs = { ...Object.fromEntries(restored.map((r) => [r.id, r])), ...s.runs };
           const order = Object.values(runs)
-            .sort((a, b) => b.createdAt - a.createdAt)
+            .sort(newestFirst)
             .map((r) => r.id);
-          return { runs, order, loaded: true, selectedId: s.selectedId ?? order[0] };
+          // Open on the newest thing made: a sweep shows its results.
+          const newest = s.selectedId ? undefined : runs[order[0]]?.sweep?.id;
+          return {
+            runs,
+            order,
+            loaded: true,
+            selectedId: s.selectedId ?? order[0],
+            selectedSweepId: s.selectedSweepId ?? newest,
+          };
         });
       })
       .catch((e: unknown) => {
@@ -162,11 +206,48 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
     const control = (kind: 'pause' | 'resume' | 'stop') => (id: string) =>
       worker.send({ kind, id });
 
+    /** Queues runs (all at once: one store update, then one save and one start each). */
+    const enqueue = (made: RunRecord[]) => {
+      set((s) => ({
+        runs: { ...s.runs, ...Object.fromEntries(made.map((r) => [r.id, r])) },
+        order: [...made.map((r) => r.id).reverse(), ...s.order],
+      }));
+      for (const run of made) {
+        saveNow(run.id);
+        sendStart(run);
+      }
+    };
+
+    const removeRuns = async (ids: string[]) => {
+      const gone = new Set(ids.filter((id) => get().runs[id]));
+      for (const id of gone) {
+        if (ACTIVE.has(get().runs[id].status)) worker.send({ kind: 'stop', id });
+        dirty.delete(id);
+      }
+      set((s) => {
+        const runs = { ...s.runs };
+        for (const id of gone) delete runs[id];
+        const order = s.order.filter((r) => !gone.has(r));
+        const selectedId = s.selectedId && gone.has(s.selectedId) ? order[0] : s.selectedId;
+        const sweeps = collectSweeps(runs);
+        const selectedSweepId =
+          s.selectedSweepId && sweeps.has(s.selectedSweepId) ? s.selectedSweepId : undefined;
+        return { runs, order, selectedId, selectedSweepId };
+      });
+      for (const id of gone) await db.delete(id).catch(fail('Deleting the run failed'));
+    };
+
+    const sweepRuns = (id: string) =>
+      Object.values(get().runs)
+        .filter((r) => r.sweep?.id === id)
+        .sort((a, b) => a.sweep!.index - b.sweep!.index);
+
     return {
       hidden: new Set(),
       runs: {},
       order: [],
       loaded: false,
+      panel: 'run',
 
       setConfig(patch) {
         const { config, catalog } = get();
@@ -197,10 +278,8 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
         if (!config || !catalog || Object.keys(configErrors(config, catalog)).length > 0) return;
         const method = catalog.methods.find((m) => m.id === config.method)!;
         const run = newRun(newId(), structuredClone(config), method.title, now());
-        putRun(run);
-        set({ selectedId: run.id });
-        saveNow(run.id);
-        sendStart(run);
+        enqueue([run]);
+        set({ selectedId: run.id, selectedSweepId: undefined });
         return run.id;
       },
 
@@ -209,22 +288,10 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
       stop: control('stop'),
 
       select(id) {
-        set({ selectedId: id });
+        set({ selectedId: id, selectedSweepId: undefined });
       },
 
-      async remove(id) {
-        const run = get().runs[id];
-        if (!run) return;
-        if (ACTIVE.has(run.status)) worker.send({ kind: 'stop', id });
-        dirty.delete(id);
-        set((s) => {
-          const runs = { ...s.runs };
-          delete runs[id];
-          const order = s.order.filter((r) => r !== id);
-          return { runs, order, selectedId: s.selectedId === id ? order[0] : s.selectedId };
-        });
-        await db.delete(id).catch(fail('Deleting the run failed'));
-      },
+      remove: (id) => removeRuns([id]),
 
       async exportRuns(ids) {
         const { runs, order } = get();
@@ -254,7 +321,7 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
         }
         set((s) => ({
           order: Object.values(s.runs)
-            .sort((a, b) => b.createdAt - a.createdAt)
+            .sort(newestFirst)
             .map((r) => r.id),
           selectedId: s.selectedId ?? entries[0]?.run.id,
           notice: { kind: 'info', text: `Imported ${entries.length} run(s).` },
@@ -267,6 +334,90 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
       dismissNotice() {
         set({ notice: undefined });
       },
+
+      setPanel(panel) {
+        const { config, catalog, sweepDraft } = get();
+        if (panel === 'sweep' && !sweepDraft && config && catalog) {
+          set({ sweepDraft: initialDraft(config, catalog) });
+        }
+        set({ panel });
+      },
+
+      setSweepDraft(patch) {
+        const { sweepDraft } = get();
+        if (sweepDraft) set({ sweepDraft: { ...sweepDraft, ...patch } });
+      },
+
+      loadSweep(text) {
+        const { config, catalog } = get();
+        if (!config || !catalog) return 'The worker has not started yet.';
+        let sweep: SweepConfig;
+        try {
+          sweep = parseSweepFile(text);
+        } catch (e) {
+          return (e as Error).message;
+        }
+        const form = draftFromSweep(sweep, catalog, config);
+        if (form) {
+          set({ config: form.config, sweepDraft: form.draft, sweepFile: undefined });
+        } else {
+          set({ sweepFile: sweep, sweepDraft: get().sweepDraft ?? initialDraft(config, catalog) });
+        }
+        set({ panel: 'sweep' });
+        return undefined;
+      },
+
+      clearSweepFile() {
+        set({ sweepFile: undefined });
+      },
+
+      startSweep() {
+        const { config, catalog, sweepDraft, sweepFile } = get();
+        if (!config || !catalog || !sweepDraft) return;
+        const { sweep, cells } = resolveSweep(catalog, config, sweepDraft, sweepFile);
+        if (!sweep || !cells) return;
+        const id = newId();
+        const t = now();
+        const made = cells.map((cell, index) => {
+          const method = catalog.methods.find((m) => m.id === cell.method)!;
+          const runConfig = cellRunConfig(sweep, cell, method, config.backend);
+          const run = newRun(newId(), runConfig, method.title, t);
+          run.sweep = { id, index, total: cells.length, cell, config: structuredClone(sweep) };
+          return run;
+        });
+        enqueue(made);
+        set({ selectedSweepId: id, selectedId: made[0]?.id });
+        return id;
+      },
+
+      selectSweep(id) {
+        set({ selectedSweepId: id });
+      },
+
+      stopSweep(id) {
+        // The queued ones first, so none of them starts when the running one ends.
+        const active = sweepRuns(id).filter((r) => ACTIVE.has(r.status));
+        const queued = active.filter((r) => r.status === 'queued');
+        for (const run of [...queued, ...active.filter((r) => r.status !== 'queued')]) {
+          worker.send({ kind: 'stop', id: run.id });
+        }
+      },
+
+      rerunSweep(id) {
+        const runs = sweepRuns(id);
+        const again = runs.filter((r) => r.status !== 'done' && !ACTIVE.has(r.status));
+        if (!again.length) return;
+        const t = now();
+        const made = again.map((r) => ({
+          ...newRun(newId(), structuredClone(r.config), r.methodTitle, t),
+          sweep: r.sweep,
+        }));
+        void removeRuns(again.map((r) => r.id));
+        enqueue(made);
+        set({ selectedSweepId: id });
+      },
+
+      removeSweep: (id) => removeRuns(sweepRuns(id).map((r) => r.id)),
     };
   });
 }

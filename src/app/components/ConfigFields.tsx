@@ -1,0 +1,171 @@
+// Controls of the run configuration shared by the Run and Sweep tabs.
+import type { ReactNode } from 'react';
+import { useWorkbench } from '../state/context';
+import type { Catalog, RunConfig } from '../../worker/protocol';
+import { Field, NumberInput } from './ParamField';
+
+const BACKEND_TITLES: Record<string, string> = {
+  auto: 'auto (fastest measured)',
+  webgpu: 'WebGPU',
+  wasm: 'WASM',
+  webgl: 'WebGL',
+  cpu: 'CPU',
+};
+
+export interface ControlProps {
+  config: RunConfig;
+  catalog: Catalog;
+  errors: Record<string, string>;
+  /** Fields hidden by `_hide` keys in the URL hash are left out. */
+  show: (field: string) => boolean;
+}
+
+export function ConfigSelect<K extends keyof RunConfig>({
+  config,
+  field,
+  label,
+  options,
+  help,
+}: {
+  config: RunConfig;
+  field: K;
+  label: string;
+  options: { value: string; title: string; disabled?: boolean }[];
+  help?: string;
+}) {
+  const setConfig = useWorkbench((s) => s.setConfig);
+  return (
+    <Field label={label} help={help}>
+      {({ id, describedBy }) => (
+        <select
+          id={id}
+          value={String(config[field])}
+          aria-describedby={describedBy || undefined}
+          onChange={(e) => setConfig({ [field]: e.target.value } as Partial<RunConfig>)}
+        >
+          {options.map((o) => (
+            <option key={o.value} value={o.value} disabled={o.disabled}>
+              {o.title}
+            </option>
+          ))}
+        </select>
+      )}
+    </Field>
+  );
+}
+
+export function ConfigInt({
+  config,
+  errors,
+  field,
+  label,
+  help,
+}: {
+  config: RunConfig;
+  errors: Record<string, string>;
+  field: 'seed' | 'steps' | 'testExamples';
+  label: string;
+  help: string;
+}) {
+  const setConfig = useWorkbench((s) => s.setConfig);
+  return (
+    <Field label={label} help={help} error={errors[field]}>
+      {({ id, describedBy }) => (
+        <NumberInput
+          id={id}
+          describedBy={describedBy}
+          value={config[field]}
+          invalid={!!errors[field]}
+          onChange={(v) => setConfig({ [field]: v })}
+        />
+      )}
+    </Field>
+  );
+}
+
+/** Teacher, dataset and student: shared by a run and a sweep (which brings its own student). */
+export function NetworkFields({
+  config,
+  catalog,
+  show,
+  studentField,
+}: ControlProps & { studentField?: ReactNode }) {
+  const teacher = catalog.teachers.find((t) => t.id === config.teacher)!;
+  return (
+    <fieldset>
+      <legend>Networks and data</legend>
+      {show('teacher') && (
+        <ConfigSelect
+          config={config}
+          field="teacher"
+          label="Teacher"
+          options={catalog.teachers.map((t) => ({
+            value: t.id,
+            title: t.available ? t.title : `${t.title} (not trained yet)`,
+          }))}
+          help={
+            teacher.available
+              ? undefined
+              : 'This teacher has not been trained yet: run `npm run train:teachers`.'
+          }
+        />
+      )}
+      {show('dataset') && (
+        <ConfigSelect
+          config={config}
+          field="dataset"
+          label="Dataset"
+          options={catalog.datasets.map((d) => ({ value: d.id, title: d.title }))}
+          help={
+            config.dataset === teacher.dataset
+              ? undefined
+              : `The teacher was trained on ${teacher.dataset}.`
+          }
+        />
+      )}
+      {show('student') &&
+        (studentField ?? (
+          <ConfigSelect
+            config={config}
+            field="student"
+            label="Student"
+            options={studentOptions(catalog)}
+            help={catalog.architectures.find((a) => a.id === config.student)?.description}
+          />
+        ))}
+    </fieldset>
+  );
+}
+
+/** The backend select: shared by a run and a sweep. */
+export function BackendField({ config, catalog, show }: ControlProps) {
+  return (
+    show('backend') && (
+      <ConfigSelect
+        config={config}
+        field="backend"
+        label="Backend"
+        options={['auto', ...catalog.backends.all].map((b) => ({
+          value: b,
+          title:
+            b === 'auto' || catalog.backends.usable.includes(b as never)
+              ? BACKEND_TITLES[b]
+              : `${BACKEND_TITLES[b]} (not available here)`,
+        }))}
+        help="auto times one training step on each usable backend and keeps the fastest."
+      />
+    )
+  );
+}
+
+/** The student choices: derived from the teacher, or an architecture of the zoo. */
+export function studentOptions(catalog: Catalog): { value: string; title: string }[] {
+  return [
+    { value: 'half', title: 'half: the teacher at half width' },
+    { value: 'copy', title: 'copy: the teacher itself' },
+    ...catalog.architectures.map((a) => ({ value: a.id, title: a.title })),
+  ];
+}
+
+export const TEST_EXAMPLES_HELP =
+  'Evaluate on the first N test images (0: all 10,000). Fewer is faster on slow backends.';
