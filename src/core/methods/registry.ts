@@ -1,9 +1,15 @@
+import { crossDistillation } from './cross-distillation';
+import { fewShotFineTune } from './fewshot-finetune';
 import { knowledgeDistillation } from './kd';
+import { layerwiseDistillation } from './layerwise';
 import type { AnyMethodSpec } from './types';
 
 /** Every method the page, the worker and the CLI offer. Adding a method is one line here. */
 export const METHODS: readonly AnyMethodSpec[] = [
   knowledgeDistillation as unknown as AnyMethodSpec,
+  crossDistillation as unknown as AnyMethodSpec,
+  layerwiseDistillation as unknown as AnyMethodSpec,
+  fewShotFineTune as unknown as AnyMethodSpec,
 ];
 
 export function methodById(id: string): AnyMethodSpec | undefined {

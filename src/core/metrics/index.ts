@@ -1,3 +1,4 @@
 export * from './accuracy';
 export * from './inputs';
 export * from './latency';
+export * from './estimation-error';

@@ -1,0 +1,65 @@
+import type { CompressionConfig } from '../compress';
+import type { ParamValues } from './params';
+
+/**
+ * The compression every few-shot method offers (Cross Distillation, layer-wise distillation,
+ * few-shot fine-tuning): one schema, so the page's form, the CLI flags and sweeps are the same
+ * for all of them.
+ */
+export const COMPRESSION_PARAMS = {
+  compression: {
+    kind: 'enum',
+    default: 'channels',
+    options: ['none', 'channels', 'weights', 'quantize'],
+    label: 'Compression',
+    help:
+      'channels: structured pruning of input channels (‖W‖₂,₁ groups), removed from the model at the end; ' +
+      'weights: unstructured pruning (‖W‖₁); quantize: k-bit uniform weights; none: only distil.',
+  },
+  targetSparsity: {
+    kind: 'number',
+    default: 0.5,
+    min: 0,
+    max: 0.99,
+    help:
+      'Fraction of each pruned layer’s input channels (channels) or weights (weights) removed by the top-k projection. ' +
+      'The reference scripts keep 50 % of channels (start_chnl.sh) or 10 % of weights (start_prune.sh).',
+  },
+  proximal: {
+    kind: 'enum',
+    default: 'topk-annealed',
+    options: ['topk-annealed', 'soft-threshold'],
+    label: 'Proximal operator',
+    help:
+      'topk-annealed (reference code): hard top-k projection whose target falls linearly over the first third of the ' +
+      'iterations, masked gradients and Adam moments, step size ×0.1 afterwards for channels. soft-threshold (paper): ' +
+      'group soft-thresholding of ‖W‖₂,₁ or soft-thresholding of ‖W‖₁ with strength lambda; the sparsity follows lambda.',
+  },
+  lambda: {
+    kind: 'number',
+    default: 1,
+    min: 0,
+    max: 1000,
+    help:
+      'Strength λ of soft-threshold: after each Adam step of size η, shrink by η·λ (‖W‖₁) or η·λ·√(group size) ' +
+      '(‖W‖₂,₁). Adam normalises the pull back, so a group survives while its gradient keeps pointing away from ' +
+      'zero; on LeNet-5 sparsity rises steeply between λ ≈ 0.5 and 2.',
+  },
+  bits: {
+    kind: 'int',
+    default: 4,
+    min: 2,
+    max: 8,
+    help: 'Bits per weight for quantize: a symmetric uniform grid per layer, range = the layer’s largest |w|.',
+  },
+  pruneFirstLayer: {
+    kind: 'boolean',
+    default: false,
+    help: 'Also prune the first layer (the one reading the image); the reference code skips it by default.',
+  },
+} as const;
+
+// The schema's values are a CompressionConfig (checked here, so the two cannot drift apart).
+export type CompressionParams = ParamValues<typeof COMPRESSION_PARAMS>;
+const _check: (p: CompressionParams) => CompressionConfig = (p) => p;
+void _check;

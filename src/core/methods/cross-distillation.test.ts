@@ -1,0 +1,307 @@
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Compressor, planCompression, type CompressionConfig } from '../compress';
+import { loadDataset, sampleKShot, toTensors, type Dataset } from '../data';
+import {
+  applyNode,
+  cloneGraph,
+  disposeGraph,
+  forward,
+  graphStats,
+  nodeById,
+  pruneChannels,
+  type Graph,
+} from '../graph';
+import { estimationErrors, estimationErrorsOn, inputOptions } from '../metrics';
+import { initBackend, type BackendInfo } from '../runtime/backend';
+import { expectFlatTensorCount } from '../runtime/guards';
+import { loadTeacher } from '../zoo';
+import { LayerSolver, type LayerObjective } from './layer-solver';
+import { maskedStep } from './masked-step';
+import { ScheduledAdam } from './optim';
+import { methodById } from './registry';
+import { executeRun } from './runner';
+import type { RunEvent } from './types';
+
+let backend: BackendInfo;
+let train: Dataset;
+let test: Dataset;
+let teacher: Graph;
+
+beforeAll(async () => {
+  backend = await initBackend('wasm');
+  [train, test] = await Promise.all([loadDataset('mnist', 'train'), loadDataset('mnist', 'test')]);
+  teacher = await loadTeacher('lenet5-mnist');
+});
+
+const CHANNELS: CompressionConfig = {
+  compression: 'channels',
+  targetSparsity: 0.5,
+  proximal: 'topk-annealed',
+  lambda: 1,
+  bits: 4,
+  pruneFirstLayer: false,
+};
+
+/** The inputs of `layer` in teacher and student on 20 K-shot images (student already pruned upstream). */
+function setup(layer: string) {
+  const student = cloneGraph(teacher);
+  const shots = toTensors(train, sampleKShot(train, 2, 5), inputOptions(teacher, train));
+  // Damage the student's conv2 like a pruned layer would, so h^S ≠ h^T at conv3.
+  const k = nodeById(student, 'conv2').weights.kernel;
+  tf.tidy(() => k.assign(tf.mul(k, tf.tensor4d([1, 0, 1, 0, 1, 0], [1, 1, 6, 1]))));
+  const src = nodeById(teacher, layer).inputs[0];
+  const hT = tf.tidy(() => forward(teacher, shots.x, { until: src }).output);
+  const hS = tf.tidy(() => forward(student, shots.x, { until: src }).output);
+  tf.dispose([shots.x, shots.y]);
+  return { student, hT, hS };
+}
+
+describe('Cross Distillation layer solver', () => {
+  it('feeding h^T into the student by a splice equals applying the student layer to h^T', () => {
+    const { student, hT, hS } = setup('conv3');
+    const viaSplice = tf.tidy(() => {
+      const x = tf.zeros([hT.shape[0], ...teacher.inputShape]);
+      return forward(student, x, { splices: new Map([['pool2', hT]]), until: 'conv3' }).output;
+    });
+    const direct = tf.tidy(() =>
+      applyNode(nodeById(student, 'conv3'), [hT], { training: false, updateBatchNormStats: false }),
+    );
+    expect(tf.tidy(() => tf.max(tf.abs(tf.sub(viaSplice, direct))).dataSync()[0])).toBe(0);
+    tf.dispose([viaSplice, direct, hT, hS]);
+    disposeGraph(student);
+  });
+
+  it('a short solve lowers the correction and imitation losses after pruning half the channels', async () => {
+    const { student, hT, hS } = setup('conv3');
+    const plans = planCompression(student, CHANNELS).filter((p) => p.id === 'conv3');
+    const iters = 90;
+    const compressor = await Compressor.create(student, plans, CHANNELS, { iters });
+    const objective: LayerObjective = { kind: 'convex', mu: 0.6 };
+    const solver = new LayerSolver({
+      teacherLayer: nodeById(teacher, 'conv3'),
+      studentLayer: nodeById(student, 'conv3'),
+      objective,
+      compressor,
+      learningRate: 2e-3,
+      fitBias: true,
+    });
+    solver.setBatch(hT, hS);
+    const readings: Record<string, number>[] = [];
+    for (let i = 0; i < iters; i++) {
+      const r = await solver.step(i, i === 30 || i === iters - 1);
+      if (r) readings.push(r);
+    }
+    // At i = 30 the annealing has just reached 8 of 16 channels; the rest of the solve recovers.
+    const [pruned, solved] = readings;
+    expect(solved.correction).toBeLessThan(pruned.correction * 0.8);
+    expect(solved.imitation).toBeLessThan(pruned.imitation * 0.8);
+    expect(solved.total).toBeLessThan(pruned.total);
+    const groups = tf.tidy(() =>
+      tf.sum(tf.square(nodeById(student, 'conv3').weights.kernel), [0, 1, 3]).dataSync(),
+    );
+    expect(Array.from(groups).filter((n) => n === 0)).toHaveLength(8);
+    solver.dispose();
+    compressor.dispose();
+    tf.dispose([hT, hS]);
+    disposeGraph(student);
+  });
+
+  it('keeps the tensor count flat across solver steps (masks change while annealing)', async () => {
+    const { student, hT, hS } = setup('conv3');
+    const plans = planCompression(student, CHANNELS).filter((p) => p.id === 'conv3');
+    const compressor = await Compressor.create(student, plans, CHANNELS, { iters: 30 });
+    for (const objective of [
+      { kind: 'convex', mu: 0.6 },
+      { kind: 'regression' },
+      { kind: 'soft', alpha: 0.5, beta: 0.5 },
+    ] as LayerObjective[]) {
+      const solver = new LayerSolver({
+        teacherLayer: nodeById(teacher, 'conv3'),
+        studentLayer: nodeById(student, 'conv3'),
+        objective,
+        compressor,
+        learningRate: 1e-3,
+        fitBias: true,
+      });
+      solver.setBatch(hT, hS);
+      await solver.step(0, true); // Adam's slots
+      await solver.step(1, false); // the first mask
+      await expectFlatTensorCount((i) => solver.step(i + 2, i % 4 === 0).then(() => {}), 12);
+      solver.dispose();
+    }
+    compressor.dispose();
+    tf.dispose([hT, hS]);
+    disposeGraph(student);
+  });
+
+  it('masked Adam: a pruned weight gets no update and its moments stay zero', () => {
+    const v = tf.variable(tf.tensor1d([1, -2, 3]));
+    const mask = tf.tensor1d([1, 0, 1]);
+    const opt = new ScheduledAdam(0.1);
+    const loss = () => ({ total: tf.sum(tf.square(tf.sub(v, 5))) as tf.Scalar });
+    maskedStep(opt, [v], loss, { read: false }); // unmasked: every moment becomes non-zero
+    tf.tidy(() => v.assign(tf.mul(v, mask)));
+    for (let i = 0; i < 5; i++)
+      maskedStep(opt, [v], loss, { masks: new Map([[v.name, mask]]), read: false });
+    const zero = (t: tf.Tensor) => Math.abs(t.dataSync()[1]);
+    expect(zero(v)).toBe(0);
+    expect(zero(opt.moments(v.name)!.m)).toBe(0);
+    expect(zero(opt.moments(v.name)!.v)).toBe(0);
+    expect(v.dataSync()[0]).toBeGreaterThan(1);
+    opt.dispose();
+    tf.dispose([v, mask]);
+  });
+});
+
+describe('estimation error', () => {
+  it('is 0 for a copy, positive for a damaged copy, and follows channels removed by pruneChannels', async () => {
+    const student = cloneGraph(teacher);
+    const indices = Int32Array.from({ length: 60 }, (_, i) => i);
+    const same = await estimationErrors(teacher, student, test, { indices });
+    expect(same.labels).toEqual(['conv1', 'conv2', 'conv3', 'fc1', 'fc2']);
+    expect(same.values.every((v) => v === 0)).toBe(true);
+    // Zero conv3's input channels 0..7: conv3 and later layers drift, conv1/conv2 do not.
+    const k = nodeById(student, 'conv3').weights.kernel;
+    const keep = Float32Array.from({ length: 16 }, (_, c) => (c < 8 ? 0 : 1));
+    tf.tidy(() => k.assign(tf.mul(k, tf.tensor4d(keep, [1, 1, 16, 1]))));
+    const damaged = await estimationErrors(teacher, student, test, { indices });
+    expect(damaged.values.slice(0, 2)).toEqual([0, 0]);
+    expect(damaged.values[2]).toBeGreaterThan(0.01);
+    // After removing those channels, conv2 has 8 outputs: compare them through a channel map.
+    const pruned = pruneChannels(student, 'conv3', [8, 9, 10, 11, 12, 13, 14, 15]);
+    await expect(estimationErrors(teacher, pruned, test, { indices })).rejects.toThrow(/conv2/);
+    const channelMaps = new Map([['conv2', [8, 9, 10, 11, 12, 13, 14, 15]]]);
+    const after = await estimationErrors(teacher, pruned, test, { indices, channelMaps });
+    after.values.forEach((v, i) => expect(v).toBeCloseTo(damaged.values[i], 5));
+    const x = toTensors(test, indices, inputOptions(teacher, test)).x;
+    const onTensor = await estimationErrorsOn(teacher, student, x, { batchSize: 25 });
+    onTensor.values.forEach((v, i) => expect(v).toBeCloseTo(damaged.values[i], 5));
+    x.dispose();
+    disposeGraph(pruned);
+    disposeGraph(student);
+  });
+});
+
+describe('the few-shot methods end to end', () => {
+  const scalars = (events: RunEvent[], key: string) =>
+    events.filter(
+      (e): e is Extract<RunEvent, { kind: 'scalar' }> => e.kind === 'scalar' && e.key === key,
+    );
+
+  it('cross-distillation prunes LeNet-5 to a smaller network and streams per-layer views', async () => {
+    const events: RunEvent[] = [];
+    const { result, student } = await executeRun(
+      {
+        method: methodById('cross-distillation')!,
+        params: {
+          shotsPerClass: 2,
+          itersPerLayer: 60,
+          heldOutExamples: 100,
+          fineTuneSteps: 2,
+          learningRate: 2e-3,
+        },
+        teacher,
+        train,
+        test,
+        seed: 1,
+        testExamples: 500,
+        backend,
+      },
+      (e) => events.push(e),
+    );
+    expect(result.student.params).toBeLessThan(result.teacher.params / 3);
+    expect(result.student.flops).toBeLessThan(result.teacher.flops / 2);
+    expect(result.student.accuracy).toBeGreaterThan(0.7);
+    expect(result.metrics['kept-channels/conv3']).toBe(8);
+    expect(nodeById(student, 'conv2').weights.kernel.shape).toEqual([5, 5, 3, 8]);
+    const layers = events.filter((e) => e.kind === 'layers');
+    const keys = new Set(layers.map((e) => e.key));
+    for (const k of ['estimation-error', 'estimation-error/train', 'sparsity', 'layer-loss']) {
+      expect(keys.has(k)).toBe(true);
+    }
+    const ee = layers.filter((e) => e.key === 'estimation-error').at(-1)!;
+    expect(ee.labels).toEqual(['conv1', 'conv2', 'conv3', 'fc1', 'fc2']);
+    expect(ee.values[2]).toBeGreaterThan(0);
+    expect(scalars(events, 'loss/correction').length).toBeGreaterThan(20);
+    expect(scalars(events, 'accuracy/test')).toHaveLength(5); // after each of 4 layers + fine-tune
+    const progress = events.filter((e) => e.kind === 'progress').at(-1)!;
+    expect(progress).toMatchObject({ step: 4 * 60 + 2, total: 4 * 60 + 2 });
+    expect(graphStats(student).params).toBe(result.student.params);
+    disposeGraph(student);
+  });
+
+  it('layerwise with quantization and fewshot-finetune with weight pruning run and compress', async () => {
+    const q = await executeRun(
+      {
+        method: methodById('layerwise')!,
+        params: {
+          shotsPerClass: 1,
+          itersPerLayer: 10,
+          heldOutExamples: 50,
+          fineTuneSteps: 0,
+          compression: 'quantize',
+          bits: 3,
+        },
+        teacher,
+        train,
+        test,
+        seed: 2,
+        testExamples: 200,
+        backend,
+      },
+      () => {},
+    );
+    // 3 bits: at most 7 distinct values per kernel.
+    const distinct = new Set(nodeById(q.student, 'fc1').weights.kernel.dataSync()).size;
+    expect(distinct).toBeLessThanOrEqual(7);
+    disposeGraph(q.student);
+
+    const events: RunEvent[] = [];
+    const f = await executeRun(
+      {
+        method: methodById('fewshot-finetune')!,
+        params: {
+          shotsPerClass: 2,
+          compression: 'weights',
+          targetSparsity: 0.8,
+          evalEvery: 15,
+          heldOutExamples: 50,
+        },
+        teacher,
+        train,
+        test,
+        seed: 3,
+        steps: 30,
+        testExamples: 200,
+        backend,
+      },
+      (e) => events.push(e),
+    );
+    const sparsity = events.filter((e) => e.kind === 'layers' && e.key === 'sparsity').at(-1);
+    expect(sparsity && 'values' in sparsity ? sparsity.values.slice(1) : []).toEqual(
+      [0.8, 0.8, 0.8, 0.8].map((s) => expect.closeTo(s, 2)),
+    );
+    expect(scalars(events, 'loss/cross-entropy').length).toBeGreaterThan(2);
+    disposeGraph(f.student);
+  });
+
+  it('refuses a student that is not a copy of the teacher', async () => {
+    await expect(
+      executeRun(
+        {
+          method: methodById('cross-distillation')!,
+          params: {},
+          teacher,
+          student: 'half',
+          train,
+          test,
+          seed: 1,
+          steps: 4,
+          backend,
+        },
+        () => {},
+      ),
+    ).rejects.toThrow(/copy of the teacher/);
+  });
+});

@@ -1,0 +1,136 @@
+import * as tf from '@tensorflow/tfjs';
+import { Compressor, planCompression, type CompressionConfig } from '../compress';
+import { COMPRESSION_PARAMS } from './compression-params';
+import {
+  fewShotSet,
+  fineTuneOnShots,
+  layerViews,
+  removeChannelsStage,
+  subsetAccuracy,
+} from './layer-solver';
+import { ScheduledAdam } from './optim';
+import type { ParamValues } from './params';
+import type { MethodSpec, RunEvent } from './types';
+
+const params = {
+  shotsPerClass: {
+    kind: 'int',
+    default: 5,
+    min: 1,
+    max: 100,
+    label: 'K (shots per class)',
+    help: 'K labelled training images per class.',
+  },
+  learningRate: {
+    kind: 'number',
+    default: 1e-3,
+    min: 1e-6,
+    max: 1,
+    log: true,
+    help: 'Adam step size.',
+  },
+  batchSize: {
+    kind: 'int',
+    default: 128,
+    min: 1,
+    max: 1024,
+    help: 'Images per step (cyclic over the K shots).',
+  },
+  weightDecay: {
+    kind: 'number',
+    default: 5e-4,
+    min: 0,
+    max: 0.1,
+    help: 'L2 weight decay added to the gradient.',
+  },
+  evalEvery: {
+    kind: 'int',
+    default: 100,
+    min: 1,
+    max: 100000,
+    help: 'Steps between test accuracy and per-layer views.',
+  },
+  heldOutExamples: {
+    kind: 'int',
+    default: 500,
+    min: 10,
+    max: 10000,
+    help: 'Test images on which the per-layer estimation error is measured.',
+  },
+  ...COMPRESSION_PARAMS,
+} as const;
+
+/**
+ * The "BP" baseline of few-shot compression: train the whole student (a copy of the teacher) with
+ * cross-entropy on the K shots by back-propagation, pruning or quantizing it with the same
+ * proximal schedule as the layer-wise methods, spread over the run's steps for all layers at
+ * once. (`kd` with shotsPerClass is "KD on the K shots".)
+ */
+export const fewShotFineTune: MethodSpec<typeof params> = {
+  id: 'fewshot-finetune',
+  title: 'Few-shot fine-tuning (BP)',
+  paper: 'Baseline of Bai et al., AAAI 2020, arXiv:1911.09450',
+  summary:
+    'Compress a copy of the teacher while training it with cross-entropy on K labelled images per class.',
+  needs: { teacher: true, data: 'few-shot' },
+  defaultStudent: 'copy',
+  defaultSteps: 300,
+  params,
+  async *run(ctx, p: ParamValues<typeof params>) {
+    const { student } = ctx;
+    const cfg: CompressionConfig = p;
+    const plans = planCompression(student, cfg);
+    const shots = fewShotSet(ctx, student, p.shotsPerClass);
+    const steps = ctx.steps;
+    let metrics: Record<string, number> = {};
+    yield {
+      kind: 'log',
+      level: 'info',
+      message: `fewshot-finetune: ${shots.indices.length} training images (K = ${p.shotsPerClass}), ${steps} steps, compression ${p.compression}`,
+    } satisfies RunEvent;
+    try {
+      const compressor = await Compressor.create(student, plans, cfg, { iters: steps });
+      const optimizer = new ScheduledAdam(p.learningRate);
+      try {
+        for (let done = 0; done < steps;) {
+          const chunk = Math.min(p.evalEvery, steps - done);
+          // The compressor's schedule runs over the whole run: offset its iteration counter.
+          const offset = done;
+          yield* fineTuneOnShots({
+            student,
+            x: shots.x,
+            y: shots.y,
+            compressor: {
+              overrides: () => compressor.overrides(),
+              gradientMasks: () => compressor.gradientMasks(),
+              rateFactor: (i: number) => compressor.rateFactor(i + offset),
+              project: (i: number, rate: number) => compressor.project(i + offset, rate),
+            },
+            optimizer,
+            rate: () => p.learningRate,
+            setRate: (r) => optimizer.setLearningRate(r),
+            steps: chunk,
+            batchSize: Math.min(p.batchSize, shots.indices.length),
+            weightDecay: p.weightDecay,
+            stepOffset: done,
+            total: steps,
+            phase: 'fine-tune',
+            logEvery: Math.max(1, Math.min(10, Math.floor(steps / 50))),
+          });
+          done += chunk;
+          metrics = yield* layerViews(ctx, student, plans, shots.x, p.heldOutExamples, done);
+          const acc = await subsetAccuracy(ctx, student);
+          yield { kind: 'scalar', key: 'accuracy/test', step: done, value: acc };
+        }
+        compressor.finalize();
+      } finally {
+        compressor.dispose();
+        optimizer.dispose();
+      }
+    } finally {
+      tf.dispose([shots.x, shots.y]);
+    }
+    const removed = yield* removeChannelsStage(student, plans, p.bits);
+    return { student: removed.graph, metrics: { ...metrics, ...removed.metrics } };
+  },
+};

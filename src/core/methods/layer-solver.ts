@@ -1,0 +1,595 @@
+// Layer-by-layer few-shot compression: the shared engine of Cross Distillation ("Ours", "Ours-S")
+// and plain layer-wise distillation ("Ours-NC"), Bai et al. AAAI 2020, arXiv:1911.09450, with the
+// schedule of its reference code (METHODS.md §1.3): the student starts as a copy of the teacher;
+// for each layer in module order, capture its inputs in teacher and student on the K-shot set,
+// optimise only the student's layer with Adam on a loss between pre-activation outputs, apply
+// the masked-gradient + proximal schedule, move on; then a short cross-entropy fine-tune.
+import * as tf from '@tensorflow/tfjs';
+import {
+  compressedSize,
+  Compressor,
+  layerSparsity,
+  planCompression,
+  removePrunedChannels,
+  type CompressionConfig,
+  type LayerPlan,
+} from '../compress';
+import { sampleKShot, toTensors } from '../data';
+import {
+  applyNode,
+  forward,
+  layerIds,
+  nodeById,
+  trainableVariables,
+  type Graph,
+  type GraphNode,
+  type NodeId,
+} from '../graph';
+import { accuracy, estimationErrors, estimationErrorsOn, inputOptions } from '../metrics';
+import { InvalidInputError } from '../runtime/errors';
+import { assertFinite } from '../runtime/guards';
+import { COMPRESSION_PARAMS } from './compression-params';
+import { maskedStep } from './masked-step';
+import { ScheduledAdam } from './optim';
+import type { ParamValues } from './params';
+import type { MethodResult, RunContext, RunEvent } from './types';
+
+/** What a student layer is fitted to. */
+export type LayerObjective =
+  /** Ours-NC: ‖W^T*h^T − W^S*h^S‖² (plain layer-wise regression of pre-activations). */
+  | { kind: 'regression' }
+  /** Ours (Eq. 4): μ·‖W^T*h^T − W^S*h^T‖² + (1 − μ)·‖W^T*h^S − W^S*h^S‖². */
+  | { kind: 'convex'; mu: number }
+  /** Ours-S: ‖W^T*ĥ^T − W^S*ĥ^S‖², ĥ^T = α·h^T + (1−α)·h^S, ĥ^S = (1−β)·h^T + β·h^S. */
+  | { kind: 'soft'; alpha: number; beta: number };
+
+/** Mean over n·c·h·w, as the reference code divides the summed squares by D = n·co·h·w. */
+const mse = (a: tf.Tensor, b: tf.Tensor) => tf.mean(tf.squaredDifference(a, b)) as tf.Scalar;
+
+const EVAL = { training: false, updateBatchNormStats: false } as const;
+
+/**
+ * The three losses of one layer on one batch, for charts: regression L^r (pre-activation,
+ * Ours-NC), correction L^c (teacher input through both layers) and imitation L^i (student input
+ * through both layers).
+ */
+export function crossDistillationTerms(
+  teacherLayer: GraphNode,
+  studentLayer: GraphNode,
+  hT: tf.Tensor,
+  hS: tf.Tensor,
+  studentWeights?: Partial<Record<string, tf.Tensor>>,
+): { regression: tf.Scalar; correction: tf.Scalar; imitation: tf.Scalar } {
+  const s = { ...EVAL, weights: studentWeights };
+  const yTT = applyNode(teacherLayer, [hT], EVAL);
+  const yST = applyNode(teacherLayer, [hS], EVAL);
+  const yTS = applyNode(studentLayer, [hT], s);
+  const ySS = applyNode(studentLayer, [hS], s);
+  return { regression: mse(ySS, yTT), correction: mse(yTS, yTT), imitation: mse(ySS, yST) };
+}
+
+export interface LayerSolverOptions {
+  teacherLayer: GraphNode;
+  studentLayer: GraphNode;
+  objective: LayerObjective;
+  /** The compression of this one layer (masks, schedule, quantization). */
+  compressor: Compressor;
+  learningRate: number;
+  /** Also fit the layer's bias (the reference's convs have none; ours often do). */
+  fitBias: boolean;
+}
+
+/**
+ * Optimises one student layer (its kernel, optionally its bias) against the teacher's layer with
+ * Adam, on captured inputs. Teacher-side outputs are constants of the loss, computed once per
+ * batch, so a step runs the student layer twice (convex), once (regression, soft) plus backward.
+ */
+export class LayerSolver {
+  private optimizer: ScheduledAdam;
+  private variables: tf.Variable[];
+  private batch?: {
+    hT: tf.Tensor;
+    hS: tf.Tensor;
+    /** Constants: teacher outputs (and the mixed student input for Ours-S). */
+    yTT?: tf.Tensor;
+    yST?: tf.Tensor;
+    yMix?: tf.Tensor;
+    hMixS?: tf.Tensor;
+  };
+
+  constructor(private o: LayerSolverOptions) {
+    this.optimizer = new ScheduledAdam(o.learningRate);
+    const w = o.studentLayer.weights;
+    this.variables = [w.kernel ?? w.depthwiseKernel];
+    if (o.fitBias && w.bias) this.variables.push(w.bias);
+  }
+
+  /** The captured layer inputs of teacher (h^T) and student (h^S); the caller owns them. */
+  setBatch(hT: tf.Tensor, hS: tf.Tensor): void {
+    this.disposeConstants();
+    const { teacherLayer: t, objective } = this.o;
+    this.batch = tf.tidy(() => {
+      if (objective.kind === 'soft') {
+        const { alpha, beta } = objective;
+        const hMixT = tf.add(tf.mul(hT, alpha), tf.mul(hS, 1 - alpha));
+        const hMixS = tf.add(tf.mul(hT, 1 - beta), tf.mul(hS, beta));
+        return { hT, hS, yMix: applyNode(t, [hMixT], EVAL), hMixS };
+      }
+      const yTT = applyNode(t, [hT], EVAL);
+      return objective.kind === 'convex'
+        ? { hT, hS, yTT, yST: applyNode(t, [hS], EVAL) }
+        : { hT, hS, yTT };
+    });
+  }
+
+  /** The objective's named terms on the current batch, as a differentiable function of S's layer. */
+  private loss(): Record<string, tf.Scalar> & { total: tf.Scalar } {
+    const b = this.batch!;
+    const { studentLayer: s, objective, compressor } = this.o;
+    const opts = { ...EVAL, weights: compressor.overrides().get(s.id) };
+    switch (objective.kind) {
+      case 'regression':
+        return { total: mse(applyNode(s, [b.hS], opts), b.yTT!) };
+      case 'convex': {
+        const correction = mse(applyNode(s, [b.hT], opts), b.yTT!);
+        const imitation = mse(applyNode(s, [b.hS], opts), b.yST!);
+        const total = tf.add(
+          tf.mul(objective.mu, correction),
+          tf.mul(1 - objective.mu, imitation),
+        ) as tf.Scalar;
+        return { total, correction, imitation };
+      }
+      case 'soft':
+        return { total: mse(applyNode(s, [b.hMixS!], opts), b.yMix!) };
+    }
+  }
+
+  /**
+   * One PGD iteration: Adam step on the masked gradient, then the proximal map. With `read`,
+   * returns the objective (before the step) and L^r, L^c, L^i (after it).
+   */
+  async step(iter: number, read: boolean): Promise<Record<string, number> | undefined> {
+    if (!this.batch) throw new Error('LayerSolver.step: no batch');
+    const { compressor } = this.o;
+    const rate = this.o.learningRate * compressor.rateFactor(iter);
+    this.optimizer.setLearningRate(rate);
+    const terms = maskedStep(this.optimizer, this.variables, () => this.loss(), {
+      masks: compressor.gradientMasks(),
+      read,
+    });
+    await compressor.project(iter, rate);
+    if (!terms) return undefined;
+    const diag = tf.tidy(() => {
+      const d = crossDistillationTerms(
+        this.o.teacherLayer,
+        this.o.studentLayer,
+        this.batch!.hT,
+        this.batch!.hS,
+        compressor.overrides().get(this.o.studentLayer.id),
+      );
+      return tf.concat([terms.values, tf.stack([d.regression, d.correction, d.imitation])]);
+    });
+    terms.values.dispose();
+    const v = await diag.data();
+    diag.dispose();
+    const out: Record<string, number> = {};
+    const names = [...terms.names, 'regression', 'correction', 'imitation'];
+    names.forEach((name, i) => {
+      assertFinite(v[i], `loss ${name} of ${this.o.studentLayer.id}`, iter);
+      out[name] = v[i];
+    });
+    return out;
+  }
+
+  private disposeConstants(): void {
+    if (!this.batch) return;
+    const { yTT, yST, yMix, hMixS } = this.batch;
+    tf.dispose([yTT, yST, yMix, hMixS].filter((t): t is tf.Tensor => t !== undefined));
+    this.batch = undefined;
+  }
+
+  dispose(): void {
+    this.disposeConstants();
+    this.optimizer.dispose();
+  }
+}
+
+/** Parameters of the layer-by-layer methods (layerwise, cross-distillation). */
+export const LAYERWISE_PARAMS = {
+  shotsPerClass: {
+    kind: 'int',
+    default: 5,
+    min: 1,
+    max: 100,
+    label: 'K (shots per class)',
+    help: 'K labelled training images per class (the reference scripts use K = 5).',
+  },
+  itersPerLayer: {
+    kind: 'int',
+    default: 0,
+    min: 0,
+    max: 20000,
+    help:
+      'PGD iterations per layer; 0 = the run’s step budget (default 3000) divided by the number of layers fitted, ' +
+      'e.g. 750 for LeNet-5’s four pruned layers. The paper’s scripts use 3000 per layer (VGG-16, CIFAR-10) ' +
+      'with learningRate 5e-4.',
+  },
+  learningRate: {
+    kind: 'number',
+    default: 5e-3,
+    min: 1e-6,
+    max: 1,
+    log: true,
+    help:
+      'Adam step size of the layer solver (pgd_lr), ×0.1 after the first third for channel pruning. The reference ' +
+      'scripts use 5e-4 with 3000 iterations per layer; with this tool’s default ~4× shorter budget 5e-3 fits better ' +
+      '(LeNet-5/MNIST at 750 iterations: 97.2 % vs 95.5 %).',
+  },
+  batchSize: {
+    kind: 'int',
+    default: 128,
+    min: 1,
+    max: 1024,
+    help: 'Images per solver step; a K-shot set this small or smaller is one fixed batch (reference).',
+  },
+  fitBias: {
+    kind: 'boolean',
+    default: true,
+    help: 'Fit each layer’s bias with its kernel (the reference nets have bias-free convs).',
+  },
+  fineTuneSteps: {
+    kind: 'int',
+    default: 40,
+    min: 0,
+    max: 5000,
+    help: 'Cross-entropy fine-tuning steps on the K shots after the layer-wise stage (reference: 40 one-batch “epochs”).',
+  },
+  fineTuneRate: {
+    kind: 'number',
+    default: 1e-5,
+    min: 1e-7,
+    max: 1,
+    log: true,
+    help: 'SGD (momentum 0.9, weight decay 5e-4) step size of the fine-tuning, ×0.1 at 50 % and 75 % (reference: 1e-5).',
+  },
+  heldOutExamples: {
+    kind: 'int',
+    default: 500,
+    min: 10,
+    max: 10000,
+    help: 'Test images on which the per-layer estimation error is measured.',
+  },
+  ...COMPRESSION_PARAMS,
+} as const;
+
+export type LayerwiseParams = ParamValues<typeof LAYERWISE_PARAMS>;
+
+/** Checks that the student has the teacher's layers with the same kernel shapes. */
+export function assertSameLayers(teacher: Graph, student: Graph, method: string): void {
+  for (const id of layerIds(teacher)) {
+    const t = nodeById(teacher, id);
+    const s = student.nodes.find((n) => n.id === id);
+    const shape = (n: GraphNode) =>
+      Object.entries(n.weights)
+        .map(([k, v]) => `${k}:${v.shape.join('×')}`)
+        .join(',');
+    if (!s || s.op !== t.op || shape(s) !== shape(t)) {
+      throw new InvalidInputError(
+        `${method} compresses a copy of the teacher, but student '${student.name}' differs at layer '${id}'`,
+        'Use the student "copy" (the default): the method feeds teacher and student hidden layers into each other.',
+      );
+    }
+  }
+}
+
+/** Rows [start, start+size) of x, wrapping around its end (the reference's cyclic pseudo-loader). */
+function cyclicSlice(x: tf.Tensor, start: number, size: number): tf.Tensor {
+  const n = x.shape[0];
+  if (size >= n) return x.clone();
+  const s = start % n;
+  if (s + size <= n) return tf.slice(x, s, size);
+  return tf.tidy(() => tf.concat([tf.slice(x, s, n - s), tf.slice(x, 0, size - (n - s))]));
+}
+
+/** The input of `layer` in `g` on x: the prefix of the graph up to the node feeding the layer. */
+function captureInput(g: Graph, layer: NodeId, x: tf.Tensor): tf.Tensor {
+  const src = nodeById(g, layer).inputs[0];
+  return tf.tidy(() => {
+    const h = forward(g, x, { until: src }).output;
+    return h === x ? h.clone() : h;
+  });
+}
+
+/** First n indices 0..n-1, capped at the dataset size. */
+export const firstIndices = (count: number, n: number) =>
+  Int32Array.from({ length: Math.min(count, n) }, (_, i) => i);
+
+/** The per-layer views every few-shot method streams: estimation error (held-out, train), sparsity. */
+export async function* layerViews(
+  ctx: RunContext,
+  student: Graph,
+  plans: LayerPlan[],
+  shotsX: tf.Tensor,
+  heldOut: number,
+  step: number,
+): AsyncGenerator<RunEvent, Record<string, number>> {
+  const metrics: Record<string, number> = {};
+  const test = await estimationErrors(ctx.teacher, student, ctx.test, {
+    indices: firstIndices(ctx.test.count, heldOut),
+  });
+  const trainX = shotsX.shape[0] > heldOut ? tf.slice(shotsX, 0, heldOut) : shotsX;
+  const train = await estimationErrorsOn(ctx.teacher, student, trainX);
+  if (trainX !== shotsX) trainX.dispose();
+  const sparsity = await layerSparsity(student, plans);
+  yield { kind: 'layers', key: 'estimation-error', step, ...test };
+  yield { kind: 'layers', key: 'estimation-error/train', step, ...train };
+  yield { kind: 'layers', key: 'sparsity', step, ...sparsity };
+  test.labels.forEach((id, i) => {
+    metrics[`estimation-error/${id}`] = test.values[i];
+    metrics[`estimation-error-train/${id}`] = train.values[i];
+  });
+  sparsity.labels.forEach((id, i) => (metrics[`sparsity/${id}`] = sparsity.values[i]));
+  return metrics;
+}
+
+/** Test accuracy on the first 1000 test images (the run's final number uses all of them). */
+export async function subsetAccuracy(ctx: RunContext, g: Graph): Promise<number> {
+  return accuracy(g, ctx.test, { indices: firstIndices(ctx.test.count, 1000) });
+}
+
+export interface FineTuneOptions {
+  student: Graph;
+  x: tf.Tensor;
+  y: tf.Tensor1D;
+  compressor: Pick<Compressor, 'overrides' | 'gradientMasks' | 'rateFactor' | 'project'>;
+  optimizer: tf.Optimizer;
+  /** Step size at fine-tuning step i (before the compressor's factor). */
+  rate(i: number): number;
+  setRate(rate: number): void;
+  steps: number;
+  batchSize: number;
+  weightDecay: number;
+  /** Global step of the first fine-tuning step, and the run's total, for events. */
+  stepOffset: number;
+  total: number;
+  phase: string;
+  logEvery: number;
+}
+
+/**
+ * Cross-entropy training of the whole student on the K shots (cyclic batches, BatchNorm in
+ * inference mode with its statistics frozen: a few dozen images cannot re-estimate them), with
+ * the compressor's masks, proximal maps and straight-through quantization.
+ */
+export async function* fineTuneOnShots(
+  o: FineTuneOptions,
+): AsyncGenerator<RunEvent, number | undefined> {
+  const variables = trainableVariables(o.student);
+  let last: number | undefined;
+  for (let i = 0; i < o.steps; i++) {
+    const rate = o.rate(i) * o.compressor.rateFactor(i);
+    o.setRate(rate);
+    const read = (i + 1) % o.logEvery === 0 || i === o.steps - 1;
+    const xb = cyclicSlice(o.x, i * o.batchSize, o.batchSize);
+    const yb = cyclicSlice(o.y, i * o.batchSize, o.batchSize) as tf.Tensor1D;
+    let terms: ReturnType<typeof maskedStep>;
+    try {
+      terms = maskedStep(
+        o.optimizer,
+        variables,
+        () => {
+          const logits = forward(o.student, xb, {
+            ...EVAL,
+            weightOverrides: o.compressor.overrides(),
+          }).output;
+          const oneHot = tf.oneHot(tf.cast(yb, 'int32'), logits.shape[1]!);
+          return { total: tf.losses.softmaxCrossEntropy(oneHot, logits) as tf.Scalar };
+        },
+        { masks: o.compressor.gradientMasks(), weightDecay: o.weightDecay, read },
+      );
+    } finally {
+      tf.dispose([xb, yb]);
+    }
+    await o.compressor.project(i, rate);
+    if (terms) {
+      const v = (await terms.values.data())[0];
+      terms.values.dispose();
+      const step = o.stepOffset + i + 1;
+      assertFinite(v, 'cross-entropy', step);
+      last = v;
+      yield { kind: 'scalar', key: 'loss/cross-entropy', step, value: v };
+      yield { kind: 'progress', step, total: o.total, phase: o.phase };
+    }
+  }
+  return last;
+}
+
+/** The K-shot set of a run. Draw it first from the run's Rng, as `kd` does, so both agree. */
+export function fewShotSet(ctx: RunContext, g: Graph, shotsPerClass: number) {
+  const indices = sampleKShot(ctx.train, shotsPerClass, ctx.rng.int(2 ** 31));
+  return { indices, ...toTensors(ctx.train, indices, inputOptions(g, ctx.train)) };
+}
+
+/**
+ * Physically removes zero channels at the end of a run, yielding its notes; returns the smaller
+ * student (or the same one), the channel counts kept, the non-zero parameters and (quantized
+ * runs) the bytes at `bits` per kernel weight.
+ */
+export async function* removeChannelsStage(
+  student: Graph,
+  plans: LayerPlan[],
+  bits: number,
+): AsyncGenerator<RunEvent, { graph: Graph; metrics: Record<string, number> }> {
+  const report = await removePrunedChannels(student, plans);
+  for (const message of report.notes) yield { kind: 'log', level: 'info', message };
+  const metrics: Record<string, number> = {};
+  for (const [id, keep] of report.kept) metrics[`kept-channels/${id}`] = keep.length;
+  const size = await compressedSize(report.graph, plans, bits);
+  metrics['nonzero-params'] = size.nonZeroParams;
+  if (plans.some((p) => p.mode === 'quantize')) metrics['quantized-bytes'] = size.quantizedBytes;
+  return { graph: report.graph, metrics };
+}
+
+/**
+ * The layer-by-layer method body (layerwise and cross-distillation differ only in `objective`).
+ * Budget: `itersPerLayer` PGD iterations for every layer that has something to fit (0 = the run's
+ * steps divided among them), then `fineTuneSteps`; `progress` counts both.
+ */
+export async function* compressLayerByLayer(
+  ctx: RunContext,
+  p: LayerwiseParams,
+  objective: LayerObjective,
+  method: string,
+): AsyncGenerator<RunEvent, MethodResult> {
+  const { teacher, student } = ctx;
+  assertSameLayers(teacher, student, method);
+  const cfg: CompressionConfig = p;
+  const plans = planCompression(student, cfg);
+  // A layer needs fitting once it is compressed or anything before it changed; the layers
+  // before the first compressed one see the teacher's own input with the teacher's own weights.
+  const firstChanged = plans.findIndex((pl) => pl.mode !== 'none');
+  const fitted = firstChanged < 0 ? [] : plans.slice(firstChanged);
+  const iters = p.itersPerLayer || Math.max(1, Math.floor(ctx.steps / Math.max(1, fitted.length)));
+  const total = iters * fitted.length + p.fineTuneSteps;
+  const logEvery = Math.max(1, Math.floor(iters / 25));
+  const shots = fewShotSet(ctx, student, p.shotsPerClass);
+  const n = shots.indices.length;
+  const bs = Math.min(p.batchSize, n);
+  const layerLoss: { labels: NodeId[]; values: number[] } = { labels: [], values: [] };
+  let metrics: Record<string, number> = {};
+  let step = 0;
+  yield {
+    kind: 'log',
+    level: 'info',
+    message:
+      `${method}: ${n} training images (K = ${p.shotsPerClass} per class), ${fitted.length} layers × ${iters} iterations, ` +
+      `compression ${p.compression}${p.compression === 'none' ? '' : ` (${p.compression === 'quantize' ? `${p.bits} bits` : `${p.proximal}`})`}`,
+  };
+  try {
+    for (const [li, plan] of fitted.entries()) {
+      const tLayer = nodeById(teacher, plan.id);
+      const sLayer = nodeById(student, plan.id);
+      yield {
+        kind: 'log',
+        level: 'info',
+        message:
+          `Layer ${plan.id} (${li + 1}/${fitted.length}): ` +
+          (plan.mode !== 'none' && plan.mode !== 'quantize' && p.proximal === 'soft-threshold'
+            ? `${plan.mode === 'channels' ? 'group soft-thresholding of its input channels' : 'soft-thresholding of its weights'} (λ = ${p.lambda})`
+            : plan.mode === 'channels'
+              ? `keep ${plan.targetKeep} of ${plan.groups.channels} input channels`
+              : plan.mode === 'weights'
+                ? `keep ${plan.targetKeep} of ${plan.groups.spatial * plan.groups.channels * plan.groups.out} weights`
+                : plan.mode === 'quantize'
+                  ? `quantize to ${p.bits} bits`
+                  : 'refit to the compressed layers before it'),
+      };
+      const compressor = await Compressor.create(student, [plan], cfg, { iters });
+      const solver = new LayerSolver({
+        teacherLayer: tLayer,
+        studentLayer: sLayer,
+        objective,
+        compressor,
+        learningRate: p.learningRate,
+        fitBias: p.fitBias,
+      });
+      let captured: [tf.Tensor, tf.Tensor] | undefined;
+      let lastObjective = NaN;
+      try {
+        for (let i = 0; i < iters; i++) {
+          // One fixed batch when the K-shot set fits in one (reference); else cyclic slices,
+          // each captured through the compressed-so-far student and the teacher.
+          if (!captured || bs < n) {
+            if (captured) tf.dispose(captured);
+            const xb = cyclicSlice(shots.x, i * bs, bs);
+            captured = [captureInput(teacher, plan.id, xb), captureInput(student, plan.id, xb)];
+            xb.dispose();
+            solver.setBatch(...captured);
+          }
+          const read = (i + 1) % logEvery === 0 || i === iters - 1;
+          const terms = await solver.step(i, read);
+          step++;
+          if (terms) {
+            lastObjective = terms.total;
+            yield { kind: 'scalar', key: 'loss', step, value: terms.total };
+            for (const name of ['regression', 'correction', 'imitation']) {
+              yield { kind: 'scalar', key: `loss/${name}`, step, value: terms[name] };
+            }
+            yield { kind: 'progress', step, total, phase: plan.id };
+          }
+        }
+        compressor.finalize();
+      } finally {
+        if (captured) tf.dispose(captured);
+        solver.dispose();
+        compressor.dispose();
+      }
+      layerLoss.labels.push(plan.id);
+      layerLoss.values.push(lastObjective);
+      yield { kind: 'layers', key: 'layer-loss', step, ...layerLoss };
+      metrics = yield* layerViews(ctx, student, plans, shots.x, p.heldOutExamples, step);
+      const acc = await subsetAccuracy(ctx, student);
+      yield { kind: 'scalar', key: 'accuracy/test', step, value: acc };
+      yield {
+        kind: 'log',
+        level: 'info',
+        message: `${plan.id} done: loss ${lastObjective.toExponential(3)}, estimation error ${metrics[`estimation-error/${plan.id}`].toFixed(4)} (held-out) vs ${metrics[`estimation-error-train/${plan.id}`].toFixed(4)} (K-shot), accuracy ${(acc * 100).toFixed(2)}% (first 1000 test images)`,
+      };
+    }
+
+    if (p.fineTuneSteps > 0) {
+      const compressor = await Compressor.create(student, plans, cfg, {
+        iters: p.fineTuneSteps,
+        frozen: true,
+      });
+      const optimizer = tf.train.momentum(p.fineTuneRate, 0.9);
+      try {
+        const ft = p.fineTuneSteps;
+        yield* fineTuneOnShots({
+          student,
+          x: shots.x,
+          y: shots.y,
+          compressor,
+          optimizer,
+          // MultiStepLR ×0.1 at 50 % and 75 % of the "epochs" (reference channel learner).
+          rate: (i) => p.fineTuneRate * (i >= 0.75 * ft ? 0.01 : i >= 0.5 * ft ? 0.1 : 1),
+          setRate: (r) => optimizer.setLearningRate(r),
+          steps: ft,
+          batchSize: bs,
+          weightDecay: 5e-4,
+          stepOffset: step,
+          total,
+          phase: 'fine-tune',
+          logEvery: Math.max(1, Math.floor(ft / 20)),
+        });
+        compressor.finalize();
+      } finally {
+        compressor.dispose();
+        optimizer.dispose();
+      }
+      step += p.fineTuneSteps;
+      metrics = yield* layerViews(ctx, student, plans, shots.x, p.heldOutExamples, step);
+      yield {
+        kind: 'scalar',
+        key: 'accuracy/test',
+        step,
+        value: await subsetAccuracy(ctx, student),
+      };
+    } else if (fitted.length === 0) {
+      metrics = yield* layerViews(ctx, student, plans, shots.x, p.heldOutExamples, step);
+    }
+  } finally {
+    tf.dispose([shots.x, shots.y]);
+  }
+  const removed = yield* removeChannelsStage(student, plans, p.bits);
+  return {
+    student: removed.graph,
+    metrics: {
+      ...metrics,
+      ...removed.metrics,
+      itersPerLayer: iters,
+      shots: n,
+      ...(layerLoss.values.length ? { finalLayerLoss: layerLoss.values.at(-1)! } : {}),
+    },
+  };
+}
