@@ -161,7 +161,13 @@ export function estimationErrorRatio(
   const base = new Map(pick(baseline).map((r) => [r.cell.seed, r.estimationError!]));
   const ratios = pick(method)
     .filter((r) => base.has(r.cell.seed))
-    .map((r) => r.estimationError!.values.map((v, i) => v / base.get(r.cell.seed)!.values[i]));
+    .map((r) =>
+      r.estimationError!.values.map((v, i) => {
+        const b = base.get(r.cell.seed)!.values[i];
+        // A layer neither method changed (e.g. the unpruned first conv) has no error in either.
+        return v === 0 && b === 0 ? 1 : v / b;
+      }),
+    );
   if (ratios.length === 0) return undefined;
   const labels = pick(method)[0].estimationError!.labels;
   return {
