@@ -67,7 +67,10 @@ function ResultCards({ run }: { run: RunRecord }) {
     ['student params', formatCount(r.student.params)],
     ['student size', formatBytes(r.student.bytes)],
     ['wall time', formatDuration(r.wallTimeMs)],
-    ...Object.entries(r.metrics).map(([k, v]): [string, string] => [k, formatNumber(v)]),
+    // Per-layer metrics ('estimation-error/conv2') are drawn by the per-layer charts.
+    ...Object.entries(r.metrics)
+      .filter(([k]) => !k.includes('/'))
+      .map(([k, v]): [string, string] => [k, formatNumber(v)]),
   ];
   return (
     <dl className="cards" data-testid="result">
