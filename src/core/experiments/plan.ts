@@ -144,6 +144,9 @@ export function summarizeSweep(runs: readonly SweepRun[]): SweepRow[] {
   });
 }
 
+/** Normalised estimation error below which a layer counts as unchanged from the teacher. */
+const UNCHANGED = 1e-5;
+
 /**
  * Per-layer estimation error of `method` divided by that of `baseline` with the same K and seed,
  * averaged over seeds (the paper's Fig. 2: below 1 means the crossing helps at that layer).
@@ -164,8 +167,9 @@ export function estimationErrorRatio(
     .map((r) =>
       r.estimationError!.values.map((v, i) => {
         const b = base.get(r.cell.seed)!.values[i];
-        // A layer neither method changed (e.g. the unpruned first conv) has no error in either.
-        return v === 0 && b === 0 ? 1 : v / b;
+        // A layer neither method changed (e.g. the unpruned first conv) has an error at float
+        // rounding level in both: their ratio is noise, call it even.
+        return v < UNCHANGED && b < UNCHANGED ? 1 : v / b;
       }),
     );
   if (ratios.length === 0) return undefined;
