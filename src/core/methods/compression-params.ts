@@ -7,6 +7,13 @@ import type { ParamValues } from './params';
  * for all of them.
  */
 export const COMPRESSION_PARAMS = {
+  heldOutExamples: {
+    kind: 'int',
+    default: 500,
+    min: 10,
+    max: 10000,
+    help: 'Test images on which the per-layer estimation error is measured.',
+  },
   compression: {
     kind: 'enum',
     default: 'channels',

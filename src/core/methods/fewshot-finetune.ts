@@ -50,13 +50,6 @@ const params = {
     max: 100000,
     help: 'Steps between test accuracy and per-layer views.',
   },
-  heldOutExamples: {
-    kind: 'int',
-    default: 500,
-    min: 10,
-    max: 10000,
-    help: 'Test images on which the per-layer estimation error is measured.',
-  },
   ...COMPRESSION_PARAMS,
 } as const;
 

@@ -252,13 +252,6 @@ export const LAYERWISE_PARAMS = {
     log: true,
     help: 'SGD (momentum 0.9, weight decay 5e-4) step size of the fine-tuning, ×0.1 at 50 % and 75 % (reference: 1e-5).',
   },
-  heldOutExamples: {
-    kind: 'int',
-    default: 500,
-    min: 10,
-    max: 10000,
-    help: 'Test images on which the per-layer estimation error is measured.',
-  },
   ...COMPRESSION_PARAMS,
 } as const;
 
