@@ -6,6 +6,8 @@ export interface ForwardOptions {
   training?: boolean;
   /** Defaults to `training`: a teacher evaluated with training=false never touches its statistics. */
   updateBatchNormStats?: boolean;
+  /** BatchNorm normalises with batch statistics; defaults to `training`. */
+  batchStatistics?: boolean;
   /** Node outputs to return besides the graph output. */
   taps?: Iterable<NodeId>;
   /** Replace a node's output with the given tensor; the node itself is not run. */
@@ -52,6 +54,7 @@ export function forward(g: Graph, x: tf.Tensor, opts: ForwardOptions = {}): Forw
             {
               training,
               updateBatchNormStats,
+              batchStatistics: opts.batchStatistics,
               nextSeed: opts.nextSeed,
               weights: opts.weightOverrides?.get(node.id),
             },

@@ -10,6 +10,7 @@ import {
   graphStats,
   inferShapes,
   layerIds,
+  recalibrateBatchNorm,
   widthMultiplier,
 } from '.';
 
@@ -72,6 +73,36 @@ describe('model IR', () => {
     tf.tidy(() => forward(g, x, { training: true }).output);
     expect(Array.from(bn.weights.movingMean.dataSync())).not.toEqual(Array.from(before));
     x.dispose();
+    disposeGraph(g);
+  });
+
+  it('recalibrateBatchNorm sets moving statistics to the moments of each BatchNorm input', () => {
+    const g = buildArchitecture('bnnet', 'mnist', 5);
+    const x = tf.randomNormal([12, 28, 28, 1], 2, 1, 'float32', 7);
+    // Unbatched, the statistics are those of the batch-statistics forward pass itself.
+    recalibrateBatchNorm(g, x, 12);
+    const expected = tf.tidy(() => {
+      const { tapped } = forward(g, x, { batchStatistics: true, taps: ['conv1', 'conv4'] });
+      return ['conv1', 'conv4'].map((id) => tf.moments(tapped.get(id)!, [0, 1, 2]));
+    });
+    ['bn1', 'bn4'].forEach((id, i) => {
+      const bn = g.nodes.find((n) => n.id === id)!;
+      expect(maxAbsDiff(bn.weights.movingMean, expected[i].mean)).toBeLessThan(1e-4);
+      expect(maxAbsDiff(bn.weights.movingVariance, expected[i].variance)).toBeLessThan(1e-3);
+    });
+    // In batches, bn1 (fed straight by conv1) sees the same union of images: same moments.
+    const bn1 = g.nodes.find((n) => n.id === 'bn1')!;
+    const tensors = tf.memory().numTensors;
+    recalibrateBatchNorm(g, x, 5);
+    expect(tf.memory().numTensors).toBe(tensors);
+    expect(maxAbsDiff(bn1.weights.movingMean, expected[0].mean)).toBeLessThan(1e-4);
+    expect(maxAbsDiff(bn1.weights.movingVariance, expected[0].variance)).toBeLessThan(1e-3);
+    // Inference mode now normalises conv1's output on x to mean β per channel.
+    const mean = tf.tidy(
+      () => tf.moments(forward(g, x, { taps: ['bn1'] }).tapped.get('bn1')!, [0, 1, 2]).mean,
+    );
+    expect(maxAbsDiff(mean, bn1.weights.beta)).toBeLessThan(1e-3);
+    tf.dispose([x, mean, ...expected.flatMap((m) => [m.mean, m.variance])]);
     disposeGraph(g);
   });
 

@@ -4,3 +4,4 @@ export * from './forward';
 export * from './shapes';
 export * from './build';
 export * from './transforms';
+export * from './recalibrate';

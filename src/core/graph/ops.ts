@@ -6,6 +6,11 @@ export interface ApplyOptions {
   training: boolean;
   /** In training mode, fold the batch statistics into the BatchNorm moving averages. */
   updateBatchNormStats: boolean;
+  /**
+   * BatchNorm normalises with the batch's own statistics (defaults to `training`); lets a
+   * forward pass use batch statistics without dropout, as PyTorch's train() on a net without it.
+   */
+  batchStatistics?: boolean;
   /** Seed source for dropout masks, so runs are reproducible. */
   nextSeed?: () => number;
   /** Replacement weights for this node (e.g. a masked or candidate kernel). */
@@ -38,23 +43,16 @@ export function applyNode(node: GraphNode, inputs: tf.Tensor[], opts: ApplyOptio
   switch (node.op) {
     case 'input':
       return x;
-    case 'conv2d': {
-      const a = node.attrs;
-      const y = tf.conv2d(
-        x as tf.Tensor4D,
-        w('kernel') as tf.Tensor4D,
-        a.strides,
-        a.padding,
-        'NHWC',
-        a.dilations,
-      );
-      return a.useBias ? tf.add(y, w('bias')) : y;
-    }
+    case 'conv2d':
     case 'depthwiseConv2d': {
       const a = node.attrs;
-      const y = tf.depthwiseConv2d(
+      const [conv, kernel] =
+        node.op === 'conv2d'
+          ? [tf.conv2d, 'kernel']
+          : [tf.depthwiseConv2d as typeof tf.conv2d, 'depthwiseKernel'];
+      const y = conv(
         x as tf.Tensor4D,
-        w('depthwiseKernel') as tf.Tensor4D,
+        w(kernel) as tf.Tensor4D,
         a.strides,
         a.padding,
         'NHWC',
@@ -104,7 +102,7 @@ function batchNorm(
   w: (name: string) => tf.Tensor,
 ): tf.Tensor {
   const { epsilon, momentum } = node.attrs;
-  if (!opts.training) {
+  if (!(opts.batchStatistics ?? opts.training)) {
     return tf.batchNorm(x, w('movingMean'), w('movingVariance'), w('beta'), w('gamma'), epsilon);
   }
   const axes = x.rank === 4 ? [0, 1, 2] : [0];

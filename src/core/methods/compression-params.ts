@@ -59,6 +59,16 @@ export const COMPRESSION_PARAMS = {
     max: 8,
     help: 'Bits per weight for quantize: a symmetric uniform grid per layer, range = the layer’s largest |w|.',
   },
+  batchNorm: {
+    kind: 'enum',
+    default: 'batch',
+    options: ['batch', 'frozen'],
+    label: 'BatchNorm statistics',
+    help:
+      'batch (reference code, VGG): BatchNorm layers normalise with the K-shot batch’s statistics while the student is ' +
+      'fitted, and the student’s moving statistics are re-estimated on the K shots after every change, so they describe ' +
+      'the compressed network. frozen (reference code, ResNets): the teacher’s statistics throughout. No effect on nets without BatchNorm.',
+  },
   pruneFirstLayer: {
     kind: 'boolean',
     default: false,

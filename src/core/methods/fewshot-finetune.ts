@@ -105,6 +105,7 @@ export const fewShotFineTune: MethodSpec<typeof params> = {
             steps: chunk,
             batchSize: Math.min(p.batchSize, shots.indices.length),
             weightDecay: p.weightDecay,
+            batchStatistics: p.batchNorm === 'batch',
             stepOffset: done,
             total: steps,
             phase: 'fine-tune',

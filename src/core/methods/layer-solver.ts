@@ -20,6 +20,7 @@ import {
   forward,
   layerIds,
   nodeById,
+  recalibrateBatchNorm,
   trainableVariables,
   type Graph,
   type GraphNode,
@@ -284,11 +285,14 @@ function cyclicSlice(x: tf.Tensor, start: number, size: number): tf.Tensor {
   return tf.tidy(() => tf.concat([tf.slice(x, s, n - s), tf.slice(x, 0, size - (n - s))]));
 }
 
-/** The input of `layer` in `g` on x: the prefix of the graph up to the node feeding the layer. */
-function captureInput(g: Graph, layer: NodeId, x: tf.Tensor): tf.Tensor {
+/**
+ * The input of `layer` in `g` on x: the prefix of the graph up to the node feeding the layer,
+ * its BatchNorms on the batch's statistics or on their moving ones.
+ */
+function captureInput(g: Graph, layer: NodeId, x: tf.Tensor, batchStatistics: boolean): tf.Tensor {
   const src = nodeById(g, layer).inputs[0];
   return tf.tidy(() => {
-    const h = forward(g, x, { until: src }).output;
+    const h = forward(g, x, { until: src, batchStatistics, updateBatchNormStats: false }).output;
     return h === x ? h.clone() : h;
   });
 }
@@ -342,6 +346,8 @@ export interface FineTuneOptions {
   steps: number;
   batchSize: number;
   weightDecay: number;
+  /** BatchNorm on batch statistics, moving statistics re-estimated on `x` at the end. */
+  batchStatistics: boolean;
   /** Global step of the first fine-tuning step, and the run's total, for events. */
   stepOffset: number;
   total: number;
@@ -350,9 +356,9 @@ export interface FineTuneOptions {
 }
 
 /**
- * Cross-entropy training of the whole student on the K shots (cyclic batches, BatchNorm in
- * inference mode with its statistics frozen: a few dozen images cannot re-estimate them), with
- * the compressor's masks, proximal maps and straight-through quantization.
+ * Cross-entropy training of the whole student on the K shots (cyclic batches; BatchNorm on batch
+ * statistics or frozen, per `batchStatistics`), with the compressor's masks, proximal maps and
+ * straight-through quantization.
  */
 export async function* fineTuneOnShots(
   o: FineTuneOptions,
@@ -373,6 +379,7 @@ export async function* fineTuneOnShots(
         () => {
           const logits = forward(o.student, xb, {
             ...EVAL,
+            batchStatistics: o.batchStatistics,
             weightOverrides: o.compressor.overrides(),
           }).output;
           const oneHot = tf.oneHot(tf.cast(yb, 'int32'), logits.shape[1]!);
@@ -394,6 +401,7 @@ export async function* fineTuneOnShots(
       yield { kind: 'progress', step, total: o.total, phase: o.phase };
     }
   }
+  if (o.batchStatistics) recalibrateBatchNorm(o.student, o.x, o.batchSize);
   return last;
 }
 
@@ -448,6 +456,7 @@ export async function* compressLayerByLayer(
   const shots = fewShotSet(ctx, student, p.shotsPerClass);
   const n = shots.indices.length;
   const bs = Math.min(p.batchSize, n);
+  const batchStatistics = p.batchNorm === 'batch';
   const layerLoss: { labels: NodeId[]; values: number[] } = { labels: [], values: [] };
   let metrics: Record<string, number> = {};
   let step = 0;
@@ -495,7 +504,10 @@ export async function* compressLayerByLayer(
           if (!captured || bs < n) {
             if (captured) tf.dispose(captured);
             const xb = cyclicSlice(shots.x, i * bs, bs);
-            captured = [captureInput(teacher, plan.id, xb), captureInput(student, plan.id, xb)];
+            captured = [
+              captureInput(teacher, plan.id, xb, batchStatistics),
+              captureInput(student, plan.id, xb, batchStatistics),
+            ];
             xb.dispose();
             solver.setBatch(...captured);
           }
@@ -512,6 +524,7 @@ export async function* compressLayerByLayer(
           }
         }
         compressor.finalize();
+        if (batchStatistics) recalibrateBatchNorm(student, shots.x, bs);
       } finally {
         if (captured) tf.dispose(captured);
         solver.dispose();
@@ -550,6 +563,7 @@ export async function* compressLayerByLayer(
           steps: ft,
           batchSize: bs,
           weightDecay: 5e-4,
+          batchStatistics,
           stepOffset: step,
           total,
           phase: 'fine-tune',

@@ -77,6 +77,27 @@ function convInputGrad(
  * dx of a convolution with a single output pixel (LeNet's C5: a 5x5 filter over a 5x5 input) is
  * dy·Wᵀ, one matmul, where the convolution of the padded dy would be 98% zeros.
  */
+/** The geometry of the forward convolution a gradient kernel differentiates (convs: no dilation). */
+function forwardConvInfo(
+  inShape: readonly number[],
+  filterShape: readonly number[],
+  a: Pick<tf.DepthwiseConv2dNativeBackpropInputAttrs, 'strides' | 'pad' | 'dimRoundingMode'> & {
+    dilations?: tf.DepthwiseConv2dNativeBackpropInputAttrs['dilations'];
+  },
+  depthwise = false,
+): tf.backend_util.Conv2DInfo {
+  type Shape4 = [number, number, number, number];
+  return tf.backend_util.computeConv2DInfo(
+    inShape as Shape4,
+    filterShape as Shape4,
+    a.strides,
+    depthwise ? (a.dilations ?? 1) : 1,
+    a.pad,
+    a.dimRoundingMode,
+    depthwise,
+  );
+}
+
 function denseInputGrad(
   k: WasmCalls,
   dy: Info,
@@ -105,14 +126,7 @@ const conv2DBackpropInput = (
 ): Info => {
   const a = attrs as unknown as tf.Conv2DBackpropInputAttrs;
   assertChannelsLast('Conv2DBackpropInput', a.dataFormat);
-  const info = tf.backend_util.computeConv2DInfo(
-    a.inputShape,
-    filter.shape as [number, number, number, number],
-    a.strides,
-    1,
-    a.pad,
-    a.dimRoundingMode,
-  );
+  const info = forwardConvInfo(a.inputShape, filter.shape, a);
   return info.outHeight === 1 && info.outWidth === 1
     ? denseInputGrad(k, dy, filter, info)
     : convInputGrad(k, dy, filter, info, false);
@@ -124,15 +138,7 @@ const depthwiseBackpropInput = (
   attrs: Attrs,
 ): Info => {
   const a = attrs as unknown as tf.DepthwiseConv2dNativeBackpropInputAttrs;
-  const info = tf.backend_util.computeConv2DInfo(
-    a.inputShape,
-    filter.shape as [number, number, number, number],
-    a.strides,
-    a.dilations,
-    a.pad,
-    a.dimRoundingMode,
-    true,
-  );
+  const info = forwardConvInfo(a.inputShape, filter.shape, a, true);
   return convInputGrad(k, dy, filter, info, true);
 };
 
@@ -148,14 +154,7 @@ const conv2DBackpropFilter = (
 ): Info => {
   const a = attrs as unknown as tf.Conv2DBackpropFilterAttrs;
   assertChannelsLast('Conv2DBackpropFilter', a.dataFormat);
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    a.filterShape,
-    a.strides,
-    1,
-    a.pad,
-    a.dimRoundingMode,
-  );
+  const info = forwardConvInfo(x.shape, a.filterShape, a);
   const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw, padInfo } = info;
   const [, h, w] = x.shape;
   const [, oh, ow] = dy.shape;
@@ -183,15 +182,7 @@ const depthwiseBackpropFilter = (
   attrs: Attrs,
 ): Info => {
   const a = attrs as unknown as tf.DepthwiseConv2dNativeBackpropFilterAttrs;
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    a.filterShape,
-    a.strides,
-    a.dilations,
-    a.pad,
-    a.dimRoundingMode,
-    true,
-  );
+  const info = forwardConvInfo(x.shape, a.filterShape, a, true);
   const {
     filterHeight: fh,
     filterWidth: fw,
