@@ -1,6 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import {
-  estimationErrorRatio,
+  estimationErrorRatios,
   summarizeSweep,
   type SweepConfig,
   type SweepRow,
@@ -47,7 +47,7 @@ export function sweepMarkdown(
 ): string {
   const rows = summarizeSweep(runs);
   const shots = [...new Set(rows.map((r) => r.shotsPerClass))].sort((a, b) => a - b);
-  const label = (r: SweepRow) =>
+  const label = (r: Pick<SweepRow, 'method' | 'grid'>) =>
     Object.keys(r.grid).length ? `${r.method} (${gridLabel(r.grid)})` : r.method;
   const methods = [...new Set(rows.map(label))];
   const cell = (m: string, k: number) => {
@@ -69,22 +69,16 @@ export function sweepMarkdown(
     `| --- | ${shots.map(() => '---').join(' | ')} |`,
     ...methods.map((m) => `| ${m} | ${shots.map((k) => cell(m, k)).join(' | ')} |`),
   ];
-  const ids = [...new Set(runs.map((r) => r.cell.method))];
-  if (ids.includes('layerwise')) {
-    for (const id of ids.filter((i) => i !== 'layerwise')) {
-      for (const k of shots) {
-        const ratio = estimationErrorRatio(runs, id, 'layerwise', k);
-        if (!ratio) continue;
-        lines.push(
-          '',
-          `Estimation error of ${id} / layerwise per layer (held-out, K = ${k}, mean over seeds; < 1 is better):`,
-          '',
-          `| ${ratio.labels.join(' | ')} |`,
-          `| ${ratio.labels.map(() => '---').join(' | ')} |`,
-          `| ${ratio.values.map((v) => v.toFixed(3)).join(' | ')} |`,
-        );
-      }
-    }
+  for (const ratio of estimationErrorRatios(runs)) {
+    const name = label(ratio);
+    lines.push(
+      '',
+      `Estimation error of ${name} / layerwise per layer (held-out, K = ${ratio.shotsPerClass}, summed over seeds; < 1 is better):`,
+      '',
+      `| ${ratio.labels.join(' | ')} |`,
+      `| ${ratio.labels.map(() => '---').join(' | ')} |`,
+      `| ${ratio.values.map((v) => v.toFixed(3)).join(' | ')} |`,
+    );
   }
   const wall = runs.reduce((s, r) => s + r.result.wallTimeMs, 0) / 1000;
   lines.push(

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RunResult } from '../methods/runner';
 import type { AnyMethodSpec } from '../methods/types';
-import { estimationErrorRatio, expandSweep, summarizeSweep, type SweepRun } from './plan';
+import { estimationErrorRatios, expandSweep, summarizeSweep, type SweepRun } from './plan';
 
 const spec = (id: string, params: string[]) =>
   ({ id, params: Object.fromEntries(params.map((p) => [p, {}])) }) as unknown as AnyMethodSpec;
@@ -71,13 +71,24 @@ describe('sweeps', () => {
     expect(lw.mean).toBeCloseTo(0.6);
     expect(lw.std).toBeCloseTo(Math.sqrt(0.02));
     expect(lw.n).toBe(2);
-    const ratio = estimationErrorRatio(runs, 'cross', 'layerwise', 1)!;
+    const [ratio] = estimationErrorRatios(runs, 'layerwise');
     expect(ratio.labels).toEqual(['conv1', 'conv2', 'conv3']);
+    // Summed over seeds: (1 + 2) / (1 + 1), (1 + 1) / (2 + 2), (2 + 2) / (4 + 8).
     expect(ratio.values[0]).toBeCloseTo(1.5);
     expect(ratio.values[1]).toBeCloseTo(0.5);
-    expect(ratio.values[2]).toBeCloseTo((0.5 + 0.25) / 2);
+    expect(ratio.values[2]).toBeCloseTo(1 / 3);
+    // One row per grid cell, each against the (grid-less) baseline of its K and seeds.
+    const mu = [
+      run('layerwise', 2, 1, 0.5, [1, 2]),
+      run('cross', 2, 1, 0.5, [1, 1], { mu: 0 }),
+      run('cross', 2, 1, 0.5, [2, 4], { mu: 1 }),
+    ];
+    expect(estimationErrorRatios(mu).map((r) => [r.grid, r.values])).toEqual([
+      [{ mu: 0 }, [1, 0.5]],
+      [{ mu: 1 }, [2, 2]],
+    ]);
     // Negligible errors of a layer neither method fitted do not make a ratio.
     const unchanged = [run('layerwise', 2, 1, 0.5, [1e-4, 1]), run('cross', 2, 1, 0.5, [6e-4, 1])];
-    expect(estimationErrorRatio(unchanged, 'cross', 'layerwise', 2)!.values).toEqual([1, 1]);
+    expect(estimationErrorRatios(unchanged)[0].values).toEqual([1, 1]);
   });
 });

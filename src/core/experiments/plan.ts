@@ -150,35 +150,58 @@ export function summarizeSweep(runs: readonly SweepRun[]): SweepRow[] {
  */
 const UNCHANGED = 1e-3;
 
+export interface ErrorRatioRow {
+  method: string;
+  grid: Record<string, unknown>;
+  shotsPerClass: number;
+  labels: string[];
+  values: number[];
+}
+
 /**
- * Per-layer estimation error of `method` divided by that of `baseline` with the same K and seed,
- * averaged over seeds (the paper's Fig. 2: below 1 means the crossing helps at that layer).
+ * Per-layer estimation error of every other method (and grid cell) over `baseline` (the paper's
+ * Fig. 2: below 1 means the crossing helps at that layer): the error summed over the seeds both
+ * ran, with the same K, divided by the baseline's sum. A baseline run pairs with a grid cell when
+ * it agrees on the grid keys it has (layerwise has no μ, so it pairs with every μ).
  */
-export function estimationErrorRatio(
+export function estimationErrorRatios(
   runs: readonly SweepRun[],
-  method: string,
-  baseline: string,
-  shotsPerClass: number,
-): { labels: string[]; values: number[] } | undefined {
-  const pick = (id: string) =>
-    runs.filter(
-      (r) => r.cell.method === id && r.cell.shotsPerClass === shotsPerClass && r.estimationError,
+  baseline = 'layerwise',
+): ErrorRatioRow[] {
+  const base = runs.filter((r) => r.cell.method === baseline && r.estimationError);
+  const groups = new Map<string, SweepRun[]>();
+  for (const run of runs) {
+    if (run.cell.method === baseline || !run.estimationError) continue;
+    const key = `${run.cell.method}|${gridKey(run.cell.grid)}|${run.cell.shotsPerClass}`;
+    groups.set(key, [...(groups.get(key) ?? []), run]);
+  }
+  const rows: ErrorRatioRow[] = [];
+  for (const group of groups.values()) {
+    const { method, grid, shotsPerClass } = group[0].cell;
+    const labels = group[0].estimationError!.labels;
+    const sums = { run: labels.map(() => 0), base: labels.map(() => 0) };
+    let n = 0;
+    for (const run of group) {
+      const b = base.find(
+        (r) =>
+          r.cell.seed === run.cell.seed &&
+          r.cell.shotsPerClass === shotsPerClass &&
+          Object.entries(r.cell.grid).every(([k, v]) => grid[k] === v),
+      );
+      if (!b) continue;
+      n++;
+      labels.forEach((_, i) => {
+        sums.run[i] += run.estimationError!.values[i];
+        sums.base[i] += b.estimationError!.values[i];
+      });
+    }
+    if (n === 0) continue;
+    const values = labels.map((_, i) =>
+      // A layer neither method fitted (e.g. the unpruned first conv) has a negligible error in
+      // both, from the fine-tune alone: their ratio is noise, call it even.
+      sums.run[i] / n < UNCHANGED && sums.base[i] / n < UNCHANGED ? 1 : sums.run[i] / sums.base[i],
     );
-  const base = new Map(pick(baseline).map((r) => [r.cell.seed, r.estimationError!]));
-  const ratios = pick(method)
-    .filter((r) => base.has(r.cell.seed))
-    .map((r) =>
-      r.estimationError!.values.map((v, i) => {
-        const b = base.get(r.cell.seed)!.values[i];
-        // A layer neither method fitted (e.g. the unpruned first conv) has a negligible error in
-        // both, from the fine-tune alone: their ratio is noise, call it even.
-        return v < UNCHANGED && b < UNCHANGED ? 1 : v / b;
-      }),
-    );
-  if (ratios.length === 0) return undefined;
-  const labels = pick(method)[0].estimationError!.labels;
-  return {
-    labels,
-    values: labels.map((_, i) => ratios.reduce((s, r) => s + r[i], 0) / ratios.length),
-  };
+    rows.push({ method, grid, shotsPerClass, labels, values });
+  }
+  return rows;
 }
