@@ -2,7 +2,7 @@
 import type { ReactNode } from 'react';
 import { useWorkbench } from '../state/context';
 import type { Catalog, RunConfig } from '../../worker/protocol';
-import { Field, NumberInput } from './ParamField';
+import { Field, NumberInput, SelectField, type SelectOption } from './ParamField';
 
 const BACKEND_TITLES: Record<string, string> = {
   auto: 'auto (fastest measured)',
@@ -11,6 +11,9 @@ const BACKEND_TITLES: Record<string, string> = {
   webgl: 'WebGL',
   cpu: 'CPU',
 };
+
+const TEST_EXAMPLES_HELP =
+  'Evaluate on the first N test images (0: all 10,000). Fewer is faster on slow backends.';
 
 export interface ControlProps {
   config: RunConfig;
@@ -23,38 +26,25 @@ export interface ControlProps {
 export function ConfigSelect<K extends keyof RunConfig>({
   config,
   field,
-  label,
-  options,
-  help,
+  ...select
 }: {
   config: RunConfig;
   field: K;
   label: string;
-  options: { value: string; title: string; disabled?: boolean }[];
+  options: SelectOption[];
   help?: string;
 }) {
   const setConfig = useWorkbench((s) => s.setConfig);
   return (
-    <Field label={label} help={help}>
-      {({ id, describedBy }) => (
-        <select
-          id={id}
-          value={String(config[field])}
-          aria-describedby={describedBy || undefined}
-          onChange={(e) => setConfig({ [field]: e.target.value } as Partial<RunConfig>)}
-        >
-          {options.map((o) => (
-            <option key={o.value} value={o.value} disabled={o.disabled}>
-              {o.title}
-            </option>
-          ))}
-        </select>
-      )}
-    </Field>
+    <SelectField
+      {...select}
+      value={String(config[field])}
+      onChange={(v) => setConfig({ [field]: v } as Partial<RunConfig>)}
+    />
   );
 }
 
-export function ConfigInt({
+function ConfigInt({
   config,
   errors,
   field,
@@ -137,7 +127,35 @@ export function NetworkFields({
   );
 }
 
-/** The backend select: shared by a run and a sweep. */
+/**
+ * Seed (a run's only: a sweep lists its seeds), steps, test examples and backend: shared by a run
+ * and a sweep.
+ */
+export function RunFields({
+  legend,
+  seed = false,
+  stepsHelp,
+  ...props
+}: ControlProps & { legend: string; seed?: boolean; stepsHelp: string }) {
+  const ints = [
+    { field: 'seed', label: 'Seed', help: 'Same seed, same run: data order and initialisation.' },
+    { field: 'steps', label: 'Steps', help: stepsHelp },
+    { field: 'testExamples', label: 'Test examples', help: TEST_EXAMPLES_HELP },
+  ] as const;
+  return (
+    <fieldset>
+      <legend>{legend}</legend>
+      {ints
+        .filter((int) => (seed || int.field !== 'seed') && props.show(int.field))
+        .map((int) => (
+          <ConfigInt key={int.field} config={props.config} errors={props.errors} {...int} />
+        ))}
+      <BackendField {...props} />
+    </fieldset>
+  );
+}
+
+/** The backend select: shared by a run, a sweep and a loaded sweep file. */
 export function BackendField({ config, catalog, show }: ControlProps) {
   return (
     show('backend') && (
@@ -159,13 +177,10 @@ export function BackendField({ config, catalog, show }: ControlProps) {
 }
 
 /** The student choices: derived from the teacher, or an architecture of the zoo. */
-export function studentOptions(catalog: Catalog): { value: string; title: string }[] {
+export function studentOptions(catalog: Catalog): SelectOption[] {
   return [
     { value: 'half', title: 'half: the teacher at half width' },
     { value: 'copy', title: 'copy: the teacher itself' },
     ...catalog.architectures.map((a) => ({ value: a.id, title: a.title })),
   ];
 }
-
-export const TEST_EXAMPLES_HELP =
-  'Evaluate on the first N test images (0: all 10,000). Fewer is faster on slow backends.';

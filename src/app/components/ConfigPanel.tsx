@@ -1,18 +1,11 @@
 import { useWorkbench } from '../state/context';
 import { configErrors } from '../state/config';
-import {
-  BackendField,
-  ConfigInt,
-  NetworkFields,
-  TEST_EXAMPLES_HELP,
-  type ControlProps,
-} from './ConfigFields';
-import { Field, ParamField } from './ParamField';
+import { ConfigSelect, NetworkFields, RunFields, type ControlProps } from './ConfigFields';
+import { ParamField } from './ParamField';
 import { SweepForm } from './SweepForm';
 
 function RunForm(props: ControlProps) {
   const { config, catalog, errors, show } = props;
-  const setConfig = useWorkbench((s) => s.setConfig);
   const setParam = useWorkbench((s) => s.setParam);
   const startRun = useWorkbench((s) => s.startRun);
   const activeRuns = useWorkbench(
@@ -33,22 +26,13 @@ function RunForm(props: ControlProps) {
       <fieldset>
         <legend>Method</legend>
         {show('method') && (
-          <Field label="Method" help={`${method.summary} (${method.paper})`}>
-            {({ id, describedBy }) => (
-              <select
-                id={id}
-                value={config.method}
-                aria-describedby={describedBy || undefined}
-                onChange={(e) => setConfig({ method: e.target.value })}
-              >
-                {catalog.methods.map((m) => (
-                  <option key={m.id} value={m.id}>
-                    {m.title}
-                  </option>
-                ))}
-              </select>
-            )}
-          </Field>
+          <ConfigSelect
+            config={config}
+            field="method"
+            label="Method"
+            options={catalog.methods.map((m) => ({ value: m.id, title: m.title }))}
+            help={`${method.summary} (${method.paper})`}
+          />
         )}
         {Object.entries(method.params).map(
           ([key, spec]) =>
@@ -64,37 +48,12 @@ function RunForm(props: ControlProps) {
             ),
         )}
       </fieldset>
-      <fieldset>
-        <legend>Run</legend>
-        {show('seed') && (
-          <ConfigInt
-            config={config}
-            errors={errors}
-            field="seed"
-            label="Seed"
-            help="Same seed, same run: data order and initialisation."
-          />
-        )}
-        {show('steps') && (
-          <ConfigInt
-            config={config}
-            errors={errors}
-            field="steps"
-            label="Steps"
-            help={`Optimisation steps (the budget); ${method.title} defaults to ${method.defaultSteps}.`}
-          />
-        )}
-        {show('testExamples') && (
-          <ConfigInt
-            config={config}
-            errors={errors}
-            field="testExamples"
-            label="Test examples"
-            help={TEST_EXAMPLES_HELP}
-          />
-        )}
-        <BackendField {...props} />
-      </fieldset>
+      <RunFields
+        {...props}
+        legend="Run"
+        seed
+        stepsHelp={`Optimisation steps (the budget); ${method.title} defaults to ${method.defaultSteps}.`}
+      />
       <div className="run-row">
         <button type="submit" className="primary" disabled={!valid}>
           Run

@@ -77,6 +77,61 @@ export function NumberInput({
   );
 }
 
+export interface SelectOption {
+  value: string;
+  title: string;
+  disabled?: boolean;
+}
+
+/** The select of a Field: a schema's enum, a run setting, a sweep's student or grid parameter. */
+function Select({
+  id,
+  describedBy,
+  value,
+  options,
+  onChange,
+}: {
+  id: string;
+  describedBy: string;
+  value: string;
+  options: readonly SelectOption[];
+  onChange: (value: string) => void;
+}) {
+  return (
+    <select
+      id={id}
+      value={value}
+      aria-describedby={describedBy || undefined}
+      onChange={(e) => onChange(e.target.value)}
+    >
+      {options.map((o) => (
+        <option key={o.value} value={o.value} disabled={o.disabled}>
+          {o.title}
+        </option>
+      ))}
+    </select>
+  );
+}
+
+/** A labelled select of the Run and Sweep tabs. */
+export function SelectField({
+  label,
+  help,
+  ...select
+}: {
+  label: string;
+  help?: string;
+  value: string;
+  options: readonly SelectOption[];
+  onChange: (value: string) => void;
+}) {
+  return (
+    <Field label={label} help={help}>
+      {(ids) => <Select {...ids} {...select} />}
+    </Field>
+  );
+}
+
 function range(spec: ParamSpec): string {
   if (spec.kind !== 'int' && spec.kind !== 'number') return '';
   return ` Range ${spec.min} – ${spec.max}${spec.kind === 'number' && spec.log ? ', log scale' : ''}.`;
@@ -103,16 +158,13 @@ export function ParamField({
         switch (spec.kind) {
           case 'enum':
             return (
-              <select
+              <Select
                 id={id}
+                describedBy={describedBy}
                 value={String(value)}
-                aria-describedby={describedBy}
-                onChange={(e) => onChange(e.target.value)}
-              >
-                {spec.options.map((o) => (
-                  <option key={o}>{o}</option>
-                ))}
-              </select>
+                options={spec.options.map((o) => ({ value: o, title: o }))}
+                onChange={onChange}
+              />
             );
           case 'boolean':
             return (

@@ -1,10 +1,53 @@
-import { memo, useRef, useState } from 'react';
+import { memo, useRef, useState, type ReactNode } from 'react';
 import { saveFile, timestamp } from '../files';
 import { formatDuration, formatTime } from '../format';
 import { useWorkbench } from '../state/context';
-import { keyMetric, type RunRecord } from '../state/runs';
-import { collectSweeps, formatList, gridLabel, type SweepInfo } from '../state/sweeps';
+import { keyMetric, type RunRecord, type RunStatus } from '../state/runs';
+import {
+  collectSweeps,
+  describeSweep,
+  gridLabel,
+  type SweepInfo,
+  type SweepStatus,
+} from '../state/sweeps';
 import { StatusBadge } from './StatusBadge';
+
+/** A run's or a sweep's button in the rail: status, title and a key figure, then detail lines. */
+function ItemButton({
+  kind,
+  status,
+  selected,
+  onClick,
+  title,
+  metric,
+  children,
+}: {
+  kind: 'run' | 'sweep';
+  status: RunStatus | SweepStatus;
+  selected: boolean;
+  onClick: () => void;
+  title: string;
+  metric?: string;
+  children: ReactNode;
+}) {
+  return (
+    <button
+      type="button"
+      className={kind === 'sweep' ? 'run-item sweep-item' : 'run-item'}
+      aria-current={selected ? 'true' : undefined}
+      onClick={onClick}
+      data-testid={`${kind}-item`}
+      data-status={status}
+    >
+      <span className="run-item-top">
+        <StatusBadge status={status} />
+        <span className="run-method">{title}</span>
+        {metric && <span className="run-metric">{metric}</span>}
+      </span>
+      {children}
+    </button>
+  );
+}
 
 // Memoised: a streaming run changes its record ten times a second; the others keep theirs.
 const RunItem = memo(function RunItem({ run, selected }: { run: RunRecord; selected: boolean }) {
@@ -16,23 +59,14 @@ const RunItem = memo(function RunItem({ run, selected }: { run: RunRecord; selec
     sweep && Object.keys(sweep.cell.grid).length ? ` · ${gridLabel(sweep.cell.grid)}` : '';
   return (
     <li>
-      <button
-        type="button"
-        className="run-item"
-        aria-current={selected ? 'true' : undefined}
+      <ItemButton
+        kind="run"
+        status={run.status}
+        selected={selected}
         onClick={() => select(run.id)}
-        data-testid="run-item"
-        data-status={run.status}
+        title={run.methodTitle}
+        metric={metric && `${metric.label} ${metric.value}`}
       >
-        <span className="run-item-top">
-          <StatusBadge status={run.status} />
-          <span className="run-method">{run.methodTitle}</span>
-          {metric && (
-            <span className="run-metric">
-              {metric.label} {metric.value}
-            </span>
-          )}
-        </span>
         {sweep ? (
           <span className="run-item-sub">
             K={sweep.cell.shotsPerClass}
@@ -50,7 +84,7 @@ const RunItem = memo(function RunItem({ run, selected }: { run: RunRecord; selec
             </span>
           </>
         )}
-      </button>
+      </ItemButton>
     </li>
   );
 });
@@ -73,35 +107,22 @@ function SweepItem({
 }) {
   const selectSweep = useWorkbench((s) => s.selectSweep);
   const { config } = info;
-  const grid = Object.entries(config.grid ?? {})
-    .map(([k, v]) => ` · ${k} ${formatList(v)}`)
-    .join('');
   return (
     <li className="sweep-group">
       <div className="sweep-head">
-        <button
-          type="button"
-          className="run-item sweep-item"
-          aria-current={selected ? 'true' : undefined}
+        <ItemButton
+          kind="sweep"
+          status={info.status}
+          selected={selected}
           onClick={() => selectSweep(info.id)}
-          data-testid="sweep-item"
-          data-status={info.status}
+          title={`Sweep${config.name ? `: ${config.name}` : ''}`}
+          metric={`${info.counts.done ?? 0}/${info.total}`}
         >
-          <span className="run-item-top">
-            <StatusBadge status={info.status} />
-            <span className="run-method">Sweep{config.name ? `: ${config.name}` : ''}</span>
-            <span className="run-metric">
-              {info.counts.done ?? 0}/{info.total}
-            </span>
-          </span>
-          <span className="run-item-sub">
-            {config.methods.join(', ')} · K {formatList(config.shotsPerClass)}
-            {grid} · seeds {formatList(config.seeds)}
-          </span>
+          <span className="run-item-sub">{describeSweep(config)}</span>
           <span className="run-item-sub">
             {config.teacher} · {config.dataset} · {formatTime(info.createdAt)}
           </span>
-        </button>
+        </ItemButton>
         <button
           type="button"
           className="ghost sweep-toggle"

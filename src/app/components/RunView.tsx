@@ -1,12 +1,5 @@
 import { saveFile } from '../files';
-import {
-  formatBytes,
-  formatCount,
-  formatDuration,
-  formatNumber,
-  formatPercent,
-  formatTime,
-} from '../format';
+import { formatBytes, formatCount, formatDuration, formatNumber, formatPercent } from '../format';
 import { useWorkbench } from '../state/context';
 import { ACTIVE, etaMs, type RunRecord } from '../state/runs';
 import { EmbeddingChart } from './charts/EmbeddingChart';
@@ -15,7 +8,7 @@ import { LayersChart } from './charts/LayersChart';
 import { groupScalars, ScalarChart } from './charts/ScalarChart';
 import { TableView } from './charts/TableView';
 import { ModelSummary } from './ModelSummary';
-import { StatusBadge } from './StatusBadge';
+import { ViewHead } from './ViewHead';
 
 function Controls({ run }: { run: RunRecord }) {
   const pause = useWorkbench((s) => s.pause);
@@ -157,7 +150,6 @@ function Charts({ run }: { run: RunRecord }) {
   );
 }
 
-/** The selected run: status and controls, live charts, result, model summary and log. */
 /** "run 3 of 8 of sweep …": back to the sweep's results. */
 function SweepLink({ run }: { run: RunRecord }) {
   const selectSweep = useWorkbench((s) => s.selectSweep);
@@ -173,6 +165,7 @@ function SweepLink({ run }: { run: RunRecord }) {
   );
 }
 
+/** The selected run: status and controls, live charts, result, model summary and log. */
 export function RunView() {
   const run = useWorkbench((s) => (s.selectedId ? s.runs[s.selectedId] : undefined));
   if (!run) {
@@ -195,22 +188,20 @@ export function RunView() {
     .join(' ');
   return (
     <main className="main" data-testid="run-view" data-status={run.status}>
-      <div className="run-head">
-        <div>
-          <h2>
-            {run.methodTitle}{' '}
-            <span className="muted">
-              {config.teacher} → {config.student} · {config.dataset}
-            </span>
-          </h2>
-          <p className="muted small">
-            <StatusBadge status={run.status} /> started {formatTime(run.createdAt)} · seed{' '}
-            {config.seed} · {config.steps} steps · <code>{params}</code>
+      <ViewHead
+        title={run.methodTitle}
+        networks={`${config.teacher} → ${config.student} · ${config.dataset}`}
+        status={run.status}
+        createdAt={run.createdAt}
+        details={
+          <>
+            seed {config.seed} · {config.steps} steps · <code>{params}</code>
             <SweepLink run={run} />
-          </p>
-        </div>
+          </>
+        }
+      >
         <Controls run={run} />
-      </div>
+      </ViewHead>
       <Progress run={run} />
       <p className="backend small" data-testid="backend">
         {run.backend ? (

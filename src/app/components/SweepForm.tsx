@@ -8,13 +8,12 @@ import { useWorkbench } from '../state/context';
 import { gridChoices, resolveSweep, sweepParams, type SweepConfig } from '../state/sweeps';
 import {
   BackendField,
-  ConfigInt,
   NetworkFields,
+  RunFields,
   studentOptions,
-  TEST_EXAMPLES_HELP,
   type ControlProps,
 } from './ConfigFields';
-import { Field, humanize, ParamField } from './ParamField';
+import { Field, humanize, ParamField, SelectField } from './ParamField';
 
 function slug(name: string | undefined): string {
   const s = (name ?? '')
@@ -165,7 +164,7 @@ function MethodChecks({ props }: { props: ControlProps }) {
 }
 
 function SweepFields({ props }: { props: ControlProps }) {
-  const { catalog, config, errors, show } = props;
+  const { catalog } = props;
   const draft = useWorkbench((s) => s.sweepDraft)!;
   const setSweepDraft = useWorkbench((s) => s.setSweepDraft);
   const choices = gridChoices(catalog, draft.methods);
@@ -183,30 +182,17 @@ function SweepFields({ props }: { props: ControlProps }) {
     .filter(Boolean)
     .join(', ');
   const studentField = (
-    <Field
+    <SelectField
       label="Student"
       help={
         draft.student
           ? catalog.architectures.find((a) => a.id === draft.student)?.description
           : `Each method's own: ${defaults || 'pick methods'}.`
       }
-    >
-      {({ id, describedBy }) => (
-        <select
-          id={id}
-          value={draft.student}
-          aria-describedby={describedBy || undefined}
-          onChange={(e) => setSweepDraft({ student: e.target.value })}
-        >
-          <option value="">each method's default</option>
-          {studentOptions(catalog).map((o) => (
-            <option key={o.value} value={o.value}>
-              {o.title}
-            </option>
-          ))}
-        </select>
-      )}
-    </Field>
+      value={draft.student}
+      options={[{ value: '', title: "each method's default" }, ...studentOptions(catalog)]}
+      onChange={(student) => setSweepDraft({ student })}
+    />
   );
   return (
     <>
@@ -232,26 +218,19 @@ function SweepFields({ props }: { props: ControlProps }) {
           value={draft.seeds}
           onChange={(seeds) => setSweepDraft({ seeds })}
         />
-        <Field
+        <SelectField
           label="Grid parameter"
           help="A numeric parameter to sweep, for the methods that have it (μ for Fig. 3)."
-        >
-          {({ id, describedBy }) => (
-            <select
-              id={id}
-              value={grid?.key ?? ''}
-              aria-describedby={describedBy}
-              onChange={(e) => setSweepDraft({ gridParam: e.target.value })}
-            >
-              <option value="">none</option>
-              {choices.map((p) => (
-                <option key={p.key} value={p.key}>
-                  {p.spec.label ?? humanize(p.key)} ({p.key}){only(p.methods)}
-                </option>
-              ))}
-            </select>
-          )}
-        </Field>
+          value={grid?.key ?? ''}
+          options={[
+            { value: '', title: 'none' },
+            ...choices.map((p) => ({
+              value: p.key,
+              title: `${p.spec.label ?? humanize(p.key)} (${p.key})${only(p.methods)}`,
+            })),
+          ]}
+          onChange={(gridParam) => setSweepDraft({ gridParam })}
+        />
         {grid && (
           <TextField
             label="Grid values"
@@ -291,28 +270,7 @@ function SweepFields({ props }: { props: ControlProps }) {
           })}
         </fieldset>
       )}
-      <fieldset>
-        <legend>Runs</legend>
-        {show('steps') && (
-          <ConfigInt
-            config={config}
-            errors={errors}
-            field="steps"
-            label="Steps"
-            help="Optimisation steps of every run."
-          />
-        )}
-        {show('testExamples') && (
-          <ConfigInt
-            config={config}
-            errors={errors}
-            field="testExamples"
-            label="Test examples"
-            help={TEST_EXAMPLES_HELP}
-          />
-        )}
-        <BackendField {...props} />
-      </fieldset>
+      <RunFields {...props} legend="Runs" stepsHelp="Optimisation steps of every run." />
     </>
   );
 }

@@ -4,24 +4,25 @@
 // sweep's runs, so a reload or an import of the runs brings it back.
 import { useMemo } from 'react';
 import { saveFile, timestamp } from '../files';
-import { formatPercent, formatTime } from '../format';
+import { formatPercent } from '../format';
 import { useWorkbench, useWorkbenchStore } from '../state/context';
 import { ACTIVE, type RunRecord } from '../state/runs';
 import {
   collectSweeps,
+  describeSweep,
   errorRatioSeries,
   formatCell,
-  formatList,
   gridLabel,
   sensitivity,
   sweepCsv,
   sweepMarkdown,
   sweepTable,
-  type SweepConfig,
   type SweepInfo,
 } from '../state/sweeps';
+import { TableFigure } from './charts/figure';
 import { ErrorRatioChart, SensitivityChart } from './charts/SweepCharts';
 import { StatusBadge } from './StatusBadge';
+import { ViewHead } from './ViewHead';
 
 /**
  * The sweep's runs, re-read only when one of them changes status: a streaming run changes its
@@ -58,16 +59,6 @@ function LiveRun({ ids }: { ids: string[] }) {
   return live ? <span className="muted"> · {live}</span> : null;
 }
 
-function describe(sweep: SweepConfig): string {
-  const grid = Object.entries(sweep.grid ?? {})
-    .map(([k, v]) => ` · ${k} ${formatList(v)}`)
-    .join('');
-  return (
-    `${sweep.methods.join(', ')} · K ${formatList(sweep.shotsPerClass)}${grid} · ` +
-    `seeds ${formatList(sweep.seeds)}`
-  );
-}
-
 function ResultsTable({ records }: { records: RunRecord[] }) {
   const table = useMemo(() => sweepTable(records), [records]);
   // The best mean of each K column is bold, as in the paper's tables.
@@ -75,42 +66,36 @@ function ResultsTable({ records }: { records: RunRecord[] }) {
     Math.max(...table.rows.map((r) => r.cells[i].row?.mean ?? -Infinity)),
   );
   return (
-    <figure className="chart table-figure">
-      <figcaption>
-        <strong>Test accuracy (%)</strong>
-        <span className="muted">mean ± std over seeds (n)</span>
-      </figcaption>
-      <div className="table-scroll">
-        <table data-testid="sweep-table">
-          <thead>
-            <tr>
-              <th scope="col">method</th>
-              {table.shots.map((k) => (
-                <th key={k} scope="col" className="num">
-                  K = {k}
-                </th>
+    <TableFigure title="Test accuracy (%)" note="mean ± std over seeds (n)">
+      <table data-testid="sweep-table">
+        <thead>
+          <tr>
+            <th scope="col">method</th>
+            {table.shots.map((k) => (
+              <th key={k} scope="col" className="num">
+                K = {k}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {table.rows.map((row) => (
+            <tr key={row.label} data-testid="sweep-row">
+              <th scope="row">{row.label}</th>
+              {row.cells.map((cell, i) => (
+                <td
+                  key={table.shots[i]}
+                  className={`num${cell.row && cell.row.mean === best[i] ? ' best' : ''}`}
+                  data-n={cell.row?.n ?? 0}
+                >
+                  {formatCell(cell)}
+                </td>
               ))}
             </tr>
-          </thead>
-          <tbody>
-            {table.rows.map((row) => (
-              <tr key={row.label} data-testid="sweep-row">
-                <th scope="row">{row.label}</th>
-                {row.cells.map((cell, i) => (
-                  <td
-                    key={table.shots[i]}
-                    className={`num${cell.row && cell.row.mean === best[i] ? ' best' : ''}`}
-                    data-n={cell.row?.n ?? 0}
-                  >
-                    {formatCell(cell)}
-                  </td>
-                ))}
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
-    </figure>
+          ))}
+        </tbody>
+      </table>
+    </TableFigure>
   );
 }
 
@@ -242,23 +227,19 @@ export function SweepView({ id }: { id: string }) {
     .join(', ');
   return (
     <main className="main" data-testid="sweep-view" data-status={info.status}>
-      <div className="run-head">
-        <div>
-          <h2>
-            Sweep{config.name ? `: ${config.name}` : ''}{' '}
-            <span className="muted">
-              {config.teacher} → {config.student ?? "each method's default student"} ·{' '}
-              {config.dataset}
-            </span>
-          </h2>
-          <p className="muted small">
-            <StatusBadge status={info.status} /> started {formatTime(info.createdAt)} ·{' '}
-            {describe(config)} · {config.steps ?? 'default'} steps
+      <ViewHead
+        title={`Sweep${config.name ? `: ${config.name}` : ''}`}
+        networks={`${config.teacher} → ${config.student ?? "each method's default student"} · ${config.dataset}`}
+        status={info.status}
+        createdAt={info.createdAt}
+        details={
+          <>
+            {describeSweep(config)} · {config.steps ?? 'default'} steps
             {config.testExamples ? ` · ${config.testExamples} test images` : ''}
             {teacherAcc !== undefined && ` · teacher ${formatPercent(teacherAcc)}`}
-          </p>
-        </div>
-      </div>
+          </>
+        }
+      />
       <div className="progress-row">
         <progress aria-label="Sweep progress" max={total} value={done} />
         <span data-testid="sweep-progress">

@@ -5,6 +5,7 @@ import { newRun, type RunRecord } from './runs';
 import {
   cellRunConfig,
   collectSweeps,
+  describeSweep,
   draftFromSweep,
   draftSweep,
   errorRatioSeries,
@@ -83,6 +84,20 @@ describe('sweep lists', () => {
     expect(formatList([1, 2, 3, 4])).toBe('1-4');
     expect(formatList([1, 2])).toBe('1, 2');
     expect(formatList([0, 0.5])).toBe('0, 0.5');
+  });
+
+  it('describe a sweep in one line', () => {
+    const sweep: SweepConfig = {
+      teacher: 'lenet5-mnist',
+      dataset: 'mnist',
+      methods: ['kd', 'cross-distillation'],
+      shotsPerClass: [1, 5],
+      seeds: [1, 2, 3],
+    };
+    expect(describeSweep(sweep)).toBe('kd, cross-distillation · K 1, 5 · seeds 1-3');
+    expect(describeSweep({ ...sweep, grid: { mu: [0, 0.5] } })).toBe(
+      'kd, cross-distillation · K 1, 5 · mu 0, 0.5 · seeds 1-3',
+    );
   });
 });
 

@@ -4,7 +4,7 @@
 // Pure functions of plain data, unit-tested without a browser. plan.ts is plain TypeScript
 // (no TensorFlow.js), so importing its code keeps the page bundle TF.js-free.
 import {
-  estimationErrorRatio,
+  estimationErrorRatios,
   expandSweep,
   summarizeSweep,
   type SweepCell,
@@ -428,6 +428,17 @@ export interface SweepInfo {
   status: SweepStatus;
 }
 
+/** "kd, cd · K 1, 5 · mu 0, 1 · seeds 1-3": the axes of a sweep, in the rail and its view. */
+export function describeSweep(sweep: SweepConfig): string {
+  const grid = Object.entries(sweep.grid ?? {})
+    .map(([k, v]) => ` · ${k} ${formatList(v)}`)
+    .join('');
+  return (
+    `${sweep.methods.join(', ')} · K ${formatList(sweep.shotsPerClass)}${grid} · ` +
+    `seeds ${formatList(sweep.seeds)}`
+  );
+}
+
 const sweepStatus = (counts: SweepInfo['counts'], total: number): SweepStatus =>
   counts.running || counts.paused
     ? 'running'
@@ -574,7 +585,7 @@ export function sweepMarkdown(sweep: SweepConfig, records: readonly RunRecord[])
   for (const s of errorRatioSeries(records)) {
     lines.push(
       '',
-      `Estimation error of ${s.label} / layerwise per layer (mean over seeds; < 1 is better):`,
+      `Estimation error of ${s.label} / layerwise per layer (held-out, summed over seeds; < 1 is better):`,
       '',
       `| ${s.labels.join(' | ')} |`,
       `| ${s.labels.map(() => '---').join(' | ')} |`,
@@ -675,28 +686,20 @@ export interface RatioSeries {
 
 /**
  * Per-layer estimation error of each method (and grid cell) over 'layerwise' with the same K
- * and seed (the paper's Fig. 2), from core's estimationErrorRatio. Empty without layerwise runs.
+ * and seeds (the paper's Fig. 2), from core's estimationErrorRatios. Empty without layerwise runs.
  */
 export function errorRatioSeries(records: readonly RunRecord[]): RatioSeries[] {
-  const runs = sweepResults(records);
-  const baseline = 'layerwise';
-  if (!runs.some((r) => r.cell.method === baseline)) return [];
-  const series: RatioSeries[] = [];
   const table = sweepTable(records);
-  for (const row of table.rows.filter((r) => r.method !== baseline)) {
-    // A baseline run pairs with this grid cell when it agrees on every grid key it has.
-    const pairs = (g: Record<string, unknown>) =>
-      Object.entries(g).every(([k, v]) => k in row.grid && row.grid[k] === v);
-    const subset = runs.filter((r) =>
-      r.cell.method === baseline
-        ? pairs(r.cell.grid)
-        : r.cell.method === row.method && gridKey(r.cell.grid) === gridKey(row.grid),
-    );
-    for (const k of table.shots) {
-      const ratio = estimationErrorRatio(subset, row.method, baseline, k);
-      if (ratio)
-        series.push({ label: `${row.label} K=${k}`, row: row.label, shotsPerClass: k, ...ratio });
-    }
-  }
-  return series;
+  return estimationErrorRatios(sweepResults(records)).map(
+    ({ method, grid, shotsPerClass, labels, values }) => {
+      const row = table.rows.find((r) => r.method === method && gridKey(r.grid) === gridKey(grid))!;
+      return {
+        label: `${row.label} K=${shotsPerClass}`,
+        row: row.label,
+        shotsPerClass,
+        labels,
+        values,
+      };
+    },
+  );
 }

@@ -1,5 +1,7 @@
-import { ResponsiveContainer, Scatter, ScatterChart, XAxis, YAxis, ZAxis } from 'recharts';
+import { Scatter, ScatterChart, XAxis, YAxis, ZAxis } from 'recharts';
 import type { EmbeddingEvent } from '../../state/runs';
+import { MARGIN } from './axes';
+import { ChartFigure } from './figure';
 import { color } from './palette';
 import { staggered } from './stagger';
 
@@ -19,31 +21,29 @@ export const EmbeddingChart = staggered(function EmbeddingChart({
     byClass.set(labels[i], list);
   }
   return (
-    <figure className="chart" data-testid={`embedding-${title}`} data-points={labels.length}>
-      <figcaption>
-        <strong>{title}</strong>
-        <span className="muted">
-          {labels.length} points @ step {event.step}
-        </span>
-      </figcaption>
-      <ResponsiveContainer width="100%" height={260}>
-        <ScatterChart margin={{ top: 8, right: 16, bottom: 0, left: 0 }}>
-          <XAxis dataKey="x" type="number" hide niceTicks="none" />
-          <YAxis dataKey="y" type="number" hide niceTicks="none" />
-          {/* Small dots: hundreds of points overlap. */}
-          <ZAxis range={[14, 14]} />
-          {[...byClass].map(([label, data]) => (
-            <Scatter
-              key={label}
-              name={String(label)}
-              data={data}
-              fill={color(label)}
-              isAnimationActive={false}
-              shape="circle"
-            />
-          ))}
-        </ScatterChart>
-      </ResponsiveContainer>
-    </figure>
+    <ChartFigure
+      title={title}
+      note={`${labels.length} points @ step ${event.step}`}
+      height={260}
+      data-testid={`embedding-${title}`}
+      data-points={labels.length}
+    >
+      <ScatterChart margin={MARGIN}>
+        <XAxis dataKey="x" type="number" hide niceTicks="none" />
+        <YAxis dataKey="y" type="number" hide niceTicks="none" />
+        {/* Small dots: hundreds of points overlap. */}
+        <ZAxis range={[14, 14]} />
+        {[...byClass].map(([label, data]) => (
+          <Scatter
+            key={label}
+            name={String(label)}
+            data={data}
+            fill={color(label)}
+            isAnimationActive={false}
+            shape="circle"
+          />
+        ))}
+      </ScatterChart>
+    </ChartFigure>
   );
 });

@@ -1,5 +1,6 @@
 import { memo, useEffect, useRef } from 'react';
 import type { ImagesEvent } from '../../state/runs';
+import { Figure } from './figure';
 
 /** Draws a batch of NHWC uint8 images (samples, generator output) as a grid on one canvas. */
 export const ImageGrid = memo(function ImageGrid({
@@ -36,13 +37,13 @@ export const ImageGrid = memo(function ImageGrid({
   }, [pixels, width, height, channels, count, cols]);
 
   return (
-    <figure className="chart images" data-testid={`images-${title}`} data-count={count}>
-      <figcaption>
-        <strong>{title}</strong>
-        <span className="muted">
-          {count} images @ step {event.step}
-        </span>
-      </figcaption>
+    <Figure
+      className="chart images"
+      title={title}
+      note={`${count} images @ step ${event.step}`}
+      data-testid={`images-${title}`}
+      data-count={count}
+    >
       <canvas
         ref={canvas}
         width={cols * (width + gap)}
@@ -51,6 +52,6 @@ export const ImageGrid = memo(function ImageGrid({
         aria-label={`${title}: ${event.captions?.join(', ') ?? `${count} images`}`}
       />
       {event.captions && <p className="captions">{event.captions.join(' ')}</p>}
-    </figure>
+    </Figure>
   );
 });

@@ -1,10 +1,11 @@
 import { useEffect, useState } from 'react';
-import { Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import { Legend, Line, LineChart, Tooltip, XAxis, YAxis } from 'recharts';
 import { formatNumber } from '../../format';
 import type { Point } from '../../state/lttb';
+import { MARGIN, numberXAxis, valueYAxis } from './axes';
+import { ChartFigure } from './figure';
 import { color } from './palette';
 import { staggered } from './stagger';
-import { niceTicks } from './ticks';
 
 /** Series whose keys share a first segment ('loss', 'loss/soft') are drawn in one chart. */
 export function groupScalars(keys: readonly string[]): [string, string[]][] {
@@ -23,7 +24,7 @@ interface Props {
 }
 
 // Drawn for streaming: no animation (a series changes ten times a second), no grid, and axis
-// ticks computed here; each of these costs recharts milliseconds per update.
+// ticks of our own (axes.ts); each of these costs recharts milliseconds per update.
 function ScalarChartView({ title, keys, scalars }: Props) {
   const total = keys.reduce((n, k) => n + scalars[k].length, 0);
   const latest = keys.map((k) => {
@@ -32,59 +33,39 @@ function ScalarChartView({ title, keys, scalars }: Props) {
   });
   const all = keys.flatMap((k) => scalars[k]);
   const lastStep = Math.max(...all.map((p) => p.step));
-  const xTicks = niceTicks(Math.min(...all.map((p) => p.step)), lastStep);
-  const yTicks = niceTicks(
-    Math.min(...all.map((p) => p.value)),
-    Math.max(...all.map((p) => p.value)),
-  );
+  const values = all.map((p) => p.value);
   return (
-    <figure className="chart" data-testid={`chart-${title}`} data-points={total}>
-      <figcaption>
-        <strong>{title}</strong>
-        <span className="muted">
-          {latest.join(' · ')} @ step {lastStep}
-        </span>
-      </figcaption>
-      <ResponsiveContainer width="100%" height={220}>
-        <LineChart margin={{ top: 8, right: 16, bottom: 0, left: 0 }}>
-          <XAxis
-            dataKey="step"
-            type="number"
-            domain={[xTicks[0], xTicks[xTicks.length - 1]]}
-            ticks={xTicks}
-            niceTicks="none"
-            allowDuplicatedCategory={false}
-            tickFormatter={(v: number) => formatNumber(v)}
-          />
-          <YAxis
-            domain={[yTicks[0], yTicks[yTicks.length - 1]]}
-            ticks={yTicks}
-            niceTicks="none"
-            width={56}
-            tickFormatter={(v: number) => formatNumber(v)}
-          />
-          <Tooltip
+    <ChartFigure
+      title={title}
+      note={`${latest.join(' · ')} @ step ${lastStep}`}
+      height={220}
+      data-testid={`chart-${title}`}
+      data-points={total}
+    >
+      <LineChart margin={MARGIN}>
+        <XAxis {...numberXAxis('step', Math.min(...all.map((p) => p.step)), lastStep)} />
+        <YAxis {...valueYAxis(Math.min(...values), Math.max(...values))} />
+        <Tooltip
+          isAnimationActive={false}
+          formatter={(v) => formatNumber(Number(v))}
+          labelFormatter={(v) => `step ${String(v)}`}
+        />
+        {keys.length > 1 && <Legend />}
+        {keys.map((k, i) => (
+          <Line
+            key={k}
+            name={k}
+            data={scalars[k]}
+            dataKey="value"
+            stroke={color(i)}
+            strokeWidth={2}
+            // Few points are invisible as a line alone.
+            dot={scalars[k].length < 30}
             isAnimationActive={false}
-            formatter={(v) => formatNumber(Number(v))}
-            labelFormatter={(v) => `step ${String(v)}`}
           />
-          {keys.length > 1 && <Legend />}
-          {keys.map((k, i) => (
-            <Line
-              key={k}
-              name={k}
-              data={scalars[k]}
-              dataKey="value"
-              stroke={color(i)}
-              strokeWidth={2}
-              // Few points are invisible as a line alone.
-              dot={scalars[k].length < 30}
-              isAnimationActive={false}
-            />
-          ))}
-        </LineChart>
-      </ResponsiveContainer>
-    </figure>
+        ))}
+      </LineChart>
+    </ChartFigure>
   );
 }
 

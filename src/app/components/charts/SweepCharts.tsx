@@ -1,22 +1,13 @@
 // The sweep's charts: accuracy against the grid parameter (the paper's Fig. 3, μ-sensitivity)
 // and the per-layer estimation-error ratio to layer-wise distillation (Fig. 2). They change
 // only when a run of the sweep ends, but draw on their turn like every chart (stagger.tsx).
-import {
-  ErrorBar,
-  Legend,
-  Line,
-  LineChart,
-  ReferenceLine,
-  ResponsiveContainer,
-  Tooltip,
-  XAxis,
-  YAxis,
-} from 'recharts';
+import { ErrorBar, Legend, Line, LineChart, ReferenceLine, Tooltip, XAxis, YAxis } from 'recharts';
 import { formatNumber } from '../../format';
 import type { RatioSeries, SensitivitySeries } from '../../state/sweeps';
+import { MARGIN, numberXAxis, valueYAxis } from './axes';
+import { ChartFigure } from './figure';
 import { color } from './palette';
 import { staggered } from './stagger';
-import { niceTicks } from './ticks';
 
 const HEIGHT = 300;
 
@@ -45,88 +36,73 @@ export const SensitivityChart = staggered(function SensitivityChart({
   const all = drawn.flatMap((s) => s.points);
   const points = drawn.filter((s) => !s.flat).reduce((n, s) => n + s.points.length, 0);
   const xs = all.map((p) => p.x);
-  const xTicks = niceTicks(Math.min(...xs), Math.max(...xs));
-  // Accuracy never passes 100 %: an error bar that would is clipped.
-  const yTicks = niceTicks(
-    Math.min(...all.map((p) => (p.mean - p.std) * 100)),
-    Math.min(100, Math.max(...all.map((p) => (p.mean + p.std) * 100))),
-  );
   // Colour is K, line style the method: a method's lines at one K are compared at a glance.
   const kIndex = indexer<number>();
   const gridMethod = indexer<string>();
   const flatMethod = indexer<string>();
   return (
-    <figure className="chart" data-testid="sweep-sensitivity" data-points={points}>
-      <figcaption>
-        <strong>Accuracy against {param}</strong>
-        <span className="muted">
-          mean ± std over seeds, one line per method and K
-          {drawn.some((s) => s.flat) && '; dashed: methods without ' + param}
-        </span>
-      </figcaption>
-      {all.length === 0 ? (
-        <p className="muted chart-empty">No run has finished yet.</p>
-      ) : (
-        <ResponsiveContainer width="100%" height={HEIGHT}>
-          <LineChart margin={{ top: 8, right: 16, bottom: 8, left: 0 }}>
-            <XAxis
-              dataKey="x"
-              type="number"
-              domain={[xTicks[0], xTicks[xTicks.length - 1]]}
-              ticks={xTicks}
-              niceTicks="none"
-              allowDuplicatedCategory={false}
-              tickFormatter={(v: number) => formatNumber(v)}
-              height={42}
-              label={{ value: param, position: 'insideBottom', offset: 2 }}
-            />
-            <YAxis
-              domain={[yTicks[0], yTicks[yTicks.length - 1]]}
-              ticks={yTicks}
-              niceTicks="none"
-              allowDataOverflow
-              width={56}
-              tickFormatter={(v: number) => `${formatNumber(v)}%`}
-            />
-            <Tooltip
+    <ChartFigure
+      title={`Accuracy against ${param}`}
+      note={`mean ± std over seeds, one line per method and K${
+        drawn.some((s) => s.flat) ? `; dashed: methods without ${param}` : ''
+      }`}
+      height={HEIGHT}
+      empty={all.length === 0 ? 'No run has finished yet.' : undefined}
+      data-testid="sweep-sensitivity"
+      data-points={points}
+    >
+      <LineChart margin={{ ...MARGIN, bottom: 8 }}>
+        <XAxis
+          {...numberXAxis('x', Math.min(...xs), Math.max(...xs))}
+          height={42}
+          label={{ value: param, position: 'insideBottom', offset: 2 }}
+        />
+        {/* Accuracy never passes 100 %: an error bar that would is clipped. */}
+        <YAxis
+          {...valueYAxis(
+            Math.min(...all.map((p) => (p.mean - p.std) * 100)),
+            Math.min(100, Math.max(...all.map((p) => (p.mean + p.std) * 100))),
+            (v) => `${formatNumber(v)}%`,
+          )}
+          allowDataOverflow
+        />
+        <Tooltip
+          isAnimationActive={false}
+          formatter={(v) => `${Number(v).toFixed(2)}%`}
+          labelFormatter={(v) => `${param} = ${String(v)}`}
+        />
+        <Legend verticalAlign="bottom" iconType="plainline" />
+        {drawn.map((s) => {
+          const stroke = color(kIndex(s.shotsPerClass));
+          const dash = s.flat
+            ? FLAT_DASHES[flatMethod(s.method) % FLAT_DASHES.length]
+            : DASHES[gridMethod(s.method) % DASHES.length];
+          return (
+            <Line
+              key={s.label}
+              name={s.label}
+              data={s.points.map((p) => ({ x: p.x, y: p.mean * 100, err: p.std * 100 }))}
+              dataKey="y"
+              stroke={stroke}
+              strokeWidth={s.flat ? 1.5 : 2}
+              strokeDasharray={dash}
+              dot={!s.flat}
               isAnimationActive={false}
-              formatter={(v) => `${Number(v).toFixed(2)}%`}
-              labelFormatter={(v) => `${param} = ${String(v)}`}
-            />
-            <Legend verticalAlign="bottom" iconType="plainline" />
-            {drawn.map((s) => {
-              const stroke = color(kIndex(s.shotsPerClass));
-              const dash = s.flat
-                ? FLAT_DASHES[flatMethod(s.method) % FLAT_DASHES.length]
-                : DASHES[gridMethod(s.method) % DASHES.length];
-              return (
-                <Line
-                  key={s.label}
-                  name={s.label}
-                  data={s.points.map((p) => ({ x: p.x, y: p.mean * 100, err: p.std * 100 }))}
-                  dataKey="y"
+            >
+              {!s.flat && (
+                <ErrorBar
+                  dataKey="err"
+                  width={6}
                   stroke={stroke}
-                  strokeWidth={s.flat ? 1.5 : 2}
-                  strokeDasharray={dash}
-                  dot={!s.flat}
+                  strokeWidth={1.5}
                   isAnimationActive={false}
-                >
-                  {!s.flat && (
-                    <ErrorBar
-                      dataKey="err"
-                      width={6}
-                      stroke={stroke}
-                      strokeWidth={1.5}
-                      isAnimationActive={false}
-                    />
-                  )}
-                </Line>
-              );
-            })}
-          </LineChart>
-        </ResponsiveContainer>
-      )}
-    </figure>
+                />
+              )}
+            </Line>
+          );
+        })}
+      </LineChart>
+    </ChartFigure>
   );
 });
 
@@ -142,47 +118,36 @@ export const ErrorRatioChart = staggered(function ErrorRatioChart({
     ...Object.fromEntries(series.map((s, j) => [`s${j}`, s.values[i]])),
   }));
   const values = series.flatMap((s) => s.values);
-  const yTicks = niceTicks(Math.min(1, ...values), Math.max(1, ...values));
   // Colour is the method and grid cell (μ), line style K.
   const rowIndex = indexer<string>();
   const kIndex = indexer<number>();
   return (
-    <figure
-      className="chart"
+    <ChartFigure
+      title="Estimation error / layer-wise, per layer"
+      note="held-out, summed over seeds; below 1 the method helps there"
+      height={HEIGHT}
       data-testid="sweep-error-ratio"
       data-series={series.length}
       data-points={values.length}
     >
-      <figcaption>
-        <strong>Estimation error / layer-wise, per layer</strong>
-        <span className="muted">held-out, mean over seeds; below 1 the method helps there</span>
-      </figcaption>
-      <ResponsiveContainer width="100%" height={HEIGHT}>
-        <LineChart data={data} margin={{ top: 8, right: 16, bottom: 0, left: 0 }}>
-          <XAxis dataKey="layer" interval={0} />
-          <YAxis
-            domain={[yTicks[0], yTicks[yTicks.length - 1]]}
-            ticks={yTicks}
-            niceTicks="none"
-            width={56}
-            tickFormatter={(v: number) => formatNumber(v)}
+      <LineChart data={data} margin={MARGIN}>
+        <XAxis dataKey="layer" interval={0} />
+        <YAxis {...valueYAxis(Math.min(1, ...values), Math.max(1, ...values))} />
+        <Tooltip isAnimationActive={false} formatter={(v) => formatNumber(Number(v))} />
+        <Legend verticalAlign="bottom" iconType="plainline" />
+        <ReferenceLine y={1} stroke="var(--muted)" strokeDasharray="4 4" />
+        {series.map((s, j) => (
+          <Line
+            key={s.label}
+            name={s.label}
+            dataKey={`s${j}`}
+            stroke={color(rowIndex(s.row))}
+            strokeDasharray={DASHES[kIndex(s.shotsPerClass) % DASHES.length]}
+            strokeWidth={2}
+            isAnimationActive={false}
           />
-          <Tooltip isAnimationActive={false} formatter={(v) => formatNumber(Number(v))} />
-          <Legend verticalAlign="bottom" iconType="plainline" />
-          <ReferenceLine y={1} stroke="var(--muted)" strokeDasharray="4 4" />
-          {series.map((s, j) => (
-            <Line
-              key={s.label}
-              name={s.label}
-              dataKey={`s${j}`}
-              stroke={color(rowIndex(s.row))}
-              strokeDasharray={DASHES[kIndex(s.shotsPerClass) % DASHES.length]}
-              strokeWidth={2}
-              isAnimationActive={false}
-            />
-          ))}
-        </LineChart>
-      </ResponsiveContainer>
-    </figure>
+        ))}
+      </LineChart>
+    </ChartFigure>
   );
 });

@@ -1,0 +1,34 @@
+// Axis props shared by the line and bar charts, with ticks from niceTicks instead of recharts'
+// own (see ticks.ts for why).
+import type { XAxisProps, YAxisProps } from 'recharts';
+import { formatNumber } from '../../format';
+import { niceTicks } from './ticks';
+
+/** Room for the top tick label and the last x label. */
+export const MARGIN = { top: 8, right: 16, bottom: 0, left: 0 };
+
+/** Round ticks over [min, max] as the axis' ticks and domain, labelled by `format`. */
+function ticked(min: number, max: number, format: (v: number) => string) {
+  const ticks = niceTicks(min, max);
+  return {
+    domain: [ticks[0], ticks[ticks.length - 1]],
+    ticks,
+    niceTicks: 'none',
+    tickFormatter: (v: number) => format(v),
+  } satisfies XAxisProps & YAxisProps;
+}
+
+/** A numeric x axis (steps, a grid value) over series that each bring their own data. */
+export function numberXAxis(dataKey: string, min: number, max: number) {
+  return {
+    dataKey,
+    type: 'number',
+    allowDuplicatedCategory: false,
+    ...ticked(min, max, formatNumber),
+  } satisfies XAxisProps;
+}
+
+/** The value axis, wide enough for labels like "0.0001" or "100%". */
+export function valueYAxis(min: number, max: number, format = formatNumber) {
+  return { ...ticked(min, max, format), width: 56 } satisfies YAxisProps;
+}

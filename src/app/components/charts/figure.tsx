@@ -1,0 +1,58 @@
+// The frame of every chart and table of the run and sweep views: a figure with a caption.
+import type { ReactNode } from 'react';
+import { ResponsiveContainer } from 'recharts';
+
+interface FigureProps {
+  title: ReactNode;
+  /** Muted after the title: the latest values, what a value is the mean of. */
+  note?: ReactNode;
+  /** data-testid, data-points and the like, for the e2e tests. */
+  [data: `data-${string}`]: string | number | undefined;
+}
+
+export function Figure({
+  className,
+  title,
+  note,
+  children,
+  ...data
+}: FigureProps & { className: string; children: ReactNode }) {
+  return (
+    <figure className={className} {...data}>
+      <figcaption>
+        <strong>{title}</strong>
+        {note !== undefined && <span className="muted">{note}</span>}
+      </figcaption>
+      {children}
+    </figure>
+  );
+}
+
+/** A recharts chart at the figure's width; `empty`, a message, stands in for it without data. */
+export function ChartFigure({
+  height,
+  empty,
+  children,
+  ...figure
+}: FigureProps & { height: number; empty?: string; children: ReactNode }) {
+  return (
+    <Figure className="chart" {...figure}>
+      {empty ? (
+        <p className="muted chart-empty">{empty}</p>
+      ) : (
+        <ResponsiveContainer width="100%" height={height}>
+          {children}
+        </ResponsiveContainer>
+      )}
+    </Figure>
+  );
+}
+
+/** A table that scrolls sideways when wider than its column. */
+export function TableFigure({ children, ...figure }: FigureProps & { children: ReactNode }) {
+  return (
+    <Figure className="chart table-figure" {...figure}>
+      <div className="table-scroll">{children}</div>
+    </Figure>
+  );
+}
