@@ -286,6 +286,42 @@ describe('the few-shot methods end to end', () => {
     disposeGraph(f.student);
   });
 
+  it('re-estimates the student’s BatchNorm statistics on the K shots, or keeps the teacher’s', async () => {
+    const bnTeacher = await loadTeacher('bnnet-mnist');
+    const movingMean = (g: Graph) => Array.from(nodeById(g, 'bn3').weights.movingMean.dataSync());
+    const run = (batchNorm: string) =>
+      executeRun(
+        {
+          method: methodById('layerwise')!,
+          // 8-bit quantization changes every layer after the first but removes no channel.
+          params: {
+            shotsPerClass: 1,
+            itersPerLayer: 10,
+            heldOutExamples: 20,
+            fineTuneSteps: 0,
+            compression: 'quantize',
+            bits: 8,
+            batchNorm,
+          },
+          teacher: bnTeacher,
+          train,
+          test,
+          seed: 4,
+          testExamples: 200,
+          backend,
+        },
+        () => {},
+      );
+    const frozen = await run('frozen');
+    expect(movingMean(frozen.student)).toEqual(movingMean(bnTeacher));
+    const batch = await run('batch');
+    const [s, t] = [movingMean(batch.student), movingMean(bnTeacher)];
+    expect(s.some((v, i) => Math.abs(v - t[i]) > 1e-3 * (1 + Math.abs(t[i])))).toBe(true);
+    // Statistics of 10 images still describe the network: accuracy stays near the teacher's.
+    expect(batch.result.student.accuracy).toBeGreaterThan(0.9);
+    [frozen.student, batch.student, bnTeacher].forEach(disposeGraph);
+  });
+
   it('refuses a student that is not a copy of the teacher', async () => {
     await expect(
       executeRun(
