@@ -44,7 +44,15 @@ function ScalarChartView({ title, keys, scalars }: Props) {
     >
       <LineChart margin={MARGIN}>
         <XAxis {...numberXAxis('step', Math.min(...all.map((p) => p.step)), lastStep)} />
-        <YAxis {...valueYAxis(Math.min(...values), Math.max(...values))} />
+        <YAxis
+          {...valueYAxis(
+            Math.min(...values),
+            Math.max(...values),
+            formatNumber,
+            // Accuracies are fractions: no tick above 1.
+            title === 'accuracy' ? 1 : undefined,
+          )}
+        />
         <Tooltip
           isAnimationActive={false}
           formatter={(v) => formatNumber(Number(v))}

@@ -7,9 +7,12 @@ import { niceTicks } from './ticks';
 /** Room for the top tick label and the last x label. */
 export const MARGIN = { top: 8, right: 16, bottom: 0, left: 0 };
 
-/** Round ticks over [min, max] as the axis' ticks and domain, labelled by `format`. */
-function ticked(min: number, max: number, format: (v: number) => string) {
-  const ticks = niceTicks(min, max);
+/**
+ * Round ticks over [min, max] as the axis' ticks and domain, labelled by `format`; none above
+ * `ceiling` (an accuracy of 1 drawn alone would otherwise get an axis up to 1.1).
+ */
+function ticked(min: number, max: number, format: (v: number) => string, ceiling = Infinity) {
+  const ticks = niceTicks(min, max).filter((t, i) => i === 0 || t <= ceiling);
   return {
     domain: [ticks[0], ticks[ticks.length - 1]],
     ticks,
@@ -29,6 +32,6 @@ export function numberXAxis(dataKey: string, min: number, max: number) {
 }
 
 /** The value axis, wide enough for labels like "0.0001" or "100%". */
-export function valueYAxis(min: number, max: number, format = formatNumber) {
-  return { ...ticked(min, max, format), width: 56 } satisfies YAxisProps;
+export function valueYAxis(min: number, max: number, format = formatNumber, ceiling?: number) {
+  return { ...ticked(min, max, format, ceiling), width: 56 } satisfies YAxisProps;
 }

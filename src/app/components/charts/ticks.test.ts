@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { valueYAxis } from './axes';
 import { niceTicks } from './ticks';
 
 describe('niceTicks', () => {
@@ -12,5 +13,12 @@ describe('niceTicks', () => {
     const ticks = niceTicks(5, 5);
     expect(ticks[0]).toBeLessThan(5);
     expect(ticks[ticks.length - 1]).toBeGreaterThan(5);
+  });
+
+  it('stops a capped value axis at its ceiling: an accuracy of 1 alone does not reach 1.1', () => {
+    expect(valueYAxis(1, 1).ticks.at(-1)).toBeGreaterThan(1);
+    const capped = valueYAxis(1, 1, undefined, 1);
+    expect(capped.ticks.at(-1)).toBe(1);
+    expect(capped.domain).toEqual([capped.ticks[0], 1]);
   });
 });
