@@ -1,6 +1,16 @@
 import type { CompressionConfig } from '../compress';
 import type { ParamValues } from './params';
 
+/** K of the few-shot methods (layerwise, cross-distillation, fewshot-finetune). */
+export const SHOTS_PER_CLASS = {
+  kind: 'int',
+  default: 5,
+  min: 1,
+  max: 100,
+  label: 'K (shots per class)',
+  help: 'K labelled training images per class (the reference scripts use K = 5).',
+} as const;
+
 /**
  * The compression every few-shot method offers (Cross Distillation, layer-wise distillation,
  * few-shot fine-tuning): one schema, so the page's form, the CLI flags and sweeps are the same

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { Compressor, planCompression, type CompressionConfig } from '../compress';
-import { COMPRESSION_PARAMS } from './compression-params';
+import { COMPRESSION_PARAMS, SHOTS_PER_CLASS } from './compression-params';
 import {
   fewShotSet,
   fineTuneOnShots,
@@ -9,26 +9,12 @@ import {
   subsetAccuracy,
 } from './layer-solver';
 import { ScheduledAdam } from './optim';
-import type { ParamValues } from './params';
+import { ADAM_LEARNING_RATE, type ParamValues } from './params';
 import type { MethodSpec, RunEvent } from './types';
 
 const params = {
-  shotsPerClass: {
-    kind: 'int',
-    default: 5,
-    min: 1,
-    max: 100,
-    label: 'K (shots per class)',
-    help: 'K labelled training images per class.',
-  },
-  learningRate: {
-    kind: 'number',
-    default: 1e-3,
-    min: 1e-6,
-    max: 1,
-    log: true,
-    help: 'Adam step size.',
-  },
+  shotsPerClass: SHOTS_PER_CLASS,
+  learningRate: ADAM_LEARNING_RATE,
   batchSize: {
     kind: 'int',
     default: 128,

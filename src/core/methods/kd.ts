@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { sampleKShot } from '../data';
 import { forward } from '../graph';
 import { trainableVariables } from '../graph';
-import type { ParamValues } from './params';
+import { ADAM_LEARNING_RATE, type ParamValues } from './params';
 import { trainLoop } from './train';
 import type { MethodSpec } from './types';
 
@@ -21,14 +21,7 @@ const params = {
     max: 1,
     help: 'Weight of the soft (teacher) term; 1 − alpha weighs the hard-label cross-entropy.',
   },
-  learningRate: {
-    kind: 'number',
-    default: 1e-3,
-    min: 1e-6,
-    max: 1,
-    log: true,
-    help: 'Adam step size.',
-  },
+  learningRate: ADAM_LEARNING_RATE,
   batchSize: { kind: 'int', default: 64, min: 1, max: 1024, help: 'Examples per step.' },
   shotsPerClass: {
     kind: 'int',

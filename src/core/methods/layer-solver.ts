@@ -29,7 +29,7 @@ import {
 import { accuracy, estimationErrors, estimationErrorsOn, inputOptions } from '../metrics';
 import { InvalidInputError } from '../runtime/errors';
 import { assertFinite } from '../runtime/guards';
-import { COMPRESSION_PARAMS } from './compression-params';
+import { COMPRESSION_PARAMS, SHOTS_PER_CLASS } from './compression-params';
 import { maskedStep } from './masked-step';
 import { ScheduledAdam } from './optim';
 import type { ParamValues } from './params';
@@ -197,14 +197,7 @@ export class LayerSolver {
 
 /** Parameters of the layer-by-layer methods (layerwise, cross-distillation). */
 export const LAYERWISE_PARAMS = {
-  shotsPerClass: {
-    kind: 'int',
-    default: 5,
-    min: 1,
-    max: 100,
-    label: 'K (shots per class)',
-    help: 'K labelled training images per class (the reference scripts use K = 5).',
-  },
+  shotsPerClass: SHOTS_PER_CLASS,
   itersPerLayer: {
     kind: 'int',
     default: 0,

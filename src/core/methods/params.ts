@@ -86,3 +86,13 @@ export function resolveParams<S extends ParamSchema>(
   }
   return values as ParamValues<S>;
 }
+
+/** The Adam step size of methods that train a whole network with Adam (kd, fewshot-finetune). */
+export const ADAM_LEARNING_RATE = {
+  kind: 'number',
+  default: 1e-3,
+  min: 1e-6,
+  max: 1,
+  log: true,
+  help: 'Adam step size.',
+} as const;
