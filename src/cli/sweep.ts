@@ -1,6 +1,9 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import {
+  errorRatioMarkdown,
   estimationErrorRatios,
+  markdownTable,
+  rowLabel,
   summarizeSweep,
   type SweepConfig,
   type SweepRow,
@@ -34,10 +37,6 @@ export async function readSweepConfig(path: string | undefined): Promise<SweepCo
 }
 
 const pct = (v: number) => (v * 100).toFixed(2);
-const gridLabel = (g: Record<string, unknown>) =>
-  Object.entries(g)
-    .map(([k, v]) => `${k}=${String(v)}`)
-    .join(', ');
 
 /** The sweep as Markdown: accuracy table (method × K), grid sensitivity, estimation-error ratios. */
 export function sweepMarkdown(
@@ -47,8 +46,7 @@ export function sweepMarkdown(
 ): string {
   const rows = summarizeSweep(runs);
   const shots = [...new Set(rows.map((r) => r.shotsPerClass))].sort((a, b) => a - b);
-  const label = (r: Pick<SweepRow, 'method' | 'grid'>) =>
-    Object.keys(r.grid).length ? `${r.method} (${gridLabel(r.grid)})` : r.method;
+  const label = (r: Pick<SweepRow, 'method' | 'grid'>) => rowLabel(r.method, r.grid);
   const methods = [...new Set(rows.map(label))];
   const cell = (m: string, k: number) => {
     const r = rows.find((row) => label(row) === m && row.shotsPerClass === k);
@@ -65,20 +63,13 @@ export function sweepMarkdown(
       `${config.testExamples ? ` on the first ${config.testExamples} test images` : ''}; ` +
       `shared params ${JSON.stringify(config.params ?? {})}.`,
     '',
-    `| method | ${shots.map((k) => `K = ${k}`).join(' | ')} |`,
-    `| --- | ${shots.map(() => '---').join(' | ')} |`,
-    ...methods.map((m) => `| ${m} | ${shots.map((k) => cell(m, k)).join(' | ')} |`),
+    ...markdownTable(
+      ['method', ...shots.map((k) => `K = ${k}`)],
+      methods.map((m) => [m, ...shots.map((k) => cell(m, k))]),
+    ),
   ];
   for (const ratio of estimationErrorRatios(runs)) {
-    const name = label(ratio);
-    lines.push(
-      '',
-      `Estimation error of ${name} / layerwise per layer (held-out, K = ${ratio.shotsPerClass}, summed over seeds; < 1 is better):`,
-      '',
-      `| ${ratio.labels.join(' | ')} |`,
-      `| ${ratio.labels.map(() => '---').join(' | ')} |`,
-      `| ${ratio.values.map((v) => v.toFixed(3)).join(' | ')} |`,
-    );
+    lines.push(...errorRatioMarkdown(label(ratio), ratio));
   }
   const wall = runs.reduce((s, r) => s + r.result.wallTimeMs, 0) / 1000;
   lines.push(

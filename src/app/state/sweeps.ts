@@ -4,8 +4,12 @@
 // Pure functions of plain data, unit-tested without a browser. plan.ts is plain TypeScript
 // (no TensorFlow.js), so importing its code keeps the page bundle TF.js-free.
 import {
+  errorRatioMarkdown,
   estimationErrorRatios,
   expandSweep,
+  gridLabel,
+  markdownTable,
+  rowLabel,
   summarizeSweep,
   type SweepCell,
   type SweepConfig,
@@ -500,14 +504,7 @@ export function sweepResults(records: readonly RunRecord[]): SweepRun[] {
 
 const gridKey = (g: Record<string, unknown>) => canonical(g);
 
-export const gridLabel = (g: Record<string, unknown>) =>
-  Object.entries(g)
-    .map(([k, v]) => `${k}=${String(v)}`)
-    .join(', ');
-
-/** "kd" or "kd (temperature=2)": one row of the table (the CLI's labels). */
-export const rowLabel = (method: string, grid: Record<string, unknown>) =>
-  Object.keys(grid).length ? `${method} (${gridLabel(grid)})` : method;
+export { gridLabel, rowLabel };
 
 export interface SweepTableRow {
   label: string;
@@ -578,20 +575,12 @@ export function sweepMarkdown(sweep: SweepConfig, records: readonly RunRecord[])
       `${sweep.testExamples ? ` on the first ${sweep.testExamples} test images` : ''}; ` +
       `shared params ${JSON.stringify(sweep.params ?? {})}.`,
     '',
-    `| method | ${table.shots.map((k) => `K = ${k}`).join(' | ')} |`,
-    `| --- | ${table.shots.map(() => '---').join(' | ')} |`,
-    ...table.rows.map((r) => `| ${r.label} | ${r.cells.map(formatCell).join(' | ')} |`),
+    ...markdownTable(
+      ['method', ...table.shots.map((k) => `K = ${k}`)],
+      table.rows.map((r) => [r.label, ...r.cells.map(formatCell)]),
+    ),
   ];
-  for (const s of errorRatioSeries(records)) {
-    lines.push(
-      '',
-      `Estimation error of ${s.label} / layerwise per layer (held-out, summed over seeds; < 1 is better):`,
-      '',
-      `| ${s.labels.join(' | ')} |`,
-      `| ${s.labels.map(() => '---').join(' | ')} |`,
-      `| ${s.values.map((v) => v.toFixed(3)).join(' | ')} |`,
-    );
-  }
+  for (const s of errorRatioSeries(records)) lines.push(...errorRatioMarkdown(s.label, s));
   lines.push('', `${results.length} of ${records.length} runs finished; made in Compression Lab.`);
   return lines.join('\n');
 }

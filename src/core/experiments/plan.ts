@@ -205,3 +205,35 @@ export function estimationErrorRatios(
   }
   return rows;
 }
+
+/** "temperature=2, mu=0.5": a grid cell's values. */
+export const gridLabel = (g: Record<string, unknown>) =>
+  Object.entries(g)
+    .map(([k, v]) => `${k}=${String(v)}`)
+    .join(', ');
+
+/** "kd" or "kd (temperature=2)": one row of a sweep's table. */
+export const rowLabel = (method: string, grid: Record<string, unknown>) =>
+  Object.keys(grid).length ? `${method} (${gridLabel(grid)})` : method;
+
+/** A Markdown table. */
+export function markdownTable(header: readonly string[], rows: readonly string[][]): string[] {
+  return [
+    `| ${header.join(' | ')} |`,
+    `| ${header.map(() => '---').join(' | ')} |`,
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ];
+}
+
+/** The Markdown of one estimation-error ratio row (`clab sweep` and the page's export). */
+export function errorRatioMarkdown(
+  name: string,
+  ratio: Pick<ErrorRatioRow, 'shotsPerClass' | 'labels' | 'values'>,
+): string[] {
+  return [
+    '',
+    `Estimation error of ${name} / layerwise per layer (held-out, K = ${ratio.shotsPerClass}, summed over seeds; < 1 is better):`,
+    '',
+    ...markdownTable(ratio.labels, [ratio.values.map((v) => v.toFixed(3))]),
+  ];
+}

@@ -19,9 +19,9 @@ export function recalibrateBatchNorm(g: Graph, x: tf.Tensor, batchSize: number):
     const size = Math.min(batchSize, n - start);
     const next = tf.tidy(() => {
       const xb = size === n ? x : tf.slice(x, start, size);
+      // Not training: the moving averages are left alone until the exact moments are known.
       const { tapped } = forward(g, xb, {
         batchStatistics: true,
-        updateBatchNormStats: false,
         taps: bns.map((b) => b.inputs[0]),
       });
       return bns.map((b, i) => {

@@ -285,7 +285,7 @@ function cyclicSlice(x: tf.Tensor, start: number, size: number): tf.Tensor {
 function captureInput(g: Graph, layer: NodeId, x: tf.Tensor, batchStatistics: boolean): tf.Tensor {
   const src = nodeById(g, layer).inputs[0];
   return tf.tidy(() => {
-    const h = forward(g, x, { until: src, batchStatistics, updateBatchNormStats: false }).output;
+    const h = forward(g, x, { until: src, batchStatistics }).output;
     return h === x ? h.clone() : h;
   });
 }
