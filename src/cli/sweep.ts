@@ -2,13 +2,19 @@ import { readFile, writeFile } from 'node:fs/promises';
 import {
   errorRatioMarkdown,
   estimationErrorRatios,
+  gridMatrixMarkdown,
+  layerErrorMarkdown,
   markdownTable,
+  meanLayerErrors,
+  pairedDifferenceMarkdown,
+  pairedDifferences,
   rowLabel,
   summarizeSweep,
   type SweepConfig,
   type SweepRow,
   type SweepRun,
 } from '../core/experiments';
+import { PAPER_ERROR_VIEW } from '../core/metrics/error-keys';
 import { InvalidInputError } from '../core/runtime/errors';
 
 export async function readSweepConfig(path: string | undefined): Promise<SweepConfig> {
@@ -68,9 +74,17 @@ export function sweepMarkdown(
       methods.map((m) => [m, ...shots.map((k) => cell(m, k))]),
     ),
   ];
-  for (const ratio of estimationErrorRatios(runs)) {
-    lines.push(...errorRatioMarkdown(label(ratio), ratio));
+  lines.push(...gridMatrixMarkdown(rows));
+  lines.push(...pairedDifferenceMarkdown(pairedDifferences(runs)));
+  const fineTuned = { ...PAPER_ERROR_VIEW, stage: 'fine-tuned' } as const;
+  for (const view of [PAPER_ERROR_VIEW, fineTuned]) {
+    lines.push(...errorRatioMarkdown(estimationErrorRatios(runs, { view }), view));
   }
+  lines.push(
+    ...layerErrorMarkdown(
+      meanLayerErrors(runs, [PAPER_ERROR_VIEW, { ...PAPER_ERROR_VIEW, data: 'shots' }]),
+    ),
+  );
   const wall = runs.reduce((s, r) => s + r.result.wallTimeMs, 0) / 1000;
   lines.push(
     '',

@@ -52,15 +52,21 @@ export function readsInput(g: Graph, id: NodeId): boolean {
  * The plan for every layer (conv, depthwise, dense), in module order. Channel pruning applies to
  * conv and dense layers with more than one input channel; like the reference code it skips the
  * layer reading the image unless `pruneFirstLayer`. The output layer is pruned on its input
- * side only (its units are the classes). Quantization applies to every layer.
+ * side only (its units are the classes). Quantization applies to every layer. With `layers`
+ * 'conv' (the reference code's scope) dense layers are left as they are.
  */
-export function planCompression(g: Graph, cfg: CompressionConfig): LayerPlan[] {
+export function planCompression(
+  g: Graph,
+  cfg: CompressionConfig,
+  layers: 'conv' | 'all' = 'all',
+): LayerPlan[] {
   const shapes = inferShapes(g);
   return g.nodes.filter(isLayer).map((node): LayerPlan => {
     const groups = kernelGroups(g, node.id, shapes);
     const first = readsInput(g, node.id) && !cfg.pruneFirstLayer;
     let mode: LayerMode = 'none';
-    if (cfg.compression === 'quantize') mode = 'quantize';
+    if (layers === 'conv' && node.op === 'dense') mode = 'none';
+    else if (cfg.compression === 'quantize') mode = 'quantize';
     else if (cfg.compression === 'weights' && !first) mode = 'weights';
     else if (
       cfg.compression === 'channels' &&

@@ -1,7 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import type { RunResult } from '../methods/runner';
 import type { AnyMethodSpec } from '../methods/types';
-import { estimationErrorRatios, expandSweep, summarizeSweep, type SweepRun } from './plan';
+import {
+  estimationErrorRatios,
+  expandSweep,
+  gridMatrixMarkdown,
+  meanLayerErrors,
+  pairedDifferenceMarkdown,
+  pairedDifferences,
+  summarizeSweep,
+  type SweepRun,
+} from './plan';
 
 const spec = (id: string, params: string[]) =>
   ({ id, params: Object.fromEntries(params.map((p) => [p, {}])) }) as unknown as AnyMethodSpec;
@@ -20,7 +29,9 @@ const run = (
 ): SweepRun => ({
   cell: { method, shotsPerClass: k, seed, grid, params: {} },
   result: { student: { accuracy: acc } } as RunResult,
-  estimationError: err && { labels: err.map((_, i) => `conv${i + 1}`), values: err },
+  estimationErrors: err && {
+    'estimation-error/hidden/held-out': { labels: err.map((_, i) => `conv${i + 1}`), values: err },
+  },
 });
 
 describe('sweeps', () => {
@@ -71,7 +82,7 @@ describe('sweeps', () => {
     expect(lw.mean).toBeCloseTo(0.6);
     expect(lw.std).toBeCloseTo(Math.sqrt(0.02));
     expect(lw.n).toBe(2);
-    const [ratio] = estimationErrorRatios(runs, 'layerwise');
+    const [ratio] = estimationErrorRatios(runs, { baseline: 'layerwise' });
     expect(ratio.labels).toEqual(['conv1', 'conv2', 'conv3']);
     // Summed over seeds: (1 + 2) / (1 + 1), (1 + 1) / (2 + 2), (2 + 2) / (4 + 8).
     expect(ratio.values[0]).toBeCloseTo(1.5);
@@ -90,5 +101,56 @@ describe('sweeps', () => {
     // Negligible errors of a layer neither method fitted do not make a ratio.
     const unchanged = [run('layerwise', 2, 1, 0.5, [1e-4, 1]), run('cross', 2, 1, 0.5, [6e-4, 1])];
     expect(estimationErrorRatios(unchanged)[0].values).toEqual([1, 1]);
+  });
+
+  it('pairs accuracies by seed: the difference to the baseline with its std and t', () => {
+    const runs = [
+      run('layerwise', 1, 1, 0.5),
+      run('layerwise', 1, 2, 0.7),
+      run('layerwise', 1, 3, 0.6),
+      run('cross', 1, 1, 0.52),
+      run('cross', 1, 2, 0.73),
+      run('cross', 1, 3, 0.61),
+      // No layerwise run with seed 4: not paired.
+      run('cross', 1, 4, 0.1),
+    ];
+    const [d] = pairedDifferences(runs);
+    expect(d).toMatchObject({ method: 'cross', shotsPerClass: 1, baseline: 'layerwise', n: 3 });
+    expect(d.mean).toBeCloseTo(0.02);
+    expect(d.std).toBeCloseTo(0.01);
+    expect(d.t).toBeCloseTo(0.02 / (0.01 / Math.sqrt(3)));
+    expect(pairedDifferenceMarkdown([d]).at(-1)).toBe('| cross | 1 | +2.00 ± 1.00 | 3 | +3.46 |');
+    // Per-layer means per method and K, in each view asked for.
+    const withErrors = [run('layerwise', 1, 1, 0.5, [1, 3]), run('layerwise', 1, 2, 0.5, [2, 5])];
+    const view = { representation: 'hidden', stage: 'fitted', data: 'held-out' } as const;
+    expect(meanLayerErrors(withErrors, [view, { ...view, data: 'shots' }])).toEqual([
+      {
+        method: 'layerwise',
+        grid: {},
+        shotsPerClass: 1,
+        view,
+        labels: ['conv1', 'conv2'],
+        values: [1.5, 4],
+        n: 2,
+      },
+    ]);
+  });
+
+  it('shows a two-parameter grid as a matrix per method and K', () => {
+    const cell = (alpha: number, beta: number, acc: number) => ({
+      ...run('cross', 1, 1, acc),
+      cell: { method: 'cross', shotsPerClass: 1, seed: 1, grid: { alpha, beta }, params: {} },
+    });
+    const rows = summarizeSweep([cell(0, 0, 0.5), cell(0, 1, 0.6), cell(1, 0, 0.7)]);
+    expect(gridMatrixMarkdown(rows)).toEqual([
+      '',
+      'cross, K = 1: test accuracy (%) by alpha (down) and beta (across):',
+      '',
+      '| alpha \\ beta | 0 | 1 |',
+      '| --- | --- | --- |',
+      '| 0 | 50.00 ± 0.00 | 60.00 ± 0.00 |',
+      '| 1 | 70.00 ± 0.00 | – |',
+    ]);
+    expect(gridMatrixMarkdown(summarizeSweep([run('cross', 1, 1, 0.5)]))).toEqual([]);
   });
 });

@@ -3,6 +3,13 @@
 import { InvalidInputError } from '../runtime/errors';
 import type { RunResult } from '../methods/runner';
 import type { ParamSchema } from '../methods/params';
+import {
+  ERROR_REPRESENTATION_LABEL,
+  ERROR_STAGE_LABEL,
+  estimationErrorKey,
+  PAPER_ERROR_VIEW,
+  type ErrorView,
+} from '../metrics/error-keys';
 
 /** What planning needs of a method: its id and parameter names (a MethodSpec or the catalog's). */
 export interface MethodParams {
@@ -43,12 +50,21 @@ export interface SweepCell {
   params: Record<string, unknown>;
 }
 
+export interface LayerValues {
+  labels: string[];
+  values: number[];
+}
+
 export interface SweepRun {
   cell: SweepCell;
   result: RunResult;
-  /** The last per-layer estimation error the method reported (held-out), if any. */
-  estimationError?: { labels: string[]; values: number[] };
+  /** The last per-layer estimation error of each view the method reported, by event key. */
+  estimationErrors?: Record<string, LayerValues>;
 }
+
+/** A run's estimation error in one view (`estimation-error/hidden/held-out`, …), if reported. */
+export const runErrors = (run: SweepRun, view: ErrorView): LayerValues | undefined =>
+  run.estimationErrors?.[estimationErrorKey(view)];
 
 function product(grid: Record<string, unknown[]>): Record<string, unknown>[] {
   return Object.entries(grid).reduce<Record<string, unknown>[]>(
@@ -159,49 +175,136 @@ export interface ErrorRatioRow {
 }
 
 /**
- * Per-layer estimation error of every other method (and grid cell) over `baseline` (the paper's
- * Fig. 2: below 1 means the crossing helps at that layer): the error summed over the seeds both
- * ran, with the same K, divided by the baseline's sum. A baseline run pairs with a grid cell when
- * it agrees on the grid keys it has (layerwise has no μ, so it pairs with every μ).
+ * The runs of every other method (and grid cell) and K with, for each, the baseline run of the
+ * same seed and K. A baseline run pairs with a grid cell when it agrees on the grid keys it has
+ * (layerwise has no μ, so it pairs with every μ).
  */
-export function estimationErrorRatios(
+function pairedWithBaseline(
   runs: readonly SweepRun[],
-  baseline = 'layerwise',
-): ErrorRatioRow[] {
-  const base = runs.filter((r) => r.cell.method === baseline && r.estimationError);
+  baseline: string,
+): {
+  method: string;
+  grid: Record<string, unknown>;
+  shotsPerClass: number;
+  pairs: [SweepRun, SweepRun][];
+}[] {
+  const base = runs.filter((r) => r.cell.method === baseline);
   const groups = new Map<string, SweepRun[]>();
   for (const run of runs) {
-    if (run.cell.method === baseline || !run.estimationError) continue;
+    if (run.cell.method === baseline) continue;
     const key = `${run.cell.method}|${gridKey(run.cell.grid)}|${run.cell.shotsPerClass}`;
     groups.set(key, [...(groups.get(key) ?? []), run]);
   }
-  const rows: ErrorRatioRow[] = [];
-  for (const group of groups.values()) {
+  return [...groups.values()].map((group) => {
     const { method, grid, shotsPerClass } = group[0].cell;
-    const labels = group[0].estimationError!.labels;
-    const sums = { run: labels.map(() => 0), base: labels.map(() => 0) };
-    let n = 0;
-    for (const run of group) {
+    const pairs = group.flatMap((run): [SweepRun, SweepRun][] => {
       const b = base.find(
         (r) =>
           r.cell.seed === run.cell.seed &&
           r.cell.shotsPerClass === shotsPerClass &&
           Object.entries(r.cell.grid).every(([k, v]) => grid[k] === v),
       );
-      if (!b) continue;
-      n++;
-      labels.forEach((_, i) => {
-        sums.run[i] += run.estimationError!.values[i];
-        sums.base[i] += b.estimationError!.values[i];
-      });
-    }
-    if (n === 0) continue;
+      return b ? [[run, b]] : [];
+    });
+    return { method, grid, shotsPerClass, pairs };
+  });
+}
+
+/**
+ * Per-layer estimation error of every other method (and grid cell) over `baseline` (the paper's
+ * Fig. 2: below 1 means the crossing helps at that layer), in one view (by default the paper's:
+ * hidden representation, held-out, after the layers were fitted): the error summed over the
+ * seeds both ran, with the same K, divided by the baseline's sum.
+ */
+export function estimationErrorRatios(
+  runs: readonly SweepRun[],
+  { baseline = 'layerwise', view = PAPER_ERROR_VIEW }: { baseline?: string; view?: ErrorView } = {},
+): ErrorRatioRow[] {
+  const rows: ErrorRatioRow[] = [];
+  for (const { method, grid, shotsPerClass, pairs } of pairedWithBaseline(runs, baseline)) {
+    const measured = pairs.flatMap(([run, b]) => {
+      const [r, e] = [runErrors(run, view), runErrors(b, view)];
+      return r && e ? [[r, e]] : [];
+    });
+    if (measured.length === 0) continue;
+    const labels = measured[0][0].labels;
+    const n = measured.length;
+    const sum = (i: number, side: 0 | 1) => measured.reduce((a, m) => a + m[side].values[i], 0);
     const values = labels.map((_, i) =>
       // A layer neither method fitted (e.g. the unpruned first conv) has a negligible error in
       // both, from the fine-tune alone: their ratio is noise, call it even.
-      sums.run[i] / n < UNCHANGED && sums.base[i] / n < UNCHANGED ? 1 : sums.run[i] / sums.base[i],
+      sum(i, 0) / n < UNCHANGED && sum(i, 1) / n < UNCHANGED ? 1 : sum(i, 0) / sum(i, 1),
     );
     rows.push({ method, grid, shotsPerClass, labels, values });
+  }
+  return rows;
+}
+
+export interface PairedDifference {
+  method: string;
+  grid: Record<string, unknown>;
+  shotsPerClass: number;
+  baseline: string;
+  /** Mean and sample std over seeds of (accuracy − the baseline's accuracy with that seed). */
+  mean: number;
+  std: number;
+  n: number;
+  /** mean / (std / √n): the paired t statistic (±Infinity when every seed differs alike). */
+  t: number;
+}
+
+/**
+ * Test accuracy of every other method (and grid cell) minus the baseline's, paired by seed and
+ * K: the comparison with its uncertainty, which two means ± std alone do not give.
+ */
+export function pairedDifferences(
+  runs: readonly SweepRun[],
+  baseline = 'layerwise',
+): PairedDifference[] {
+  return pairedWithBaseline(runs, baseline)
+    .filter((g) => g.pairs.length > 0)
+    .map(({ method, grid, shotsPerClass, pairs }) => {
+      const d = pairs.map(([r, b]) => r.result.student.accuracy - b.result.student.accuracy);
+      const { mean, std } = meanStd(d);
+      const n = d.length;
+      const t = std > 0 ? mean / (std / Math.sqrt(n)) : mean === 0 ? 0 : Math.sign(mean) * Infinity;
+      return { method, grid, shotsPerClass, baseline, mean, std, n, t };
+    });
+}
+
+export interface LayerErrorRow {
+  method: string;
+  grid: Record<string, unknown>;
+  shotsPerClass: number;
+  view: ErrorView;
+  labels: string[];
+  /** Mean over the seeds that reported this view. */
+  values: number[];
+  n: number;
+}
+
+/** Mean per-layer estimation error per (method, grid cell, K) in each of `views`. */
+export function meanLayerErrors(
+  runs: readonly SweepRun[],
+  views: readonly ErrorView[],
+): LayerErrorRow[] {
+  const groups = new Map<string, SweepRun[]>();
+  for (const run of runs) {
+    const key = `${run.cell.method}|${gridKey(run.cell.grid)}|${run.cell.shotsPerClass}`;
+    groups.set(key, [...(groups.get(key) ?? []), run]);
+  }
+  const rows: LayerErrorRow[] = [];
+  for (const group of groups.values()) {
+    const { method, grid, shotsPerClass } = group[0].cell;
+    for (const view of views) {
+      const measured = group.flatMap((r) => runErrors(r, view) ?? []);
+      if (measured.length === 0) continue;
+      const labels = measured[0].labels;
+      const values = labels.map(
+        (_, i) => measured.reduce((a, m) => a + m.values[i], 0) / measured.length,
+      );
+      rows.push({ method, grid, shotsPerClass, view, labels, values, n: measured.length });
+    }
   }
   return rows;
 }
@@ -225,15 +328,107 @@ export function markdownTable(header: readonly string[], rows: readonly string[]
   ];
 }
 
-/** The Markdown of one estimation-error ratio row (`clab sweep` and the page's export). */
+/** "hidden representation (after BatchNorm and activation), after the layers were fitted". */
+export const errorViewLabel = (v: Pick<ErrorView, 'representation' | 'stage'>) =>
+  `${ERROR_REPRESENTATION_LABEL[v.representation]}, ${ERROR_STAGE_LABEL[v.stage]}`;
+
+const signed = (v: number, digits: number) => `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(digits)}`;
+
+/** The estimation-error ratios as one Markdown table (`clab sweep` and the page's export). */
 export function errorRatioMarkdown(
-  name: string,
-  ratio: Pick<ErrorRatioRow, 'shotsPerClass' | 'labels' | 'values'>,
+  rows: readonly ErrorRatioRow[],
+  view: ErrorView,
+  baseline = 'layerwise',
 ): string[] {
+  if (rows.length === 0) return [];
+  const labels = rows[0].labels;
   return [
     '',
-    `Estimation error of ${name} / layerwise per layer (held-out, K = ${ratio.shotsPerClass}, summed over seeds; < 1 is better):`,
+    `Estimation error over ${baseline}'s, per layer (Fig. 2; ${errorViewLabel(view)}, on ${view.data === 'held-out' ? 'held-out test images' : 'the K shots'}; errors summed over the paired seeds; < 1: lower than ${baseline}):`,
     '',
-    ...markdownTable(ratio.labels, [ratio.values.map((v) => v.toFixed(3))]),
+    ...markdownTable(
+      ['method', 'K', ...labels],
+      rows.map((r) => [
+        rowLabel(r.method, r.grid),
+        String(r.shotsPerClass),
+        ...r.values.map((v) => v.toFixed(3)),
+      ]),
+    ),
+  ];
+}
+
+/**
+ * A two-parameter grid (e.g. Ours-S's α × β) as one matrix per method and K: mean ± std test
+ * accuracy (%) with the first key down and the second across. Empty for other grids.
+ */
+export function gridMatrixMarkdown(rows: readonly SweepRow[]): string[] {
+  const gridded = rows.filter((r) => Object.keys(r.grid).length === 2);
+  if (gridded.length === 0) return [];
+  const [down, across] = Object.keys(gridded[0].grid);
+  const values = (key: string) =>
+    [...new Set(gridded.map((r) => r.grid[key]))].sort((a, b) => Number(a) - Number(b));
+  const lines: string[] = [];
+  for (const key of new Set(gridded.map((r) => `${r.method}|${r.shotsPerClass}`))) {
+    const [method, k] = key.split('|');
+    const cell = (a: unknown, b: unknown) => {
+      const r = gridded.find(
+        (x) =>
+          x.method === method &&
+          String(x.shotsPerClass) === k &&
+          x.grid[down] === a &&
+          x.grid[across] === b,
+      );
+      return r ? `${(r.mean * 100).toFixed(2)} ± ${(r.std * 100).toFixed(2)}` : '–';
+    };
+    lines.push(
+      '',
+      `${method}, K = ${k}: test accuracy (%) by ${down} (down) and ${across} (across):`,
+      '',
+      ...markdownTable(
+        [`${down} \\ ${across}`, ...values(across).map(String)],
+        values(down).map((a) => [String(a), ...values(across).map((b) => cell(a, b))]),
+      ),
+    );
+  }
+  return lines;
+}
+
+/** Paired accuracy differences to the baseline as Markdown. */
+export function pairedDifferenceMarkdown(rows: readonly PairedDifference[]): string[] {
+  if (rows.length === 0) return [];
+  return [
+    '',
+    `Test accuracy minus ${rows[0].baseline}'s with the same seed (percentage points; mean ± std over seeds; t = mean / (std / √n), |t| > 2.78 is p < 0.05 two-sided at n = 5):`,
+    '',
+    ...markdownTable(
+      ['method', 'K', 'difference', 'n', 't'],
+      rows.map((r) => [
+        rowLabel(r.method, r.grid),
+        String(r.shotsPerClass),
+        `${signed(r.mean * 100, 2)} ± ${(r.std * 100).toFixed(2)}`,
+        String(r.n),
+        Number.isFinite(r.t) ? signed(r.t, 2) : r.t > 0 ? '+∞' : '−∞',
+      ]),
+    ),
+  ];
+}
+
+/** Mean per-layer errors (held-out and on the shots side by side) as Markdown. */
+export function layerErrorMarkdown(rows: readonly LayerErrorRow[]): string[] {
+  if (rows.length === 0) return [];
+  const { view } = rows[0];
+  return [
+    '',
+    `Mean estimation error per layer over seeds (${errorViewLabel(view)}; held-out test images and the K shots):`,
+    '',
+    ...markdownTable(
+      ['method', 'K', 'data', ...rows[0].labels],
+      rows.map((r) => [
+        rowLabel(r.method, r.grid),
+        String(r.shotsPerClass),
+        r.view.data === 'held-out' ? 'held-out' : 'K shots',
+        ...r.values.map((v) => v.toFixed(3)),
+      ]),
+    ),
   ];
 }

@@ -22,7 +22,7 @@ export async function* runSweep(
   const cells = expandSweep(config, inputs.methods);
   const runs: SweepRun[] = [];
   for (const [index, cell] of cells.entries()) {
-    let estimationError: SweepRun['estimationError'];
+    const estimationErrors: Record<string, { labels: string[]; values: number[] }> = {};
     const { result, student } = await executeRun(
       {
         method: inputs.methods.find((m) => m.id === cell.method)!,
@@ -37,13 +37,13 @@ export async function* runSweep(
         backend: inputs.backend,
       },
       (e) => {
-        if (e.kind === 'layers' && e.key === 'estimation-error')
-          estimationError = { labels: e.labels, values: e.values };
+        if (e.kind === 'layers' && e.key.startsWith('estimation-error/'))
+          estimationErrors[e.key] = { labels: e.labels, values: e.values };
         onEvent?.(cell, e);
       },
     );
     disposeGraph(student);
-    const run = { cell, result, estimationError };
+    const run = { cell, result, estimationErrors };
     runs.push(run);
     yield { index, total: cells.length, run };
   }

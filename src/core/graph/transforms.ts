@@ -51,6 +51,22 @@ export function outputLayer(g: Graph): NodeId {
 }
 
 /**
+ * The node holding layer `id`'s hidden representation h = σ(BN(W*x)), the paper's h that the
+ * next layer reads: the layer followed through the BatchNorm, activation and dropout nodes that
+ * only it feeds (the layer itself when none follows, e.g. the logits).
+ */
+export function hiddenRepresentation(g: Graph, id: NodeId): NodeId {
+  const readers = consumerCounts(g);
+  let at = id;
+  for (;;) {
+    if (at === g.output || readers.get(at) !== 1) return at;
+    const next = g.nodes.find((n) => n.inputs.includes(at))!;
+    if (next.op !== 'batchNorm' && next.op !== 'activation' && next.op !== 'dropout') return at;
+    at = next.id;
+  }
+}
+
+/**
  * Derives a narrower network: every conv's filters and every dense layer's units times m
  * (rounded, at least 1), except the output layer. Weights are freshly initialised from `seed`.
  * This is how a "half" student is derived from any teacher (DAFL's LeNet-5-half = 0.5).

@@ -61,6 +61,7 @@ export const fewShotFineTune: MethodSpec<typeof params> = {
     const plans = planCompression(student, cfg);
     const shots = fewShotSet(ctx, student, p.shotsPerClass);
     const steps = ctx.steps;
+    const batchSize = Math.min(p.batchSize, shots.indices.length);
     let metrics: Record<string, number> = {};
     yield {
       kind: 'log',
@@ -89,7 +90,7 @@ export const fewShotFineTune: MethodSpec<typeof params> = {
             rate: () => p.learningRate,
             setRate: (r) => optimizer.setLearningRate(r),
             steps: chunk,
-            batchSize: Math.min(p.batchSize, shots.indices.length),
+            batchSize,
             weightDecay: p.weightDecay,
             batchStatistics: p.batchNorm === 'batch',
             stepOffset: done,
@@ -98,7 +99,12 @@ export const fewShotFineTune: MethodSpec<typeof params> = {
             logEvery: Math.max(1, Math.min(10, Math.floor(steps / 50))),
           });
           done += chunk;
-          metrics = yield* layerViews(ctx, student, plans, shots.x, p.heldOutExamples, done);
+          metrics = yield* layerViews(ctx, student, plans, shots.x, done, {
+            heldOut: p.heldOutExamples,
+            batchStatistics: p.batchNorm === 'batch',
+            batchSize,
+            stage: 'fitted',
+          });
           const acc = await subsetAccuracy(ctx, student);
           yield { kind: 'scalar', key: 'accuracy/test', step: done, value: acc };
         }

@@ -26,10 +26,18 @@ import {
   type GraphNode,
   type NodeId,
 } from '../graph';
-import { accuracy, estimationErrors, estimationErrorsOn, inputOptions } from '../metrics';
+import {
+  accuracy,
+  estimationErrorKey,
+  estimationErrors,
+  estimationErrorsOn,
+  inputOptions,
+  type ErrorStage,
+} from '../metrics';
 import { InvalidInputError } from '../runtime/errors';
 import { assertFinite } from '../runtime/guards';
 import { COMPRESSION_PARAMS, SHOTS_PER_CLASS } from './compression-params';
+import { LeastSquares, type LeastSquaresTerm } from './least-squares';
 import { maskedStep } from './masked-step';
 import { ScheduledAdam } from './optim';
 import type { ParamValues } from './params';
@@ -78,12 +86,47 @@ export interface LayerSolverOptions {
   learningRate: number;
   /** Also fit the layer's bias (the reference's convs have none; ours often do). */
   fitBias: boolean;
+  /**
+   * The batch stays fixed across iterations (the K shots fit in one): a conv or dense layer may
+   * then be solved by matrix products on its patches (least-squares.ts). Same iterates.
+   */
+  fixedBatch: boolean;
+}
+
+/** One term of a layer objective: weight · mean((student layer(input) − target)²). */
+interface ObjectiveTerm extends LeastSquaresTerm {
+  name: string;
+}
+
+/** The objective's terms on captured inputs; teacher outputs are constants, computed once. */
+function objectiveTerms(
+  objective: LayerObjective,
+  teacherLayer: GraphNode,
+  hT: tf.Tensor,
+  hS: tf.Tensor,
+): ObjectiveTerm[] {
+  const teacher = (h: () => tf.Tensor) => tf.tidy(() => applyNode(teacherLayer, [h()], EVAL));
+  switch (objective.kind) {
+    case 'regression':
+      return [{ name: 'regression', weight: 1, input: hS, target: teacher(() => hT) }];
+    case 'convex':
+      return [
+        { name: 'correction', weight: objective.mu, input: hT, target: teacher(() => hT) },
+        { name: 'imitation', weight: 1 - objective.mu, input: hS, target: teacher(() => hS) },
+      ];
+    case 'soft': {
+      const { alpha, beta } = objective;
+      const mix = (a: number) => tf.add(tf.mul(hT, a), tf.mul(hS, 1 - a));
+      const hMixS = tf.tidy(() => mix(1 - beta));
+      return [{ name: 'soft', weight: 1, input: hMixS, target: teacher(() => mix(alpha)) }];
+    }
+  }
 }
 
 /**
  * Optimises one student layer (its kernel, optionally its bias) against the teacher's layer with
- * Adam, on captured inputs. Teacher-side outputs are constants of the loss, computed once per
- * batch, so a step runs the student layer twice (convex), once (regression, soft) plus backward.
+ * Adam, on captured inputs. On one fixed batch a conv or dense layer is solved by matrix
+ * products on its patches; otherwise every step runs the student layer on each term's input.
  */
 export class LayerSolver {
   private optimizer: ScheduledAdam;
@@ -91,11 +134,9 @@ export class LayerSolver {
   private batch?: {
     hT: tf.Tensor;
     hS: tf.Tensor;
-    /** Constants: teacher outputs (and the mixed student input for Ours-S). */
-    yTT?: tf.Tensor;
-    yST?: tf.Tensor;
-    yMix?: tf.Tensor;
-    hMixS?: tf.Tensor;
+    /** Constants of the loss: term inputs that are mixes, and the teacher-side targets. */
+    terms: ObjectiveTerm[];
+    leastSquares?: LeastSquares;
   };
 
   constructor(private o: LayerSolverOptions) {
@@ -105,78 +146,77 @@ export class LayerSolver {
     if (o.fitBias && w.bias) this.variables.push(w.bias);
   }
 
+  /** How the current batch is solved: by products on its patches, or running the layer. */
+  get form(): LeastSquares['form'] | 'direct' {
+    return this.batch?.leastSquares?.form ?? 'direct';
+  }
+
   /** The captured layer inputs of teacher (h^T) and student (h^S); the caller owns them. */
   setBatch(hT: tf.Tensor, hS: tf.Tensor): void {
     this.disposeConstants();
-    const { teacherLayer: t, objective } = this.o;
-    this.batch = tf.tidy(() => {
-      if (objective.kind === 'soft') {
-        const { alpha, beta } = objective;
-        const hMixT = tf.add(tf.mul(hT, alpha), tf.mul(hS, 1 - alpha));
-        const hMixS = tf.add(tf.mul(hT, 1 - beta), tf.mul(hS, beta));
-        return { hT, hS, yMix: applyNode(t, [hMixT], EVAL), hMixS };
-      }
-      const yTT = applyNode(t, [hT], EVAL);
-      return objective.kind === 'convex'
-        ? { hT, hS, yTT, yST: applyNode(t, [hS], EVAL) }
-        : { hT, hS, yTT };
-    });
+    const { teacherLayer, studentLayer: s, objective } = this.o;
+    const terms = objectiveTerms(objective, teacherLayer, hT, hS);
+    // Patches are formed once per batch: worth it when the batch is reused every step.
+    const leastSquares =
+      this.o.fixedBatch && (s.op === 'conv2d' || s.op === 'dense')
+        ? LeastSquares.of(s, terms, this.variables.length > 1 ? 'fitted' : 'fixed')
+        : undefined;
+    this.batch = { hT, hS, terms, leastSquares };
   }
 
-  /** The objective's named terms on the current batch, as a differentiable function of S's layer. */
-  private loss(): Record<string, tf.Scalar> & { total: tf.Scalar } {
-    const b = this.batch!;
-    const { studentLayer: s, objective, compressor } = this.o;
-    const opts = { ...EVAL, weights: compressor.overrides().get(s.id) };
-    switch (objective.kind) {
-      case 'regression':
-        return { total: mse(applyNode(s, [b.hS], opts), b.yTT!) };
-      case 'convex': {
-        const correction = mse(applyNode(s, [b.hT], opts), b.yTT!);
-        const imitation = mse(applyNode(s, [b.hS], opts), b.yST!);
-        const total = tf.add(
-          tf.mul(objective.mu, correction),
-          tf.mul(1 - objective.mu, imitation),
-        ) as tf.Scalar;
-        return { total, correction, imitation };
-      }
-      case 'soft':
-        return { total: mse(applyNode(s, [b.hMixS!], opts), b.yMix!) };
-    }
+  /** The objective by running the student layer on each term's input, with its named terms. */
+  private directLoss(weights?: Partial<Record<string, tf.Tensor>>): tf.Scalar {
+    const opts = { ...EVAL, weights };
+    const parts = this.batch!.terms.map((t) =>
+      tf.mul(t.weight, mse(applyNode(this.o.studentLayer, [t.input], opts), t.target)),
+    );
+    return tf.addN(parts) as tf.Scalar;
+  }
+
+  /** The objective the optimiser descends, as a differentiable function of S's layer. */
+  private objective(): tf.Scalar {
+    const { studentLayer: s, compressor } = this.o;
+    const weights = compressor.overrides().get(s.id);
+    const q = this.batch!.leastSquares;
+    if (!q) return this.directLoss(weights);
+    const name = s.op === 'depthwiseConv2d' ? 'depthwiseKernel' : 'kernel';
+    return q.value(weights?.[name] ?? s.weights[name], this.variables[1]);
+  }
+
+  /** The objective at the current weights, as the optimiser sees it (in its form). */
+  async objectiveValue(): Promise<number> {
+    const v = tf.tidy(() => this.objective());
+    const value = (await v.data())[0];
+    v.dispose();
+    return value;
   }
 
   /**
    * One PGD iteration: Adam step on the masked gradient, then the proximal map. With `read`,
-   * returns the objective (before the step) and L^r, L^c, L^i (after it).
+   * returns the objective and L^r, L^c, L^i after the step, each computed by running the layer.
    */
   async step(iter: number, read: boolean): Promise<Record<string, number> | undefined> {
     if (!this.batch) throw new Error('LayerSolver.step: no batch');
-    const { compressor } = this.o;
+    const { compressor, studentLayer, teacherLayer } = this.o;
     const rate = this.o.learningRate * compressor.rateFactor(iter);
     this.optimizer.setLearningRate(rate);
-    const terms = maskedStep(this.optimizer, this.variables, () => this.loss(), {
+    maskedStep(this.optimizer, this.variables, () => ({ total: this.objective() }), {
       masks: compressor.gradientMasks(),
-      read,
+      read: false,
     });
     await compressor.project(iter, rate);
-    if (!terms) return undefined;
+    if (!read) return undefined;
     const diag = tf.tidy(() => {
-      const d = crossDistillationTerms(
-        this.o.teacherLayer,
-        this.o.studentLayer,
-        this.batch!.hT,
-        this.batch!.hS,
-        compressor.overrides().get(this.o.studentLayer.id),
-      );
-      return tf.concat([terms.values, tf.stack([d.regression, d.correction, d.imitation])]);
+      const weights = compressor.overrides().get(studentLayer.id);
+      const { hT, hS } = this.batch!;
+      const d = crossDistillationTerms(teacherLayer, studentLayer, hT, hS, weights);
+      return tf.stack([this.directLoss(weights), d.regression, d.correction, d.imitation]);
     });
-    terms.values.dispose();
     const v = await diag.data();
     diag.dispose();
     const out: Record<string, number> = {};
-    const names = [...terms.names, 'regression', 'correction', 'imitation'];
-    names.forEach((name, i) => {
-      assertFinite(v[i], `loss ${name} of ${this.o.studentLayer.id}`, iter);
+    ['total', 'regression', 'correction', 'imitation'].forEach((name, i) => {
+      assertFinite(v[i], `loss ${name} of ${studentLayer.id}`, iter);
       out[name] = v[i];
     });
     return out;
@@ -184,8 +224,10 @@ export class LayerSolver {
 
   private disposeConstants(): void {
     if (!this.batch) return;
-    const { yTT, yST, yMix, hMixS } = this.batch;
-    tf.dispose([yTT, yST, yMix, hMixS].filter((t): t is tf.Tensor => t !== undefined));
+    const { hT, hS, terms, leastSquares } = this.batch;
+    // The inputs h^T, h^S belong to the caller; targets and mixed inputs are ours.
+    tf.dispose(terms.flatMap((t) => [t.target, t.input]).filter((t) => t !== hT && t !== hS));
+    leastSquares?.dispose();
     this.batch = undefined;
   }
 
@@ -198,6 +240,16 @@ export class LayerSolver {
 /** Parameters of the layer-by-layer methods (layerwise, cross-distillation). */
 export const LAYERWISE_PARAMS = {
   shotsPerClass: SHOTS_PER_CLASS,
+  fitLayers: {
+    kind: 'enum',
+    default: 'conv',
+    options: ['conv', 'all'],
+    label: 'Layers fitted',
+    help:
+      'conv (reference code): fit and compress the convolutions only; dense layers keep the teacher’s weights until ' +
+      'the fine-tune (on the logits layer correction and imitation are both solved by the teacher’s own weights). ' +
+      'all: fit and compress dense layers too.',
+  },
   itersPerLayer: {
     kind: 'int',
     default: 0,
@@ -294,29 +346,58 @@ function captureInput(g: Graph, layer: NodeId, x: tf.Tensor, batchStatistics: bo
 export const firstIndices = (count: number, n: number) =>
   Int32Array.from({ length: Math.min(count, n) }, (_, i) => i);
 
-/** The per-layer views every few-shot method streams: estimation error (held-out, train), sparsity. */
+export interface LayerViewOptions {
+  /** Test images the held-out estimation error is measured on (the first ones). */
+  heldOut: number;
+  /** Estimation error in the solver's BatchNorm mode: each batch on its own statistics. */
+  batchStatistics: boolean;
+  /** The K shots are fed in batches of this size (the solver's). */
+  batchSize: number;
+  stage: ErrorStage;
+}
+
+/**
+ * The per-layer views every few-shot method streams: the estimation error (hidden representation
+ * and pre-activation, held-out and on the K shots) and the sparsity. Returns them as metrics:
+ * `estimation-error/<layer>` (hidden, held-out), `estimation-error-train/<layer>` (hidden, shots),
+ * with `-fine-tuned` after `estimation-error` for the fine-tuned stage.
+ */
 export async function* layerViews(
   ctx: RunContext,
   student: Graph,
   plans: LayerPlan[],
   shotsX: tf.Tensor,
-  heldOut: number,
   step: number,
+  o: LayerViewOptions,
 ): AsyncGenerator<RunEvent, Record<string, number>> {
-  const metrics: Record<string, number> = {};
-  const test = await estimationErrors(ctx.teacher, student, ctx.test, {
-    indices: firstIndices(ctx.test.count, heldOut),
+  const { batchStatistics, stage } = o;
+  const heldOut = await estimationErrors(ctx.teacher, student, ctx.test, {
+    indices: firstIndices(ctx.test.count, o.heldOut),
+    batchStatistics,
   });
-  const trainX = shotsX.shape[0] > heldOut ? tf.slice(shotsX, 0, heldOut) : shotsX;
-  const train = await estimationErrorsOn(ctx.teacher, student, trainX);
-  if (trainX !== shotsX) trainX.dispose();
+  const shots = await estimationErrorsOn(ctx.teacher, student, shotsX, {
+    batchStatistics,
+    batchSize: o.batchSize,
+  });
+  for (const [data, errors] of [
+    ['held-out', heldOut],
+    ['shots', shots],
+  ] as const) {
+    for (const [representation, values] of [
+      ['hidden', errors.hidden],
+      ['pre-activation', errors.preActivation],
+    ] as const) {
+      const key = estimationErrorKey({ representation, stage, data });
+      yield { kind: 'layers', key, step, ...values };
+    }
+  }
   const sparsity = await layerSparsity(student, plans);
-  yield { kind: 'layers', key: 'estimation-error', step, ...test };
-  yield { kind: 'layers', key: 'estimation-error/train', step, ...train };
   yield { kind: 'layers', key: 'sparsity', step, ...sparsity };
-  test.labels.forEach((id, i) => {
-    metrics[`estimation-error/${id}`] = test.values[i];
-    metrics[`estimation-error-train/${id}`] = train.values[i];
+  const metrics: Record<string, number> = {};
+  const prefix = stage === 'fine-tuned' ? 'estimation-error-fine-tuned' : 'estimation-error';
+  heldOut.hidden.labels.forEach((id, i) => {
+    metrics[`${prefix}/${id}`] = heldOut.hidden.values[i];
+    metrics[`${prefix}-train/${id}`] = shots.hidden.values[i];
   });
   sparsity.labels.forEach((id, i) => (metrics[`sparsity/${id}`] = sparsity.values[i]));
   return metrics;
@@ -438,11 +519,21 @@ export async function* compressLayerByLayer(
   const { teacher, student } = ctx;
   assertSameLayers(teacher, student, method);
   const cfg: CompressionConfig = p;
-  const plans = planCompression(student, cfg);
+  const plans = planCompression(student, cfg, p.fitLayers);
+  const isDense = (id: NodeId) => nodeById(student, id).op === 'dense';
+  if (p.fitLayers === 'conv' && plans.every((pl) => isDense(pl.id))) {
+    throw new InvalidInputError(
+      `${method} with fitLayers 'conv' fits convolutions only, and '${teacher.name}' has none`,
+      'Set fitLayers to all to fit and compress its dense layers.',
+    );
+  }
   // A layer needs fitting once it is compressed or anything before it changed; the layers
   // before the first compressed one see the teacher's own input with the teacher's own weights.
+  // With fitLayers 'conv' dense layers are left to the fine-tune, as in the reference code.
   const firstChanged = plans.findIndex((pl) => pl.mode !== 'none');
-  const fitted = firstChanged < 0 ? [] : plans.slice(firstChanged);
+  const fitted = (firstChanged < 0 ? [] : plans.slice(firstChanged)).filter(
+    (pl) => p.fitLayers === 'all' || !isDense(pl.id),
+  );
   const iters = p.itersPerLayer || Math.max(1, Math.floor(ctx.steps / Math.max(1, fitted.length)));
   const total = iters * fitted.length + p.fineTuneSteps;
   const logEvery = Math.max(1, Math.floor(iters / 25));
@@ -450,6 +541,12 @@ export async function* compressLayerByLayer(
   const n = shots.indices.length;
   const bs = Math.min(p.batchSize, n);
   const batchStatistics = p.batchNorm === 'batch';
+  const views = (stage: ErrorStage) => ({
+    heldOut: p.heldOutExamples,
+    batchStatistics,
+    batchSize: bs,
+    stage,
+  });
   const layerLoss: { labels: NodeId[]; values: number[] } = { labels: [], values: [] };
   let metrics: Record<string, number> = {};
   let step = 0;
@@ -457,7 +554,7 @@ export async function* compressLayerByLayer(
     kind: 'log',
     level: 'info',
     message:
-      `${method}: ${n} training images (K = ${p.shotsPerClass} per class), ${fitted.length} layers × ${iters} iterations, ` +
+      `${method}: ${n} training images (K = ${p.shotsPerClass} per class), ${fitted.length} ${p.fitLayers === 'conv' ? 'conv ' : ''}layers × ${iters} iterations, ` +
       `compression ${p.compression}${p.compression === 'none' ? '' : ` (${p.compression === 'quantize' ? `${p.bits} bits` : `${p.proximal}`})`}`,
   };
   try {
@@ -487,6 +584,7 @@ export async function* compressLayerByLayer(
         compressor,
         learningRate: p.learningRate,
         fitBias: p.fitBias,
+        fixedBatch: bs >= n,
       });
       let captured: [tf.Tensor, tf.Tensor] | undefined;
       let lastObjective = NaN;
@@ -526,7 +624,7 @@ export async function* compressLayerByLayer(
       layerLoss.labels.push(plan.id);
       layerLoss.values.push(lastObjective);
       yield { kind: 'layers', key: 'layer-loss', step, ...layerLoss };
-      metrics = yield* layerViews(ctx, student, plans, shots.x, p.heldOutExamples, step);
+      metrics = yield* layerViews(ctx, student, plans, shots.x, step, views('fitted'));
       const acc = await subsetAccuracy(ctx, student);
       yield { kind: 'scalar', key: 'accuracy/test', step, value: acc };
       yield {
@@ -568,7 +666,10 @@ export async function* compressLayerByLayer(
         optimizer.dispose();
       }
       step += p.fineTuneSteps;
-      metrics = yield* layerViews(ctx, student, plans, shots.x, p.heldOutExamples, step);
+      metrics = {
+        ...metrics,
+        ...(yield* layerViews(ctx, student, plans, shots.x, step, views('fine-tuned'))),
+      };
       yield {
         kind: 'scalar',
         key: 'accuracy/test',
@@ -576,7 +677,7 @@ export async function* compressLayerByLayer(
         value: await subsetAccuracy(ctx, student),
       };
     } else if (fitted.length === 0) {
-      metrics = yield* layerViews(ctx, student, plans, shots.x, p.heldOutExamples, step);
+      metrics = yield* layerViews(ctx, student, plans, shots.x, step, views('fitted'));
     }
   } finally {
     tf.dispose([shots.x, shots.y]);

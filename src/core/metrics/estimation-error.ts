@@ -2,7 +2,7 @@
 // of METHODS.md): how far the student's layer outputs are from the teacher's on the same inputs.
 import * as tf from '@tensorflow/tfjs';
 import { batches, type Dataset } from '../data';
-import { forward, layerIds, type Graph, type NodeId } from '../graph';
+import { forward, hiddenRepresentation, layerIds, type Graph, type NodeId } from '../graph';
 import { InvalidInputError } from '../runtime/errors';
 import { inputOptions } from './inputs';
 
@@ -11,11 +11,24 @@ export interface LayerValues {
   values: number[];
 }
 
+/** The estimation error of every layer on its two readings of "the layer's output". */
+export interface EstimationErrors {
+  /** The hidden representation h = σ(BN(W*x)) that the next layer reads (the paper's Fig. 2). */
+  hidden: LayerValues;
+  /** The conv/dense output before BatchNorm and activation (what the reference code regresses). */
+  preActivation: LayerValues;
+}
+
 export interface EstimationErrorOptions {
   /** Layers to compare (default: every conv/dense layer of the teacher, in module order). */
   layers?: NodeId[];
   /** Examples per forward pass. */
   batchSize?: number;
+  /**
+   * Both networks normalise each batch with its own BatchNorm statistics (the layer solver's
+   * `batchNorm: batch` mode, the reference's train()); otherwise both use their moving ones.
+   */
+  batchStatistics?: boolean;
   /**
    * For a student whose layer lost output channels (pruneChannels): the teacher's output
    * channels that the student's layer kept, in order. Without it such a layer is an error.
@@ -25,17 +38,17 @@ export interface EstimationErrorOptions {
 
 /**
  * Normalised estimation error of every layer: Σ(y_T − y_S)² / Σ y_T² over all examples and
- * elements, where y is the layer's pre-activation output (conv/dense output before BatchNorm
- * and activation — what the reference code regresses) and both networks see the same input
- * images. It equals the mean squared error divided by the teacher output's mean square, so
- * layers of different scale are comparable: 0 = identical, 1 = an error as large as the signal.
+ * elements, for y = the layer's hidden representation and y = its pre-activation output, with
+ * both networks on the same input images and in the same BatchNorm mode. It equals the mean
+ * squared error divided by the teacher output's mean square, so layers of different scale are
+ * comparable: 0 = identical, 1 = an error as large as the signal.
  */
 export async function estimationErrors(
   teacher: Graph,
   student: Graph,
   ds: Dataset,
   opts: EstimationErrorOptions & { indices?: ArrayLike<number> } = {},
-): Promise<LayerValues> {
+): Promise<EstimationErrors> {
   const acc = new ErrorSums(teacher, student, opts);
   for (const batch of batches(ds, {
     ...inputOptions(teacher, ds),
@@ -57,7 +70,7 @@ export async function estimationErrorsOn(
   student: Graph,
   x: tf.Tensor,
   opts: EstimationErrorOptions = {},
-): Promise<LayerValues> {
+): Promise<EstimationErrors> {
   const acc = new ErrorSums(teacher, student, opts);
   const n = x.shape[0];
   const size = opts.batchSize ?? 250;
@@ -74,6 +87,8 @@ export async function estimationErrorsOn(
 
 class ErrorSums {
   private layers: NodeId[];
+  /** Per layer, the node read for each representation: [pre-activation, hidden]. */
+  private taps: [NodeId, NodeId][];
   private diff: Float64Array;
   private signal: Float64Array;
 
@@ -92,44 +107,52 @@ class ErrorSums {
         );
       }
     }
-    this.diff = new Float64Array(this.layers.length);
-    this.signal = new Float64Array(this.layers.length);
+    this.taps = this.layers.map((id) => [id, hiddenRepresentation(teacher, id)]);
+    this.diff = new Float64Array(2 * this.layers.length);
+    this.signal = new Float64Array(2 * this.layers.length);
   }
 
   async add(x: tf.Tensor): Promise<void> {
     const sums = tf.tidy(() => {
-      const t = forward(this.teacher, x, { taps: this.layers }).tapped;
-      const s = forward(this.student, x, { taps: this.layers }).tapped;
+      const run = (g: Graph) =>
+        forward(g, x, { taps: this.taps.flat(), batchStatistics: this.opts.batchStatistics })
+          .tapped;
+      const t = run(this.teacher);
+      const s = run(this.student);
       return tf.stack(
-        this.layers.map((id) => {
-          let yT = t.get(id)!;
-          const yS = s.get(id)!;
-          const map = this.opts.channelMaps?.get(id);
-          if (map) yT = tf.gather(yT, tf.tensor1d(Int32Array.from(map), 'int32'), -1);
-          if (yT.shape.join() !== yS.shape.join()) {
-            throw new InvalidInputError(
-              `Layer '${id}' outputs [${yS.shape.slice(1)}] in the student but [${yT.shape.slice(1)}] in the teacher`,
-              'Pass channelMaps with the teacher channels the student kept, or compare before channels are removed.',
-            );
-          }
-          return tf.stack([tf.sum(tf.squaredDifference(yT, yS)), tf.sum(tf.square(yT))]);
-        }),
+        this.taps.flatMap(([layer, hidden]) =>
+          [layer, hidden].map((id) => {
+            let yT = t.get(id)!;
+            const yS = s.get(id)!;
+            // BatchNorm and activation keep the layer's channels: one map serves both taps.
+            const map = this.opts.channelMaps?.get(layer);
+            if (map) yT = tf.gather(yT, tf.tensor1d(Int32Array.from(map), 'int32'), -1);
+            if (yT.shape.join() !== yS.shape.join()) {
+              throw new InvalidInputError(
+                `Layer '${layer}' outputs [${yS.shape.slice(1)}] in the student but [${yT.shape.slice(1)}] in the teacher`,
+                'Pass channelMaps with the teacher channels the student kept, or compare before channels are removed.',
+              );
+            }
+            return tf.stack([tf.sum(tf.squaredDifference(yT, yS)), tf.sum(tf.square(yT))]);
+          }),
+        ),
       );
     });
     const v = await sums.data();
     sums.dispose();
-    this.layers.forEach((_, i) => {
+    for (let i = 0; i < this.diff.length; i++) {
       this.diff[i] += v[2 * i];
       this.signal[i] += v[2 * i + 1];
-    });
+    }
   }
 
-  result(): LayerValues {
-    return {
+  result(): EstimationErrors {
+    const ratio = (i: number) =>
+      this.signal[i] > 0 ? this.diff[i] / this.signal[i] : this.diff[i] > 0 ? Infinity : 0;
+    const values = (offset: number) => ({
       labels: [...this.layers],
-      values: this.layers.map((_, i) =>
-        this.signal[i] > 0 ? this.diff[i] / this.signal[i] : this.diff[i] > 0 ? Infinity : 0,
-      ),
-    };
+      values: this.layers.map((_, i) => ratio(2 * i + offset)),
+    });
+    return { preActivation: values(0), hidden: values(1) };
   }
 }

@@ -2,3 +2,4 @@ export * from './accuracy';
 export * from './inputs';
 export * from './latency';
 export * from './estimation-error';
+export * from './error-keys';
