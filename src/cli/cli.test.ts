@@ -57,8 +57,6 @@ describe('clab', () => {
       'lenet5-half',
       '--steps',
       '30',
-      '--test-examples',
-      '500',
       '--temperature',
       '3',
       '--seed',
@@ -87,7 +85,42 @@ describe('clab', () => {
     expect(result.wallTimeMs).toBeGreaterThan(0);
     const evaluated = await clab('eval', '--model', result.savedTo, '--dataset', 'mnist', '--json');
     expect(evaluated.code).toBe(0);
-    expect((JSON.parse(evaluated.stdout) as { params: number }).params).toBe(15738);
+    const saved = JSON.parse(evaluated.stdout) as { params: number; accuracy: number };
+    expect(saved.params).toBe(15738);
+    // The file holds the very student the run measured, on the same 10,000 test images.
+    expect(saved.accuracy).toBe(result.student.accuracy);
+  });
+
+  it('saves a channel-pruned few-shot student that re-evaluates to the run’s own accuracy', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'clab-'));
+    const run = await clab(
+      ...['run', 'layerwise', '--teacher', 'lenet5-mnist', '--dataset', 'mnist'],
+      ...['--shots-per-class', '1', '--iters-per-layer', '30', '--fine-tune-steps', '5'],
+      ...['--out', dir, '--json'],
+    );
+    expect(run.code).toBe(0);
+    const result = JSON.parse(run.stdout) as {
+      student: { params: number; accuracy: number };
+      teacher: { params: number };
+      savedTo: string;
+    };
+    expect(result.student.params).toBeLessThan(result.teacher.params);
+    const evaluated = await clab('eval', '--model', result.savedTo, '--dataset', 'mnist', '--json');
+    const saved = JSON.parse(evaluated.stdout) as { params: number; accuracy: number };
+    expect(saved.params).toBe(result.student.params);
+    expect(saved.accuracy).toBe(result.student.accuracy);
+  });
+
+  it('prints a method’s parameters from its schema: clab help <method> and run <method> --help', async () => {
+    const help = await clab('help', 'cross-distillation');
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^cross-distillation: Cross Distillation \(Bai et al/);
+    expect(help.stdout).toMatch(/--mu <0 to 1> {3}default 0\.6/);
+    expect(help.stdout).toMatch(/--fitLayers <conv \| all> {3}default conv/);
+    expect(help.stdout).toMatch(/--shotsPerClass <1 to 100, whole> {3}default 5/);
+    const viaRun = await clab('run', 'cross-distillation', '--help');
+    expect(viaRun.stdout).toBe(help.stdout);
+    expectOneLineFailure(await clab('help', 'nope'), /Unknown method 'nope'/);
   });
 
   it('refuses bad arguments, unknown ids and unreadable files with one line', async () => {

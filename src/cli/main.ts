@@ -8,6 +8,7 @@ import { initBackend, type BackendChoice } from '../core/runtime/backend';
 import { ClabError, InvalidInputError } from '../core/runtime/errors';
 import { ARCHITECTURES, buildArchitecture, loadTeacher, TEACHERS, teacherSpec } from '../core/zoo';
 import { kebabToCamel, parseArgs, rejectUnknown, take, takeInt, type ParsedArgs } from './args';
+import { methodHelp } from './help';
 import { ProgressBar } from './progress';
 import { readSweepConfig, sweepMarkdown, writeMarkdown } from './sweep';
 import { expandSweep, runSweep, summarizeSweep, type SweepRun } from '../core/experiments';
@@ -20,6 +21,7 @@ const USAGE = `Compression Lab CLI
   clab sweep <config.json> [--json] [--markdown FILE]
   clab bench [--json] [--steps N]
   clab list
+  clab help <method-id>      (or clab run <method-id> --help): the method's parameters
 
 Common: --backend wasm|cpu|auto (default wasm).`;
 
@@ -90,7 +92,7 @@ async function evalCommand(args: ParsedArgs): Promise<void> {
   );
 }
 
-async function runCommand(args: ParsedArgs): Promise<void> {
+function methodArg(args: ParsedArgs) {
   const methodId = args.positional[0];
   const method = methodId ? methodById(methodId) : undefined;
   if (!method) {
@@ -99,6 +101,16 @@ async function runCommand(args: ParsedArgs): Promise<void> {
       `Methods: ${METHODS.map((m) => m.id).join(', ')}.`,
     );
   }
+  return method;
+}
+
+function helpCommand(args: ParsedArgs): void {
+  process.stdout.write(`${args.positional.length ? methodHelp(methodArg(args)) : USAGE}\n`);
+}
+
+async function runCommand(args: ParsedArgs): Promise<void> {
+  if (take(args, 'help') === 'true') return helpCommand(args);
+  const method = methodArg(args);
   const json = take(args, 'json') === 'true';
   const teacherRef = take(args, 'teacher');
   const dataset = datasetArg(args);
@@ -198,7 +210,11 @@ async function sweepCommand(args: ParsedArgs): Promise<void> {
     {
       config,
       rows: summarizeSweep(runs),
-      runs: runs.map((r) => ({ ...r.cell, result: r.result, estimationError: r.estimationError })),
+      runs: runs.map((r) => ({
+        ...r.cell,
+        result: r.result,
+        estimationErrors: r.estimationErrors,
+      })),
     },
     text,
   );
@@ -257,15 +273,16 @@ async function main(argv: string[]): Promise<void> {
       return benchCommand(args);
     case 'list':
       return listCommand();
-    case undefined:
     case 'help':
+      return helpCommand(args);
+    case undefined:
     case '--help':
       process.stdout.write(`${USAGE}\n`);
       return;
     default:
       throw new InvalidInputError(
         `Unknown command '${args.command}'`,
-        'Commands: eval, run, sweep, bench, list.',
+        'Commands: eval, run, sweep, bench, list, help.',
       );
   }
 }
