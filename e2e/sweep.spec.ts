@@ -141,10 +141,16 @@ function syntheticRun(
       status: 'done',
       scalars: {},
       layers: {
-        'estimation-error': {
-          step: 100,
+        // After the layers were fitted, and after the fine-tune (which moved every layer a bit).
+        'estimation-error/hidden/held-out': {
+          step: 90,
           labels: ['conv1', 'conv2', 'fc1', 'fc2', 'fc3'],
           values: estimationError,
+        },
+        'estimation-error/fine-tuned/hidden/held-out': {
+          step: 100,
+          labels: ['conv1', 'conv2', 'fc1', 'fc2', 'fc3'],
+          values: estimationError.map((v) => v + 0.05),
         },
       },
       images: {},
@@ -231,18 +237,29 @@ test('an imported Cross Distillation sweep draws Table 1, the μ-sensitivity (Fi
   const fig3 = page.getByTestId('sweep-sensitivity');
   await expect(fig3).toHaveAttribute('data-points', '6');
   await expect(fig3.locator('.recharts-line-curve')).toHaveCount(4);
-  // Fig. 2: one line per μ × K, five layers each.
+  // Fig. 2: one line per μ × K, five layers each, by default from the error after the layers
+  // were fitted; the fine-tuned view is one choice away.
   const fig2 = page.getByTestId('sweep-error-ratio');
+  await expect(fig2).toHaveAttribute('data-view', 'estimation-error/hidden/held-out');
   await expect(fig2).toHaveAttribute('data-series', '6');
   await expect(fig2).toHaveAttribute('data-points', '30');
   await expect(fig2.locator('.recharts-line-curve')).toHaveCount(6);
+  await expect(fig2.getByText('÷ layer-wise error')).toBeVisible();
+  await fig2.getByLabel('When').selectOption('fine-tuned');
+  await expect(fig2).toHaveAttribute('data-view', 'estimation-error/fine-tuned/hidden/held-out');
+  await expect(fig2).toHaveAttribute('data-points', '30');
+  await fig2.getByLabel('When').selectOption('fitted');
   await page.getByTestId('sweep-view').screenshot({
     path: testInfo.outputPath('cross-distillation-sweep.png'),
   });
   const markdown = await bench.downloadText(() =>
     page.getByRole('button', { name: 'Table as Markdown' }).click(),
   );
-  expect(markdown.text).toContain('Estimation error of cross-distillation (mu=0) K=1 / layerwise');
+  expect(markdown.text).toContain("Estimation error over layerwise's, per layer (Fig. 2;");
+  expect(markdown.text).toMatch(/\| cross-distillation \(mu=0\) \| 1 \| 1\.000 \| 0\.920 \|/);
+  expect(markdown.text).toMatch(
+    /\| cross-distillation \(mu=0\.5\) \| 5 \| [+−]\d\.\d\d ± \d\.\d\d \| 2 \|/,
+  );
 });
 
 test('sweep files load into the form when it can show them, run as written otherwise, and bad ones say why', async ({

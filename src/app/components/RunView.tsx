@@ -2,7 +2,9 @@ import { saveFile } from '../files';
 import { formatBytes, formatCount, formatDuration, formatNumber, formatPercent } from '../format';
 import { useWorkbench } from '../state/context';
 import { ACTIVE, etaMs, type RunRecord } from '../state/runs';
+import { errorViewOf } from '../../core/metrics/error-keys';
 import { EmbeddingChart } from './charts/EmbeddingChart';
+import { EstimationErrorChart } from './charts/EstimationErrorChart';
 import { ImageGrid } from './charts/ImageGrid';
 import { LayersChart } from './charts/LayersChart';
 import { groupScalars, ScalarChart } from './charts/ScalarChart';
@@ -134,9 +136,12 @@ function Charts({ run }: { run: RunRecord }) {
       {groups.map(([group, keys]) => (
         <ScalarChart key={group} title={group} keys={keys} scalars={run.scalars} />
       ))}
-      {named(run.layers).map(([key, snapshot]) => (
-        <LayersChart key={key} title={key} snapshot={snapshot} />
-      ))}
+      <EstimationErrorChart layers={run.layers} />
+      {named(run.layers)
+        .filter(([key]) => !errorViewOf(key))
+        .map(([key, snapshot]) => (
+          <LayersChart key={key} title={key} snapshot={snapshot} />
+        ))}
       {named(run.images).map(([key, event]) => (
         <ImageGrid key={key} title={key} event={event} />
       ))}

@@ -2,7 +2,8 @@
 // paper's Table 1), the grid-sensitivity chart (Fig. 3) and, with layer-wise distillation among
 // the methods, the per-layer estimation-error ratio (Fig. 2). Everything is derived from the
 // sweep's runs, so a reload or an import of the runs brings it back.
-import { useMemo } from 'react';
+import { useMemo, useState } from 'react';
+import { PAPER_ERROR_VIEW } from '../../core/metrics/error-keys';
 import { saveFile, timestamp } from '../files';
 import { formatPercent } from '../format';
 import { useWorkbench, useWorkbenchStore } from '../state/context';
@@ -13,12 +14,18 @@ import {
   errorRatioSeries,
   formatCell,
   gridLabel,
+  reportedErrorViews,
   sensitivity,
   sweepCsv,
   sweepMarkdown,
   sweepTable,
   type SweepInfo,
 } from '../state/sweeps';
+import {
+  availableView,
+  errorViewChoices,
+  type ErrorViewChoice,
+} from './charts/EstimationErrorChart';
 import { TableFigure } from './charts/figure';
 import { ErrorRatioChart, SensitivityChart } from './charts/SweepCharts';
 import { StatusBadge } from './StatusBadge';
@@ -216,7 +223,13 @@ export function SweepView({ id }: { id: string }) {
     [records, id],
   );
   const fig3 = useMemo(() => sensitivity(records), [records]);
-  const fig2 = useMemo(() => errorRatioSeries(records), [records]);
+  const [wantedView, setView] = useState<ErrorViewChoice>(PAPER_ERROR_VIEW);
+  const choices = useMemo(() => errorViewChoices(reportedErrorViews(records)), [records]);
+  const view = availableView(wantedView, choices);
+  const fig2 = useMemo(
+    () => errorRatioSeries(records, { ...view, data: 'held-out' }),
+    [records, view.representation, view.stage],
+  );
   if (!info) return null;
   const { config, counts, total } = info;
   const done = counts.done ?? 0;
@@ -250,7 +263,9 @@ export function SweepView({ id }: { id: string }) {
       <ResultsTable records={records} />
       <div className="charts sweep-charts">
         {fig3 && <SensitivityChart param={fig3.param} series={fig3.series} />}
-        {fig2.length > 0 && <ErrorRatioChart series={fig2} />}
+        {choices.stages.length > 0 && records.some((r) => r.config.method === 'layerwise') && (
+          <ErrorRatioChart series={fig2} view={view} setView={setView} choices={choices} />
+        )}
       </div>
       {!fig3 && (
         <p className="muted small">

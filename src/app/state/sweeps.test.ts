@@ -39,7 +39,11 @@ const RUN_CONFIG = { ...CONFIG, steps: 5, testExamples: 200 };
 function records(
   sweep: SweepConfig,
   acc: (cell: { method: string; shotsPerClass: number; seed: number; grid: object }) => number,
-  opts: { error?: (method: string, seed: number) => number[]; unfinished?: number[] } = {},
+  opts: {
+    error?: (method: string, seed: number) => number[];
+    errorKey?: string;
+    unfinished?: number[];
+  } = {},
 ): RunRecord[] {
   const plan = planSweep(sweep, SWEEP_CATALOG);
   if ('error' in plan) throw new Error(plan.error);
@@ -55,7 +59,13 @@ function records(
       status: 'done',
       result: result as RunResult,
       layers: values
-        ? { 'estimation-error': { step: 5, labels: ['conv1', 'fc1'], values } }
+        ? {
+            [opts.errorKey ?? 'estimation-error/hidden/held-out']: {
+              step: 5,
+              labels: ['conv1', 'fc1'],
+              values,
+            },
+          }
         : run.layers,
     };
   });
@@ -284,5 +294,17 @@ describe('sweep results', () => {
     expect(fig2[0].labels).toEqual(['conv1', 'fc1']);
     expect(fig2[0].values).toEqual([0.75, 0.5]);
     expect(errorRatioSeries(records(kdSweep, () => 0.5))).toEqual([]);
+    // Another view (here after the fine-tune) is not mixed in.
+    const fineTuned = { representation: 'hidden', stage: 'fine-tuned', data: 'held-out' } as const;
+    expect(errorRatioSeries(runs, fineTuned)).toEqual([]);
+    // Runs saved before views existed streamed `estimation-error`: pre-activation, after the
+    // fine-tune; they are read as that view.
+    const legacy = records(sweep, () => 0.5, {
+      error: (m, seed) => (m === 'layerwise' ? [2, 4] : [1 * seed, 2]),
+      errorKey: 'estimation-error',
+    });
+    expect(errorRatioSeries(legacy)).toEqual([]);
+    const legacyView = { ...fineTuned, representation: 'pre-activation' } as const;
+    expect(errorRatioSeries(legacy, legacyView)[0].values).toEqual([0.75, 0.5]);
   });
 });

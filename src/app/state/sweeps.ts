@@ -9,6 +9,8 @@ import {
   expandSweep,
   gridLabel,
   markdownTable,
+  pairedDifferenceMarkdown,
+  pairedDifferences,
   rowLabel,
   summarizeSweep,
   type SweepCell,
@@ -16,6 +18,12 @@ import {
   type SweepRow,
   type SweepRun,
 } from '../../core/experiments/plan';
+import {
+  errorViewOf,
+  estimationErrorKey,
+  PAPER_ERROR_VIEW,
+  type ErrorView,
+} from '../../core/metrics/error-keys';
 import { paramError, type ParamSpec } from '../../core/methods/params';
 import type { Catalog, MethodInfo, RunConfig } from '../../worker/protocol';
 import { MAX_STEPS } from './config';
@@ -487,19 +495,25 @@ export function collectSweeps(runs: Record<string, RunRecord>): Map<string, Swee
   return out;
 }
 
-/** The sweep's finished runs as core's SweepRuns, with the last estimation-error layers event. */
+/** The sweep's finished runs as core's SweepRuns, with the last layers event of every error view. */
 export function sweepResults(records: readonly RunRecord[]): SweepRun[] {
   return records
     .filter((r) => r.sweep && r.status === 'done' && r.result)
     .sort((a, b) => a.sweep!.index - b.sweep!.index)
     .map((r) => {
-      const error = r.layers['estimation-error'];
-      return {
-        cell: r.sweep!.cell,
-        result: r.result!,
-        estimationError: error && { labels: error.labels, values: error.values },
-      };
+      const estimationErrors: NonNullable<SweepRun['estimationErrors']> = {};
+      for (const [key, { labels, values }] of Object.entries(r.layers)) {
+        const view = errorViewOf(key);
+        if (view) estimationErrors[estimationErrorKey(view)] = { labels, values };
+      }
+      return { cell: r.sweep!.cell, result: r.result!, estimationErrors };
     });
+}
+
+/** The estimation-error views the sweep's finished runs reported. */
+export function reportedErrorViews(records: readonly RunRecord[]): ErrorView[] {
+  const keys = new Set(sweepResults(records).flatMap((r) => Object.keys(r.estimationErrors ?? {})));
+  return [...keys].flatMap((k) => errorViewOf(k) ?? []);
 }
 
 const gridKey = (g: Record<string, unknown>) => canonical(g);
@@ -580,7 +594,8 @@ export function sweepMarkdown(sweep: SweepConfig, records: readonly RunRecord[])
       table.rows.map((r) => [r.label, ...r.cells.map(formatCell)]),
     ),
   ];
-  for (const s of errorRatioSeries(records)) lines.push(...errorRatioMarkdown(s.label, s));
+  lines.push(...pairedDifferenceMarkdown(pairedDifferences(results)));
+  lines.push(...errorRatioMarkdown(estimationErrorRatios(results), PAPER_ERROR_VIEW));
   lines.push('', `${results.length} of ${records.length} runs finished; made in Compression Lab.`);
   return lines.join('\n');
 }
@@ -675,11 +690,15 @@ export interface RatioSeries {
 
 /**
  * Per-layer estimation error of each method (and grid cell) over 'layerwise' with the same K
- * and seeds (the paper's Fig. 2), from core's estimationErrorRatios. Empty without layerwise runs.
+ * and seeds (the paper's Fig. 2), in one view (by default the paper's), from core's
+ * estimationErrorRatios. Empty without layerwise runs or runs that reported that view.
  */
-export function errorRatioSeries(records: readonly RunRecord[]): RatioSeries[] {
+export function errorRatioSeries(
+  records: readonly RunRecord[],
+  view: ErrorView = PAPER_ERROR_VIEW,
+): RatioSeries[] {
   const table = sweepTable(records);
-  return estimationErrorRatios(sweepResults(records)).map(
+  return estimationErrorRatios(sweepResults(records), { view }).map(
     ({ method, grid, shotsPerClass, labels, values }) => {
       const row = table.rows.find((r) => r.method === method && gridKey(r.grid) === gridKey(grid))!;
       return {

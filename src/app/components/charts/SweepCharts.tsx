@@ -4,7 +4,13 @@
 import { ErrorBar, Legend, Line, LineChart, ReferenceLine, Tooltip, XAxis, YAxis } from 'recharts';
 import { formatNumber } from '../../format';
 import type { RatioSeries, SensitivitySeries } from '../../state/sweeps';
-import { MARGIN, numberXAxis, valueYAxis } from './axes';
+import { MARGIN, numberXAxis, valueYAxis, yAxisTitle } from './axes';
+import { estimationErrorKey } from '../../../core/metrics/error-keys';
+import {
+  ErrorViewSelects,
+  type ErrorViewChoice,
+  type errorViewChoices,
+} from './EstimationErrorChart';
 import { ChartFigure } from './figure';
 import { color } from './palette';
 import { staggered } from './stagger';
@@ -109,8 +115,14 @@ export const SensitivityChart = staggered(function SensitivityChart({
 /** Estimation error of a method over layer-wise distillation's, per layer; below 1 is better. */
 export const ErrorRatioChart = staggered(function ErrorRatioChart({
   series,
+  view,
+  setView,
+  choices,
 }: {
   series: RatioSeries[];
+  view: ErrorViewChoice;
+  setView: (v: ErrorViewChoice) => void;
+  choices: ReturnType<typeof errorViewChoices>;
 }) {
   const layers = series[0]?.labels ?? [];
   const data = layers.map((layer, i) => ({
@@ -123,16 +135,27 @@ export const ErrorRatioChart = staggered(function ErrorRatioChart({
   const kIndex = indexer<number>();
   return (
     <ChartFigure
-      title="Estimation error / layer-wise, per layer"
-      note="held-out, summed over seeds; below 1 the method helps there"
-      height={HEIGHT}
+      title="Estimation error relative to layer-wise distillation, per layer (Fig. 2)"
+      note={
+        <>
+          Each method’s error on held-out test images divided by layer-wise distillation’s (same K
+          and seeds, errors summed over seeds): below 1, the method’s layer is closer to the
+          teacher’s there. <ErrorViewSelects view={view} onChange={setView} {...choices} />
+        </>
+      }
+      height={HEIGHT + 60}
+      empty={series.length === 0 ? 'No finished pair of runs reported this view.' : undefined}
       data-testid="sweep-error-ratio"
+      data-view={estimationErrorKey({ ...view, data: 'held-out' })}
       data-series={series.length}
       data-points={values.length}
     >
-      <LineChart data={data} margin={MARGIN}>
+      <LineChart data={data} margin={{ ...MARGIN, left: 8 }}>
         <XAxis dataKey="layer" interval={0} />
-        <YAxis {...valueYAxis(Math.min(1, ...values), Math.max(1, ...values))} />
+        <YAxis
+          {...valueYAxis(Math.min(1, ...values), Math.max(1, ...values))}
+          label={yAxisTitle('÷ layer-wise error')}
+        />
         <Tooltip isAnimationActive={false} formatter={(v) => formatNumber(Number(v))} />
         <Legend verticalAlign="bottom" iconType="plainline" />
         <ReferenceLine y={1} stroke="var(--muted)" strokeDasharray="4 4" />

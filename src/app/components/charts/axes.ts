@@ -35,3 +35,12 @@ export function numberXAxis(dataKey: string, min: number, max: number) {
 export function valueYAxis(min: number, max: number, format = formatNumber, ceiling?: number) {
   return { ...ticked(min, max, format, ceiling), width: 56 } satisfies YAxisProps;
 }
+
+/** A value axis' title, written upwards along it and centred on it. */
+export const yAxisTitle = (value: string) => ({
+  value,
+  angle: -90,
+  position: 'insideLeft' as const,
+  offset: 4,
+  style: { textAnchor: 'middle' as const },
+});
