@@ -6,7 +6,7 @@ import { disposeGraph, forward, trainableVariables } from '../graph';
 import { initBackend, type BackendInfo } from '../runtime/backend';
 import { expectFlatTensorCount } from '../runtime/guards';
 import { Rng } from '../runtime/rng';
-import { buildArchitecture } from '../zoo';
+import { buildArchitecture, loadTeacher } from '../zoo';
 import { kdLoss } from './kd';
 import { executeRun } from './runner';
 import { methodById } from './registry';
@@ -94,6 +94,35 @@ describe('Hinton knowledge distillation', () => {
     expect(result.student.params).toBeLessThan(result.teacher.params / 2);
     expect(result.compressionRatio).toBeGreaterThan(2);
     expect(events.some((e) => e.kind === 'progress')).toBe(true);
+    disposeGraph(student);
+    disposeGraph(teacher);
+  });
+
+  it('learns from the soft targets alone (alpha = 1): loss/soft falls and the student classifies', async () => {
+    const teacher = await loadTeacher('lenet5-mnist');
+    const events: RunEvent[] = [];
+    const { result, student } = await executeRun(
+      {
+        method: methodById('kd')!,
+        params: { alpha: 1, temperature: 4 },
+        teacher,
+        train,
+        test,
+        seed: 4,
+        steps: 150,
+        testExamples: 1000,
+        backend,
+      },
+      (e) => events.push(e),
+    );
+    const soft = events.filter(
+      (e): e is Extract<RunEvent, { kind: 'scalar' }> =>
+        e.kind === 'scalar' && e.key === 'loss/soft',
+    );
+    expect(soft.length).toBeGreaterThan(4);
+    expect(soft.at(-1)!.value).toBeLessThan(soft[0].value * 0.5);
+    // No label was used: what the student knows came through the teacher's soft targets.
+    expect(result.student.accuracy).toBeGreaterThan(0.85);
     disposeGraph(student);
     disposeGraph(teacher);
   });
