@@ -93,32 +93,27 @@ export interface LayerSolverOptions {
   fixedBatch: boolean;
 }
 
-/** One term of a layer objective: weight · mean((student layer(input) − target)²). */
-interface ObjectiveTerm extends LeastSquaresTerm {
-  name: string;
-}
-
 /** The objective's terms on captured inputs; teacher outputs are constants, computed once. */
 function objectiveTerms(
   objective: LayerObjective,
   teacherLayer: GraphNode,
   hT: tf.Tensor,
   hS: tf.Tensor,
-): ObjectiveTerm[] {
+): LeastSquaresTerm[] {
   const teacher = (h: () => tf.Tensor) => tf.tidy(() => applyNode(teacherLayer, [h()], EVAL));
   switch (objective.kind) {
-    case 'regression':
-      return [{ name: 'regression', weight: 1, input: hS, target: teacher(() => hT) }];
+    case 'regression': // L^r: W^S*h^S against W^T*h^T
+      return [{ weight: 1, input: hS, target: teacher(() => hT) }];
     case 'convex':
       return [
-        { name: 'correction', weight: objective.mu, input: hT, target: teacher(() => hT) },
-        { name: 'imitation', weight: 1 - objective.mu, input: hS, target: teacher(() => hS) },
+        { weight: objective.mu, input: hT, target: teacher(() => hT) }, // L^c: W^S*h^T vs W^T*h^T
+        { weight: 1 - objective.mu, input: hS, target: teacher(() => hS) }, // L^i: W^S*h^S vs W^T*h^S
       ];
     case 'soft': {
       const { alpha, beta } = objective;
       const mix = (a: number) => tf.add(tf.mul(hT, a), tf.mul(hS, 1 - a));
       const hMixS = tf.tidy(() => mix(1 - beta));
-      return [{ name: 'soft', weight: 1, input: hMixS, target: teacher(() => mix(alpha)) }];
+      return [{ weight: 1, input: hMixS, target: teacher(() => mix(alpha)) }];
     }
   }
 }
@@ -135,7 +130,7 @@ export class LayerSolver {
     hT: tf.Tensor;
     hS: tf.Tensor;
     /** Constants of the loss: term inputs that are mixes, and the teacher-side targets. */
-    terms: ObjectiveTerm[];
+    terms: LeastSquaresTerm[];
     leastSquares?: LeastSquares;
   };
 
@@ -164,7 +159,7 @@ export class LayerSolver {
     this.batch = { hT, hS, terms, leastSquares };
   }
 
-  /** The objective by running the student layer on each term's input, with its named terms. */
+  /** The objective computed by running the student layer on each term's input. */
   private directLoss(weights?: Partial<Record<string, tf.Tensor>>): tf.Scalar {
     const opts = { ...EVAL, weights };
     const parts = this.batch!.terms.map((t) =>
@@ -179,8 +174,7 @@ export class LayerSolver {
     const weights = compressor.overrides().get(s.id);
     const q = this.batch!.leastSquares;
     if (!q) return this.directLoss(weights);
-    const name = s.op === 'depthwiseConv2d' ? 'depthwiseKernel' : 'kernel';
-    return q.value(weights?.[name] ?? s.weights[name], this.variables[1]);
+    return q.value(weights?.kernel ?? s.weights.kernel, this.variables[1]);
   }
 
   /** The objective at the current weights, as the optimiser sees it (in its form). */
