@@ -35,6 +35,21 @@ describe('model IR', () => {
     disposeGraph(g);
   });
 
+  it('builds VGG-small with 4×4 and 2×2 maps at its last convolutions (Cross Distillation’s regime)', () => {
+    const g = buildArchitecture('vgg-small', 'fashion', 1);
+    const shapes = inferShapes(g);
+    expect(['conv1', 'conv2', 'conv3', 'conv4', 'conv5'].map((id) => shapes.get(id))).toEqual([
+      [32, 32, 32],
+      [16, 16, 64],
+      [8, 8, 128],
+      [4, 4, 128],
+      [2, 2, 256],
+    ]);
+    // Σ H·W·9·C_in·C_out over the convs + 256·10.
+    expect(graphStats(g).flops).toBe(294912 + 4718592 + 4718592 + 2359296 + 1179648 + 2560);
+    disposeGraph(g);
+  });
+
   it('derives LeNet-5-half (DAFL: convs 3-8-60, fc 42) with widthMultiplier(0.5)', () => {
     const g = buildArchitecture('lenet5', 'mnist', 1);
     const half = widthMultiplier(g, 0.5, 2);

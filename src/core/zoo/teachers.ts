@@ -56,6 +56,15 @@ export const TEACHERS: readonly TeacherSpec[] = [
     recipe: { epochs: 6, batchSize: 64, learningRate: 2e-3, seed: 1 },
     float16: false,
   },
+  {
+    id: 'vggsmall-fashion',
+    title: 'VGG-small · Fashion-MNIST',
+    arch: 'vgg-small',
+    dataset: 'fashion',
+    minAccuracy: 0.92,
+    recipe: { epochs: 6, batchSize: 64, learningRate: 2e-3, seed: 1 },
+    float16: false,
+  },
 ];
 
 export function teacherSpec(id: string): TeacherSpec | undefined {
