@@ -126,6 +126,7 @@ const Bars = staggered(function EstimationErrorBars({
         </>
       }
       height={240}
+      wide
       data-testid="estimation-error"
       data-view={estimationErrorKey({ ...view, data: 'held-out' })}
       data-points={values.length}

@@ -28,15 +28,19 @@ export function Figure({
   );
 }
 
-/** A recharts chart at the figure's width; `empty`, a message, stands in for it without data. */
+/**
+ * A recharts chart at the figure's width; `empty`, a message, stands in for it without data.
+ * `wide` takes two columns of the chart grid where there are two.
+ */
 export function ChartFigure({
   height,
   empty,
+  wide,
   children,
   ...figure
-}: FigureProps & { height: number; empty?: string; children: ReactNode }) {
+}: FigureProps & { height: number; empty?: string; wide?: boolean; children: ReactNode }) {
   return (
-    <Figure className="chart" {...figure}>
+    <Figure className={wide ? 'chart wide' : 'chart'} {...figure}>
       {empty ? (
         <p className="muted chart-empty">{empty}</p>
       ) : (

@@ -1,0 +1,36 @@
+// Few-shot Cross Distillation of LeNet-5 on MNIST, trained for real in the worker (WASM) on a
+// short budget: the per-layer estimation-error chart and its views.
+import { expect, test } from './workbench';
+
+test('a Cross Distillation run draws the estimation error per layer, held-out beside the K shots, in the view picked', async ({
+  bench,
+  page,
+}) => {
+  test.setTimeout(180_000);
+  await bench.open();
+  await bench.run({
+    teacher: 'lenet5-mnist',
+    dataset: 'mnist',
+    method: 'cross-distillation',
+    backend: 'wasm',
+    params: { 'Iters per layer': 30, 'Fine tune steps': 5 },
+  });
+  expect(await bench.waitForEnd()).toBe('done');
+  const chart = page.getByTestId('estimation-error');
+  // The paper's view first: hidden representation after the layers were fitted; five layers,
+  // each with a held-out and a K-shot bar.
+  await expect(chart).toHaveAttribute('data-view', 'estimation-error/hidden/held-out');
+  await expect(chart).toHaveAttribute('data-points', '10');
+  await expect(chart.getByText('error ÷ signal')).toBeVisible();
+  await expect(chart.getByText('held-out test images', { exact: true })).toBeVisible();
+  await chart.getByLabel('When').selectOption('fine-tuned');
+  await expect(chart).toHaveAttribute('data-view', 'estimation-error/fine-tuned/hidden/held-out');
+  await chart.getByLabel('Which output of each layer').selectOption('pre-activation');
+  await expect(chart).toHaveAttribute(
+    'data-view',
+    'estimation-error/fine-tuned/pre-activation/held-out',
+  );
+  await expect(chart).toHaveAttribute('data-points', '10');
+  // Per-layer views that are not the estimation error keep their own charts.
+  await expect(page.getByTestId('layers-sparsity')).toBeVisible();
+});
