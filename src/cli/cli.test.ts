@@ -1,6 +1,6 @@
 // The CLI as a user runs it: a child process through bin/clab.mjs, exit codes and output.
 import { execFile } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -121,6 +121,40 @@ describe('clab', () => {
     const viaRun = await clab('run', 'cross-distillation', '--help');
     expect(viaRun.stdout).toBe(help.stdout);
     expectOneLineFailure(await clab('help', 'nope'), /Unknown method 'nope'/);
+  });
+
+  it('runs a sweep file, and tabulates its saved results again without training', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'clab-'));
+    const config = join(dir, 'sweep.json');
+    await writeFile(
+      config,
+      JSON.stringify({
+        teacher: 'lenet5-mnist',
+        dataset: 'mnist',
+        methods: ['layerwise', 'cross-distillation'],
+        shotsPerClass: [1],
+        seeds: [1, 2],
+        params: { itersPerLayer: 10, fineTuneSteps: 0 },
+        testExamples: 300,
+      }),
+    );
+    const markdown = join(dir, 'sweep.md');
+    const run = await clab('sweep', config, '--json', '--markdown', markdown);
+    expect(run.code).toBe(0);
+    const saved = join(dir, 'results.json');
+    await writeFile(saved, run.stdout);
+    const text = await readFile(markdown, 'utf8');
+    expect(text).toContain(`Command: \`npx clab sweep ${config}\``);
+    expect(text).toMatch(/\| cross-distillation \| 1 \| [+−]\d+\.\d\d ± \d+\.\d\d \| 2 \|/);
+    expect(text).toContain("Estimation error over layerwise's, per layer (Fig. 2;");
+    const again = await clab('sweep', config, '--results', saved);
+    expect(again.code).toBe(0);
+    expect(`${again.stdout}`).toBe(text);
+    await writeFile(config, JSON.stringify({ ...JSON.parse(run.stdout).config, seeds: [1] }));
+    expectOneLineFailure(
+      await clab('sweep', config, '--results', saved),
+      /does not hold results of this sweep config/,
+    );
   });
 
   it('refuses bad arguments, unknown ids and unreadable files with one line', async () => {

@@ -4,21 +4,27 @@ import { graphStats, type Graph } from '../core/graph';
 import { loadGraphFromFile, saveGraphToDir } from '../core/io/node';
 import { accuracy, timeTrainingStep } from '../core/metrics';
 import { executeRun, METHODS, methodById, parseParam, type RunEvent } from '../core/methods';
-import { initBackend, type BackendChoice } from '../core/runtime/backend';
+import { initBackend, type BackendChoice, type BackendInfo } from '../core/runtime/backend';
 import { ClabError, InvalidInputError } from '../core/runtime/errors';
 import { ARCHITECTURES, buildArchitecture, loadTeacher, TEACHERS, teacherSpec } from '../core/zoo';
 import { kebabToCamel, parseArgs, rejectUnknown, take, takeInt, type ParsedArgs } from './args';
 import { methodHelp } from './help';
 import { ProgressBar } from './progress';
-import { readSweepConfig, sweepMarkdown, writeMarkdown } from './sweep';
-import { expandSweep, runSweep, summarizeSweep, type SweepRun } from '../core/experiments';
+import {
+  readSweepConfig,
+  readSweepResults,
+  sweepJson,
+  sweepMarkdown,
+  writeMarkdown,
+} from './sweep';
+import { expandSweep, runSweep, type SweepConfig, type SweepRun } from '../core/experiments';
 
 const USAGE = `Compression Lab CLI
 
   clab eval --model <teacher-id | path/to/model.json> --dataset mnist|fashion [--json]
   clab run <method-id> --teacher <id | path> --dataset mnist|fashion [--student half|copy|<arch-id>]
            [--seed N] [--steps N] [--test-examples N] [--out DIR] [--<param> value ...] [--json]
-  clab sweep <config.json> [--json] [--markdown FILE]
+  clab sweep <config.json> [--json] [--markdown FILE] [--results SAVED.json]
   clab bench [--json] [--steps N]
   clab list
   clab help <method-id>      (or clab run <method-id> --help): the method's parameters
@@ -175,12 +181,8 @@ async function runCommand(args: ParsedArgs): Promise<void> {
   );
 }
 
-async function sweepCommand(args: ParsedArgs): Promise<void> {
-  const json = take(args, 'json') === 'true';
-  const markdown = take(args, 'markdown');
-  const backend = await backendArg(args);
-  rejectUnknown(args, 'sweep');
-  const config = await readSweepConfig(args.positional[0]);
+/** Runs every cell of a sweep config, with a progress bar and a line per finished run. */
+async function runSweepCells(config: SweepConfig, backend: BackendInfo, quiet: boolean) {
   const total = expandSweep(config, METHODS).length; // validates before loading anything
   const teacher = await modelArg(config.teacher, 'teacher');
   const [train, test] = await Promise.all([
@@ -196,28 +198,32 @@ async function sweepCommand(args: ParsedArgs): Promise<void> {
   });
   for await (const { run, index } of sweep) {
     runs.push(run);
-    if (!json)
+    if (!quiet)
       process.stderr.write(
         `[${index + 1}/${total}] ${label}: ${(run.result.student.accuracy * 100).toFixed(2)}%\n`,
       );
   }
   bar.done();
-  const command = `npx clab sweep ${process.argv.slice(3).join(' ')}`;
+  return runs;
+}
+
+async function sweepCommand(args: ParsedArgs): Promise<void> {
+  const json = take(args, 'json') === 'true';
+  const markdown = take(args, 'markdown');
+  const results = take(args, 'results');
+  const backendFlag = args.options.get('backend');
+  const backend = await backendArg(args);
+  rejectUnknown(args, 'sweep');
+  const configPath = args.positional[0];
+  const config = await readSweepConfig(configPath);
+  const runs = results
+    ? await readSweepResults(results, config)
+    : await runSweepCells(config, backend, json);
+  // What made the numbers: the config (and a backend other than the default).
+  const command = `npx clab sweep ${configPath}${backendFlag ? ` --backend ${backendFlag}` : ''}`;
   const text = sweepMarkdown(config, runs, command);
   if (markdown) await writeMarkdown(markdown, text);
-  print(
-    json,
-    {
-      config,
-      rows: summarizeSweep(runs),
-      runs: runs.map((r) => ({
-        ...r.cell,
-        result: r.result,
-        estimationErrors: r.estimationErrors,
-      })),
-    },
-    text,
-  );
+  print(json, sweepJson(config, runs), text);
 }
 
 async function benchCommand(args: ParsedArgs): Promise<void> {

@@ -42,6 +42,44 @@ export async function readSweepConfig(path: string | undefined): Promise<SweepCo
   }
 }
 
+/** What `clab sweep --json` prints and `--results` reads back: the config and every run. */
+export function sweepJson(config: SweepConfig, runs: readonly SweepRun[]) {
+  return {
+    config,
+    rows: summarizeSweep(runs),
+    runs: runs.map((r) => ({ ...r.cell, result: r.result, estimationErrors: r.estimationErrors })),
+  };
+}
+
+/**
+ * The runs of an earlier `clab sweep --json` of this very config, to tabulate them again
+ * (after a new table was added to the report) without training anything.
+ */
+export async function readSweepResults(path: string, config: SweepConfig): Promise<SweepRun[]> {
+  let saved: ReturnType<typeof sweepJson>;
+  try {
+    saved = JSON.parse(await readFile(path, 'utf8')) as ReturnType<typeof sweepJson>;
+  } catch (e) {
+    throw new InvalidInputError(
+      `Cannot read sweep results from '${path}' (${(e as Error).message})`,
+      'Pass the JSON that clab sweep --json printed.',
+    );
+  }
+  if (!Array.isArray(saved?.runs) || JSON.stringify(saved.config) !== JSON.stringify(config)) {
+    throw new InvalidInputError(
+      `'${path}' does not hold results of this sweep config`,
+      'Pass the JSON that clab sweep --json printed for the same config file.',
+    );
+  }
+  return saved.runs.map(
+    ({ method, shotsPerClass, seed, grid, params, result, estimationErrors }) => ({
+      cell: { method, shotsPerClass, seed, grid, params },
+      result,
+      estimationErrors,
+    }),
+  );
+}
+
 const pct = (v: number) => (v * 100).toFixed(2);
 
 /** The sweep as Markdown: accuracy table (method × K), grid sensitivity, estimation-error ratios. */

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { RunResult } from '../methods/runner';
 import type { AnyMethodSpec } from '../methods/types';
 import {
+  criticalT,
   estimationErrorRatios,
   expandSweep,
   gridMatrixMarkdown,
@@ -119,7 +120,15 @@ describe('sweeps', () => {
     expect(d.mean).toBeCloseTo(0.02);
     expect(d.std).toBeCloseTo(0.01);
     expect(d.t).toBeCloseTo(0.02 / (0.01 / Math.sqrt(3)));
-    expect(pairedDifferenceMarkdown([d]).at(-1)).toBe('| cross | 1 | +2.00 ± 1.00 | 3 | +3.46 |');
+    const markdown = pairedDifferenceMarkdown([d]);
+    expect(markdown[1]).toContain('|t| above 4.30 at n = 3 is p < 0.05');
+    expect(markdown.at(-1)).toBe('| cross | 1 | +2.00 ± 1.00 | 3 | +3.46 |');
+    expect([2, 5, 31, 100].map((n) => criticalT(n).toFixed(2))).toEqual([
+      '12.71',
+      '2.78',
+      '2.04',
+      '1.98',
+    ]);
     // Per-layer means per method and K, in each view asked for.
     const withErrors = [run('layerwise', 1, 1, 0.5, [1, 3]), run('layerwise', 1, 2, 0.5, [2, 5])];
     const view = { representation: 'hidden', stage: 'fitted', data: 'held-out' } as const;

@@ -240,6 +240,16 @@ export function estimationErrorRatios(
   return rows;
 }
 
+/** Student's t at 0.975 for 1–30 degrees of freedom (two-sided 5 %). */
+const T_975 = [
+  12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145,
+  2.131, 2.12, 2.11, 2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048,
+  2.045, 2.042,
+];
+
+/** The |t| above which a paired difference over n seeds is significant at 5 % (two-sided). */
+export const criticalT = (n: number) => (n < 2 ? Infinity : (T_975[n - 2] ?? 1.96 + 2.4 / (n - 1)));
+
 export interface PairedDifference {
   method: string;
   grid: Record<string, unknown>;
@@ -396,9 +406,13 @@ export function gridMatrixMarkdown(rows: readonly SweepRow[]): string[] {
 /** Paired accuracy differences to the baseline as Markdown. */
 export function pairedDifferenceMarkdown(rows: readonly PairedDifference[]): string[] {
   if (rows.length === 0) return [];
+  const thresholds = [...new Set(rows.map((r) => r.n))]
+    .sort((a, b) => a - b)
+    .map((n) => `${criticalT(n).toFixed(2)} at n = ${n}`)
+    .join(', ');
   return [
     '',
-    `Test accuracy minus ${rows[0].baseline}'s with the same seed (percentage points; mean ± std over seeds; t = mean / (std / √n), |t| > 2.78 is p < 0.05 two-sided at n = 5):`,
+    `Test accuracy minus ${rows[0].baseline}'s with the same seed (percentage points; mean ± std over seeds; t = mean / (std / √n); |t| above ${thresholds} is p < 0.05, two-sided):`,
     '',
     ...markdownTable(
       ['method', 'K', 'difference', 'n', 't'],
