@@ -53,5 +53,14 @@ export function methodHelp(m: AnyMethodSpec): string {
       ...wrap(p.help, '      '),
     );
   }
+  for (const [name, preset] of Object.entries(m.presets ?? {})) {
+    const values = Object.entries(preset.params).map(([k, v]) => `--${k} ${String(v)}`);
+    lines.push(
+      '',
+      `Preset --preset ${name}: ${preset.title}`,
+      ...wrap(preset.description, '      '),
+      ...wrap(`${values.join(' ')} --steps ${preset.steps}`, '      '),
+    );
+  }
   return lines.join('\n');
 }

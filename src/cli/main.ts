@@ -1,9 +1,20 @@
 // `clab`: the same MethodSpecs as the page, run headless in Node on the WASM backend.
+import { writeFile } from 'node:fs/promises';
 import { DATASET_IDS, loadDataset, type DatasetId } from '../core/data';
 import { graphStats, type Graph } from '../core/graph';
 import { loadGraphFromFile, saveGraphToDir } from '../core/io/node';
 import { accuracy, timeTrainingStep } from '../core/metrics';
-import { executeRun, METHODS, methodById, parseParam, type RunEvent } from '../core/methods';
+import { dafl, timeDaflStep } from '../core/methods/dafl';
+import { defaultParams } from '../core/methods/params';
+import {
+  executeRun,
+  METHODS,
+  methodById,
+  parseParam,
+  type AnyMethodSpec,
+  type MethodPreset,
+  type RunEvent,
+} from '../core/methods';
 import { initBackend, type BackendChoice, type BackendInfo } from '../core/runtime/backend';
 import { ClabError, InvalidInputError } from '../core/runtime/errors';
 import { ARCHITECTURES, buildArchitecture, loadTeacher, TEACHERS, teacherSpec } from '../core/zoo';
@@ -24,6 +35,9 @@ const USAGE = `Compression Lab CLI
   clab eval --model <teacher-id | path/to/model.json> --dataset mnist|fashion [--json]
   clab run <method-id> --teacher <id | path> --dataset mnist|fashion [--student half|copy|<arch-id>]
            [--seed N] [--steps N] [--test-examples N] [--out DIR] [--<param> value ...] [--json]
+           [--preset NAME] [--trace FILE.csv]
+           --preset: a named parameter set and budget of the method (clab help <method> lists them)
+           --trace: every scalar the run streams, with seconds since the start, as CSV
   clab sweep <config.json> [--json] [--markdown FILE] [--results SAVED.json]
   clab bench [--json] [--steps N]
   clab list
@@ -114,6 +128,22 @@ function helpCommand(args: ParsedArgs): void {
   process.stdout.write(`${args.positional.length ? methodHelp(methodArg(args)) : USAGE}\n`);
 }
 
+/** The method's preset of that name; explicit options still override its values. */
+function presetArg(method: AnyMethodSpec, name: string | undefined): MethodPreset | undefined {
+  if (name === undefined) return undefined;
+  const preset = method.presets?.[name];
+  if (!preset) {
+    const names = Object.keys(method.presets ?? {});
+    throw new InvalidInputError(
+      `'${method.id}' has no preset '${name}'`,
+      names.length
+        ? `Its presets: ${names.join(', ')}.`
+        : 'It has no presets: set its parameters one by one.',
+    );
+  }
+  return preset;
+}
+
 async function runCommand(args: ParsedArgs): Promise<void> {
   if (take(args, 'help') === 'true') return helpCommand(args);
   const method = methodArg(args);
@@ -125,8 +155,10 @@ async function runCommand(args: ParsedArgs): Promise<void> {
   const steps = takeInt(args, 'steps');
   const testExamples = takeInt(args, 'test-examples');
   const out = take(args, 'out');
+  const trace = take(args, 'trace');
+  const preset = presetArg(method, take(args, 'preset'));
   const backend = await backendArg(args);
-  const params: Record<string, unknown> = {};
+  const params: Record<string, unknown> = { ...preset?.params };
   for (const [flag, text] of args.options) {
     const key = kebabToCamel(flag);
     const spec = method.params[key];
@@ -157,16 +189,35 @@ async function runCommand(args: ParsedArgs): Promise<void> {
   ]);
   const bar = new ProgressBar(method.id);
   const latest: Record<string, number> = {};
+  const rows = ['seconds,step,key,value'];
+  const started = performance.now();
   const onEvent = (e: RunEvent) => {
-    if (e.kind === 'scalar') latest[e.key] = e.value;
+    if (e.kind === 'scalar') {
+      latest[e.key] = e.value;
+      rows.push(
+        `${((performance.now() - started) / 1000).toFixed(2)},${e.step},${e.key},${e.value}`,
+      );
+    }
     if (e.kind === 'progress') bar.update(e.step, e.total, latest);
     if (e.kind === 'log' && !json) process.stderr.write(`${e.message}\n`);
   };
   const { result, student: compressed } = await executeRun(
-    { method, params, teacher, student, train, test, seed, steps, testExamples, backend },
+    {
+      method,
+      params,
+      teacher,
+      student,
+      train,
+      test,
+      seed,
+      steps: steps ?? preset?.steps,
+      testExamples,
+      backend,
+    },
     onEvent,
   );
   bar.done();
+  if (trace) await writeFile(trace, `${rows.join('\n')}\n`);
   const saved = out ? await saveGraphToDir(compressed, out) : undefined;
   print(
     json,
@@ -242,15 +293,41 @@ async function benchCommand(args: ParsedArgs): Promise<void> {
     });
     rows.push({ backend: name, msPerStep: Number(t.median.toFixed(2)), samples: t.samples.length });
   }
+  // DAFL's step is dominated by the generator's 3×3 convolutions at 16×16 and 32×32, a regime
+  // LeNet-5 never exercises: the paper's generator at batch 128, then this tool's default.
+  await initBackend('wasm');
+  const teacher = await loadTeacher('lenet5-mnist');
+  const student = buildArchitecture('lenet5-half', 'mnist', 1);
+  const defaults = defaultParams(dafl.params);
+  const daflRows = [];
+  for (const [setting, p] of [
+    [
+      'paper generator (width 128), batch 128',
+      { ...defaults, ...dafl.presets!.paper.params, batchSize: 128 },
+    ],
+    [`default (width ${defaults.generatorWidth}), batch ${defaults.batchSize}`, defaults],
+  ] as const) {
+    const t = await timeDaflStep(teacher, student, p as typeof defaults, { steps: 3, warmup: 1 });
+    daflRows.push({
+      setting,
+      backend: 'wasm',
+      msPerStep: Math.round(t.median),
+      samples: t.samples.length,
+    });
+  }
   print(
     json,
-    { model: 'lenet5', batchSize: 64, optimizer: 'adam', results: rows },
-    rows
-      .map(
+    { model: 'lenet5', batchSize: 64, optimizer: 'adam', results: rows, dafl: daflRows },
+    [
+      ...rows.map(
         (r) =>
           `LeNet-5, batch 64, Adam on ${r.backend}: ${r.msPerStep} ms/step (median of ${r.samples})`,
-      )
-      .join('\n'),
+      ),
+      ...daflRows.map(
+        (r) =>
+          `DAFL step, LeNet-5 → LeNet-5-half, ${r.setting} on ${r.backend}: ${r.msPerStep} ms/step (median of ${r.samples})`,
+      ),
+    ].join('\n'),
   );
 }
 

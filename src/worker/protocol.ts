@@ -1,6 +1,6 @@
 // The typed messages between the page and the run worker. Type-only: the page imports this and
 // core's types, never core's code, so TensorFlow.js stays in the worker chunk.
-import type { DataNeed, RunEvent, RunResult, ParamSchema } from '../core/methods';
+import type { DataNeed, MethodPreset, RunEvent, RunResult, ParamSchema } from '../core/methods';
 import type { DatasetId } from '../core/data';
 import type { GraphStats } from '../core/graph';
 import type { BackendChoice, BackendInfo, BackendName } from '../core/runtime/backend';
@@ -32,6 +32,7 @@ export interface MethodInfo {
   defaultStudent: 'half' | 'copy';
   defaultSteps: number;
   params: ParamSchema;
+  presets?: Record<string, MethodPreset>;
 }
 
 export interface TeacherInfo {

@@ -27,7 +27,7 @@ async function catalog(): Promise<Catalog> {
   ]);
   return {
     methods: methods.map(
-      ({ id, title, paper, summary, needs, defaultStudent, defaultSteps, params }) => ({
+      ({ id, title, paper, summary, needs, defaultStudent, defaultSteps, params, presets }) => ({
         id,
         title,
         paper,
@@ -36,6 +36,7 @@ async function catalog(): Promise<Catalog> {
         defaultStudent,
         defaultSteps,
         params,
+        presets,
       }),
     ),
     teachers: TEACHERS.map((t, i) => ({

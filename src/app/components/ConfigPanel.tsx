@@ -1,8 +1,32 @@
 import { useWorkbench } from '../state/context';
-import { configErrors } from '../state/config';
+import { configErrors, matchingPreset, presetValues } from '../state/config';
+import type { MethodInfo, RunConfig } from '../../worker/protocol';
 import { ConfigSelect, NetworkFields, RunFields, type ControlProps } from './ConfigFields';
-import { ParamField } from './ParamField';
+import { ParamField, SelectField } from './ParamField';
 import { SweepForm } from './SweepForm';
+
+/** Fills the method's parameters and steps from one of its presets. */
+function PresetSelect({ method, config }: { method: MethodInfo; config: RunConfig }) {
+  const setConfig = useWorkbench((s) => s.setConfig);
+  const presets = method.presets ?? {};
+  const current = matchingPreset(method, config);
+  const options = [
+    { value: 'default', title: 'default' },
+    ...Object.entries(presets).map(([name, p]) => ({ value: name, title: `${name}: ${p.title}` })),
+    ...(current ? [] : [{ value: 'custom', title: 'custom (changed below)' }]),
+  ];
+  return (
+    <SelectField
+      label="Preset"
+      value={current ?? 'custom'}
+      options={options}
+      help={Object.entries(presets)
+        .map(([name, p]) => `${name}: ${p.description}`)
+        .join(' ')}
+      onChange={(name) => name !== 'custom' && setConfig(presetValues(method, name))}
+    />
+  );
+}
 
 function RunForm(props: ControlProps) {
   const { config, catalog, errors, show } = props;
@@ -34,6 +58,7 @@ function RunForm(props: ControlProps) {
             help={`${method.summary} (${method.paper})`}
           />
         )}
+        {method.presets && <PresetSelect method={method} config={config} />}
         {Object.entries(method.params).map(
           ([key, spec]) =>
             show(key) && (

@@ -19,6 +19,28 @@ export function methodDefaults(
   };
 }
 
+/** The steps and parameters of one of the method's presets ('default': its schema's defaults). */
+export function presetValues(
+  method: MethodInfo,
+  name: string,
+): Pick<RunConfig, 'steps' | 'params'> {
+  const { steps, params } = methodDefaults(method);
+  const preset = method.presets?.[name];
+  return preset
+    ? { steps: preset.steps, params: { ...params, ...preset.params } }
+    : { steps, params };
+}
+
+/** The preset the config's steps and parameters equal, or undefined when they were changed. */
+export function matchingPreset(method: MethodInfo, config: RunConfig): string | undefined {
+  return ['default', ...Object.keys(method.presets ?? {})].find((name) => {
+    const { steps, params } = presetValues(method, name);
+    return (
+      steps === config.steps && Object.entries(params).every(([k, v]) => config.params[k] === v)
+    );
+  });
+}
+
 /** The first trained teacher (or the one asked for), its dataset, and the first method. */
 export function defaultConfig(catalog: Catalog, teacherId?: string): RunConfig {
   const teacher =

@@ -32,6 +32,17 @@ const params = {
   },
 } as const;
 
+/** KL(softmax(z_T/T) ‖ softmax(z_S/T)), summed over classes, averaged over the batch. */
+export function softTargetKl(
+  studentLogits: tf.Tensor,
+  teacherLogits: tf.Tensor,
+  temperature: number,
+): tf.Scalar {
+  const logQ = tf.logSoftmax(tf.div(studentLogits, temperature));
+  const logP = tf.logSoftmax(tf.div(teacherLogits, temperature));
+  return tf.mean(tf.sum(tf.mul(tf.exp(logP), tf.sub(logP, logQ)), -1)) as tf.Scalar;
+}
+
 /**
  * Hinton, Vinyals & Dean 2015, arXiv:1503.02531:
  * L = (1 − α)·CE(y, softmax(z_S)) + α·T²·KL(softmax(z_T/T) ‖ softmax(z_S/T)).
@@ -45,9 +56,7 @@ export function kdLoss(
   alpha: number,
 ): { total: tf.Scalar; soft: tf.Scalar; hard: tf.Scalar } {
   const T = temperature;
-  const logQ = tf.logSoftmax(tf.div(studentLogits, T));
-  const logP = tf.logSoftmax(tf.div(teacherLogits, T));
-  const soft = tf.mean(tf.sum(tf.mul(tf.exp(logP), tf.sub(logP, logQ)), -1)) as tf.Scalar;
+  const soft = softTargetKl(studentLogits, teacherLogits, T);
   const oneHot = tf.oneHot(tf.cast(labels, 'int32'), studentLogits.shape[1]!);
   const hard = tf.losses.softmaxCrossEntropy(oneHot, studentLogits) as tf.Scalar;
   const total = tf.add(tf.mul(1 - alpha, hard), tf.mul(alpha * T * T, soft)) as tf.Scalar;

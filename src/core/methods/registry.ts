@@ -1,4 +1,5 @@
 import { crossDistillation } from './cross-distillation';
+import { dafl } from './dafl';
 import { fewShotFineTune } from './fewshot-finetune';
 import { knowledgeDistillation } from './kd';
 import { layerwiseDistillation } from './layerwise';
@@ -10,6 +11,7 @@ export const METHODS: readonly AnyMethodSpec[] = [
   crossDistillation as unknown as AnyMethodSpec,
   layerwiseDistillation as unknown as AnyMethodSpec,
   fewShotFineTune as unknown as AnyMethodSpec,
+  dafl as unknown as AnyMethodSpec,
 ];
 
 export function methodById(id: string): AnyMethodSpec | undefined {

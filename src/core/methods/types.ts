@@ -51,6 +51,17 @@ export interface MethodResult {
   metrics?: Record<string, number>;
 }
 
+/**
+ * A named set of parameter values and a step budget, e.g. the paper's full schedule beside the
+ * default that finishes in one sitting. Explicit values given with a preset win over it.
+ */
+export interface MethodPreset {
+  title: string;
+  description: string;
+  steps: number;
+  params: Record<string, number | string | boolean>;
+}
+
 export interface MethodSpec<S extends ParamSchema = ParamSchema> {
   id: string;
   title: string;
@@ -62,6 +73,8 @@ export interface MethodSpec<S extends ParamSchema = ParamSchema> {
   /** Default optimisation steps when the user gives no budget. */
   defaultSteps: number;
   params: S;
+  /** Alternatives to the defaults by name; `default` is implied by the schema and defaultSteps. */
+  presets?: Record<string, MethodPreset>;
   /** Yields events while it trains; between yields the runner may pause or stop it. */
   run(ctx: RunContext, params: ParamValues<S>): AsyncGenerator<RunEvent, MethodResult, void>;
 }

@@ -1,7 +1,8 @@
 import { Bar, BarChart, Tooltip, XAxis, YAxis } from 'recharts';
 import { formatNumber } from '../../format';
 import type { LayersSnapshot } from '../../state/runs';
-import { MARGIN, valueYAxis } from './axes';
+import { TITLED_MARGIN, TITLED_X_AXIS_HEIGHT, valueYAxis, xAxisTitle, yAxisTitle } from './axes';
+import { describeLayers } from './describe';
 import { ChartFigure } from './figure';
 import { color } from './palette';
 import { staggered } from './stagger';
@@ -15,17 +16,26 @@ export const LayersChart = staggered(function LayersChart({
   snapshot: LayersSnapshot;
 }) {
   const data = snapshot.labels.map((layer, i) => ({ layer, value: snapshot.values[i] }));
+  const text = describeLayers(title);
   return (
     <ChartFigure
-      title={title}
-      note={`per layer @ step ${snapshot.step}`}
-      height={220}
+      title={text.title}
+      note={`${text.caption ? `${text.caption} ` : ''}At step ${snapshot.step}.`}
+      height={240}
       data-testid={`layers-${title}`}
       data-points={data.length}
     >
-      <BarChart data={data} margin={MARGIN}>
-        <XAxis dataKey="layer" interval={0} />
-        <YAxis {...valueYAxis(Math.min(0, ...snapshot.values), Math.max(0, ...snapshot.values))} />
+      <BarChart data={data} margin={TITLED_MARGIN}>
+        <XAxis
+          dataKey="layer"
+          interval={0}
+          height={TITLED_X_AXIS_HEIGHT}
+          label={xAxisTitle(text.x ?? 'layer')}
+        />
+        <YAxis
+          {...valueYAxis(Math.min(0, ...snapshot.values), Math.max(0, ...snapshot.values))}
+          label={text.y && yAxisTitle(text.y)}
+        />
         <Tooltip isAnimationActive={false} formatter={(v) => formatNumber(Number(v))} />
         {/* Each update redraws the bars at once: a tween would re-render every frame. */}
         <Bar dataKey="value" fill={color(0)} isAnimationActive={false} />

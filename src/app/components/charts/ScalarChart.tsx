@@ -2,7 +2,15 @@ import { useEffect, useState } from 'react';
 import { Legend, Line, LineChart, Tooltip, XAxis, YAxis } from 'recharts';
 import { formatNumber } from '../../format';
 import type { Point } from '../../state/lttb';
-import { MARGIN, numberXAxis, valueYAxis } from './axes';
+import {
+  TITLED_MARGIN,
+  numberXAxis,
+  TITLED_X_AXIS_HEIGHT,
+  valueYAxis,
+  xAxisTitle,
+  yAxisTitle,
+} from './axes';
+import { describeScalars } from './describe';
 import { ChartFigure } from './figure';
 import { color } from './palette';
 import { staggered } from './stagger';
@@ -34,17 +42,23 @@ function ScalarChartView({ title, keys, scalars }: Props) {
   const all = keys.flatMap((k) => scalars[k]);
   const lastStep = Math.max(...all.map((p) => p.step));
   const values = all.map((p) => p.value);
+  const text = describeScalars(title);
   return (
     <ChartFigure
-      title={title}
-      note={`${latest.join(' · ')} @ step ${lastStep}`}
-      height={220}
+      title={text.title}
+      note={`${text.caption ? `${text.caption} ` : ''}Latest: ${latest.join(' · ')} @ step ${lastStep}`}
+      height={240}
       data-testid={`chart-${title}`}
       data-points={total}
     >
-      <LineChart margin={MARGIN}>
-        <XAxis {...numberXAxis('step', Math.min(...all.map((p) => p.step)), lastStep)} />
+      <LineChart margin={TITLED_MARGIN}>
+        <XAxis
+          {...numberXAxis('step', Math.min(...all.map((p) => p.step)), lastStep)}
+          height={TITLED_X_AXIS_HEIGHT}
+          label={xAxisTitle(text.x ?? 'step')}
+        />
         <YAxis
+          label={text.y && yAxisTitle(text.y)}
           {...valueYAxis(
             Math.min(...values),
             Math.max(...values),

@@ -44,3 +44,14 @@ export const yAxisTitle = (value: string) => ({
   offset: 4,
   style: { textAnchor: 'middle' as const },
 });
+
+/** The step or category axis' title, centred under its tick labels. */
+export const xAxisTitle = (value: string) => ({
+  value,
+  position: 'insideBottom' as const,
+  offset: 0,
+});
+
+/** Height of an x axis with a title under its tick labels, and the margin that keeps it whole. */
+export const TITLED_X_AXIS_HEIGHT = 40;
+export const TITLED_MARGIN = { ...MARGIN, bottom: 8 };

@@ -1,0 +1,33 @@
+// DAFL in the page, trained for real in the worker (WASM) on a tiny budget: the generator's
+// samples labelled by the teacher, the per-class means, the class histogram and every loss term.
+import { expect, test } from './workbench';
+
+test('a DAFL run shows the generated samples, their classes and each loss term; real data only for the test accuracy', async ({
+  bench,
+  page,
+}) => {
+  test.setTimeout(180_000);
+  await bench.open();
+  await bench.run({
+    teacher: 'lenet5-mnist',
+    dataset: 'mnist',
+    method: 'dafl',
+    backend: 'wasm',
+    steps: 6,
+    params: { 'Generator width': 8, 'Batch size': 32, 'Eval every': 3 },
+  });
+  expect(await bench.waitForEnd()).toBe('done');
+  const samples = page.getByTestId('images-samples');
+  await expect(samples).toHaveAttribute('data-count', '32');
+  await expect(samples.getByText('Generated samples')).toBeVisible();
+  // Each sample carries the teacher's class and confidence ("7 93%").
+  await expect(samples.getByRole('img')).toHaveAttribute('aria-label', /: \d \d+%, /);
+  await expect(page.getByTestId('images-class-means')).toHaveAttribute('data-count', '10');
+  await expect(page.getByTestId('layers-teacher-classes')).toHaveAttribute('data-points', '10');
+  const losses = page.getByTestId('chart-loss');
+  for (const term of ['oneHot', 'activation', 'entropy', 'generator', 'kd']) {
+    await expect(losses.getByText(`loss/${term}`, { exact: true })).toBeVisible();
+  }
+  await expect(page.getByTestId('chart-accuracy')).toContainText('touch real data only here');
+  await expect(page.getByTestId('chart-class-entropy')).toContainText('entropy (bits)');
+});

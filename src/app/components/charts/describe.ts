@@ -1,0 +1,76 @@
+/**
+ * Plain words for the charts a run streams, keyed by the event key (scalars by their group, the
+ * key's first segment): a title, one line saying what is drawn, and the axes' titles with units.
+ * Unknown keys fall back to the key itself, so a new method's charts still show.
+ */
+export interface ChartText {
+  title: string;
+  caption?: string;
+  /** Value axis title, with its unit. */
+  y?: string;
+  /** Category or step axis title. */
+  x?: string;
+}
+
+const SCALAR_GROUPS: Record<string, ChartText> = {
+  loss: {
+    title: 'Training loss',
+    caption: 'The loss the run minimises and each of its terms, at the optimisation step shown.',
+    y: 'loss',
+    x: 'step',
+  },
+  accuracy: {
+    title: 'Student accuracy on the test set',
+    caption:
+      'Share of the real test images the student classifies correctly. Data-free methods touch real data only here.',
+    y: 'accuracy (fraction)',
+    x: 'step',
+  },
+  'class-entropy': {
+    title: 'Class balance of the generated images',
+    caption:
+      'Entropy of the classes the teacher predicts on a generated batch: 3.32 bits when all ten are equally frequent, 0 when every image lands in one class (mode collapse).',
+    y: 'entropy (bits)',
+    x: 'step',
+  },
+};
+
+const LAYERS: Record<string, ChartText> = {
+  sparsity: {
+    title: 'Sparsity per layer',
+    caption: 'Share of each layer’s weights that are zero.',
+    y: 'zero weights (fraction)',
+  },
+  'layer-loss': {
+    title: 'Final loss per fitted layer',
+    caption: 'The layer objective each fitted layer ended at (mean squared error of its output).',
+    y: 'MSE',
+  },
+  'teacher-classes': {
+    title: 'Teacher’s classes on generated images',
+    caption:
+      'How a generated batch spreads over the classes the teacher predicts; even bars are a balanced generator.',
+    y: 'share of the batch',
+    x: 'predicted class',
+  },
+};
+
+const IMAGES: Record<string, ChartText> = {
+  samples: {
+    title: 'Generated samples',
+    caption:
+      'Images from the generator, each labelled with the class the teacher predicts and its confidence.',
+  },
+  'class-means': {
+    title: 'Mean generated image per class',
+    caption:
+      'The average of the generated images the teacher assigns to each class, with how many it assigned.',
+  },
+};
+
+const fallback = (key: string): ChartText => ({ title: key });
+
+export const describeScalars = (group: string): ChartText =>
+  SCALAR_GROUPS[group] ?? fallback(group);
+export const describeLayers = (key: string): ChartText => LAYERS[key] ?? fallback(key);
+export const describeImages = (key: string): ChartText => IMAGES[key] ?? fallback(key);

@@ -1,0 +1,117 @@
+/**
+ * What a data-free run shows while it learns: the generated samples labelled by the teacher,
+ * the mean sample of each class the teacher assigns (DAFL's Fig. 8), and how the teacher's
+ * predictions spread over the classes (a collapsed generator puts them all in a few).
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { Preprocessing } from '../graph';
+import type { RunEvent } from './types';
+
+type ImagesEvent = Extract<RunEvent, { kind: 'images' }>;
+
+/** What the teacher says about one generated batch, read back once. */
+export interface BatchReading {
+  /** Pixels in [0, 255], NHWC. */
+  pixels: Uint8Array;
+  count: number;
+  height: number;
+  width: number;
+  channels: number;
+  predicted: Int32Array;
+  confidence: Float32Array;
+  classes: number;
+}
+
+/**
+ * Reads a generated batch (in the teacher's normalised input domain) back as pixels, with the
+ * teacher's predicted class and its softmax probability for each image.
+ */
+export async function readBatch(
+  x: tf.Tensor4D,
+  teacherLogits: tf.Tensor2D,
+  pre: Preprocessing,
+): Promise<BatchReading> {
+  const [count, height, width, channels] = x.shape;
+  const [pixels, predicted, confidence] = tf.tidy(() => {
+    const p = tf.softmax(teacherLogits);
+    return [
+      tf.cast(
+        tf.round(tf.mul(tf.clipByValue(tf.add(tf.mul(x, pre.std), pre.mean), 0, 1), 255)),
+        'int32',
+      ),
+      tf.argMax(p, 1),
+      tf.max(p, 1),
+    ];
+  });
+  const [px, pred, conf] = await Promise.all([pixels.data(), predicted.data(), confidence.data()]);
+  tf.dispose([pixels, predicted, confidence]);
+  return {
+    pixels: Uint8Array.from(px),
+    count,
+    height,
+    width,
+    channels,
+    predicted: Int32Array.from(pred),
+    confidence: Float32Array.from(conf),
+    classes: teacherLogits.shape[1],
+  };
+}
+
+/** The first `count` images, captioned "class confidence%" as the teacher sees them. */
+export function sampleGrid(b: BatchReading, key: string, step: number, count: number): ImagesEvent {
+  const n = Math.min(count, b.count);
+  const size = b.height * b.width * b.channels;
+  return {
+    kind: 'images',
+    key,
+    step,
+    width: b.width,
+    height: b.height,
+    channels: b.channels,
+    pixels: b.pixels.slice(0, n * size),
+    captions: Array.from(
+      { length: n },
+      (_, i) => `${b.predicted[i]} ${Math.round(b.confidence[i] * 100)}%`,
+    ),
+  };
+}
+
+/** Per class, the mean of the images the teacher assigns to it (black where it assigns none). */
+export function classMeans(b: BatchReading, key: string, step: number): ImagesEvent {
+  const size = b.height * b.width * b.channels;
+  const sums = new Float64Array(b.classes * size);
+  const counts = new Int32Array(b.classes);
+  for (let i = 0; i < b.count; i++) {
+    const c = b.predicted[i];
+    counts[c]++;
+    for (let j = 0; j < size; j++) sums[c * size + j] += b.pixels[i * size + j];
+  }
+  const pixels = new Uint8Array(b.classes * size);
+  for (let c = 0; c < b.classes; c++) {
+    if (counts[c] === 0) continue;
+    for (let j = 0; j < size; j++)
+      pixels[c * size + j] = Math.round(sums[c * size + j] / counts[c]);
+  }
+  return {
+    kind: 'images',
+    key,
+    step,
+    width: b.width,
+    height: b.height,
+    channels: b.channels,
+    pixels,
+    captions: Array.from(counts, (n, c) => `${c} (${n})`),
+  };
+}
+
+/**
+ * The share of the batch the teacher puts in each class, and the entropy of that histogram in
+ * bits: log2(k) when the classes are balanced, 0 when every sample lands in one class.
+ */
+export function classHistogram(b: BatchReading): { shares: number[]; entropyBits: number } {
+  const counts = new Array<number>(b.classes).fill(0);
+  for (const c of b.predicted) counts[c]++;
+  const shares = counts.map((n) => n / b.count);
+  const entropyBits = -shares.reduce((h, p) => (p > 0 ? h + p * Math.log2(p) : h), 0);
+  return { shares, entropyBits };
+}
