@@ -1,2 +1,4 @@
 export * from './generator';
 export * from './losses';
+export * from './jitter';
+export * from './teacher';

@@ -1,5 +1,6 @@
 import { crossDistillation } from './cross-distillation';
 import { dafl } from './dafl';
+import { deepInversion } from './deepinversion';
 import { fewShotFineTune } from './fewshot-finetune';
 import { knowledgeDistillation } from './kd';
 import { layerwiseDistillation } from './layerwise';
@@ -12,6 +13,7 @@ export const METHODS: readonly AnyMethodSpec[] = [
   layerwiseDistillation as unknown as AnyMethodSpec,
   fewShotFineTune as unknown as AnyMethodSpec,
   dafl as unknown as AnyMethodSpec,
+  deepInversion as unknown as AnyMethodSpec,
 ];
 
 export function methodById(id: string): AnyMethodSpec | undefined {

@@ -61,6 +61,11 @@ const IMAGES: Record<string, ChartText> = {
     caption:
       'Images from the generator, each labelled with the class the teacher predicts and its confidence.',
   },
+  pool: {
+    title: 'Synthesised pool the student learns from',
+    caption:
+      'A random draw from every image synthesised so far, each labelled with the class the teacher predicts and its confidence.',
+  },
   'class-means': {
     title: 'Mean generated image per class',
     caption:

@@ -1,0 +1,336 @@
+import * as tf from '@tensorflow/tfjs';
+import {
+  batchNormMomentLoss,
+  batchNormNodes,
+  competitionLoss,
+  jitter,
+  l2Prior,
+  scoreWithStatistics,
+  totalVariation,
+} from '../datafree';
+import { forward, trainableVariables, type Graph, type GraphNode } from '../graph';
+import { accuracy } from '../metrics';
+import { assertFinite } from '../runtime/guards';
+import type { Rng } from '../runtime/rng';
+import { softTargetKl } from './kd';
+import type { ParamValues } from './params';
+import { classHistogram, readBatch, sampleGrid } from './sample-views';
+import type { MethodSpec, RunEvent } from './types';
+
+const params = {
+  batchSize: {
+    kind: 'int',
+    default: 100,
+    min: 10,
+    max: 1024,
+    help: 'Images synthesised per round, the classes in turn (the CIFAR code: 256). The BatchNorm statistics are matched over this batch.',
+  },
+  synthesisSteps: {
+    kind: 'int',
+    default: 150,
+    min: 1,
+    max: 20000,
+    help: 'Adam steps on the pixels of each batch (the CIFAR code: 2000).',
+  },
+  synthesisLearningRate: {
+    kind: 'number',
+    default: 0.2,
+    min: 1e-4,
+    max: 1,
+    log: true,
+    help: 'Adam step size on the pixels (the paper’s CIFAR setting: 0.05 for 2000 steps).',
+  },
+  featureWeight: {
+    kind: 'number',
+    default: 10,
+    min: 0,
+    max: 1000,
+    help: 'α_f, weight of the BatchNorm feature-statistics loss Σ‖μ − μ̂‖₂ + ‖σ² − σ̂²‖₂ (the paper: 10). 0 is DeepDream: only the class and the image priors.',
+  },
+  tvWeight: {
+    kind: 'number',
+    default: 2.5e-5,
+    min: 0,
+    max: 1,
+    help: 'α_tv, weight of the total-variation prior (the CIFAR code: 2.5e-5).',
+  },
+  l2Weight: {
+    kind: 'number',
+    default: 0,
+    min: 0,
+    max: 1,
+    help: 'α_l2, weight of the L2 prior ‖x‖ (the CIFAR code: 0; the paper: 3e-8).',
+  },
+  competitionWeight: {
+    kind: 'number',
+    default: 0,
+    min: 0,
+    max: 100,
+    help: 'α_c, weight of ADI’s competition term 1 − JS(teacher, student): images the two disagree on. 0 is DeepInversion, > 0 Adaptive DeepInversion (the paper: 10).',
+  },
+  jitter: {
+    kind: 'int',
+    default: 2,
+    min: 0,
+    max: 16,
+    help: 'Largest random circular shift in pixels, per step (the CIFAR code: 2).',
+  },
+  flip: {
+    kind: 'boolean',
+    default: false,
+    help: 'Random horizontal flips while synthesising (ImageNet only in the code: a flipped digit is another symbol).',
+  },
+  temperature: {
+    kind: 'number',
+    default: 3,
+    min: 1,
+    max: 50,
+    help: 'KD temperature τ of the distillation on the synthesised pool (the authors: 3).',
+  },
+  studentLearningRate: {
+    kind: 'number',
+    default: 1e-3,
+    min: 1e-5,
+    max: 1,
+    log: true,
+    help: 'Adam step size of the student.',
+  },
+  kdBatchSize: {
+    kind: 'int',
+    default: 64,
+    min: 1,
+    max: 1024,
+    help: 'Pool images per distillation step.',
+  },
+  kdStepsPerRound: {
+    kind: 'int',
+    default: 100,
+    min: 1,
+    max: 10000,
+    help: 'Distillation steps between two synthesised batches (the ADI paper: a new batch every 50 steps, made against the current student).',
+  },
+  evalEvery: {
+    kind: 'int',
+    default: 200,
+    min: 1,
+    max: 100000,
+    help: 'Distillation steps between measurements of the student on the real test set.',
+  },
+} as const;
+
+export type DeepInversionParams = ParamValues<typeof params>;
+type Params = DeepInversionParams;
+
+const SYNTHESIS_TERMS = ['ce', 'feature', 'tv', 'l2', 'competition', 'synthesis'] as const;
+
+/**
+ * One batch of images optimised from noise: the teacher's cross-entropy for its target class,
+ * its BatchNorm statistics, the image priors and (ADI) disagreement with the current student,
+ * all on a randomly jittered copy. Returns the batch of the lowest total loss seen (read every
+ * tenth step) and that step's loss terms.
+ */
+export async function synthesise(
+  teacher: Graph,
+  bn: GraphNode[],
+  student: Graph,
+  p: Params,
+  rng: Rng,
+): Promise<{ images: tf.Tensor4D; terms: number[] }> {
+  const [h, w, c] = teacher.inputShape;
+  const k = tf.tidy(() => forward(teacher, tf.zeros([1, h, w, c])).output.shape[1]!);
+  const labels = tf.tidy(() =>
+    tf.oneHot(
+      tf.tensor1d(
+        Array.from({ length: p.batchSize }, (_, i) => i % k),
+        'int32',
+      ),
+      k,
+    ),
+  );
+  const noise = tf.randomNormal([p.batchSize, h, w, c], 0, 1, 'float32', rng.seedForTf());
+  const x = tf.variable(noise);
+  noise.dispose();
+  const optimizer = tf.train.adam(p.synthesisLearningRate);
+  let best: { images: tf.Tensor4D; terms: number[] } | undefined;
+  try {
+    for (let i = 1; i <= p.synthesisSteps; i++) {
+      const shift = () => rng.int(2 * p.jitter + 1) - p.jitter;
+      const [dy, dx, flip] = [shift(), shift(), p.flip && rng.next() < 0.5];
+      let stacked: tf.Tensor1D | undefined;
+      const read = i % 10 === 0 || i === p.synthesisSteps;
+      tf.tidy(() => {
+        optimizer.minimize(
+          () => {
+            const xj = jitter(x as tf.Tensor4D, dy, dx, flip);
+            const { logits, layers } = scoreWithStatistics(teacher, bn, xj);
+            const ce = tf.losses.softmaxCrossEntropy(labels, logits) as tf.Scalar;
+            const feature = batchNormMomentLoss(layers, false);
+            const tv = totalVariation(xj);
+            const l2 = l2Prior(xj);
+            const competition =
+              p.competitionWeight > 0
+                ? competitionLoss(logits, forward(student, xj).output as tf.Tensor2D, p.temperature)
+                : tf.scalar(0);
+            const total = tf.addN([
+              ce,
+              tf.mul(p.featureWeight, feature),
+              tf.mul(p.tvWeight, tv),
+              tf.mul(p.l2Weight, l2),
+              tf.mul(p.competitionWeight, competition),
+            ]) as tf.Scalar;
+            if (read)
+              stacked = tf.keep(tf.stack([ce, feature, tv, l2, competition, total]) as tf.Tensor1D);
+            return total;
+          },
+          false,
+          [x],
+        );
+      });
+      if (stacked) {
+        const terms = Array.from(await stacked.data());
+        stacked.dispose();
+        assertFinite(terms[5], 'synthesis loss', i);
+        if (!best || terms[5] < best.terms[5]) {
+          best?.images.dispose();
+          best = { images: tf.clone(x) as tf.Tensor4D, terms };
+        }
+      }
+    }
+    return best!;
+  } finally {
+    tf.dispose([x, labels]);
+    optimizer.dispose();
+  }
+}
+
+export const deepInversion: MethodSpec<typeof params> = {
+  id: 'deepinversion',
+  title: 'DeepInversion / ADI',
+  paper: 'Yin et al., Dreaming to Distill, CVPR 2020, arXiv:1912.08795',
+  summary:
+    'Batches of images are optimised from noise until the fixed teacher’s BatchNorm statistics and class scores look like its training data’s; the student is distilled on the growing pool. ADI adds images teacher and student disagree on.',
+  needs: { teacher: true, data: 'none' },
+  defaultStudent: 'half',
+  defaultSteps: 2000,
+  params,
+  presets: {
+    adi: {
+      title: 'Adaptive DeepInversion',
+      description:
+        'Adds the competition term with the paper’s weight α_c = 10: each new batch is made of images the current student gets wrong.',
+      steps: 2000,
+      params: { competitionWeight: 10 },
+    },
+    paper: {
+      title: 'the CIFAR code’s synthesis budget',
+      description:
+        '2000 Adam steps at 0.05 on batches of 256: about ten times the default’s synthesis time.',
+      steps: 2000,
+      params: { batchSize: 256, synthesisSteps: 2000, synthesisLearningRate: 0.05 },
+    },
+  },
+  async *run(ctx, p: Params) {
+    const { teacher, student, test } = ctx;
+    const bn = batchNormNodes(teacher, 'DeepInversion');
+    const optimizer = tf.train.adam(p.studentLearningRate);
+    const variables = trainableVariables(student);
+    const synthesisRng = ctx.rng.fork('synthesis');
+    const kdRng = ctx.rng.fork('kd');
+    let pool: tf.Tensor4D | undefined;
+    let best = 0;
+    let lastKd = NaN;
+    yield {
+      kind: 'log',
+      level: 'info',
+      message: `Matching ${bn.length} BatchNorm layers; ${p.batchSize} images every ${p.kdStepsPerRound} distillation steps${p.competitionWeight > 0 ? ', with the ADI competition term' : ''}. Real data is used only to measure the student on the test set.`,
+    };
+    try {
+      for (let step = 0; step < ctx.steps;) {
+        yield { kind: 'progress', step, total: ctx.steps, phase: 'synthesising a batch' };
+        const batch = await synthesise(teacher, bn, student, p, synthesisRng);
+        for (const [i, name] of SYNTHESIS_TERMS.entries()) {
+          yield { kind: 'scalar', key: `loss/${name}`, step, value: batch.terms[i] };
+        }
+        yield* showBatch(batch.images, teacher, step);
+        const grown: tf.Tensor4D = pool ? tf.concat([pool, batch.images]) : tf.clone(batch.images);
+        tf.dispose([pool, batch.images]);
+        pool = grown;
+        yield* showPool(pool, teacher, step, kdRng);
+        for (let k = 0; k < p.kdStepsPerRound && step < ctx.steps; k++) {
+          step++;
+          const picks = Int32Array.from({ length: p.kdBatchSize }, () => kdRng.int(pool!.shape[0]));
+          const loss = tf.tidy(() => {
+            const x = tf.gather(pool!, tf.tensor1d(picks, 'int32'));
+            const target = forward(teacher, x).output;
+            const T = p.temperature;
+            return optimizer.minimize(
+              () =>
+                tf.mul(
+                  T * T,
+                  softTargetKl(forward(student, x, { training: true }).output, target, T),
+                ) as tf.Scalar,
+              true,
+              variables,
+            )!;
+          });
+          if (step % 10 === 0 || step === ctx.steps) {
+            lastKd = (await loss.data())[0];
+            assertFinite(lastKd, 'loss kd', step);
+            yield { kind: 'scalar', key: 'loss/kd', step, value: lastKd };
+            yield { kind: 'progress', step, total: ctx.steps, phase: 'distilling' };
+          }
+          loss.dispose();
+          if (step % p.evalEvery === 0 || step === ctx.steps) {
+            const acc = await accuracy(student, test);
+            best = Math.max(best, acc);
+            yield { kind: 'scalar', key: 'accuracy/test', step, value: acc };
+          }
+        }
+      }
+      return {
+        student,
+        metrics: { bestTestAccuracy: best, finalKdLoss: lastKd, poolSize: pool?.shape[0] ?? 0 },
+      };
+    } finally {
+      pool?.dispose();
+      optimizer.dispose();
+    }
+  },
+};
+
+/** The newest batch as the teacher sees it, and how it spreads over the classes. */
+async function* showBatch(
+  images: tf.Tensor4D,
+  teacher: Graph,
+  step: number,
+): AsyncGenerator<RunEvent> {
+  const logits = tf.tidy(() => forward(teacher, images).output as tf.Tensor2D);
+  const reading = await readBatch(images, logits, teacher.preprocessing);
+  logits.dispose();
+  yield sampleGrid(reading, 'samples', step, 40);
+  const { shares, entropyBits } = classHistogram(reading);
+  const labels = shares.map((_, c) => String(c));
+  yield { kind: 'layers', key: 'teacher-classes', step, labels, values: shares };
+  yield { kind: 'scalar', key: 'class-entropy/bits', step, value: entropyBits };
+}
+
+/** 64 images drawn from the whole pool, so the grid shows what the student learns from. */
+async function* showPool(
+  pool: tf.Tensor4D,
+  teacher: Graph,
+  step: number,
+  rng: Rng,
+): AsyncGenerator<RunEvent> {
+  const n = Math.min(64, pool.shape[0]);
+  const picks = rng
+    .fork(`pool-view-${step}`)
+    .shuffle(Array.from({ length: pool.shape[0] }, (_, i) => i))
+    .slice(0, n);
+  const [images, logits] = tf.tidy(() => {
+    const x = tf.gather(pool, tf.tensor1d(picks, 'int32'));
+    return [x, forward(teacher, x).output as tf.Tensor2D];
+  });
+  const reading = await readBatch(images, logits, teacher.preprocessing);
+  tf.dispose([images, logits]);
+  yield { ...sampleGrid(reading, 'pool', step, n) };
+}
