@@ -1,14 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
-import { activationLoss, Generator, informationEntropyLoss, oneHotLoss } from '../datafree';
-import { forward, trainableVariables, type Graph } from '../graph';
-import { accuracy, median, type StepTiming } from '../metrics';
+import { activationLoss, informationEntropyLoss, oneHotLoss } from '../datafree';
+import { forward, type Graph } from '../graph';
+import { median, type StepTiming } from '../metrics';
 import { InvalidInputError } from '../runtime/errors';
 import { Rng } from '../runtime/rng';
-import { assertFinite } from '../runtime/guards';
-import { softTargetKl } from './kd';
+import { GeneratorDistillation, type GeneratorObjective } from './generator-distillation';
 import type { ParamValues } from './params';
-import { classHistogram, classMeans, readBatch, sampleGrid } from './sample-views';
-import type { MethodSpec, RunEvent } from './types';
+import type { MethodSpec } from './types';
 
 const params = {
   generatorWidth: {
@@ -92,62 +90,15 @@ export function featureNode(g: Graph): string {
   return reader.inputs[0];
 }
 
-const LOSS_NAMES = ['oneHot', 'activation', 'entropy', 'generator', 'kd'] as const;
-
-/** What one step leaves for the caller to read and then dispose. */
-export interface DaflStepOutput {
-  /** [oneHot, activation, entropy, generator total, kd], in LOSS_NAMES order. */
-  losses: tf.Tensor1D;
-  images: tf.Tensor4D;
-  teacherLogits: tf.Tensor2D;
-}
-
 /**
- * The reference training loop's state: the generator, the two Adam optimisers and the noise
- * stream. Each `step` generates a batch, scores it with the fixed teacher (the generator's loss),
- * distils the student on the same batch, and updates both. The student sees the images as
- * constants (the reference's `detach`), so the distillation loss does not reach the generator.
+ * DAFL's generator loss (the reference's weights oh, a, ie): the teacher confident (one-hot),
+ * strongly activated (activation) and balanced over the classes (information entropy).
  */
-export class DaflTrainer {
-  readonly generator: Generator;
-  readonly features: string;
-  private readonly optimizerG: tf.Optimizer;
-  private readonly optimizerS: tf.Optimizer;
-  private readonly studentVariables: tf.Variable[];
-  private readonly noise: Rng;
-
-  constructor(
-    private readonly teacher: Graph,
-    private readonly student: Graph,
-    private readonly p: DaflParams,
-    rng: Rng,
-  ) {
-    const [height, width, channels] = teacher.inputShape;
-    this.features = featureNode(teacher);
-    this.generator = new Generator(
-      { latentDim: p.latentDim, height, width, channels, base: p.generatorWidth },
-      rng.fork('generator'),
-    );
-    this.noise = rng.fork('z');
-    this.optimizerG = tf.train.adam(p.generatorLearningRate);
-    this.optimizerS = tf.train.adam(p.studentLearningRate);
-    this.studentVariables = trainableVariables(student);
-  }
-
-  /** A batch of latents from the run's noise stream. */
-  latents(): tf.Tensor2D {
-    const { batchSize, latentDim } = this.p;
-    return tf.randomNormal([batchSize, latentDim], 0, 1, 'float32', this.noise.seedForTf());
-  }
-
-  /** One step on the latents `z` (fresh ones by default); `z` is disposed. */
-  step(z = this.latents()): DaflStepOutput {
-    const { p, teacher, features } = this;
-    let images!: tf.Tensor4D;
-    let teacherLogits!: tf.Tensor2D;
-    let terms!: tf.Tensor1D;
-    const gradsG = tf.variableGrads(() => {
-      const x = this.generator.generate(z);
+export function daflObjective(teacher: Graph, p: DaflParams): GeneratorObjective {
+  const features = featureNode(teacher);
+  return {
+    names: ['oneHot', 'activation', 'entropy', 'generator'],
+    evaluate(x) {
       const scored = forward(teacher, x, { taps: [features] });
       const logits = scored.output as tf.Tensor2D;
       const oh = oneHotLoss(logits);
@@ -157,31 +108,25 @@ export class DaflTrainer {
         tf.mul(p.oneHot, oh),
         tf.mul(p.activation, act),
         tf.mul(p.entropy, ie),
-      ]);
-      images = tf.keep(x);
-      teacherLogits = tf.keep(logits);
-      terms = tf.keep(tf.stack([oh, act, ie, total]) as tf.Tensor1D);
-      return total as tf.Scalar;
-    }, this.generator.variables);
-    z.dispose();
-    const gradsS = tf.variableGrads(
-      () =>
-        softTargetKl(forward(this.student, images, { training: true }).output, teacherLogits, 1),
-      this.studentVariables,
-    );
-    this.optimizerG.applyGradients(gradsG.grads);
-    this.optimizerS.applyGradients(gradsS.grads);
-    const losses = tf.tidy(() => tf.concat([terms, tf.reshape(gradsS.value, [1])]) as tf.Tensor1D);
-    tf.dispose([terms, gradsG.value, gradsS.value]);
-    tf.dispose([...Object.values(gradsG.grads), ...Object.values(gradsS.grads)]);
-    return { losses, images, teacherLogits };
-  }
+      ]) as tf.Scalar;
+      return { logits, terms: [oh, act, ie, total] };
+    },
+  };
+}
 
-  dispose(): void {
-    this.optimizerG.dispose();
-    this.optimizerS.dispose();
-    this.generator.dispose();
-  }
+/** The reference loop: one generator, KD at temperature 1, both updated from the same batch. */
+export function daflTrainer(
+  teacher: Graph,
+  student: Graph,
+  p: DaflParams,
+  rng: Rng,
+): GeneratorDistillation {
+  return new GeneratorDistillation(
+    teacher,
+    student,
+    { ...p, temperature: 1, objective: daflObjective(teacher, p) },
+    rng,
+  );
 }
 
 /**
@@ -194,7 +139,7 @@ export async function timeDaflStep(
   p: DaflParams,
   { steps = 3, warmup = 1 } = {},
 ): Promise<StepTiming> {
-  const trainer = new DaflTrainer(teacher, student, p, new Rng(1, ['bench']));
+  const trainer = daflTrainer(teacher, student, p, new Rng(1, ['bench']));
   const samples: number[] = [];
   try {
     for (let i = 0; i < warmup + steps; i++) {
@@ -235,40 +180,18 @@ export const dafl: MethodSpec<typeof params> = {
     },
   },
   async *run(ctx, p: DaflParams) {
-    const { teacher, student, test } = ctx;
-    const trainer = new DaflTrainer(teacher, student, p, ctx.rng);
+    const trainer = daflTrainer(ctx.teacher, ctx.student, p, ctx.rng);
     yield {
       kind: 'log',
       level: 'info',
-      message: `Generator: ${trainer.generator.parameterCount.toLocaleString('en')} parameters, ${p.batchSize} images a step; the teacher's features are '${trainer.features}'. Real data is used only to measure the student on the test set.`,
+      message: `Generator: ${trainer.parameterCount.toLocaleString('en')} parameters, ${p.batchSize} images a step; the teacher's features are '${featureNode(ctx.teacher)}'. Real data is used only to measure the student on the test set.`,
     };
-    const last: Record<string, number> = {};
-    let best = 0;
     try {
-      for (let step = 1; step <= ctx.steps; step++) {
-        const evalNow = step % p.evalEvery === 0 || step === ctx.steps;
-        const out = trainer.step();
-        if (step % 10 === 0 || step === 1 || evalNow) {
-          const values = await out.losses.data();
-          for (const [i, name] of LOSS_NAMES.entries()) {
-            assertFinite(values[i], `loss ${name}`, step);
-            last[name] = values[i];
-            yield { kind: 'scalar', key: `loss/${name}`, step, value: values[i] };
-          }
-          yield { kind: 'progress', step, total: ctx.steps };
-        }
-        if (evalNow) yield* showSamples(out.images, out.teacherLogits, teacher, step);
-        tf.dispose([out.losses, out.images, out.teacherLogits]);
-        if (evalNow) {
-          const acc = await accuracy(student, test);
-          best = Math.max(best, acc);
-          yield { kind: 'scalar', key: 'accuracy/test', step, value: acc };
-        }
-      }
+      const last = yield* trainer.train(ctx.steps, p.evalEvery, ctx.teacher, ctx.test);
       return {
-        student,
+        student: ctx.student,
         metrics: {
-          bestTestAccuracy: best,
+          bestTestAccuracy: last.bestTestAccuracy,
           finalGeneratorLoss: last.generator,
           finalKdLoss: last.kd,
         },
@@ -278,24 +201,3 @@ export const dafl: MethodSpec<typeof params> = {
     }
   },
 };
-
-/** The sample grid, the per-class means and the class histogram of one generated batch. */
-async function* showSamples(
-  images: tf.Tensor4D,
-  teacherLogits: tf.Tensor2D,
-  teacher: Graph,
-  step: number,
-): AsyncGenerator<RunEvent> {
-  const batch = await readBatch(images, teacherLogits, teacher.preprocessing);
-  yield sampleGrid(batch, 'samples', step, 64);
-  yield classMeans(batch, 'class-means', step);
-  const { shares, entropyBits } = classHistogram(batch);
-  yield {
-    kind: 'layers',
-    key: 'teacher-classes',
-    step,
-    labels: shares.map((_, c) => String(c)),
-    values: shares,
-  };
-  yield { kind: 'scalar', key: 'class-entropy/bits', step, value: entropyBits };
-}

@@ -14,7 +14,7 @@ import { assertFinite } from '../runtime/guards';
 import type { Rng } from '../runtime/rng';
 import { softTargetKl } from './kd';
 import type { ParamValues } from './params';
-import { classHistogram, readBatch, sampleGrid } from './sample-views';
+import { batchViews, readBatch, sampleGrid } from './sample-views';
 import type { MethodSpec, RunEvent } from './types';
 
 const params = {
@@ -251,7 +251,9 @@ export const deepInversion: MethodSpec<typeof params> = {
         for (const [i, name] of SYNTHESIS_TERMS.entries()) {
           yield { kind: 'scalar', key: `loss/${name}`, step, value: batch.terms[i] };
         }
-        yield* showBatch(batch.images, teacher, step);
+        const logits = tf.tidy(() => forward(teacher, batch.images).output as tf.Tensor2D);
+        yield* batchViews(batch.images, logits, teacher.preprocessing, step, 40);
+        logits.dispose();
         const grown: tf.Tensor4D = pool ? tf.concat([pool, batch.images]) : tf.clone(batch.images);
         tf.dispose([pool, batch.images]);
         pool = grown;
@@ -297,22 +299,6 @@ export const deepInversion: MethodSpec<typeof params> = {
     }
   },
 };
-
-/** The newest batch as the teacher sees it, and how it spreads over the classes. */
-async function* showBatch(
-  images: tf.Tensor4D,
-  teacher: Graph,
-  step: number,
-): AsyncGenerator<RunEvent> {
-  const logits = tf.tidy(() => forward(teacher, images).output as tf.Tensor2D);
-  const reading = await readBatch(images, logits, teacher.preprocessing);
-  logits.dispose();
-  yield sampleGrid(reading, 'samples', step, 40);
-  const { shares, entropyBits } = classHistogram(reading);
-  const labels = shares.map((_, c) => String(c));
-  yield { kind: 'layers', key: 'teacher-classes', step, labels, values: shares };
-  yield { kind: 'scalar', key: 'class-entropy/bits', step, value: entropyBits };
-}
 
 /** 64 images drawn from the whole pool, so the grid shows what the student learns from. */
 async function* showPool(

@@ -1,6 +1,7 @@
 import { crossDistillation } from './cross-distillation';
 import { dafl } from './dafl';
 import { deepInversion } from './deepinversion';
+import { generativeMomentMatching } from './generative-mm';
 import { fewShotFineTune } from './fewshot-finetune';
 import { knowledgeDistillation } from './kd';
 import { layerwiseDistillation } from './layerwise';
@@ -14,6 +15,7 @@ export const METHODS: readonly AnyMethodSpec[] = [
   fewShotFineTune as unknown as AnyMethodSpec,
   dafl as unknown as AnyMethodSpec,
   deepInversion as unknown as AnyMethodSpec,
+  generativeMomentMatching as unknown as AnyMethodSpec,
 ];
 
 export function methodById(id: string): AnyMethodSpec | undefined {

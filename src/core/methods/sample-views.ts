@@ -115,3 +115,20 @@ export function classHistogram(b: BatchReading): { shares: number[]; entropyBits
   const entropyBits = -shares.reduce((h, p) => (p > 0 ? h + p * Math.log2(p) : h), 0);
   return { shares, entropyBits };
 }
+
+/** The grid of the first `count` images, the per-class means and the class histogram of a batch. */
+export async function* batchViews(
+  images: tf.Tensor4D,
+  teacherLogits: tf.Tensor2D,
+  pre: Preprocessing,
+  step: number,
+  count: number,
+): AsyncGenerator<RunEvent> {
+  const batch = await readBatch(images, teacherLogits, pre);
+  yield sampleGrid(batch, 'samples', step, count);
+  yield classMeans(batch, 'class-means', step);
+  const { shares, entropyBits } = classHistogram(batch);
+  const labels = shares.map((_, c) => String(c));
+  yield { kind: 'layers', key: 'teacher-classes', step, labels, values: shares };
+  yield { kind: 'scalar', key: 'class-entropy/bits', step, value: entropyBits };
+}

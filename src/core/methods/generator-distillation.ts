@@ -1,0 +1,168 @@
+/**
+ * The loop DAFL and generative moment matching share: generators make a batch, the fixed
+ * teacher scores it (the generators' loss), the student is distilled on the same batch, and
+ * both are updated in one step. The student sees the images as constants (the DAFL reference's
+ * `detach`), so the distillation loss never reaches the generators.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { Generator } from '../datafree';
+import { forward, trainableVariables, type Graph } from '../graph';
+import { accuracy } from '../metrics';
+import { assertFinite } from '../runtime/guards';
+import type { Rng } from '../runtime/rng';
+import { softTargetKl } from './kd';
+import { batchViews } from './sample-views';
+import type { RunEvent } from './types';
+
+/** The generators' loss on a batch: named terms, the last one minimised. */
+export interface GeneratorObjective {
+  readonly names: readonly string[];
+  /** The teacher's logits on `x` and the loss terms (`labels`: the class each image was made for). */
+  evaluate(x: tf.Tensor4D, labels?: tf.Tensor1D): { logits: tf.Tensor2D; terms: tf.Scalar[] };
+}
+
+export interface GeneratorDistillationOptions {
+  latentDim: number;
+  generatorWidth: number;
+  batchSize: number;
+  generatorLearningRate: number;
+  studentLearningRate: number;
+  /** KD temperature: 1 in DAFL, the soft targets' τ (with the τ² factor) otherwise. */
+  temperature: number;
+  /** One generator for every class, each making batchSize / classes images of its class. */
+  perClass?: number;
+  objective: GeneratorObjective;
+}
+
+/** What one step leaves for the caller to read and then dispose. */
+export interface GeneratorStepOutput {
+  /** The objective's terms, then the student's distillation loss. */
+  losses: tf.Tensor1D;
+  images: tf.Tensor4D;
+  teacherLogits: tf.Tensor2D;
+}
+
+export class GeneratorDistillation {
+  readonly generators: Generator[];
+  private readonly optimizerG: tf.Optimizer;
+  private readonly optimizerS: tf.Optimizer;
+  private readonly studentVariables: tf.Variable[];
+  private readonly noise: Rng;
+
+  constructor(
+    teacher: Graph,
+    private readonly student: Graph,
+    private readonly o: GeneratorDistillationOptions,
+    rng: Rng,
+  ) {
+    const [height, width, channels] = teacher.inputShape;
+    const config = { latentDim: o.latentDim, height, width, channels, base: o.generatorWidth };
+    this.generators = Array.from(
+      { length: o.perClass ?? 1 },
+      (_, i) => new Generator(config, rng.fork(`generator-${i}`)),
+    );
+    this.noise = rng.fork('z');
+    this.optimizerG = tf.train.adam(o.generatorLearningRate);
+    this.optimizerS = tf.train.adam(o.studentLearningRate);
+    this.studentVariables = trainableVariables(student);
+  }
+
+  get names(): string[] {
+    return [...this.o.objective.names, 'kd'];
+  }
+
+  get parameterCount(): number {
+    return this.generators.reduce((n, g) => n + g.parameterCount, 0);
+  }
+
+  /** Latents for one step: batchSize rows, split evenly over the generators. */
+  latents(): tf.Tensor2D {
+    const { batchSize, latentDim } = this.o;
+    return tf.randomNormal([batchSize, latentDim], 0, 1, 'float32', this.noise.seedForTf());
+  }
+
+  /** One step on the latents `z` (fresh ones by default); `z` is disposed. */
+  step(z = this.latents()): GeneratorStepOutput {
+    const { objective, temperature: T } = this.o;
+    const k = this.generators.length;
+    const per = Math.floor(z.shape[0] / k);
+    let images!: tf.Tensor4D;
+    let teacherLogits!: tf.Tensor2D;
+    let terms!: tf.Tensor1D;
+    const labels =
+      k === 1
+        ? undefined
+        : tf.tensor1d(
+            Array.from({ length: k * per }, (_, i) => Math.floor(i / per)),
+            'int32',
+          );
+    const gradsG = tf.variableGrads(
+      () => {
+        const parts = this.generators.map((g, i) =>
+          g.generate(tf.slice(z, [i * per, 0], [per, -1]) as tf.Tensor2D),
+        );
+        const x = k === 1 ? parts[0] : (tf.concat(parts) as tf.Tensor4D);
+        const scored = objective.evaluate(x, labels);
+        images = tf.keep(x);
+        teacherLogits = tf.keep(scored.logits);
+        terms = tf.keep(tf.stack(scored.terms) as tf.Tensor1D);
+        return scored.terms[scored.terms.length - 1];
+      },
+      this.generators.flatMap((g) => g.variables),
+    );
+    tf.dispose([z, labels]);
+    const gradsS = tf.variableGrads(() => {
+      const logits = forward(this.student, images, { training: true }).output;
+      return tf.mul(T * T, softTargetKl(logits, teacherLogits, T)) as tf.Scalar;
+    }, this.studentVariables);
+    this.optimizerG.applyGradients(gradsG.grads);
+    this.optimizerS.applyGradients(gradsS.grads);
+    const losses = tf.tidy(() => tf.concat([terms, tf.reshape(gradsS.value, [1])]) as tf.Tensor1D);
+    tf.dispose([terms, gradsG.value, gradsS.value]);
+    tf.dispose([...Object.values(gradsG.grads), ...Object.values(gradsS.grads)]);
+    return { losses, images, teacherLogits };
+  }
+
+  /**
+   * The run: `steps` steps, every loss read every tenth step, the samples, class means and class
+   * histogram and the student's real test accuracy every `evalEvery` steps.
+   */
+  async *train(
+    steps: number,
+    evalEvery: number,
+    teacher: Graph,
+    test: Parameters<typeof accuracy>[1],
+  ): AsyncGenerator<RunEvent, Record<string, number>> {
+    const last: Record<string, number> = {};
+    let best = 0;
+    for (let step = 1; step <= steps; step++) {
+      const evalNow = step % evalEvery === 0 || step === steps;
+      const out = this.step();
+      if (step % 10 === 0 || step === 1 || evalNow) {
+        const values = await out.losses.data();
+        for (const [i, name] of this.names.entries()) {
+          assertFinite(values[i], `loss ${name}`, step);
+          last[name] = values[i];
+          yield { kind: 'scalar', key: `loss/${name}`, step, value: values[i] };
+        }
+        yield { kind: 'progress', step, total: steps };
+      }
+      if (evalNow) {
+        yield* batchViews(out.images, out.teacherLogits, teacher.preprocessing, step, 64);
+      }
+      tf.dispose([out.losses, out.images, out.teacherLogits]);
+      if (evalNow) {
+        const acc = await accuracy(this.student, test);
+        best = Math.max(best, acc);
+        yield { kind: 'scalar', key: 'accuracy/test', step, value: acc };
+      }
+    }
+    return { bestTestAccuracy: best, ...last };
+  }
+
+  dispose(): void {
+    this.optimizerG.dispose();
+    this.optimizerS.dispose();
+    for (const g of this.generators) g.dispose();
+  }
+}
