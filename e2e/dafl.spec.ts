@@ -31,3 +31,31 @@ test('a DAFL run shows the generated samples, their classes and each loss term; 
   await expect(page.getByTestId('chart-accuracy')).toContainText('touch real data only here');
   await expect(page.getByTestId('chart-class-entropy')).toContainText('entropy (bits)');
 });
+
+test('an ADI run, chosen by its preset, grows a pool of synthesised images and shows it', async ({
+  bench,
+  page,
+}) => {
+  test.setTimeout(180_000);
+  await bench.open();
+  await bench.configure({
+    teacher: 'bnnet-mnist',
+    dataset: 'mnist',
+    method: 'deepinversion',
+    backend: 'wasm',
+  });
+  await bench.combobox('Preset').selectOption('adi');
+  await expect(bench.field('Competition weight')).toHaveValue('10');
+  await bench.run({
+    steps: 4,
+    params: { 'Batch size': 10, 'Synthesis steps': 3, 'KD steps per round': 2, 'Eval every': 2 },
+  });
+  expect(await bench.waitForEnd()).toBe('done');
+  // Two rounds of 10 images: the pool view draws from all 20.
+  await expect(page.getByTestId('images-pool')).toHaveAttribute('data-count', '20');
+  await expect(page.getByTestId('images-samples')).toHaveAttribute('data-count', '10');
+  const losses = page.getByTestId('chart-loss');
+  for (const term of ['ce', 'feature', 'tv', 'competition', 'kd']) {
+    await expect(losses.getByText(`loss/${term}`, { exact: true })).toBeVisible();
+  }
+});

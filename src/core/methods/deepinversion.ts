@@ -97,6 +97,7 @@ const params = {
   },
   kdBatchSize: {
     kind: 'int',
+    label: 'KD batch size',
     default: 64,
     min: 1,
     max: 1024,
@@ -104,6 +105,7 @@ const params = {
   },
   kdStepsPerRound: {
     kind: 'int',
+    label: 'KD steps per round',
     default: 100,
     min: 1,
     max: 10000,
