@@ -53,9 +53,10 @@ test('an ADI run, chosen by its preset, grows a pool of synthesised images and s
   expect(await bench.waitForEnd()).toBe('done');
   // Two rounds of 10 images: the pool view draws from all 20.
   await expect(page.getByTestId('images-pool')).toHaveAttribute('data-count', '20');
-  await expect(page.getByTestId('images-samples')).toHaveAttribute('data-count', '10');
+  await expect(page.getByTestId('images-newest-batch')).toHaveAttribute('data-count', '10');
   const losses = page.getByTestId('chart-loss');
-  for (const term of ['ce', 'feature', 'tv', 'competition', 'kd']) {
+  for (const term of ['ce', 'feature', 'competition', 'synthesis', 'kd']) {
     await expect(losses.getByText(`loss/${term}`, { exact: true })).toBeVisible();
   }
+  await expect(page.getByTestId('chart-prior')).toContainText('Image priors');
 });

@@ -251,10 +251,12 @@ export const deepInversion: MethodSpec<typeof params> = {
         yield { kind: 'progress', step, total: ctx.steps, phase: 'synthesising a batch' };
         const batch = await synthesise(teacher, bn, student, p, synthesisRng);
         for (const [i, name] of SYNTHESIS_TERMS.entries()) {
-          yield { kind: 'scalar', key: `loss/${name}`, step, value: batch.terms[i] };
+          // The priors' raw values are hundreds of times the other terms: a chart of their own.
+          const group = name === 'tv' || name === 'l2' ? 'prior' : 'loss';
+          yield { kind: 'scalar', key: `${group}/${name}`, step, value: batch.terms[i] };
         }
         const logits = tf.tidy(() => forward(teacher, batch.images).output as tf.Tensor2D);
-        yield* batchViews(batch.images, logits, teacher.preprocessing, step, 40);
+        yield* batchViews(batch.images, logits, teacher.preprocessing, step, 40, 'newest-batch');
         logits.dispose();
         const grown: tf.Tensor4D = pool ? tf.concat([pool, batch.images]) : tf.clone(batch.images);
         tf.dispose([pool, batch.images]);

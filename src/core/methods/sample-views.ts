@@ -116,16 +116,20 @@ export function classHistogram(b: BatchReading): { shares: number[]; entropyBits
   return { shares, entropyBits };
 }
 
-/** The grid of the first `count` images, the per-class means and the class histogram of a batch. */
+/**
+ * The grid of the first `count` images (under `key`), the per-class means and the class
+ * histogram of a batch.
+ */
 export async function* batchViews(
   images: tf.Tensor4D,
   teacherLogits: tf.Tensor2D,
   pre: Preprocessing,
   step: number,
   count: number,
+  key = 'samples',
 ): AsyncGenerator<RunEvent> {
   const batch = await readBatch(images, teacherLogits, pre);
-  yield sampleGrid(batch, 'samples', step, count);
+  yield sampleGrid(batch, key, step, count);
   yield classMeans(batch, 'class-means', step);
   const { shares, entropyBits } = classHistogram(batch);
   const labels = shares.map((_, c) => String(c));

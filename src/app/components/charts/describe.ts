@@ -26,6 +26,13 @@ const SCALAR_GROUPS: Record<string, ChartText> = {
     y: 'accuracy (fraction)',
     x: 'step',
   },
+  prior: {
+    title: 'Image priors of the newest batch',
+    caption:
+      'Total variation (neighbouring pixels apart) and L2 size of the synthesised images, before their weights: smoother, smaller images score lower.',
+    y: 'prior (unweighted)',
+    x: 'step',
+  },
   'class-entropy': {
     title: 'Class balance of the generated images',
     caption:
@@ -60,6 +67,11 @@ const IMAGES: Record<string, ChartText> = {
     title: 'Generated samples',
     caption:
       'Images from the generator, each labelled with the class the teacher predicts and its confidence.',
+  },
+  'newest-batch': {
+    title: 'Newest synthesised batch',
+    caption:
+      'The images of the latest synthesis round, optimised from noise, each labelled with the class the teacher predicts and its confidence.',
   },
   pool: {
     title: 'Synthesised pool the student learns from',
