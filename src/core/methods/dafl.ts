@@ -61,6 +61,12 @@ const params = {
     max: 100,
     help: 'Weight of the information-entropy loss (batches balanced over classes, Σ p̄ log10 p̄); 0 turns it off.',
   },
+  studentSchedule: {
+    kind: 'enum',
+    default: 'step',
+    options: ['step', 'constant'],
+    help: 'step: the student’s step size ×0.1 after 40 % and after 80 % of the steps (the reference’s CIFAR schedule on this run’s length); constant: the reference’s MNIST setting.',
+  },
   evalEvery: {
     kind: 'int',
     default: 120,
@@ -176,6 +182,7 @@ export const dafl: MethodSpec<typeof params> = {
         batchSize: 512,
         generatorLearningRate: 0.2,
         studentLearningRate: 2e-3,
+        studentSchedule: 'constant',
       },
     },
   },

@@ -78,6 +78,12 @@ const params = {
     max: 50,
     help: 'KD temperature τ of the distillation (τ²-scaled KL).',
   },
+  studentSchedule: {
+    kind: 'enum',
+    default: 'step',
+    options: ['step', 'constant'],
+    help: 'step: the student’s step size ×0.1 after 40 % and after 80 % of the steps (the reference’s CIFAR schedule on this run’s length); constant: the reference’s MNIST setting.',
+  },
   evalEvery: {
     kind: 'int',
     default: 100,

@@ -11,6 +11,7 @@ import { accuracy } from '../metrics';
 import { assertFinite } from '../runtime/guards';
 import type { Rng } from '../runtime/rng';
 import { softTargetKl } from './kd';
+import { ScheduledAdam } from './optim';
 import { batchViews } from './sample-views';
 import type { RunEvent } from './types';
 
@@ -29,6 +30,8 @@ export interface GeneratorDistillationOptions {
   studentLearningRate: number;
   /** KD temperature: 1 in DAFL, the soft targets' τ (with the τ² factor) otherwise. */
   temperature: number;
+  /** 'step': the student's step size ×0.1 after 40 % and again after 80 % of the run. */
+  studentSchedule: 'constant' | 'step';
   /** One generator for every class, each making batchSize / classes images of its class. */
   perClass?: number;
   objective: GeneratorObjective;
@@ -44,8 +47,8 @@ export interface GeneratorStepOutput {
 
 export class GeneratorDistillation {
   readonly generators: Generator[];
-  private readonly optimizerG: tf.Optimizer;
-  private readonly optimizerS: tf.Optimizer;
+  private readonly optimizerG: ScheduledAdam;
+  private readonly optimizerS: ScheduledAdam;
   private readonly studentVariables: tf.Variable[];
   private readonly noise: Rng;
 
@@ -62,8 +65,9 @@ export class GeneratorDistillation {
       (_, i) => new Generator(config, rng.fork(`generator-${i}`)),
     );
     this.noise = rng.fork('z');
-    this.optimizerG = tf.train.adam(o.generatorLearningRate);
-    this.optimizerS = tf.train.adam(o.studentLearningRate);
+    // PyTorch's Adam (ε = 1e-8, TF.js' default is 1e-7), as the reference code runs.
+    this.optimizerG = new ScheduledAdam(o.generatorLearningRate);
+    this.optimizerS = new ScheduledAdam(o.studentLearningRate);
     this.studentVariables = trainableVariables(student);
   }
 
@@ -115,8 +119,8 @@ export class GeneratorDistillation {
       const logits = forward(this.student, images, { training: true }).output;
       return tf.mul(T * T, softTargetKl(logits, teacherLogits, T)) as tf.Scalar;
     }, this.studentVariables);
-    this.optimizerG.applyGradients(gradsG.grads);
-    this.optimizerS.applyGradients(gradsS.grads);
+    (this.optimizerG as tf.Optimizer).applyGradients(gradsG.grads);
+    (this.optimizerS as tf.Optimizer).applyGradients(gradsS.grads);
     const losses = tf.tidy(() => tf.concat([terms, tf.reshape(gradsS.value, [1])]) as tf.Tensor1D);
     tf.dispose([terms, gradsG.value, gradsS.value]);
     tf.dispose([...Object.values(gradsG.grads), ...Object.values(gradsS.grads)]);
@@ -137,6 +141,11 @@ export class GeneratorDistillation {
     let best = 0;
     for (let step = 1; step <= steps; step++) {
       const evalNow = step % evalEvery === 0 || step === steps;
+      if (this.o.studentSchedule === 'step') {
+        // The reference's CIFAR schedule (×0.1 at epochs 800 and 1600 of 2000), on this run's length.
+        const drops = (step > 0.4 * steps ? 1 : 0) + (step > 0.8 * steps ? 1 : 0);
+        this.optimizerS.setLearningRate(this.o.studentLearningRate * 0.1 ** drops);
+      }
       const out = this.step();
       if (step % 10 === 0 || step === 1 || evalNow) {
         const values = await out.losses.data();
