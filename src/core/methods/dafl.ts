@@ -4,7 +4,11 @@ import { forward, type Graph } from '../graph';
 import { median, type StepTiming } from '../metrics';
 import { InvalidInputError } from '../runtime/errors';
 import { Rng } from '../runtime/rng';
-import { GeneratorDistillation, type GeneratorObjective } from './generator-distillation';
+import {
+  GeneratorDistillation,
+  STUDENT_SCHEDULE,
+  type GeneratorObjective,
+} from './generator-distillation';
 import type { ParamValues } from './params';
 import type { MethodSpec } from './types';
 
@@ -61,12 +65,7 @@ const params = {
     max: 100,
     help: 'Weight of the information-entropy loss (batches balanced over classes, Σ p̄ log10 p̄); 0 turns it off.',
   },
-  studentSchedule: {
-    kind: 'enum',
-    default: 'step',
-    options: ['step', 'constant'],
-    help: 'step: the student’s step size ×0.1 after 40 % and after 80 % of the steps (the reference’s CIFAR schedule on this run’s length); constant: the reference’s MNIST setting.',
-  },
+  studentSchedule: STUDENT_SCHEDULE,
   evalEvery: {
     kind: 'int',
     default: 120,

@@ -13,7 +13,7 @@ import { accuracy } from '../metrics';
 import { assertFinite } from '../runtime/guards';
 import type { Rng } from '../runtime/rng';
 import { softTargetKl } from './kd';
-import type { ParamValues } from './params';
+import { ADAM_LEARNING_RATE, type ParamValues } from './params';
 import { batchViews, readBatch, sampleGrid } from './sample-views';
 import type { MethodSpec, RunEvent } from './types';
 
@@ -87,14 +87,7 @@ const params = {
     max: 50,
     help: 'KD temperature τ of the distillation on the synthesised pool (the authors: 3).',
   },
-  studentLearningRate: {
-    kind: 'number',
-    default: 1e-3,
-    min: 1e-5,
-    max: 1,
-    log: true,
-    help: 'Adam step size of the student.',
-  },
+  studentLearningRate: { ...ADAM_LEARNING_RATE, help: 'Adam step size of the student.' },
   kdBatchSize: {
     kind: 'int',
     label: 'KD batch size',

@@ -8,8 +8,12 @@ import {
   totalVariation,
 } from '../datafree';
 import type { Graph } from '../graph';
-import type { ParamValues } from './params';
-import { GeneratorDistillation, type GeneratorObjective } from './generator-distillation';
+import { ADAM_LEARNING_RATE, type ParamValues } from './params';
+import {
+  GeneratorDistillation,
+  STUDENT_SCHEDULE,
+  type GeneratorObjective,
+} from './generator-distillation';
 import type { MethodSpec } from './types';
 
 const params = {
@@ -42,14 +46,7 @@ const params = {
     log: true,
     help: 'Adam step size of the generators (a DeepInversion-range value: the paper’s is not published).',
   },
-  studentLearningRate: {
-    kind: 'number',
-    default: 1e-3,
-    min: 1e-5,
-    max: 1,
-    log: true,
-    help: 'Adam step size of the student.',
-  },
+  studentLearningRate: { ...ADAM_LEARNING_RATE, help: 'Adam step size of the student.' },
   momentWeight: {
     kind: 'number',
     default: 10,
@@ -78,12 +75,7 @@ const params = {
     max: 50,
     help: 'KD temperature τ of the distillation (τ²-scaled KL).',
   },
-  studentSchedule: {
-    kind: 'enum',
-    default: 'step',
-    options: ['step', 'constant'],
-    help: 'step: the student’s step size ×0.1 after 40 % and after 80 % of the steps (the reference’s CIFAR schedule on this run’s length); constant: the reference’s MNIST setting.',
-  },
+  studentSchedule: STUDENT_SCHEDULE,
   evalEvery: {
     kind: 'int',
     default: 100,

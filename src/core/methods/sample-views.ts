@@ -61,19 +61,23 @@ export async function readBatch(
 export function sampleGrid(b: BatchReading, key: string, step: number, count: number): ImagesEvent {
   const n = Math.min(count, b.count);
   const size = b.height * b.width * b.channels;
-  return {
-    kind: 'images',
-    key,
-    step,
-    width: b.width,
-    height: b.height,
-    channels: b.channels,
-    pixels: b.pixels.slice(0, n * size),
-    captions: Array.from(
-      { length: n },
-      (_, i) => `${b.predicted[i]} ${Math.round(b.confidence[i] * 100)}%`,
-    ),
-  };
+  const captions = Array.from(
+    { length: n },
+    (_, i) => `${b.predicted[i]} ${Math.round(b.confidence[i] * 100)}%`,
+  );
+  return imagesOf(b, key, step, b.pixels.slice(0, n * size), captions);
+}
+
+/** An images event of pixels shaped like the batch's images. */
+function imagesOf(
+  b: BatchReading,
+  key: string,
+  step: number,
+  pixels: Uint8Array,
+  captions: string[],
+): ImagesEvent {
+  const { width, height, channels } = b;
+  return { kind: 'images', key, step, width, height, channels, pixels, captions };
 }
 
 /** Per class, the mean of the images the teacher assigns to it (black where it assigns none). */
@@ -92,16 +96,8 @@ export function classMeans(b: BatchReading, key: string, step: number): ImagesEv
     for (let j = 0; j < size; j++)
       pixels[c * size + j] = Math.round(sums[c * size + j] / counts[c]);
   }
-  return {
-    kind: 'images',
-    key,
-    step,
-    width: b.width,
-    height: b.height,
-    channels: b.channels,
-    pixels,
-    captions: Array.from(counts, (n, c) => `${c} (${n})`),
-  };
+  const captions = Array.from(counts, (n, c) => `${c} (${n})`);
+  return imagesOf(b, key, step, pixels, captions);
 }
 
 /**
