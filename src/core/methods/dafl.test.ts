@@ -8,6 +8,7 @@ import { expectFlatTensorCount } from '../runtime/guards';
 import { Rng } from '../runtime/rng';
 import { buildArchitecture, loadTeacher } from '../zoo';
 import { dafl, daflTrainer, featureNode } from './dafl';
+import { collapsed } from './generator-distillation';
 import { defaultParams } from './params';
 
 let teacher: Graph;
@@ -99,6 +100,15 @@ describe('DAFL', () => {
     expect(withEntropy).toBeGreaterThan(2.9); // log2(10) = 3.32 is perfectly balanced
     expect(without).toBeLessThan(withEntropy - 0.5);
   }, 60_000);
+
+  it('recognises a collapsed generator: a batch of one image repeated', async () => {
+    const one = tf.randomNormal([1, 32, 32, 1], 0, 1, 'float32', 3);
+    const repeated = tf.tile(one, [8, 1, 1, 1]) as tf.Tensor4D;
+    const varied = tf.randomNormal([8, 32, 32, 1], 0, 1, 'float32', 4) as tf.Tensor4D;
+    expect(await collapsed(repeated)).toBe(true);
+    expect(await collapsed(varied)).toBe(false);
+    tf.dispose([one, repeated, varied]);
+  });
 });
 
 const range = (n: number) => Int32Array.from({ length: n }, (_, i) => i);

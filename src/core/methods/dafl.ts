@@ -200,6 +200,7 @@ export const dafl: MethodSpec<typeof params> = {
           bestTestAccuracy: last.bestTestAccuracy,
           finalGeneratorLoss: last.generator,
           finalKdLoss: last.kd,
+          ...(last.collapsedAtStep && { collapsedAtStep: last.collapsedAtStep }),
         },
       };
     } finally {

@@ -150,7 +150,11 @@ export const generativeMomentMatching: MethodSpec<typeof params> = {
       const last = yield* trainer.train(ctx.steps, p.evalEvery, teacher, ctx.test);
       return {
         student,
-        metrics: { bestTestAccuracy: last.bestTestAccuracy, finalKdLoss: last.kd },
+        metrics: {
+          bestTestAccuracy: last.bestTestAccuracy,
+          finalKdLoss: last.kd,
+          ...(last.collapsedAtStep && { collapsedAtStep: last.collapsedAtStep }),
+        },
       };
     } finally {
       trainer.dispose();

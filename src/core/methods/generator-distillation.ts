@@ -147,6 +147,7 @@ export class GeneratorDistillation {
   ): AsyncGenerator<RunEvent, Record<string, number>> {
     const last: Record<string, number> = {};
     let best = 0;
+    let collapsedAt = 0;
     for (let step = 1; step <= steps; step++) {
       const evalNow = step % evalEvery === 0 || step === steps;
       if (this.o.studentSchedule === 'step') {
@@ -163,6 +164,14 @@ export class GeneratorDistillation {
           yield { kind: 'scalar', key: `loss/${name}`, step, value: values[i] };
         }
         yield { kind: 'progress', step, total: steps };
+        if (!collapsedAt && (await collapsed(out.images))) {
+          collapsedAt = step;
+          yield {
+            kind: 'log',
+            level: 'warn',
+            message: `The generator collapsed at step ${step}: every image it makes is the same, so the student has nothing left to learn. DAFL's reference code falls into this too (generator step 0.2 at batch 128); lower the generator learning rate or raise the batch size and run again.`,
+          };
+        }
       }
       if (evalNow) {
         yield* batchViews(out.images, out.teacherLogits, teacher.preprocessing, step, 64);
@@ -174,7 +183,11 @@ export class GeneratorDistillation {
         yield { kind: 'scalar', key: 'accuracy/test', step, value: acc };
       }
     }
-    return { bestTestAccuracy: best, ...last };
+    return {
+      bestTestAccuracy: best,
+      ...last,
+      ...(collapsedAt && { collapsedAtStep: collapsedAt }),
+    };
   }
 
   dispose(): void {
@@ -182,4 +195,15 @@ export class GeneratorDistillation {
     this.optimizerS.dispose();
     for (const g of this.generators) g.dispose();
   }
+}
+
+/**
+ * Whether a generated batch is one image repeated: its pixels do not vary across the batch.
+ * (The generator's last BatchNorm then maps that image to all zeros.)
+ */
+export async function collapsed(images: tf.Tensor4D): Promise<boolean> {
+  const spread = tf.tidy(() => tf.max(tf.moments(images, 0).variance));
+  const value = (await spread.data())[0];
+  spread.dispose();
+  return value < 1e-6;
 }
