@@ -181,7 +181,6 @@ export const dafl: MethodSpec<typeof params> = {
         batchSize: 512,
         generatorLearningRate: 0.2,
         studentLearningRate: 2e-3,
-        studentSchedule: 'constant',
       },
     },
   },
