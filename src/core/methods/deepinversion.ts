@@ -8,7 +8,7 @@ import {
   scoreWithStatistics,
   totalVariation,
 } from '../datafree';
-import { forward, trainableVariables, type Graph, type GraphNode } from '../graph';
+import { forward, inferShapes, trainableVariables, type Graph, type GraphNode } from '../graph';
 import { accuracy } from '../metrics';
 import { assertFinite } from '../runtime/guards';
 import type { Rng } from '../runtime/rng';
@@ -132,7 +132,7 @@ export async function synthesise(
   rng: Rng,
 ): Promise<{ images: tf.Tensor4D; terms: number[] }> {
   const [h, w, c] = teacher.inputShape;
-  const k = tf.tidy(() => forward(teacher, tf.zeros([1, h, w, c])).output.shape[1]!);
+  const k = inferShapes(teacher).get(teacher.output)![0];
   const labels = tf.tidy(() =>
     tf.oneHot(
       tf.tensor1d(
