@@ -44,6 +44,26 @@ describe('clab', () => {
     expect(result.flops).toBe(416520);
   });
 
+  it('runs the wasm backend on the threads asked for, the same accuracy on each', async () => {
+    const results = [];
+    for (const threads of ['1', '2']) {
+      const out = await clab(
+        'eval',
+        '--model',
+        'lenet5-mnist',
+        '--dataset',
+        'mnist',
+        '--threads',
+        threads,
+        '--json',
+      );
+      expect(out.code).toBe(0);
+      results.push(JSON.parse(out.stdout) as { threads: number; accuracy: number });
+    }
+    expect(results.map((r) => r.threads)).toEqual([1, 2]);
+    expect(results[1].accuracy).toBe(results[0].accuracy);
+  });
+
   it('runs a short KD and prints the RunResult, and saves a student that evaluates', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'clab-'));
     const run = await clab(
@@ -166,6 +186,10 @@ describe('clab', () => {
     expectOneLineFailure(
       await clab('eval', '--model', 'lenet5-mnist', '--dataset', 'cifar'),
       /--dataset must be one of/,
+    );
+    expectOneLineFailure(
+      await clab('eval', '--model', 'lenet5-mnist', '--dataset', 'mnist', '--threads', '0'),
+      /--threads must be at least 1/,
     );
     expectOneLineFailure(
       await clab('eval', '--model', 'resnet99', '--dataset', 'mnist'),

@@ -1,9 +1,18 @@
 // `clab`: the same MethodSpecs as the page, run headless in Node on the WASM backend.
 import { writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { DATASET_IDS, loadDataset, type DatasetId } from '../core/data';
 import { graphStats, type Graph } from '../core/graph';
 import { loadGraphFromFile, saveGraphToDir } from '../core/io/node';
-import { accuracy, timeTrainingStep } from '../core/metrics';
+import {
+  accuracy,
+  CONV_KERNELS,
+  timeConvKernels,
+  timeTrainingStep,
+  type ConvKernel,
+} from '../core/metrics';
 import { dafl, timeDaflStep } from '../core/methods/dafl';
 import { defaultParams } from '../core/methods/params';
 import {
@@ -15,7 +24,13 @@ import {
   type MethodPreset,
   type RunEvent,
 } from '../core/methods';
-import { initBackend, type BackendChoice, type BackendInfo } from '../core/runtime/backend';
+import {
+  initBackend,
+  type BackendChoice,
+  type BackendInfo,
+  type InitBackendOptions,
+} from '../core/runtime/backend';
+import { nodeThreadedWasm } from '../core/runtime/wasm-threads-node';
 import { ClabError, InvalidInputError } from '../core/runtime/errors';
 import { ARCHITECTURES, buildArchitecture, loadTeacher, TEACHERS, teacherSpec } from '../core/zoo';
 import { kebabToCamel, parseArgs, rejectUnknown, take, takeInt, type ParsedArgs } from './args';
@@ -39,11 +54,12 @@ const USAGE = `Compression Lab CLI
            --preset: a named parameter set and budget of the method (clab help <method> lists them)
            --trace: every scalar the run streams, with seconds since the start, as CSV
   clab sweep <config.json> [--json] [--markdown FILE] [--results SAVED.json]
-  clab bench [--json] [--steps N]
+  clab bench [--json] [--steps N] [--threads N]
   clab list
   clab help <method-id>      (or clab run <method-id> --help): the method's parameters
 
-Common: --backend wasm|cpu|auto (default wasm).`;
+Common: --backend wasm|cpu|auto (default wasm); --threads N: the wasm backend's threads
+        (default: every logical core of this machine).`;
 
 function print(json: boolean, value: unknown, human: string): void {
   process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${human}\n`);
@@ -68,7 +84,22 @@ async function backendArg(args: ParsedArgs) {
       'Use wasm, cpu or auto.',
     );
   }
-  return initBackend(choice);
+  return initBackend(choice, wasmThreadsOption(takeInt(args, 'threads')));
+}
+
+/**
+ * --threads N: XNNPACK threads of the wasm backend, default every logical core. One thread is
+ * the stock single-threaded build; more load the threaded build (runtime/wasm-threads.ts).
+ */
+function wasmThreadsOption(requested: number | undefined): InitBackendOptions {
+  const threads = requested ?? availableParallelism();
+  if (threads < 1) {
+    throw new InvalidInputError(
+      `--threads must be at least 1, got ${threads}`,
+      'Pass --threads 1.',
+    );
+  }
+  return threads === 1 ? {} : { wasmThreads: { threads, source: nodeThreadedWasm() } };
 }
 
 /** A built-in teacher id or the path of a TF.js Layers model.json. */
@@ -104,6 +135,7 @@ async function evalCommand(args: ParsedArgs): Promise<void> {
     flops: stats.flops,
     bytes: stats.bytes,
     backend: backend.name,
+    ...(backend.threads !== undefined && { threads: backend.threads }),
   };
   print(
     json,
@@ -280,10 +312,11 @@ async function sweepCommand(args: ParsedArgs): Promise<void> {
 async function benchCommand(args: ParsedArgs): Promise<void> {
   const json = take(args, 'json') === 'true';
   const steps = takeInt(args, 'steps') ?? 30;
+  const threads = wasmThreadsOption(takeInt(args, 'threads'));
   rejectUnknown(args, 'bench');
   const rows: { backend: string; msPerStep: number; samples: number }[] = [];
   for (const name of ['wasm', 'cpu'] as const) {
-    await initBackend(name);
+    await initBackend(name, threads);
     const g = buildArchitecture('lenet5', 'mnist', 1);
     // The stock CPU backend is ~20× slower: a few steps give its median.
     const t = await timeTrainingStep(g, {
@@ -294,8 +327,10 @@ async function benchCommand(args: ParsedArgs): Promise<void> {
     rows.push({ backend: name, msPerStep: Number(t.median.toFixed(2)), samples: t.samples.length });
   }
   // DAFL's step is dominated by the generator's 3×3 convolutions at 16×16 and 32×32, a regime
-  // LeNet-5 never exercises: the paper's generator at batch 128, then this tool's default.
-  await initBackend('wasm');
+  // LeNet-5 never exercises: each of their kernels against PyTorch's, then whole DAFL steps.
+  await initBackend('wasm', threads);
+  const wasmThreads = threadCount(threads);
+  const convRows = await benchConvKernels(wasmThreads);
   const teacher = await loadTeacher('lenet5-mnist');
   const student = buildArchitecture('lenet5-half', 'mnist', 1);
   const defaults = defaultParams(dafl.params);
@@ -317,11 +352,25 @@ async function benchCommand(args: ParsedArgs): Promise<void> {
   }
   print(
     json,
-    { model: 'lenet5', batchSize: 64, optimizer: 'adam', results: rows, dafl: daflRows },
+    {
+      model: 'lenet5',
+      batchSize: 64,
+      optimizer: 'adam',
+      wasmThreads,
+      results: rows,
+      convolutions: convRows,
+      dafl: daflRows,
+    },
     [
       ...rows.map(
         (r) =>
           `LeNet-5, batch 64, Adam on ${r.backend}: ${r.msPerStep} ms/step (median of ${r.samples})`,
+      ),
+      `Convolution kernels (stride 1, same padding), wasm with ${wasmThreads} thread(s) vs PyTorch with as many:`,
+      ...convRows.map(
+        (r) =>
+          `  ${r.kernel.padEnd(21)} ${r.case.padEnd(34)} ${r.ms} ms, ${r.gflops} GFLOP/s` +
+          (r.torchMs === undefined ? '' : `; PyTorch ${r.torchMs} ms: ${r.ratio}×`),
       ),
       ...daflRows.map(
         (r) =>
@@ -329,6 +378,56 @@ async function benchCommand(args: ParsedArgs): Promise<void> {
       ),
     ].join('\n'),
   );
+}
+
+const threadCount = (opts: InitBackendOptions) => opts.wasmThreads?.threads ?? 1;
+
+/** The DAFL generators' convolutions: the paper's (width 128) and the default (width 32). */
+const BENCH_CONVS: { case: string; x: Shape4; filter: Shape4 }[] = [
+  { case: 'batch 128, 16×16, 128→128', x: [128, 16, 16, 128], filter: [3, 3, 128, 128] },
+  { case: 'batch 128, 32×32, 128→64', x: [128, 32, 32, 128], filter: [3, 3, 128, 64] },
+  { case: 'batch 128, 32×32, 32→16', x: [128, 32, 32, 32], filter: [3, 3, 32, 16] },
+];
+type Shape4 = [number, number, number, number];
+
+/**
+ * Each convolution kernel of BENCH_CONVS on the active backend, beside the same kernel in
+ * PyTorch on the same threads (scripts/torch-conv-kernels.py) where python3 has torch.
+ */
+async function benchConvKernels(threads: number) {
+  const ours: Awaited<ReturnType<typeof timeConvKernels>>[] = [];
+  for (const c of BENCH_CONVS) ours.push(await timeConvKernels(c.x, c.filter));
+  const torch = torchConvKernels(threads);
+  return BENCH_CONVS.flatMap((c, i) =>
+    CONV_KERNELS.map((kernel) => {
+      const ms = ours[i][kernel].median;
+      const torchMs = torch?.[i][kernel];
+      return {
+        case: c.case,
+        kernel,
+        ms: Math.round(ms),
+        gflops: Number((ours[i].flops / ms / 1e6).toFixed(1)),
+        torchMs: torchMs === undefined ? undefined : Math.round(torchMs),
+        ratio: torchMs === undefined ? undefined : Number((ms / torchMs).toFixed(2)),
+      };
+    }),
+  );
+}
+
+/** PyTorch's medians per BENCH_CONVS case, or undefined where python3 lacks torch. */
+function torchConvKernels(threads: number): Record<ConvKernel, number>[] | undefined {
+  const script = fileURLToPath(new URL('../../scripts/torch-conv-kernels.py', import.meta.url));
+  const run = spawnSync('python3', [script, '--threads', String(threads)], {
+    input: JSON.stringify(BENCH_CONVS.map(({ x, filter }) => ({ x, filter }))),
+    encoding: 'utf8',
+  });
+  if (run.status !== 0) {
+    process.stderr.write(
+      'PyTorch peer skipped (python3 with torch not found: apt-get install python3-torch)\n',
+    );
+    return undefined;
+  }
+  return (JSON.parse(run.stdout) as { results: Record<ConvKernel, number>[] }).results;
 }
 
 function listCommand(): void {

@@ -50,3 +50,68 @@ export async function timeTrainingStep(
   }
   return { samples, median: median(samples) };
 }
+
+/** The three kernels of a convolution's training step. */
+export const CONV_KERNELS = ['Conv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput'] as const;
+export type ConvKernel = (typeof CONV_KERNELS)[number];
+
+/**
+ * Median ms of each of a stride-1 'same' convolution's three kernels on the active backend,
+ * run directly (no tape), for input `x` [N, H, W, Ci] and filter [fh, fw, Ci, Co]. Each does
+ * the same 2·N·H·W·fh·fw·Ci·Co flops.
+ */
+export async function timeConvKernels(
+  x: [number, number, number, number],
+  filter: [number, number, number, number],
+  opts: { steps?: number; warmup?: number } = {},
+): Promise<Record<ConvKernel, StepTiming> & { flops: number }> {
+  const { steps = 3, warmup = 1 } = opts;
+  const [n, h, w] = x;
+  const dyShape = [n, h, w, filter[3]];
+  const attrs = { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', dilations: [1, 1] };
+  const tensors = {
+    x: tf.randomNormal(x, 0, 1, 'float32', 1),
+    filter: tf.randomNormal(filter, 0, 1, 'float32', 2),
+    dy: tf.randomNormal(dyShape, 0, 1, 'float32', 3),
+  };
+  const calls: Record<ConvKernel, () => tf.Tensor> = {
+    Conv2D: () =>
+      tf.engine().runKernel('Conv2D', { x: tensors.x, filter: tensors.filter }, attrs) as tf.Tensor,
+    Conv2DBackpropFilter: () =>
+      tf
+        .engine()
+        .runKernel(
+          'Conv2DBackpropFilter',
+          { x: tensors.x, dy: tensors.dy },
+          { ...attrs, filterShape: filter },
+        ) as tf.Tensor,
+    Conv2DBackpropInput: () =>
+      tf
+        .engine()
+        .runKernel(
+          'Conv2DBackpropInput',
+          { dy: tensors.dy, filter: tensors.filter },
+          { ...attrs, inputShape: x },
+        ) as tf.Tensor,
+  };
+  const result = { flops: 2 * n * h * w * filter[0] * filter[1] * filter[2] * filter[3] } as Record<
+    ConvKernel,
+    StepTiming
+  > & { flops: number };
+  try {
+    for (const kernel of CONV_KERNELS) {
+      const samples: number[] = [];
+      for (let i = 0; i < warmup + steps; i++) {
+        const start = performance.now();
+        const out = calls[kernel]();
+        await out.data();
+        out.dispose();
+        if (i >= warmup) samples.push(performance.now() - start);
+      }
+      result[kernel] = { samples, median: median(samples) };
+    }
+  } finally {
+    tf.dispose(Object.values(tensors));
+  }
+  return result;
+}

@@ -10,6 +10,7 @@ import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { BackendUnavailableError } from './errors';
 import { createLenetStep } from './lenet-step';
 import { registerWasmTrainingKernels } from './wasm-kernels';
+import { registerThreadedWasm, type ThreadedWasmSource } from './wasm-threads';
 
 export type BackendName = 'webgpu' | 'wasm' | 'webgl' | 'cpu';
 export type BackendChoice = BackendName | 'auto';
@@ -18,7 +19,10 @@ export interface BackendInfo {
   name: BackendName;
   /** Why this backend runs, for the UI: 'auto: fastest measured step: wasm 17 ms vs webgl 290 ms'. */
   reason: string;
-  /** WASM only: XNNPACK threads (1 unless the page is cross-origin isolated, then cores / 2). */
+  /**
+   * WASM only: XNNPACK threads (`wasmThreads` where given; otherwise 1 unless the page is
+   * cross-origin isolated, then cores / 2).
+   */
   threads?: number;
   /** 'auto' only: median ms of one training step per timed backend. */
   timingsMs?: Partial<Record<BackendName, number>>;
@@ -35,6 +39,11 @@ export interface InitBackendOptions {
    * them from node_modules by itself.
    */
   wasmPaths?: WasmPaths;
+  /**
+   * Run the WASM backend's threaded build with this many XNNPACK threads (wasm-threads.ts);
+   * the source says where its files come from (Node: nodeThreadedWasm()).
+   */
+  wasmThreads?: { threads: number; source: ThreadedWasmSource };
   /** One training step, for 'auto' to time on each candidate; default a LeNet-5 Adam step. */
   timeStep?: () => void | Promise<void>;
 }
@@ -95,12 +104,20 @@ export async function usableBackends(): Promise<BackendName[]> {
   return PREFERENCE.filter((name) => reasons[name] === undefined);
 }
 
+/** The thread count the 'wasm' backend was last re-registered with (wasm-threads.ts). */
+let registeredThreads: number | undefined;
+
 /** Makes `name` the active TF.js backend, loading what it needs first. */
-async function activate(name: BackendName, wasmPaths: WasmPaths | undefined): Promise<void> {
+async function activate(name: BackendName, opts: InitBackendOptions): Promise<void> {
   if (name === 'wasm') {
     registerWasmTrainingKernels();
-    const paths = wasmPaths ?? (isNode() ? undefined : DEFAULT_BROWSER_WASM_PATHS);
-    if (paths !== undefined) setWasmPaths(paths);
+    const threaded = opts.wasmThreads;
+    if (threaded !== undefined && threaded.threads !== registeredThreads) {
+      registerThreadedWasm(threaded.threads, threaded.source);
+      registeredThreads = threaded.threads;
+    }
+    const paths = opts.wasmPaths ?? (isNode() ? undefined : DEFAULT_BROWSER_WASM_PATHS);
+    if (paths !== undefined && threaded === undefined) setWasmPaths(paths);
   }
   // Only where WebGPU exists: the module registers the backend on import and Node lacks it.
   if (name === 'webgpu') await import('@tensorflow/tfjs-backend-webgpu');
@@ -118,13 +135,16 @@ async function activate(name: BackendName, wasmPaths: WasmPaths | undefined): Pr
 async function wasmDetail(): Promise<{ detail: string; threads: number }> {
   const simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) === true;
   const threads = getThreadsCount();
-  // Threads need SharedArrayBuffer, i.e. a cross-origin isolated page; the backend then loads
-  // its threaded binary by itself and runs one XNNPACK thread per two logical cores.
-  const why = isNode()
-    ? ''
-    : globalThis.crossOriginIsolated
-      ? ` of ${navigator.hardwareConcurrency} logical cores`
-      : ': the page is not cross-origin isolated';
+  // Stock threads need SharedArrayBuffer, i.e. a cross-origin isolated page; the backend then
+  // loads its threaded binary by itself and runs one XNNPACK thread per two logical cores.
+  const why =
+    registeredThreads !== undefined
+      ? ' (threaded build, count chosen)'
+      : isNode()
+        ? ''
+        : globalThis.crossOriginIsolated
+          ? ` of ${navigator.hardwareConcurrency} logical cores`
+          : ': the page is not cross-origin isolated';
   const detail = `${simd ? 'SIMD' : 'no SIMD'}, ${threads} thread${threads === 1 ? '' : 's'}${why}`;
   return { detail, threads };
 }
@@ -149,7 +169,7 @@ async function timeBackend(
   opts: InitBackendOptions,
   giveUpMs: number,
 ): Promise<number> {
-  await activate(name, opts.wasmPaths);
+  await activate(name, opts);
   if (opts.timeStep) return timeSteps(opts.timeStep, giveUpMs);
   const lenet = createLenetStep();
   try {
@@ -184,7 +204,7 @@ async function chooseFastest(opts: InitBackendOptions): Promise<BackendInfo> {
     );
   }
   const [fastest] = timed[0];
-  await activate(fastest, opts.wasmPaths);
+  await activate(fastest, opts);
   const wasm = fastest === 'wasm' ? await wasmDetail() : undefined;
   const measured = timed.map(
     ([name, ms]) =>
@@ -205,7 +225,7 @@ export async function initBackend(
   if (choice === 'auto') return chooseFastest(opts);
   const reason = (await unavailableReasons())[choice];
   if (reason !== undefined) throw new BackendUnavailableError(choice, reason);
-  await activate(choice, opts.wasmPaths);
+  await activate(choice, opts);
   if (choice !== 'wasm') return { name: choice, reason: `${choice}: requested` };
   const { detail, threads } = await wasmDetail();
   return { name: choice, reason: `wasm: requested (${detail})`, threads };
