@@ -83,9 +83,17 @@ describe('clab', () => {
       '2',
       '--out',
       dir,
+      '--trace',
+      join(dir, 'trace.csv'),
       '--json',
     );
     expect(run.code).toBe(0);
+    const [header, ...rows] = (await readFile(join(dir, 'trace.csv'), 'utf8')).trim().split('\n');
+    expect(header).toBe('seconds,step,key,value');
+    const traced = rows.map((r) => r.split(','));
+    expect(traced.some(([, step, key]) => step === '30' && key.startsWith('loss'))).toBe(true);
+    const seconds = traced.map(([t]) => Number(t));
+    expect(seconds).toEqual([...seconds].sort((a, b) => a - b));
     const result = JSON.parse(run.stdout) as {
       method: string;
       params: { temperature: number };

@@ -1,5 +1,5 @@
 // `clab`: the same MethodSpecs as the page, run headless in Node on the WASM backend.
-import { writeFile } from 'node:fs/promises';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -43,7 +43,13 @@ import {
   sweepMarkdown,
   writeMarkdown,
 } from './sweep';
-import { expandSweep, runSweep, type SweepConfig, type SweepRun } from '../core/experiments';
+import {
+  expandSweep,
+  rowLabel,
+  runSweep,
+  type SweepConfig,
+  type SweepRun,
+} from '../core/experiments';
 
 const USAGE = `Compression Lab CLI
 
@@ -221,14 +227,14 @@ async function runCommand(args: ParsedArgs): Promise<void> {
   ]);
   const bar = new ProgressBar(method.id);
   const latest: Record<string, number> = {};
-  const rows = ['seconds,step,key,value'];
+  // Written as the run goes, so a long run can be watched (and an interrupted one keeps its rows).
+  if (trace) writeFileSync(trace, 'seconds,step,key,value\n');
   const started = performance.now();
   const onEvent = (e: RunEvent) => {
     if (e.kind === 'scalar') {
       latest[e.key] = e.value;
-      rows.push(
-        `${((performance.now() - started) / 1000).toFixed(2)},${e.step},${e.key},${e.value}`,
-      );
+      const seconds = ((performance.now() - started) / 1000).toFixed(2);
+      if (trace) appendFileSync(trace, `${seconds},${e.step},${e.key},${e.value}\n`);
     }
     if (e.kind === 'progress') bar.update(e.step, e.total, latest);
     if (e.kind === 'log' && !json) process.stderr.write(`${e.message}\n`);
@@ -249,7 +255,6 @@ async function runCommand(args: ParsedArgs): Promise<void> {
     onEvent,
   );
   bar.done();
-  if (trace) await writeFile(trace, `${rows.join('\n')}\n`);
   const saved = out ? await saveGraphToDir(compressed, out) : undefined;
   print(
     json,
@@ -276,7 +281,8 @@ async function runSweepCells(config: SweepConfig, backend: BackendInfo, quiet: b
   let label = '';
   const bar = new ProgressBar('sweep');
   const sweep = runSweep(config, { methods: METHODS, teacher, train, test, backend }, (cell, e) => {
-    label = `${cell.method} K=${cell.shotsPerClass} seed=${cell.seed}`;
+    const k = cell.shotsPerClass ? ` K=${cell.shotsPerClass}` : '';
+    label = `${rowLabel(cell.method, cell.grid)}${k} seed=${cell.seed}`;
     if (e.kind === 'progress') bar.update(runs.length + e.step / e.total, total, {});
   });
   for await (const { run, index } of sweep) {

@@ -108,7 +108,7 @@ export function sweepMarkdown(
       `shared params ${JSON.stringify(config.params ?? {})}.`,
     '',
     ...markdownTable(
-      ['method', ...shots.map((k) => `K = ${k}`)],
+      ['method', ...shots.map((k) => (k === 0 ? 'test accuracy' : `K = ${k}`))],
       methods.map((m) => [m, ...shots.map((k) => cell(m, k))]),
     ),
   ];

@@ -25,7 +25,7 @@ function slug(name: string | undefined): string {
 
 /** "8 runs (kd: 2 K × 2 temperature × 2 seeds)". */
 function describePlan(sweep: SweepConfig, cells: { method: string }[]): string {
-  const k = sweep.shotsPerClass.length;
+  const k = Math.max(1, sweep.shotsPerClass?.length ?? 0);
   const seeds = sweep.seeds.length;
   const perMethod = sweep.methods.map((m) => {
     const n = cells.filter((c) => c.method === m).length;

@@ -411,7 +411,7 @@ export function draftFromSweep(
     name: sweep.name ?? '',
     methods: [...sweep.methods],
     student: sweep.student ?? '',
-    shots: formatList(sweep.shotsPerClass),
+    shots: formatList(sweep.shotsPerClass ?? []),
     seeds: formatList(sweep.seeds),
     gridParam: gridKeys[0] ?? '',
     gridValues: gridKeys.length ? sweep.grid![gridKeys[0]].map(String).join(', ') : '',
@@ -446,7 +446,7 @@ export function describeSweep(sweep: SweepConfig): string {
     .map(([k, v]) => ` · ${k} ${formatList(v)}`)
     .join('');
   return (
-    `${sweep.methods.join(', ')} · K ${formatList(sweep.shotsPerClass)}${grid} · ` +
+    `${sweep.methods.join(', ')}${sweep.shotsPerClass?.length ? ` · K ${formatList(sweep.shotsPerClass)}` : ''}${grid} · ` +
     `seeds ${formatList(sweep.seeds)}`
   );
 }

@@ -65,10 +65,35 @@ describe('sweeps', () => {
   it('names every problem of a bad config at once', () => {
     expect(() =>
       expandSweep(
-        { teacher: 't', dataset: 'mnist', methods: ['nope'], shotsPerClass: [], seeds: [1] },
+        {
+          teacher: 't',
+          dataset: 'mnist',
+          methods: ['layerwise', 'nope'],
+          shotsPerClass: [],
+          seeds: [1],
+          grid: { mew: [0, 1] },
+        },
         methods,
       ),
-    ).toThrow(/shotsPerClass is empty; unknown method 'nope'/);
+    ).toThrow(
+      /shotsPerClass is empty \(method 'layerwise' needs it\); unknown method 'nope'; no method of the sweep has the grid parameter 'mew'/,
+    );
+  });
+
+  it('gives a data-free method (no shotsPerClass) one K-less cell per grid point and seed', () => {
+    const cells = expandSweep(
+      {
+        teacher: 't',
+        dataset: 'mnist',
+        methods: ['dafl'],
+        seeds: [1, 2],
+        grid: { oneHotWeight: [0, 1], entropyWeight: [0, 5] },
+      },
+      [spec('dafl', ['oneHotWeight', 'entropyWeight'])],
+    );
+    expect(cells).toHaveLength(8);
+    expect(cells.every((c) => c.shotsPerClass === 0 && !('shotsPerClass' in c.params))).toBe(true);
+    expect(cells[0].params).toEqual({ oneHotWeight: 0, entropyWeight: 0 });
   });
 
   it('summarises mean ± sample std over seeds and the estimation-error ratio to the baseline', () => {

@@ -28,8 +28,11 @@ export interface SweepConfig {
   dataset: 'mnist' | 'fashion';
   student?: string;
   methods: string[];
-  /** K labelled examples per class, passed as each method's `shotsPerClass`. */
-  shotsPerClass: number[];
+  /**
+   * K labelled examples per class, passed as each method's `shotsPerClass`; needed only by
+   * few-shot methods (the data-free ones have no K: their cells carry K = 0, shown as –).
+   */
+  shotsPerClass?: number[];
   seeds: number[];
   /** Parameters for every method that has them (e.g. compression, targetSparsity). */
   params?: Record<string, unknown>;
@@ -77,7 +80,6 @@ function product(grid: Record<string, unknown[]>): Record<string, unknown>[] {
 export function expandSweep(config: SweepConfig, methods: readonly MethodParams[]): SweepCell[] {
   const problems: string[] = [];
   if (!config.methods?.length) problems.push('methods is empty');
-  if (!config.shotsPerClass?.length) problems.push('shotsPerClass is empty');
   if (!config.seeds?.length) problems.push('seeds is empty');
   const cells: SweepCell[] = [];
   for (const id of config.methods ?? []) {
@@ -86,14 +88,15 @@ export function expandSweep(config: SweepConfig, methods: readonly MethodParams[
       problems.push(`unknown method '${id}'`);
       continue;
     }
-    if (!('shotsPerClass' in spec.params))
-      problems.push(`method '${id}' has no shotsPerClass parameter`);
+    const fewShot = 'shotsPerClass' in spec.params;
+    if (fewShot && !config.shotsPerClass?.length)
+      problems.push(`shotsPerClass is empty (method '${id}' needs it)`);
     const own = (params: Record<string, unknown> = {}) =>
       Object.fromEntries(Object.entries(params).filter(([k]) => k in spec.params));
     const grid = Object.fromEntries(
       Object.entries(config.grid ?? {}).filter(([k]) => k in spec.params),
     );
-    for (const k of config.shotsPerClass ?? []) {
+    for (const k of fewShot ? (config.shotsPerClass ?? []) : [0]) {
       for (const combo of product(grid)) {
         for (const seed of config.seeds ?? []) {
           cells.push({
@@ -105,12 +108,18 @@ export function expandSweep(config: SweepConfig, methods: readonly MethodParams[
               ...own(config.params),
               ...(config.methodParams?.[id] ?? {}),
               ...combo,
-              shotsPerClass: k,
+              ...(fewShot && { shotsPerClass: k }),
             },
           });
         }
       }
     }
+  }
+  for (const key of Object.keys(config.grid ?? {})) {
+    const known = config.methods?.some(
+      (id) => key in (methods.find((m) => m.id === id)?.params ?? {}),
+    );
+    if (!known) problems.push(`no method of the sweep has the grid parameter '${key}'`);
   }
   if (problems.length) {
     throw new InvalidInputError(
@@ -329,6 +338,9 @@ export const gridLabel = (g: Record<string, unknown>) =>
 export const rowLabel = (method: string, grid: Record<string, unknown>) =>
   Object.keys(grid).length ? `${method} (${gridLabel(grid)})` : method;
 
+/** K for a table: the data-free methods' cells have none (0). */
+export const shotsLabel = (k: number) => (k === 0 ? '–' : String(k));
+
 /** A Markdown table. */
 export function markdownTable(header: readonly string[], rows: readonly string[][]): string[] {
   return [
@@ -360,7 +372,7 @@ export function errorRatioMarkdown(
       ['method', 'K', ...labels],
       rows.map((r) => [
         rowLabel(r.method, r.grid),
-        String(r.shotsPerClass),
+        shotsLabel(r.shotsPerClass),
         ...r.values.map((v) => v.toFixed(3)),
       ]),
     ),
@@ -378,13 +390,13 @@ export function gridMatrixMarkdown(rows: readonly SweepRow[]): string[] {
   const values = (key: string) =>
     [...new Set(gridded.map((r) => r.grid[key]))].sort((a, b) => Number(a) - Number(b));
   const lines: string[] = [];
-  for (const key of new Set(gridded.map((r) => `${r.method}|${r.shotsPerClass}`))) {
+  for (const key of new Set(gridded.map((r) => `${r.method}|${shotsLabel(r.shotsPerClass)}`))) {
     const [method, k] = key.split('|');
     const cell = (a: unknown, b: unknown) => {
       const r = gridded.find(
         (x) =>
           x.method === method &&
-          String(x.shotsPerClass) === k &&
+          shotsLabel(x.shotsPerClass) === k &&
           x.grid[down] === a &&
           x.grid[across] === b,
       );
@@ -392,7 +404,7 @@ export function gridMatrixMarkdown(rows: readonly SweepRow[]): string[] {
     };
     lines.push(
       '',
-      `${method}, K = ${k}: test accuracy (%) by ${down} (down) and ${across} (across):`,
+      `${method}${k === '–' ? '' : `, K = ${k}`}: test accuracy (%) by ${down} (down) and ${across} (across):`,
       '',
       ...markdownTable(
         [`${down} \\ ${across}`, ...values(across).map(String)],
@@ -418,7 +430,7 @@ export function pairedDifferenceMarkdown(rows: readonly PairedDifference[]): str
       ['method', 'K', 'difference', 'n', 't'],
       rows.map((r) => [
         rowLabel(r.method, r.grid),
-        String(r.shotsPerClass),
+        shotsLabel(r.shotsPerClass),
         `${signed(r.mean * 100, 2)} ± ${(r.std * 100).toFixed(2)}`,
         String(r.n),
         Number.isFinite(r.t) ? signed(r.t, 2) : r.t > 0 ? '+∞' : '−∞',
@@ -439,7 +451,7 @@ export function layerErrorMarkdown(rows: readonly LayerErrorRow[]): string[] {
       ['method', 'K', 'data', ...rows[0].labels],
       rows.map((r) => [
         rowLabel(r.method, r.grid),
-        String(r.shotsPerClass),
+        shotsLabel(r.shotsPerClass),
         r.view.data === 'held-out' ? 'held-out' : 'K shots',
         ...r.values.map((v) => v.toFixed(3)),
       ]),
