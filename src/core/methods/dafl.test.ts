@@ -8,7 +8,7 @@ import { expectFlatTensorCount } from '../runtime/guards';
 import { Rng } from '../runtime/rng';
 import { buildArchitecture, loadTeacher } from '../zoo';
 import { dafl, daflTrainer, featureNode } from './dafl';
-import { collapsed } from './generator-distillation';
+import { collapsed, studentStepSize } from './generator-distillation';
 import { defaultParams } from './params';
 
 let teacher: Graph;
@@ -108,6 +108,18 @@ describe('DAFL', () => {
     expect(await collapsed(repeated)).toBe(true);
     expect(await collapsed(varied)).toBe(false);
     tf.dispose([one, repeated, varied]);
+  });
+
+  it('schedules the student: constant, ×0.1 at 40 % and 80 %, or half a cosine down to 0', () => {
+    const at = (schedule: Parameters<typeof studentStepSize>[0], step: number) =>
+      studentStepSize(schedule, 2e-3, step, 100);
+    expect([1, 50, 100].map((s) => at('constant', s))).toEqual([2e-3, 2e-3, 2e-3]);
+    expect(at('step', 40)).toBeCloseTo(2e-3);
+    expect(at('step', 41)).toBeCloseTo(2e-4);
+    expect(at('step', 81)).toBeCloseTo(2e-5);
+    expect(at('cosine', 1)).toBeCloseTo(2e-3);
+    expect(at('cosine', 51)).toBeCloseTo(1e-3);
+    expect(at('cosine', 100)).toBeLessThan(1e-6);
   });
 });
 

@@ -19,9 +19,22 @@ import type { RunEvent } from './types';
 export const STUDENT_SCHEDULE = {
   kind: 'enum',
   default: 'constant',
-  options: ['constant', 'step'],
-  help: 'constant: the reference’s MNIST setting; step: the student’s step size ×0.1 after 40 % and after 80 % of the steps (the reference’s CIFAR schedule on this run’s length).',
+  options: ['constant', 'step', 'cosine'],
+  help: 'constant: the reference’s MNIST setting; step: the student’s step size ×0.1 after 40 % and after 80 % of the steps (the reference’s CIFAR schedule on this run’s length); cosine: from its value down to 0 along half a cosine over the run.',
 } as const;
+
+/** The student's step size at `step` of `steps` under `schedule` (STUDENT_SCHEDULE). */
+export function studentStepSize(
+  schedule: 'constant' | 'step' | 'cosine',
+  base: number,
+  step: number,
+  steps: number,
+): number {
+  if (schedule === 'cosine') return (base * (1 + Math.cos((Math.PI * (step - 1)) / steps))) / 2;
+  // The reference's CIFAR schedule (×0.1 at epochs 800 and 1600 of 2000), on this run's length.
+  const drops = schedule === 'step' ? Number(step > 0.4 * steps) + Number(step > 0.8 * steps) : 0;
+  return base * 0.1 ** drops;
+}
 
 /** The generators' loss on a batch: named terms, the last one minimised. */
 export interface GeneratorObjective {
@@ -38,8 +51,8 @@ export interface GeneratorDistillationOptions {
   studentLearningRate: number;
   /** KD temperature: 1 in DAFL, the soft targets' τ (with the τ² factor) otherwise. */
   temperature: number;
-  /** 'step': the student's step size ×0.1 after 40 % and again after 80 % of the run. */
-  studentSchedule: 'constant' | 'step';
+  /** How the student's step size changes over the run (studentStepSize). */
+  studentSchedule: 'constant' | 'step' | 'cosine';
   /** One generator for every class, each making batchSize / classes images of its class. */
   perClass?: number;
   objective: GeneratorObjective;
@@ -150,11 +163,10 @@ export class GeneratorDistillation {
     let collapsedAt = 0;
     for (let step = 1; step <= steps; step++) {
       const evalNow = step % evalEvery === 0 || step === steps;
-      if (this.o.studentSchedule === 'step') {
-        // The reference's CIFAR schedule (×0.1 at epochs 800 and 1600 of 2000), on this run's length.
-        const drops = (step > 0.4 * steps ? 1 : 0) + (step > 0.8 * steps ? 1 : 0);
-        this.optimizerS.setLearningRate(this.o.studentLearningRate * 0.1 ** drops);
-      }
+      const { studentSchedule, studentLearningRate } = this.o;
+      this.optimizerS.setLearningRate(
+        studentStepSize(studentSchedule, studentLearningRate, step, steps),
+      );
       const out = this.step();
       if (step % 10 === 0 || step === 1 || evalNow) {
         const values = await out.losses.data();
