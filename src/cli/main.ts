@@ -420,20 +420,25 @@ async function benchConvKernels(threads: number) {
   );
 }
 
-/** PyTorch's medians per BENCH_CONVS case, or undefined where python3 lacks torch. */
+/**
+ * PyTorch's medians per BENCH_CONVS case, or undefined where no python3 has torch (the first on
+ * PATH may be a virtualenv's; Debian's python3-torch lives under /usr/bin).
+ */
 function torchConvKernels(threads: number): Record<ConvKernel, number>[] | undefined {
   const script = fileURLToPath(new URL('../../scripts/torch-conv-kernels.py', import.meta.url));
-  const run = spawnSync('python3', [script, '--threads', String(threads)], {
-    input: JSON.stringify(BENCH_CONVS.map(({ x, filter }) => ({ x, filter }))),
-    encoding: 'utf8',
-  });
-  if (run.status !== 0) {
-    process.stderr.write(
-      'PyTorch peer skipped (python3 with torch not found: apt-get install python3-torch)\n',
-    );
-    return undefined;
+  for (const python of ['python3', '/usr/bin/python3']) {
+    const run = spawnSync(python, [script, '--threads', String(threads)], {
+      input: JSON.stringify(BENCH_CONVS.map(({ x, filter }) => ({ x, filter }))),
+      encoding: 'utf8',
+    });
+    if (run.status === 0) {
+      return (JSON.parse(run.stdout) as { results: Record<ConvKernel, number>[] }).results;
+    }
   }
-  return (JSON.parse(run.stdout) as { results: Record<ConvKernel, number>[] }).results;
+  process.stderr.write(
+    'PyTorch peer skipped (no python3 with torch: apt-get install python3-torch)\n',
+  );
+  return undefined;
 }
 
 function listCommand(): void {
