@@ -5,9 +5,10 @@
  * where it does, caps XNNPACK at half the logical cores (the C++ assumes two hyperthreads per
  * core): one thread on a 2-core laptop either way. The cap is computed once, at start-up, from
  * the Emscripten import `emscripten_num_logical_cores`; a loader that instantiates the binary
- * with that import answering 2 × threads lifts it. The environment-specific part (where the
- * binary, the Emscripten glue and its pthread worker script come from) is the loader's;
- * wasm-threads-node.ts is Node's.
+ * with that import answering 2 × threads lifts it (up to the build's own limit of 8, the size
+ * of its pthread pool; getThreadsCount() says what runs). Where the binary, the Emscripten glue
+ * and its pthread worker script come from depends on the environment: a ThreadedWasmSource
+ * says it, and wasm-threads-node.ts is Node's.
  */
 import * as tf from '@tensorflow/tfjs';
 import { BackendWasm, setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
