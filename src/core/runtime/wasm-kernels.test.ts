@@ -61,6 +61,10 @@ const convCases: ConvCase[] = [
   { x: [3, 5, 5, 16], filter: [5, 5, 16, 12], strides: [1, 1], pad: 'valid' }, // LeNet C5: 1x1 output
   { x: [2, 4, 4, 3], filter: [3, 3, 3, 5], strides: [2, 2], pad: 'valid' }, // 1x1 output, unused rows
   { x: [2, 1, 2, 3], filter: [3, 3, 3, 4], strides: [2, 2], pad: 'same' }, // 1x1 output, padded
+  // Fewer output than input channels: the filter gradient transposes dy, not x.
+  { x: [2, 9, 9, 6], filter: [3, 3, 6, 2], strides: [2, 2], pad: 'same' },
+  { x: [1, 11, 10, 8], filter: [4, 4, 8, 1], strides: [3, 3], pad: 'same' },
+  { x: [2, 8, 8, 4], filter: [3, 3, 4, 1], strides: [1, 1], pad: 'same' }, // a generator's last conv
 ];
 
 function dyFor(c: ConvCase, depthwise: boolean): Input {

@@ -143,9 +143,23 @@ const depthwiseBackpropInput = (
 };
 
 /**
+ * x [N, H, W, C] as [C, H, W, N]: a 2D transpose moves the batch last ([H·W·C, N]), then whole
+ * batch rows are regrouped by channel. The stock kernel's direct rank-4 transpose is a strided
+ * scalar loop, 2.5x slower on a 128x32x32x32 tensor.
+ */
+function batchLast(k: WasmCalls, x: Info): Info {
+  const [n, h, w, c] = x.shape;
+  const rows = k.transpose(k.reshape(x, [n, h * w * c]), [1, 0]);
+  if (c === 1) return k.reshape(rows, [1, h, w, n]);
+  return k.reshape(k.transpose(k.reshape(rows, [h * w, c, n]), [1, 0, 2]), [c, h, w, n]);
+}
+
+/**
  * dW[i,j,ci,co] = Σ_{n,y,x} x[n, y·s + i - top, x·s + j - left, ci] · dy[n,y,x,co]: a
  * convolution over the batch axis. With x as [Ci, H, W, N] images and dy as an
  * [OH, OW, N, Co] filter dilated by the stride, one XNNPACK convolution yields [Ci, fh, fw, Co].
+ * (The other way round, dy as images and x as the filter, measured slower: XNNPACK repacks the
+ * filter on every call, and x is the larger operand where it matters.)
  */
 const conv2DBackpropFilter = (
   k: WasmCalls,
@@ -158,7 +172,6 @@ const conv2DBackpropFilter = (
   const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw, padInfo } = info;
   const [, h, w] = x.shape;
   const [, oh, ow] = dy.shape;
-  const images = k.transpose(x, [3, 1, 2, 0]);
   const taps = k.transpose(dy, [1, 2, 0, 3]);
   // Rows the forward pass never reached (a valid conv whose stride leaves a remainder) give
   // negative bottom/right padding: cropped away.
@@ -166,7 +179,7 @@ const conv2DBackpropFilter = (
     [padInfo.top, fh + (oh - 1) * sh - h - padInfo.top],
     [padInfo.left, fw + (ow - 1) * sw - w - padInfo.left],
   ];
-  const grad = k.convolve('Conv2D', images, taps, pad, [sh, sw]);
+  const grad = k.convolve('Conv2D', batchLast(k, x), taps, pad, [sh, sw]);
   return k.transpose(grad, [1, 2, 0, 3]);
 };
 
