@@ -13,7 +13,7 @@ beforeAll(async () => {
 /** Compares `fn` of each input list on both backends, output by output. */
 async function compare(
   cases: Record<string, Input[]>,
-  fn: (ts: tf.Tensor[]) => tf.Tensor | tf.Tensor[],
+  fn: (ts: tf.Tensor[], backend: 'cpu' | 'wasm') => tf.Tensor | tf.Tensor[],
 ) {
   for (const [label, inputs] of Object.entries(cases)) {
     const { cpu, wasm } = await onBoth(inputs, fn);
@@ -77,6 +77,34 @@ describe('reductions', () => {
       );
     }
     await compare({ rows: [rows] }, ([t]) => [tf.sum(t, 0), tf.mean(t, 0)]);
+  });
+});
+
+describe('upsampling', () => {
+  it('ResizeNearestNeighborGrad for integer factors; others via the stock kernel', async () => {
+    const images = random([2, 5, 4, 3]);
+    const cases: [[number, number], boolean, boolean][] = [
+      [[10, 8], false, false], // ×2, a generator's upsample
+      [[10, 8], false, true], // half-pixel centres
+      [[15, 8], false, false], // ×3 by ×2
+      [[7, 6], false, false], // not integer: stock
+      [[10, 8], true, false], // align corners: stock
+    ];
+    for (const [size, alignCorners, halfPixel] of cases) {
+      const dy = random([2, ...size, 3]);
+      const grad = tf.grad((t) =>
+        tf.image.resizeNearestNeighbor(t as tf.Tensor4D, size, alignCorners, halfPixel),
+      );
+      // The CPU backend's kernel misplaces every image after the first (tfjs 4.22): the
+      // reference runs it one image at a time.
+      await compare(
+        { [JSON.stringify([size, alignCorners, halfPixel])]: [images, dy] },
+        ([x, d], backend) =>
+          backend === 'wasm'
+            ? grad(x, d)
+            : tf.concat([0, 1].map((i) => grad(x.slice(i, 1), d.slice(i, 1)))),
+      );
+    }
   });
 });
 

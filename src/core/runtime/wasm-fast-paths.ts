@@ -11,7 +11,9 @@
  * - BatchMatMul with a transpose flag (every matmul gradient): a scalar loop, 10x slower than
  *   transposing first;
  * - Identity and same-type Cast (every ReLU gradient casts its input): copies, where the CPU
- *   backend shares the buffer (tensors are immutable; a variable's assign swaps buffers).
+ *   backend shares the buffer (tensors are immutable; a variable's assign swaps buffers);
+ * - ResizeNearestNeighborGrad of an integer upsampling (every generator's upsample): a scalar
+ *   loop, 51 ms for a 128x32x32x32 dy against 5 ms as one strided depthwise convolution.
  */
 import * as tf from '@tensorflow/tfjs';
 
@@ -173,6 +175,28 @@ const batchMatMul: FastPath = (k, { a, b }, attrs) => {
   );
 };
 
+/**
+ * Nearest-neighbour upsampling by integer factors (fy, fx) copies input pixel (y, x) to the
+ * block of rows y·fy .. y·fy+fy-1 and columns x·fx .. x·fx+fx-1, with or without half-pixel
+ * centres, so its gradient sums each block of dy: a depthwise convolution with an all-ones
+ * fy × fx filter at stride (fy, fx).
+ */
+const resizeNearestGrad: FastPath = (k, { images, dy }, attrs) => {
+  const { alignCorners } = attrs as unknown as tf.ResizeNearestNeighborGradAttrs;
+  const [, h, w, c] = images.shape;
+  const [, outH, outW] = dy.shape;
+  const [fy, fx] = [outH / h, outW / w];
+  if (alignCorners || !Number.isInteger(fy) || !Number.isInteger(fx) || dy.dtype !== 'float32') {
+    return undefined;
+  }
+  const ones = k.constant([fy, fx, c, 1], new Float32Array(fy * fx * c).fill(1));
+  return k.one(
+    'DepthwiseConv2dNative',
+    { x: dy, filter: ones },
+    { strides: [fy, fx], pad: 'valid', dilations: [1, 1], dataFormat: 'NHWC' },
+  );
+};
+
 /** The input's buffer under a new reference, as the Reshape kernel does. */
 const alias = (k: WasmCalls, x: Info): Info => {
   k.backend.incRef(x.dataId);
@@ -193,6 +217,7 @@ export function fastPathKernels(): TrainingKernelConfig[] {
     Tile: tile,
     FusedBatchNorm: fusedBatchNorm,
     BatchMatMul: batchMatMul,
+    ResizeNearestNeighborGrad: resizeNearestGrad,
     Identity: (k, { x }) => alias(k, x),
     Cast: (k, { x }, attrs) =>
       (attrs as unknown as tf.CastAttrs).dtype === x.dtype ? alias(k, x) : undefined,
