@@ -9,6 +9,7 @@
 import * as tf from '@tensorflow/tfjs';
 
 import { createLenetStep, type LenetStep } from '../src/core/runtime/lenet-step';
+import { timeRepeated } from '../src/core/runtime/timing';
 import { replaceKernel } from '../src/core/runtime/wasm-calls';
 import { registerWasmTrainingKernels, wasmTrainingKernels } from '../src/core/runtime/wasm-kernels';
 
@@ -19,20 +20,6 @@ function option(name: string, fallback: number): number {
 
 const inputSize = option('input', 32);
 const steps = option('steps', 30);
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
-}
-
-function timeSteps(step: LenetStep, warmup: number, count: number): number[] {
-  for (let i = 0; i < warmup; i++) step.run();
-  return Array.from({ length: count }, () => {
-    const start = performance.now();
-    step.run();
-    return performance.now() - start;
-  });
-}
 
 /** ms per kernel name over one step, summed over its calls, largest first. */
 async function kernelTimes(step: LenetStep): Promise<[string, number, number][]> {
@@ -55,10 +42,9 @@ async function report(
 ): Promise<number> {
   await tf.setBackend(backend);
   const step = createLenetStep({ batchSize: 64, inputSize });
-  const samples = timeSteps(step, warmup, count);
+  const { samples, median: ms } = await timeRepeated(() => step.run(), { steps: count, warmup });
   const kernels = await kernelTimes(step);
   step.dispose();
-  const ms = median(samples);
   console.log(
     `\n${label}: ${ms.toFixed(1)} ms/step (median of ${count}, min ${Math.min(...samples).toFixed(1)})`,
   );

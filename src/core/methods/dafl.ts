@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { activationLoss, informationEntropyLoss, oneHotLoss } from '../datafree';
 import { forward, type Graph } from '../graph';
-import { median, type StepTiming } from '../metrics';
 import { InvalidInputError } from '../runtime/errors';
 import { Rng } from '../runtime/rng';
+import { timeRepeated, type StepTiming } from '../runtime/timing';
 import {
   GeneratorDistillation,
   STUDENT_SCHEDULE,
@@ -145,19 +145,18 @@ export async function timeDaflStep(
   { steps = 3, warmup = 1 } = {},
 ): Promise<StepTiming> {
   const trainer = daflTrainer(teacher, student, p, new Rng(1, ['bench']));
-  const samples: number[] = [];
   try {
-    for (let i = 0; i < warmup + steps; i++) {
-      const start = performance.now();
-      const out = trainer.step();
-      await out.losses.data();
-      tf.dispose([out.losses, out.images, out.teacherLogits]);
-      if (i >= warmup) samples.push(performance.now() - start);
-    }
+    return await timeRepeated(
+      async () => {
+        const out = trainer.step();
+        await out.losses.data();
+        tf.dispose([out.losses, out.images, out.teacherLogits]);
+      },
+      { steps, warmup },
+    );
   } finally {
     trainer.dispose();
   }
-  return { samples, median: median(samples) };
 }
 
 export const dafl: MethodSpec<typeof params> = {

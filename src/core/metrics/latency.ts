@@ -1,17 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { forward, trainableVariables, type Graph } from '../graph';
+import { timeRepeated, type StepTiming } from '../runtime/timing';
 
-export interface StepTiming {
-  /** Milliseconds of each timed step, in order. */
-  samples: number[];
-  median: number;
-}
-
-export function median(values: readonly number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-}
+export { median, type StepTiming } from '../runtime/timing';
 
 /**
  * Wall time of one supervised training step (forward, backward, Adam update) of `g` on random
@@ -30,25 +21,24 @@ export async function timeTrainingStep(
   const y = tf.oneHot(tf.randomUniform([batchSize], 0, numClasses, 'int32', seed + 1), numClasses);
   const optimizer = tf.train.adam(1e-3);
   const vars = trainableVariables(g);
-  const samples: number[] = [];
   try {
-    for (let i = 0; i < warmup + steps; i++) {
-      const start = performance.now();
-      const loss = optimizer.minimize(
-        () =>
-          tf.losses.softmaxCrossEntropy(y, forward(g, x, { training: true }).output) as tf.Scalar,
-        true,
-        vars,
-      )!;
-      await loss.data();
-      loss.dispose();
-      if (i >= warmup) samples.push(performance.now() - start);
-    }
+    return await timeRepeated(
+      async () => {
+        const loss = optimizer.minimize(
+          () =>
+            tf.losses.softmaxCrossEntropy(y, forward(g, x, { training: true }).output) as tf.Scalar,
+          true,
+          vars,
+        )!;
+        await loss.data();
+        loss.dispose();
+      },
+      { steps, warmup },
+    );
   } finally {
     tf.dispose([x, y]);
     optimizer.dispose();
   }
-  return { samples, median: median(samples) };
 }
 
 /** The three kernels of a convolution's training step. */
@@ -74,25 +64,16 @@ export async function timeConvKernels(
     filter: tf.randomNormal(filter, 0, 1, 'float32', 2),
     dy: tf.randomNormal(dyShape, 0, 1, 'float32', 3),
   };
-  const calls: Record<ConvKernel, () => tf.Tensor> = {
-    Conv2D: () =>
-      tf.engine().runKernel('Conv2D', { x: tensors.x, filter: tensors.filter }, attrs) as tf.Tensor,
-    Conv2DBackpropFilter: () =>
-      tf
-        .engine()
-        .runKernel(
-          'Conv2DBackpropFilter',
-          { x: tensors.x, dy: tensors.dy },
-          { ...attrs, filterShape: filter },
-        ) as tf.Tensor,
-    Conv2DBackpropInput: () =>
-      tf
-        .engine()
-        .runKernel(
-          'Conv2DBackpropInput',
-          { dy: tensors.dy, filter: tensors.filter },
-          { ...attrs, inputShape: x },
-        ) as tf.Tensor,
+  const inputs: Record<ConvKernel, [tf.NamedTensorMap, tf.NamedAttrMap]> = {
+    Conv2D: [{ x: tensors.x, filter: tensors.filter }, attrs],
+    Conv2DBackpropFilter: [
+      { x: tensors.x, dy: tensors.dy },
+      { ...attrs, filterShape: filter },
+    ],
+    Conv2DBackpropInput: [
+      { dy: tensors.dy, filter: tensors.filter },
+      { ...attrs, inputShape: x },
+    ],
   };
   const result = { flops: 2 * n * h * w * filter[0] * filter[1] * filter[2] * filter[3] } as Record<
     ConvKernel,
@@ -100,15 +81,14 @@ export async function timeConvKernels(
   > & { flops: number };
   try {
     for (const kernel of CONV_KERNELS) {
-      const samples: number[] = [];
-      for (let i = 0; i < warmup + steps; i++) {
-        const start = performance.now();
-        const out = calls[kernel]();
-        await out.data();
-        out.dispose();
-        if (i >= warmup) samples.push(performance.now() - start);
-      }
-      result[kernel] = { samples, median: median(samples) };
+      result[kernel] = await timeRepeated(
+        async () => {
+          const out = tf.engine().runKernel(kernel, ...inputs[kernel]) as tf.Tensor;
+          await out.data();
+          out.dispose();
+        },
+        { steps, warmup },
+      );
     }
   } finally {
     tf.dispose(Object.values(tensors));

@@ -9,6 +9,7 @@ import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 
 import { BackendUnavailableError } from './errors';
 import { createLenetStep } from './lenet-step';
+import { timeRepeated } from './timing';
 import { registerWasmTrainingKernels } from './wasm-kernels';
 import { registerThreadedWasm, type ThreadedWasmSource } from './wasm-threads';
 
@@ -153,27 +154,17 @@ async function wasmDetail(): Promise<{ detail: string; threads: number }> {
  * Median ms of `step` after one warm-up call (shader compilation, kernel setup). A first timed
  * step slower than `giveUpMs` is reported alone: such a backend cannot win.
  */
-async function timeSteps(step: () => void | Promise<void>, giveUpMs: number): Promise<number> {
-  await step();
-  const samples: number[] = [];
-  for (let i = 0; i < 3 && !(samples[0] > giveUpMs); i++) {
-    const start = performance.now();
-    await step();
-    samples.push(performance.now() - start);
-  }
-  return samples.sort((a, b) => a - b)[Math.floor(samples.length / 2)];
-}
-
 async function timeBackend(
   name: BackendName,
   opts: InitBackendOptions,
   giveUpMs: number,
 ): Promise<number> {
   await activate(name, opts);
-  if (opts.timeStep) return timeSteps(opts.timeStep, giveUpMs);
+  const timing = { steps: 3, warmup: 1, giveUpMs };
+  if (opts.timeStep) return (await timeRepeated(opts.timeStep, timing)).median;
   const lenet = createLenetStep();
   try {
-    return await timeSteps(() => void lenet.run(), giveUpMs);
+    return (await timeRepeated(() => void lenet.run(), timing)).median;
   } finally {
     lenet.dispose();
   }
