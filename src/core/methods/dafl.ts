@@ -173,7 +173,7 @@ export const dafl: MethodSpec<typeof params> = {
     paper: {
       title: 'the reference code’s MNIST schedule',
       description:
-        'The paper’s generator (width 128), batch 512, 200 epochs of 120 steps: hours on a laptop CPU.',
+        'The paper’s generator (width 128), batch 512, 200 epochs of 120 steps: days on a laptop CPU.',
       steps: 24000,
       params: {
         generatorWidth: 128,
