@@ -73,10 +73,6 @@ function convInputGrad(
   );
 }
 
-/**
- * dx of a convolution with a single output pixel (LeNet's C5: a 5x5 filter over a 5x5 input) is
- * dy·Wᵀ, one matmul, where the convolution of the padded dy would be 98% zeros.
- */
 /** The geometry of the forward convolution a gradient kernel differentiates (convs: no dilation). */
 function forwardConvInfo(
   inShape: readonly number[],
@@ -98,6 +94,10 @@ function forwardConvInfo(
   );
 }
 
+/**
+ * dx of a convolution with a single output pixel (LeNet's C5: a 5x5 filter over a 5x5 input) is
+ * dy·Wᵀ, one matmul, where the convolution of the padded dy would be 98% zeros.
+ */
 function denseInputGrad(
   k: WasmCalls,
   dy: Info,
