@@ -2,8 +2,6 @@ import * as tf from '@tensorflow/tfjs';
 import { forward, trainableVariables, type Graph } from '../graph';
 import { timeRepeated, type StepTiming } from '../runtime/timing';
 
-export { median, type StepTiming } from '../runtime/timing';
-
 /**
  * Wall time of one supervised training step (forward, backward, Adam update) of `g` on random
  * data, waiting for the backend to finish each step. The first `warmup` steps (kernel
