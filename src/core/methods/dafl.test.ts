@@ -78,6 +78,31 @@ describe('DAFL', () => {
     s.dispose();
   }, 60_000);
 
+  it('extra student steps distil on fresh batches and leave the generator alone, tensor count flat', async () => {
+    // The same latents every step, so the generator's path depends on nothing but them: the
+    // extra student steps must not change it, and must bring the student closer to the teacher.
+    const run = (studentSteps: number) => {
+      const s = setup({ studentSteps });
+      const fixed = s.trainer.latents();
+      const losses = Array.from({ length: 15 }, () => s.step(tf.clone(fixed)));
+      const kd = tf.tidy(() => {
+        const x = s.trainer.generators[0].generate(fixed);
+        const target = tf.softmax(forward(teacher, x).output);
+        const logp = tf.logSoftmax(forward(s.student, x).output);
+        return tf.mean(tf.sum(tf.mul(target, tf.sub(tf.log(target), logp)), 1)).dataSync()[0];
+      });
+      fixed.dispose();
+      return { s, generator: losses.map((l) => l[3]), kd };
+    };
+    const one = run(1);
+    const three = run(3);
+    expect(three.generator).toEqual(one.generator);
+    expect(three.kd).toBeLessThan(one.kd * 0.8);
+    await expectFlatTensorCount(() => void three.s.step(), 3);
+    one.s.dispose();
+    three.s.dispose();
+  }, 60_000);
+
   it('the information-entropy loss is what balances the classes: without it the teacher’s classes collapse', () => {
     // Class balance of the teacher's predictions after 40 generator steps, with and without L_ie.
     const balance = (entropy: number) => {

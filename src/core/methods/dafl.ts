@@ -7,6 +7,7 @@ import { timeRepeated, type StepTiming } from '../runtime/timing';
 import {
   GeneratorDistillation,
   STUDENT_SCHEDULE,
+  STUDENT_STEPS,
   type GeneratorObjective,
 } from './generator-distillation';
 import type { ParamValues } from './params';
@@ -66,6 +67,7 @@ const params = {
     help: 'Weight of the information-entropy loss (batches balanced over classes, Σ p̄ log10 p̄); 0 turns it off.',
   },
   studentSchedule: STUDENT_SCHEDULE,
+  studentSteps: STUDENT_STEPS,
   evalEvery: {
     kind: 'int',
     default: 120,

@@ -12,6 +12,7 @@ import { ADAM_LEARNING_RATE, type ParamValues } from './params';
 import {
   GeneratorDistillation,
   STUDENT_SCHEDULE,
+  STUDENT_STEPS,
   type GeneratorObjective,
 } from './generator-distillation';
 import type { MethodSpec } from './types';
@@ -76,6 +77,7 @@ const params = {
     help: 'KD temperature τ of the distillation (τ²-scaled KL).',
   },
   studentSchedule: STUDENT_SCHEDULE,
+  studentSteps: STUDENT_STEPS,
   evalEvery: {
     kind: 'int',
     default: 100,

@@ -36,6 +36,15 @@ export function studentStepSize(
   return base * 0.1 ** drops;
 }
 
+/** Student updates per generator update, a parameter of every method built on this loop. */
+export const STUDENT_STEPS = {
+  kind: 'int',
+  default: 1,
+  min: 1,
+  max: 16,
+  help: 'Student updates per generator update: the first on the generator’s own batch (the reference: only that one), each further one on a fresh batch of the just-updated generator, made without gradients and so much cheaper than a generator step.',
+} as const;
+
 /** The generators' loss on a batch: named terms, the last one minimised. */
 export interface GeneratorObjective {
   readonly names: readonly string[];
@@ -53,6 +62,8 @@ export interface GeneratorDistillationOptions {
   temperature: number;
   /** How the student's step size changes over the run (studentStepSize). */
   studentSchedule: 'constant' | 'step' | 'cosine';
+  /** Student updates per generator update (STUDENT_STEPS); 1 when absent. */
+  studentSteps?: number;
   /** One generator for every class, each making batchSize / classes images of its class. */
   perClass?: number;
   objective: GeneratorObjective;
@@ -74,7 +85,7 @@ export class GeneratorDistillation {
   private readonly noise: Rng;
 
   constructor(
-    teacher: Graph,
+    private readonly teacher: Graph,
     private readonly student: Graph,
     private readonly o: GeneratorDistillationOptions,
     rng: Rng,
@@ -106,27 +117,51 @@ export class GeneratorDistillation {
     return tf.randomNormal([batchSize, latentDim], 0, 1, 'float32', this.noise.seedForTf());
   }
 
+  /** The class each generator's share of `n` latents is made for (none with one generator). */
+  private classLabels(n: number): tf.Tensor1D | undefined {
+    const k = this.generators.length;
+    if (k === 1) return undefined;
+    const per = Math.floor(n / k);
+    return tf.tensor1d(
+      Array.from({ length: k * per }, (_, i) => Math.floor(i / per)),
+      'int32',
+    );
+  }
+
+  /** Images for `z`: each generator makes its share of the rows, in order. */
+  private generate(z: tf.Tensor2D): tf.Tensor4D {
+    const k = this.generators.length;
+    if (k === 1) return this.generators[0].generate(z);
+    const per = Math.floor(z.shape[0] / k);
+    return tf.concat(
+      this.generators.map((g, i) =>
+        g.generate(tf.slice(z, [i * per, 0], [per, -1]) as tf.Tensor2D),
+      ),
+    ) as tf.Tensor4D;
+  }
+
+  /** One student update towards the teacher's logits on `images`; its KD loss, to dispose. */
+  private distil(images: tf.Tensor4D, teacherLogits: tf.Tensor2D): tf.Scalar {
+    const T = this.o.temperature;
+    const { value, grads } = tf.variableGrads(() => {
+      const logits = forward(this.student, images, { training: true }).output;
+      return tf.mul(T * T, softTargetKl(logits, teacherLogits, T)) as tf.Scalar;
+    }, this.studentVariables);
+    (this.optimizerS as tf.Optimizer).applyGradients(grads);
+    tf.dispose(Object.values(grads));
+    return value;
+  }
+
   /** One step on the latents `z` (fresh ones by default); `z` is disposed. */
   step(z = this.latents()): GeneratorStepOutput {
-    const { objective, temperature: T } = this.o;
-    const k = this.generators.length;
-    const per = Math.floor(z.shape[0] / k);
+    const { objective } = this.o;
     let images!: tf.Tensor4D;
     let teacherLogits!: tf.Tensor2D;
     let terms!: tf.Tensor1D;
-    const labels =
-      k === 1
-        ? undefined
-        : tf.tensor1d(
-            Array.from({ length: k * per }, (_, i) => Math.floor(i / per)),
-            'int32',
-          );
+    const labels = this.classLabels(z.shape[0]);
     const gradsG = tf.variableGrads(
       () => {
-        const parts = this.generators.map((g, i) =>
-          g.generate(tf.slice(z, [i * per, 0], [per, -1]) as tf.Tensor2D),
-        );
-        const x = k === 1 ? parts[0] : (tf.concat(parts) as tf.Tensor4D);
+        const x = this.generate(z);
         const scored = objective.evaluate(x, labels);
         images = tf.keep(x);
         teacherLogits = tf.keep(scored.logits);
@@ -136,15 +171,17 @@ export class GeneratorDistillation {
       this.generators.flatMap((g) => g.variables),
     );
     tf.dispose([z, labels]);
-    const gradsS = tf.variableGrads(() => {
-      const logits = forward(this.student, images, { training: true }).output;
-      return tf.mul(T * T, softTargetKl(logits, teacherLogits, T)) as tf.Scalar;
-    }, this.studentVariables);
+    const kd = this.distil(images, teacherLogits);
     (this.optimizerG as tf.Optimizer).applyGradients(gradsG.grads);
-    (this.optimizerS as tf.Optimizer).applyGradients(gradsS.grads);
-    const losses = tf.tidy(() => tf.concat([terms, tf.reshape(gradsS.value, [1])]) as tf.Tensor1D);
-    tf.dispose([terms, gradsG.value, gradsS.value]);
-    tf.dispose([...Object.values(gradsG.grads), ...Object.values(gradsS.grads)]);
+    for (let extra = 1; extra < (this.o.studentSteps ?? 1); extra++) {
+      const fresh = tf.tidy(() => {
+        const x = this.generate(this.latents());
+        return { x, logits: forward(this.teacher, x).output as tf.Tensor2D };
+      });
+      tf.dispose([this.distil(fresh.x, fresh.logits), fresh.x, fresh.logits]);
+    }
+    const losses = tf.tidy(() => tf.concat([terms, tf.reshape(kd, [1])]) as tf.Tensor1D);
+    tf.dispose([terms, gradsG.value, kd, ...Object.values(gradsG.grads)]);
     return { losses, images, teacherLogits };
   }
 
