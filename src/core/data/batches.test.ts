@@ -49,7 +49,8 @@ describe('toTensors', () => {
   it('zero-pads 28 → 32 before normalising', () => {
     const ds = synthetic(3);
     const norm = { mean: 0.1307, std: 0.3081 };
-    const { x, y } = toTensors(ds, [2], { resize: 32, normalize: norm });
+    const pixels = { scale: [1 / 255 / norm.std], offset: [-norm.mean / norm.std] };
+    const { x, y } = toTensors(ds, [2], { resize: [32, 32], pixels });
     expect(x.shape).toEqual([1, 32, 32, 1]);
     const v = x.dataSync();
     const background = (0 - norm.mean) / norm.std;
@@ -63,7 +64,7 @@ describe('toTensors', () => {
 
   it('resizes bilinearly on request, keeping constant images constant', () => {
     const ds = synthetic(2);
-    const { x, y } = toTensors(ds, [1], { resize: 32, resizeMode: 'bilinear' });
+    const { x, y } = toTensors(ds, [1], { resize: [32, 32], resizeMode: 'bilinear' });
     expect(x.shape).toEqual([1, 32, 32, 1]);
     for (const value of x.dataSync()) expect(value).toBeCloseTo(1 / 255, 6);
     tf.dispose([x, y]);

@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Dataset, DatasetId } from './dataset';
 import { shuffleInPlace, type RandomSource } from './shuffle';
 
-/** Applied after scaling pixels to [0, 1]: x = (p / 255 - mean) / std. */
+/** A dataset's pixel statistics on the [0, 1] scale: x = (p / 255 - mean) / std. */
 export interface Normalization {
   mean: number;
   std: number;
@@ -19,27 +19,39 @@ export const NORMALIZATION: Readonly<Record<DatasetId, Normalization>> = {
   fashion: { mean: 0.286, std: 0.353 },
 };
 
+/**
+ * A stored pixel p (0..255) of channel k becomes scale[k] · p + offset[k]; one entry serves every
+ * channel. Every preprocessing (range, inversion, mean/std) is such a map.
+ */
+export interface PixelMap {
+  scale: number[];
+  offset: number[];
+}
+
 export interface TensorOptions {
-  /** Output side length; omit to keep the stored 28×28. */
-  resize?: 32;
+  /** Output [height, width]; omit to keep the stored 28×28. */
+  resize?: readonly [number, number];
   /**
-   * How 28 → 32 is done. 'pad' (default): a 2-pixel border of background (pixel value 0, before
-   * normalisation), the classic LeNet-5 input. 'bilinear': torchvision's Resize((32, 32)) — what
-   * DAFL's reference code does — i.e. half-pixel-centre bilinear, rounded back to integers.
+   * How the stored size reaches `resize`. 'pad' (default, only to a larger size): a border of
+   * background (pixel value 0), centred, the classic LeNet-5 input. 'bilinear': torchvision's
+   * Resize — what DAFL's reference code does — i.e. half-pixel-centre bilinear, rounded back to
+   * integers.
    */
   resizeMode?: 'pad' | 'bilinear';
   /** Omit for plain [0, 1] scaling. */
-  normalize?: Normalization;
+  pixels?: PixelMap;
 }
 
 export interface Batch {
-  /** [n, side, side, channels] float32. */
+  /** [n, height, width, channels] float32. */
   x: tf.Tensor4D;
   /** [n] int32 class labels. */
   y: tf.Tensor1D;
   /** Dataset indices of the rows of x and y. */
   indices: Int32Array;
 }
+
+const UNIT: PixelMap = { scale: [1 / 255], offset: [0] };
 
 /** Tensors for `indices` (default: the whole dataset), in that order. The caller disposes them. */
 export function toTensors(
@@ -61,13 +73,18 @@ export function toTensors(
   }
   const y = tf.tensor1d(labels, 'int32');
 
-  const side = opts.resize ?? h;
-  if (side < h || side < w) throw new RangeError(`resize ${side} is smaller than ${h}×${w}`);
-  const mode = side === h && side === w ? 'none' : (opts.resizeMode ?? 'pad');
-  const { mean, std } = opts.normalize ?? { mean: 0, std: 1 };
+  const [outH, outW] = opts.resize ?? [h, w];
+  const mode = outH === h && outW === w ? 'none' : (opts.resizeMode ?? 'pad');
+  if (mode === 'pad' && (outH < h || outW < w)) {
+    throw new RangeError(`cannot pad ${h}×${w} images to the smaller ${outH}×${outW}`);
+  }
+  const map = opts.pixels ?? UNIT;
+  const perChannel = (v: number[]) => Array.from({ length: c }, (_, k) => v[k] ?? v[0]);
+  const scale = perChannel(map.scale);
+  const offset = perChannel(map.offset);
 
   if (mode === 'bilinear') {
-    // Resize the raw 0..255 values and round, as PIL does before ToTensor, then normalise.
+    // Resize the raw 0..255 values and round, as PIL does before ToTensor, then map.
     const raw = new Float32Array(n * imageBytes);
     for (let i = 0; i < n; i++) {
       const src = idx[i] * imageBytes;
@@ -75,32 +92,36 @@ export function toTensors(
     }
     const x = tf.tidy(() =>
       tf.image
-        .resizeBilinear(tf.tensor4d(raw, [n, h, w, c]), [side, side], false, true)
+        .resizeBilinear(tf.tensor4d(raw, [n, h, w, c]), [outH, outW], false, true)
         .round()
-        .div(255)
-        .sub(mean)
-        .div(std),
+        .mul(tf.tensor1d(scale))
+        .add(tf.tensor1d(offset)),
     );
     return { x: x as tf.Tensor4D, y };
   }
 
-  const lut = new Float32Array(256);
-  for (let v = 0; v < 256; v++) lut[v] = (v / 255 - mean) / std;
-  const out = new Float32Array(n * side * side * c);
-  const top = (side - h) >> 1;
-  const left = (side - w) >> 1;
-  if (top > 0 || left > 0) out.fill(lut[0]);
+  // One 256-entry table per channel, so each pixel costs one lookup.
+  const lut = new Float32Array(256 * c);
+  for (let k = 0; k < c; k++) {
+    for (let v = 0; v < 256; v++) lut[k * 256 + v] = scale[k] * v + offset[k];
+  }
+  const out = new Float32Array(n * outH * outW * c);
+  const top = (outH - h) >> 1;
+  const left = (outW - w) >> 1;
+  if (top > 0 || left > 0) {
+    for (let p = 0; p < out.length; p++) out[p] = lut[(p % c) * 256];
+  }
   const rowBytes = w * c;
   for (let i = 0; i < n; i++) {
     const src = idx[i] * imageBytes;
-    const dst = i * side * side * c;
+    const dst = i * outH * outW * c;
     for (let r = 0; r < h; r++) {
       const s = src + r * rowBytes;
-      const d = dst + ((r + top) * side + left) * c;
-      for (let j = 0; j < rowBytes; j++) out[d + j] = lut[ds.pixels[s + j]];
+      const d = dst + ((r + top) * outW + left) * c;
+      for (let j = 0; j < rowBytes; j++) out[d + j] = lut[(j % c) * 256 + ds.pixels[s + j]];
     }
   }
-  return { x: tf.tensor4d(out, [n, side, side, c]), y };
+  return { x: tf.tensor4d(out, [n, outH, outW, c]), y };
 }
 
 export interface BatchOptions extends TensorOptions {

@@ -25,6 +25,7 @@ export {
   type Batch,
   type BatchOptions,
   type Normalization,
+  type PixelMap,
   type TensorOptions,
 } from './batches';
 export { sampleKShot } from './kshot';

@@ -5,3 +5,4 @@ export * from './shapes';
 export * from './build';
 export * from './transforms';
 export * from './recalibrate';
+export * from './preprocessing';

@@ -71,10 +71,24 @@ export interface GraphNodeOf<K extends Op> {
 
 export type GraphNode = { [K in Op]: GraphNodeOf<K> }[Op];
 
-/** How raw [0, 1] pixels are turned into this model's input. */
+/** What a stored pixel p (0..255) is scaled to: unit p / 255, raw p, signed p / 127.5 − 1. */
+export type InputRange = 'unit' | 'raw' | 'signed';
+
+/** How images of another size reach the model's: zero-pad around them, or bilinear resize. */
+export type ResizeMode = 'pad' | 'bilinear';
+
+/**
+ * How stored pixels become this model's input: p → 255 − p if `invert`, scaled to `range`, then
+ * (x − mean) / std with one value for all channels or one per channel. It belongs to the model
+ * (saved in its model.json) and every method feeds it data through it. The optional fields'
+ * defaults (unit range, no inversion, padding) are what files saved before they existed meant.
+ */
 export interface Preprocessing {
-  mean: number;
-  std: number;
+  mean: number | number[];
+  std: number | number[];
+  range?: InputRange;
+  invert?: boolean;
+  resize?: ResizeMode;
 }
 
 export interface Graph {

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { inferShapes, weightShapes } from '../graph';
+import { inferShapes, parsePreprocessing, weightShapes } from '../graph';
 import type { ActivationFn, Graph, GraphNode, NodeId, Padding, Preprocessing } from '../graph';
 import { InvalidModelError, UnsupportedLayerError } from '../runtime/errors';
 
@@ -13,11 +13,15 @@ export interface LayersModelJson {
 }
 
 type KerasConfig = Record<string, unknown>;
+/** A layer as Keras 2 and Keras 3 write it (Keras 3 adds module, registered_name, build_config). */
 interface KerasLayer {
   class_name: string;
   config: KerasConfig;
   name?: string;
   inbound_nodes?: unknown[];
+  module?: string;
+  registered_name?: string | null;
+  build_config?: { input_shape?: unknown };
 }
 
 const ACTIVATIONS: ReadonlySet<string> = new Set([
@@ -66,8 +70,18 @@ function padding(v: unknown, layer: string): Padding {
   );
 }
 
+/** Keras 3 may write an activation as a serialized object; its name is its config or class. */
+function activationName(v: unknown): string {
+  if (v === undefined || v === null) return 'linear';
+  if (typeof v === 'object') {
+    const o = v as { config?: unknown; class_name?: unknown };
+    return typeof o.config === 'string' ? o.config : String(o.class_name).toLowerCase();
+  }
+  return String(v);
+}
+
 function activation(v: unknown, layer: string): ActivationFn {
-  const name = v === undefined || v === null ? 'linear' : String(v);
+  const name = activationName(v);
   if (!ACTIVATIONS.has(name)) {
     throw new UnsupportedLayerError(
       `Layer '${layer}' uses the activation '${name}'`,
@@ -77,7 +91,19 @@ function activation(v: unknown, layer: string): ActivationFn {
   return name as ActivationFn;
 }
 
-/** Inbound layer names of a functional layer, Keras 2 ([[name, 0, 0, {}]]) style. */
+/** Layer names in a Keras 3 call's arguments: every `keras_history: [name, node, tensor]`. */
+function historyNames(v: unknown): string[] {
+  if (Array.isArray(v)) return v.flatMap(historyNames);
+  if (!v || typeof v !== 'object') return [];
+  const o = v as { keras_history?: unknown[]; config?: unknown };
+  if (Array.isArray(o.keras_history)) return [String(o.keras_history[0])];
+  return historyNames(o.config);
+}
+
+/**
+ * Inbound layer names of a functional layer: Keras 2 writes [[[name, 0, 0, {}], …]], Keras 3
+ * [{ args: [tensor or [tensors]], kwargs }] with each tensor's keras_history.
+ */
 function inboundNames(layer: KerasLayer): string[] {
   const nodes = layer.inbound_nodes ?? [];
   if (nodes.length === 0) return [];
@@ -88,10 +114,35 @@ function inboundNames(layer: KerasLayer): string[] {
     );
   }
   const first = nodes[0];
-  if (!Array.isArray(first)) {
-    throw bad(`Layer '${layer.config.name}' has inbound nodes in an unknown (Keras 3?) format`);
+  if (Array.isArray(first)) return first.map((entry) => String((entry as unknown[])[0]));
+  if (first && typeof first === 'object' && 'args' in first) {
+    return historyNames((first as { args: unknown }).args);
   }
-  return first.map((entry) => String((entry as unknown[])[0]));
+  throw bad(`Layer '${layer.config.name}' has inbound nodes in an unknown format`);
+}
+
+/** A model's input_layers / output_layers: nested [[name, 0, 0], …] or Keras 3's flat [name, 0, 0]. */
+function endpointNames(v: unknown): string[] {
+  if (!Array.isArray(v)) return [];
+  return typeof v[0] === 'string' ? [v[0]] : v.map((entry) => String((entry as unknown[])[0]));
+}
+
+/** Refuses layers that would need code from outside the file; nothing in a file is ever run. */
+function refuseCode(layer: KerasLayer, name: string): void {
+  const why =
+    layer.class_name === 'Lambda' || layer.class_name === 'TFOpLambda'
+      ? `is a ${layer.class_name} layer: it holds Python code`
+      : layer.class_name.includes('>') ||
+          (layer.registered_name != null && layer.registered_name !== layer.class_name) ||
+          (layer.module !== undefined && !layer.module.startsWith('keras'))
+        ? `is the custom layer ${layer.registered_name ?? layer.class_name}: its code is not in the file`
+        : undefined;
+  if (why) {
+    throw new UnsupportedLayerError(
+      `Layer '${name}' ${why}, and no code from a model file is ever run here`,
+      'Replace it by built-in Keras layers (e.g. Rescaling, Activation, Reshape) and export again.',
+    );
+  }
 }
 
 interface PendingNode {
@@ -259,24 +310,163 @@ function layerToNodes(layer: KerasLayer, inputs: NodeId[]): PendingNode[] {
     default:
       throw new UnsupportedLayerError(
         `Unsupported layer '${name}' of type ${layer.class_name}`,
-        'Supported: InputLayer, Conv2D, DepthwiseConv2D, Dense, BatchNormalization, Activation, ReLU, Softmax, ' +
+        'Supported: InputLayer, Rescaling and Normalization (after the input), Conv2D, DepthwiseConv2D, Dense, BatchNormalization, Activation, ReLU, Softmax, ' +
           'MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, Add, Concatenate, Flatten, Reshape, Dropout, ZeroPadding2D.',
       );
   }
   return out;
 }
 
-function batchInputShape(c: KerasConfig, layer: string): number[] {
-  const shape = (c.batch_input_shape ?? c.batch_shape) as (number | null)[] | undefined;
-  if (!shape) throw bad(`Input layer '${layer}' has no batch_input_shape`);
+/** The batch shape a layer declares: Keras 2 batch_input_shape, Keras 3 batch_shape, or build_config. */
+function declaredBatchShape(layer: KerasLayer): unknown[] | undefined {
+  const c = layer.config;
+  const shape = c.batch_input_shape ?? c.batch_shape ?? layer.build_config?.input_shape;
+  return Array.isArray(shape) ? shape : undefined;
+}
+
+/** One example's shape from a batch shape; unknown sizes are refused. */
+function exampleShape(shape: unknown[], layer: string): number[] {
   const rest = shape.slice(1);
-  if (rest.some((d) => d == null)) {
+  if (rest.length === 0 || rest.some((d) => typeof d !== 'number' || d < 1)) {
     throw new UnsupportedLayerError(
-      `Input '${layer}' has an unknown dimension: [${shape.join(', ')}]`,
+      `Input '${layer}' has an unknown dimension: [${shape.map(String).join(', ')}]`,
       'Give the model a fixed input shape (e.g. 28×28×1).',
     );
   }
   return rest as number[];
+}
+
+/**
+ * The IR input (always height × width × channels) for a Keras input shape: [h, w] gains the
+ * channel axis (28×28 means 28×28×1), a flat [n] with n a square is read as an n-pixel square
+ * image flattened row by row, which is how such MLPs are fed.
+ */
+function imageInput(shape: number[], layer: string): { shape: number[]; flatten: boolean } {
+  if (shape.length === 3) return { shape, flatten: false };
+  if (shape.length === 2) return { shape: [...shape, 1], flatten: false };
+  const side = Math.round(Math.sqrt(shape[0]));
+  if (shape.length === 1 && side * side === shape[0]) {
+    return { shape: [side, side, 1], flatten: true };
+  }
+  throw new UnsupportedLayerError(
+    `Input '${layer}' has the shape [${shape.join(', ')}], which is not an image`,
+    'Import models that take height × width (× channels) images, or a flat square image.',
+  );
+}
+
+/**
+ * A Rescaling or Normalization layer right after the input: folded into the preprocessing
+ * (`foldPreprocessing`) instead of becoming a node, since both are per-channel affine maps.
+ */
+type InputFold =
+  | { kind: 'rescaling'; layer: string; scale: number[]; offset: number[] }
+  | { kind: 'normalization'; layer: string; mean?: number[]; variance?: number[] };
+
+const numbers = (v: unknown): number[] | undefined =>
+  typeof v === 'number'
+    ? [v]
+    : Array.isArray(v) && v.flat(3).every((n) => typeof n === 'number')
+      ? (v.flat(3) as number[])
+      : undefined;
+
+function inputFold(layer: KerasLayer, name: string): InputFold {
+  const c = layer.config;
+  if (layer.class_name === 'Rescaling') {
+    const scale = numbers(c.scale ?? 1);
+    const offset = numbers(c.offset ?? 0);
+    if (!scale || !offset || scale.some((v) => v === 0)) {
+      throw bad(`Rescaling '${name}' has an unreadable or zero scale/offset`);
+    }
+    return { kind: 'rescaling', layer: name, scale, offset };
+  }
+  if (c.invert === true) {
+    throw new UnsupportedLayerError(
+      `Normalization '${name}' inverts (de-normalises) its input`,
+      'Only forward Normalization layers are supported.',
+    );
+  }
+  const axis = Array.isArray(c.axis) ? c.axis : [c.axis ?? -1];
+  if (axis.length !== 1 || (axis[0] !== -1 && axis[0] !== 3)) {
+    throw new UnsupportedLayerError(
+      `Normalization '${name}' normalises axis ${JSON.stringify(c.axis)}`,
+      'Only per-channel (last axis) Normalization is supported.',
+    );
+  }
+  return {
+    kind: 'normalization',
+    layer: name,
+    mean: numbers(c.mean),
+    variance: numbers(c.variance),
+  };
+}
+
+/** Keras' Normalization divides by max(√variance, this). */
+const KERAS_EPSILON = 1e-7;
+
+/**
+ * Composes folded layers onto a preprocessing x = (R(p) − mean) / std: an affine y = a·x + b
+ * gives mean − b·std / a and std / a per channel. A Rescaling means the file was fed raw pixels
+ * (that is what it is for), so the range becomes raw unless the file said otherwise.
+ */
+function foldPreprocessing(
+  base: Preprocessing,
+  folds: InputFold[],
+  weights: Map<string, Map<string, tf.Tensor>>,
+): Preprocessing {
+  let mean = [base.mean].flat();
+  let std = [base.std].flat();
+  const apply = (a: number[], b: number[]) => {
+    const n = Math.max(mean.length, std.length, a.length, b.length);
+    const at = (v: number[], k: number) => v[k] ?? v[0];
+    const next = Array.from(
+      { length: n },
+      (_, k) => at(mean, k) - (at(b, k) * at(std, k)) / at(a, k),
+    );
+    std = Array.from({ length: n }, (_, k) => at(std, k) / at(a, k));
+    mean = next;
+  };
+  for (const fold of folds) {
+    if (fold.kind === 'rescaling') {
+      apply(fold.scale, fold.offset);
+      continue;
+    }
+    const stored = findLayerWeights(weights, fold.layer);
+    const read = (name: string) => {
+      const t = stored?.get(name);
+      return t ? Array.from(t.dataSync()) : undefined;
+    };
+    const mu = fold.mean ?? read('mean');
+    const variance = fold.variance ?? read('variance');
+    if (!mu || !variance) {
+      throw bad(`Normalization '${fold.layer}' has no mean and variance, in its config or weights`);
+    }
+    const sd = variance.map((v) => Math.max(Math.sqrt(v), KERAS_EPSILON));
+    apply(
+      sd.map((v) => 1 / v),
+      mu.map((m, k) => -m / (sd[k] ?? sd[0])),
+    );
+  }
+  const one = (v: number[]) => (v.every((x) => x === v[0]) ? v[0] : v);
+  const rescaled = folds.some((f) => f.kind === 'rescaling');
+  return {
+    ...base,
+    mean: one(mean),
+    std: one(std),
+    ...(rescaled && !base.range && { range: 'raw' as const }),
+  };
+}
+
+const DEFAULT_PREPROCESSING: Preprocessing = { mean: 0, std: 1 };
+
+/** The preprocessing this project saved in the file, checked; the default for other files. */
+function savedPreprocessing(json: LayersModelJson): Preprocessing {
+  const saved = json.userDefinedMetadata?.clab?.preprocessing;
+  if (saved === undefined) return DEFAULT_PREPROCESSING;
+  try {
+    return parsePreprocessing(saved, DEFAULT_PREPROCESSING);
+  } catch (e) {
+    throw bad(`The preprocessing saved in the file is unreadable: ${(e as Error).message}`);
+  }
 }
 
 /** Builds the IR from a model.json and its weight data. */
@@ -284,8 +474,8 @@ export async function graphFromLayersJson(
   json: LayersModelJson,
   weightData: ArrayBuffer,
 ): Promise<Graph> {
-  const topo = json.modelTopology as { model_config?: KerasLayer } & KerasLayer;
-  if (json.format === 'graph-model') {
+  const topo = json.modelTopology as { model_config?: KerasLayer; node?: unknown } & KerasLayer;
+  if (json.format === 'graph-model' || Array.isArray(topo?.node)) {
     throw new InvalidModelError(
       'This is a TF.js graph model (a converted SavedModel), not a Layers model',
       'Convert the Keras model with --output_format=tfjs_layers_model, or save it from TF.js.',
@@ -298,51 +488,105 @@ export async function graphFromLayersJson(
   const config = model.config as {
     layers?: KerasLayer[];
     name?: string;
-    input_layers?: unknown;
-    output_layers?: unknown[];
+    output_layers?: unknown;
+    build_input_shape?: unknown;
   };
+  // Keras before 2.2 wrote a Sequential's config as the bare list of layers.
   const layers: KerasLayer[] = Array.isArray(model.config)
     ? (model.config as KerasLayer[])
     : (config.layers ?? []);
-  if (layers.length === 0) throw bad('The model has no layers');
+  if (layers.length === 0 || !layers.every((l) => l && typeof l.class_name === 'string')) {
+    throw bad('The model has no layers, or a layer without a class_name');
+  }
 
   const pending: PendingNode[] = [];
+  const folds: InputFold[] = [];
   let inputShape: number[] | undefined;
   let inputId = 'input';
+  let flattenInput = false;
   let last: NodeId = inputId;
   const sequential = model.class_name === 'Sequential';
   const renamed = new Map<string, NodeId>(); // Keras layer → IR node that carries its output
+  // The Keras name whose output is the graph input (after folded layers), and the ones before it.
+  let inputAlias: string | undefined;
+  const foldedAway = new Set<string>();
 
+  const setInput = (shape: unknown[], name: string) => {
+    const image = imageInput(exampleShape(shape, name), name);
+    inputShape = image.shape;
+    flattenInput = image.flatten;
+  };
   for (const layer of layers) {
+    layer.config ??= {};
     const name = String(layer.config.name ?? layer.name);
     layer.config.name = name;
+    refuseCode(layer, name);
     if (layer.class_name === 'InputLayer') {
-      inputShape = batchInputShape(layer.config, name);
+      const shape = declaredBatchShape(layer);
+      if (!shape) throw bad(`Input layer '${name}' has no batch_input_shape or batch_shape`);
+      setInput(shape, name);
       inputId = name;
       last = name;
+      inputAlias = name;
       renamed.set(name, name);
       continue;
     }
     if (!inputShape && sequential) {
-      inputShape = batchInputShape(layer.config, name);
+      const shape = declaredBatchShape(layer) ?? config.build_input_shape;
+      if (!Array.isArray(shape)) throw bad(`The first layer '${name}' declares no input shape`);
+      setInput(shape, name);
+      inputAlias = inputId;
+      renamed.set(inputId, inputId);
     }
-    const inputs = sequential ? [last] : inboundNames(layer).map((n) => renamed.get(n) ?? n);
+    const inbound = sequential ? [last] : inboundNames(layer);
+    const stale = inbound.find((n) => foldedAway.has(n));
+    if (stale) {
+      throw new UnsupportedLayerError(
+        `Layer '${name}' reads '${stale}', the input before a Rescaling/Normalization that is folded into the preprocessing`,
+        'Only models whose layers all read the rescaled input are supported.',
+      );
+    }
+    const inputs = sequential ? [last] : inbound.map((n) => renamed.get(n) ?? n);
+    if (layer.class_name === 'Rescaling' || layer.class_name === 'Normalization') {
+      const readsInput = sequential ? last === inputId : inbound[0] === inputAlias;
+      if (!readsInput || inbound.length !== 1) {
+        throw new UnsupportedLayerError(
+          `${layer.class_name} '${name}' is not applied to the model's input`,
+          'Only Rescaling/Normalization right after the input are supported (they become the preprocessing).',
+        );
+      }
+      folds.push(inputFold(layer, name));
+      if (inputAlias) foldedAway.add(inputAlias);
+      inputAlias = name;
+      renamed.set(name, inputId);
+      continue;
+    }
     const nodes = layerToNodes(layer, inputs);
     pending.push(...nodes);
     last = nodes[nodes.length - 1].node.id;
     renamed.set(name, last);
   }
   if (!inputShape) throw bad('The model has no input layer with a shape');
+  if (flattenInput) {
+    // The file's flat input: the image is flattened first, then the file's layers follow.
+    const flat = `${inputId}_flatten`;
+    for (const p of pending) p.node.inputs = p.node.inputs.map((i) => (i === inputId ? flat : i));
+    pending.unshift({
+      node: { id: flat, op: 'flatten', inputs: [inputId], attrs: {}, weights: {} },
+      kerasLayer: flat,
+    });
+    if (last === inputId) last = flat;
+  }
   let output = last;
   if (!sequential) {
-    const outs = config.output_layers as unknown[][] | undefined;
-    if (!outs || outs.length !== 1) {
+    const outs = endpointNames(config.output_layers);
+    if (outs.length !== 1) {
       throw new UnsupportedLayerError(
-        'The model has several outputs',
+        `The model has ${outs.length} outputs`,
         'Only single-output models are supported.',
       );
     }
-    output = renamed.get(String(outs[0][0])) ?? String(outs[0][0]);
+    output = renamed.get(outs[0]) ?? outs[0];
   }
   const g: Graph = {
     name: String(config.name ?? 'model'),
@@ -353,9 +597,9 @@ export async function graphFromLayersJson(
     input: inputId,
     output,
     inputShape,
-    preprocessing: json.userDefinedMetadata?.clab?.preprocessing ?? { mean: 0, std: 1 },
+    preprocessing: savedPreprocessing(json),
   };
-  await attachWeights(g, pending, json, weightData);
+  await attachWeights(g, pending, json, weightData, folds);
   return g;
 }
 
@@ -364,14 +608,10 @@ async function attachWeights(
   pending: PendingNode[],
   json: LayersModelJson,
   weightData: ArrayBuffer,
+  folds: InputFold[],
 ): Promise<void> {
   const specs = json.weightsManifest.flatMap((group) => group.weights);
-  const total = specs.reduce((sum, s) => {
-    const bytes = s.quantization
-      ? ({ float16: 2, uint8: 1, uint16: 2 }[s.quantization.dtype] ?? 4)
-      : 4;
-    return sum + bytes * s.shape.reduce((a, b) => a * b, 1);
-  }, 0);
+  const total = specs.reduce((sum, s) => sum + weightBytes(s), 0);
   if (total !== weightData.byteLength) {
     throw bad(
       `The weight files hold ${weightData.byteLength} bytes but the manifest describes ${total}`,
@@ -388,6 +628,7 @@ async function attachWeights(
       if (!byLayer.has(layer)) byLayer.set(layer, new Map());
       byLayer.get(layer)!.set(weight, tensor);
     }
+    g.preprocessing = foldPreprocessing(g.preprocessing, folds, byLayer);
     for (const { node, kerasLayer } of pending) {
       const inShape = shapes.get(node.inputs[0])!;
       const expected = weightShapes(node, inShape);
@@ -427,7 +668,18 @@ async function attachWeights(
   }
 }
 
-/** TF.js may suffix layer names in weight paths ('dense_Dense1/kernel'); accept the exact name first. */
+/** Bytes one manifest entry takes in the shards. */
+export function weightBytes(spec: tf.io.WeightsManifestEntry): number {
+  const bytes = spec.quantization
+    ? ({ float16: 2, uint8: 1, uint16: 2 }[spec.quantization.dtype] ?? 4)
+    : 4;
+  return bytes * spec.shape.reduce((a, b) => a * b, 1);
+}
+
+/**
+ * A layer's weights by Keras name. Weight paths may carry prefixes: Keras 3 puts the model's
+ * name first ('sequential/dense/kernel'), nested models their own; accept the exact name first.
+ */
 function findLayerWeights(byLayer: Map<string, Map<string, tf.Tensor>>, layer: string) {
   return byLayer.get(layer) ?? [...byLayer.entries()].find(([k]) => k.endsWith(`/${layer}`))?.[1];
 }

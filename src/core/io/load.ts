@@ -3,6 +3,7 @@ import { InvalidModelError } from '../runtime/errors';
 import {
   graphFromLayersJson,
   graphToLayersJson,
+  weightBytes,
   type ExportOptions,
   type LayersModelJson,
 } from './layers-format';
@@ -36,27 +37,42 @@ export async function loadGraph(
       'Choose the model.json written by TF.js model.save() or tensorflowjs_converter.',
     );
   }
-  const paths = json.weightsManifest.flatMap((g) => g.paths);
   const buffers: ArrayBuffer[] = [];
   let bytes = 0;
-  for (const path of paths) {
-    let buffer: ArrayBuffer;
-    try {
-      buffer = await readShard(path);
-    } catch (e) {
+  for (const [i, group] of json.weightsManifest.entries()) {
+    const paths = Array.isArray(group?.paths) ? group.paths : [];
+    const specs = Array.isArray(group?.weights) ? group.weights : [];
+    const expected = specs.reduce((sum, spec) => sum + weightBytes(spec), 0);
+    const where = `weight group ${i + 1} of ${what} (${paths.length} shard(s), ${expected} bytes expected)`;
+    let found = 0;
+    for (const path of paths) {
+      let buffer: ArrayBuffer;
+      try {
+        buffer = await readShard(path);
+      } catch (e) {
+        throw new InvalidModelError(
+          `Cannot read the weight file '${path}' of ${where}: ${(e as Error).message}`,
+          'Keep the weight shards next to model.json (select them together when uploading).',
+        );
+      }
+      found += buffer.byteLength;
+      bytes += buffer.byteLength;
+      if (bytes > MAX_MODEL_BYTES) {
+        throw new InvalidModelError(
+          `The weights are larger than ${MAX_MODEL_BYTES / 2 ** 20} MiB`,
+          'Compress a smaller model; browser training of larger ones is not practical.',
+        );
+      }
+      buffers.push(buffer);
+    }
+    if (found !== expected) {
       throw new InvalidModelError(
-        `Cannot read the weight file '${path}' named in ${what} (${(e as Error).message})`,
-        'Keep the weight .bin files next to model.json (select them together when uploading).',
+        `The weight shards ${paths.map((p) => `'${p}'`).join(', ')} of weight group ${i + 1}: expected ${expected} bytes, found ${found}`,
+        found < expected
+          ? 'A shard is truncated or missing: copy all the weight files again.'
+          : 'The shards belong to another model or were joined: use the files written with this model.json.',
       );
     }
-    bytes += buffer.byteLength;
-    if (bytes > MAX_MODEL_BYTES) {
-      throw new InvalidModelError(
-        `The weights are larger than ${MAX_MODEL_BYTES / 2 ** 20} MiB`,
-        'Compress a smaller model; browser training of larger ones is not practical.',
-      );
-    }
-    buffers.push(buffer);
   }
   const all = new Uint8Array(bytes);
   let offset = 0;
@@ -65,6 +81,16 @@ export async function loadGraph(
     offset += b.byteLength;
   }
   return graphFromLayersJson(json, all.buffer);
+}
+
+/**
+ * File names to try for a shard the manifest names: converters write 'group1-shard1of1.bin'
+ * (older ones without '.bin'), and files get renamed on the way; the exact name comes first.
+ */
+export function shardFileNames(path: string): string[] {
+  const base = path.split('/').pop() ?? path;
+  const toggled = (p: string) => (p.endsWith('.bin') ? p.slice(0, -4) : `${p}.bin`);
+  return [...new Set([path, toggled(path), base, toggled(base)])];
 }
 
 /** The files of a TF.js Layers model: model.json text and its one weight shard. */

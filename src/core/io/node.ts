@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import type { Graph } from '../graph';
 import { InvalidModelError } from '../runtime/errors';
 import type { ExportOptions } from './layers-format';
-import { loadGraph, MAX_MODEL_BYTES, serializeGraph } from './load';
+import { loadGraph, MAX_MODEL_BYTES, serializeGraph, shardFileNames } from './load';
 
 export async function loadGraphFromFile(path: string): Promise<Graph> {
   let text: string;
@@ -22,8 +22,12 @@ export async function loadGraphFromFile(path: string): Promise<Graph> {
   return loadGraph(
     text,
     async (shard) => {
-      const buf = await readFile(join(dir, shard));
-      return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
+      const names = shardFileNames(shard);
+      for (const name of names) {
+        const buf = await readFile(join(dir, name)).catch(() => undefined);
+        if (buf) return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
+      }
+      throw new Error(`none of ${names.map((n) => `'${n}'`).join(', ')} is in ${dir}`);
     },
     path,
   );

@@ -81,6 +81,8 @@ export function deriveStudent(
       "Pick a student with the teacher's input and output shapes, or 'half'.",
     );
   }
+  // The student learns from the teacher's inputs, so it is evaluated on them too.
+  student.preprocessing = teacher.preprocessing;
   return student;
 }
 

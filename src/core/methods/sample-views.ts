@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Preprocessing } from '../graph';
+import { toPixels } from '../metrics';
 import type { RunEvent } from './types';
 
 type ImagesEvent = Extract<RunEvent, { kind: 'images' }>;
@@ -35,10 +36,7 @@ export async function readBatch(
   const [pixels, predicted, confidence] = tf.tidy(() => {
     const p = tf.softmax(teacherLogits);
     return [
-      tf.cast(
-        tf.round(tf.mul(tf.clipByValue(tf.add(tf.mul(x, pre.std), pre.mean), 0, 1), 255)),
-        'int32',
-      ),
+      tf.cast(toPixels(x, pre), 'int32'),
       tf.argMax(p, 1),
       tf.max(p, 1),
     ];

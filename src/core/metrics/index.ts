@@ -3,3 +3,4 @@ export * from './inputs';
 export * from './latency';
 export * from './estimation-error';
 export * from './error-keys';
+export * from './detect';

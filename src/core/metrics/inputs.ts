@@ -1,15 +1,62 @@
+import * as tf from '@tensorflow/tfjs';
 import { InvalidInputError } from '../runtime/errors';
-import type { Dataset, TensorOptions } from '../data';
-import type { Graph } from '../graph';
+import type { Dataset, PixelMap, TensorOptions } from '../data';
+import type { Graph, InputRange, Preprocessing } from '../graph';
 
-/** How a dataset's 28×28 images become this model's input: zero-pad to 32 if it wants 32, normalise. */
+/** [scale, offset] taking a stored pixel 0..255 to each range. */
+const RANGES: Record<InputRange, [number, number]> = {
+  unit: [1 / 255, 0],
+  raw: [1, 0],
+  signed: [2 / 255, -1],
+};
+
+/** A preprocessing as the per-channel affine map of stored pixels it amounts to. */
+export function pixelMap(pre: Preprocessing): PixelMap {
+  const [s, o] = RANGES[pre.range ?? 'unit'];
+  // Inverted: s · (255 − p) + o.
+  const scale = pre.invert ? -s : s;
+  const offset = pre.invert ? 255 * s + o : o;
+  const means = [pre.mean].flat();
+  const stds = [pre.std].flat();
+  const channels = Math.max(means.length, stds.length);
+  const at = (v: number[], k: number) => v[k] ?? v[0];
+  return {
+    scale: Array.from({ length: channels }, (_, k) => scale / at(stds, k)),
+    offset: Array.from({ length: channels }, (_, k) => (offset - at(means, k)) / at(stds, k)),
+  };
+}
+
+/** A batch in `pre`'s input domain back as pixels 0..255 (rounded, clipped), for display. */
+export function toPixels(x: tf.Tensor4D, pre: Preprocessing): tf.Tensor4D {
+  const { scale, offset } = pixelMap(pre);
+  return tf.tidy(() =>
+    tf.round(tf.clipByValue(tf.div(tf.sub(x, tf.tensor1d(offset)), tf.tensor1d(scale)), 0, 255)),
+  ) as tf.Tensor4D;
+}
+
+/** How a dataset's images become this model's input: its preprocessing, to its input size. */
 export function inputOptions(g: Graph, ds: Dataset): TensorOptions {
   const [h, w, c] = g.inputShape;
-  if (c !== ds.channels || h !== w || (h !== ds.height && h !== 32) || h < ds.height) {
+  const pre = g.preprocessing;
+  const resizeMode = pre.resize ?? 'pad';
+  const perChannel = [[pre.mean].flat().length, [pre.std].flat().length];
+  if (g.inputShape.length !== 3 || c !== ds.channels) {
     throw new InvalidInputError(
       `Model '${g.name}' takes ${g.inputShape.join('×')} inputs but ${ds.id} images are ${ds.height}×${ds.width}×${ds.channels}`,
-      'Use a model with a 28×28×1 or 32×32×1 input for MNIST-like data.',
+      `Use a model whose input has ${ds.channels} channel(s).`,
     );
   }
-  return { resize: h === ds.height ? undefined : 32, normalize: g.preprocessing };
+  if (perChannel.some((n) => n !== 1 && n !== c)) {
+    throw new InvalidInputError(
+      `Model '${g.name}' has ${c} input channel(s) but its preprocessing gives ${perChannel.join(' means and ')} standard deviations`,
+      'Give one mean and std, or one per channel.',
+    );
+  }
+  if (resizeMode === 'pad' && (h < ds.height || w < ds.width)) {
+    throw new InvalidInputError(
+      `Model '${g.name}' takes ${h}×${w} inputs, smaller than ${ds.id}'s ${ds.height}×${ds.width} images, so they cannot be padded`,
+      'Set its preprocessing to resize "bilinear" (clab: --preprocessing \'{"resize":"bilinear"}\').',
+    );
+  }
+  return { resize: [h, w], resizeMode, pixels: pixelMap(pre) };
 }
