@@ -68,6 +68,8 @@ export function applyNode(node: GraphNode, inputs: tf.Tensor[], opts: ApplyOptio
       return batchNorm(node as Extract<GraphNode, { op: 'batchNorm' }>, x, opts, w);
     case 'activation':
       return activate(x, node.attrs.fn);
+    case 'leakyRelu':
+      return tf.leakyRelu(x, node.attrs.alpha);
     case 'maxPool': {
       const a = node.attrs;
       return tf.maxPool(x as tf.Tensor4D, a.poolSize, a.strides, a.padding);

@@ -7,7 +7,8 @@ function convOut(size: number, k: number, stride: number, dilation: number, padd
     : Math.ceil((size - (k - 1) * dilation) / stride);
 }
 
-function nodeShape(node: GraphNode, ins: number[][]): number[] {
+/** One node's output shape from its inputs' shapes (all without the batch dimension). */
+export function nodeShape(node: GraphNode, ins: number[][]): number[] {
   const [s] = ins;
   const need = (rank: number) => {
     if (s.length !== rank) {
@@ -77,6 +78,7 @@ function nodeShape(node: GraphNode, ins: number[][]): number[] {
     }
     case 'batchNorm':
     case 'activation':
+    case 'leakyRelu':
     case 'dropout':
       return s;
   }

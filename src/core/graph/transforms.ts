@@ -61,7 +61,7 @@ export function hiddenRepresentation(g: Graph, id: NodeId): NodeId {
   for (;;) {
     if (at === g.output || readers.get(at) !== 1) return at;
     const next = g.nodes.find((n) => n.inputs.includes(at))!;
-    if (next.op !== 'batchNorm' && next.op !== 'activation' && next.op !== 'dropout') return at;
+    if (!['batchNorm', 'activation', 'leakyRelu', 'dropout'].includes(next.op)) return at;
     at = next.id;
   }
 }
@@ -162,7 +162,7 @@ export function kernelGroups(
             };
           break;
         }
-        if (n.op !== 'activation' && n.op !== 'dropout') break;
+        if (n.op !== 'activation' && n.op !== 'leakyRelu' && n.op !== 'dropout') break;
         id = n.inputs[0];
       }
       return { weight: 'kernel', spatial: 1, channels: rows, out: node.attrs.units };
@@ -240,6 +240,7 @@ function channelPath(g: Graph, layerId: NodeId): ChannelPath | string {
         flatSegment = false;
         break;
       case 'activation':
+      case 'leakyRelu':
       case 'dropout':
       case 'maxPool':
       case 'avgPool':

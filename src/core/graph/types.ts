@@ -28,6 +28,8 @@ export interface OpAttrs {
   dense: { units: number; useBias: boolean };
   batchNorm: { epsilon: number; momentum: number };
   activation: { fn: ActivationFn };
+  /** max(x, alpha·x): ONNX LeakyRelu, Keras LeakyReLU. */
+  leakyRelu: { alpha: number };
   maxPool: { poolSize: [number, number]; strides: [number, number]; padding: Padding };
   avgPool: { poolSize: [number, number]; strides: [number, number]; padding: Padding };
   globalAvgPool: Record<string, never>;
@@ -49,6 +51,7 @@ export const WEIGHT_NAMES: { [K in Op]: readonly string[] } = {
   dense: ['kernel', 'bias'],
   batchNorm: ['gamma', 'beta', 'movingMean', 'movingVariance'],
   activation: [],
+  leakyRelu: [],
   maxPool: [],
   avgPool: [],
   globalAvgPool: [],

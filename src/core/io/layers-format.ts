@@ -243,6 +243,15 @@ function layerToNodes(layer: KerasLayer, inputs: NodeId[]): PendingNode[] {
       push({ id: name, op: 'activation', inputs, attrs: { fn: max === 6 ? 'relu6' : 'relu' } });
       break;
     }
+    case 'LeakyReLU':
+      // Keras 2 and TF.js call the slope alpha, Keras 3 negative_slope; both default to 0.3.
+      push({
+        id: name,
+        op: 'leakyRelu',
+        inputs,
+        attrs: { alpha: Number(c.alpha ?? c.negative_slope ?? 0.3) },
+      });
+      break;
     case 'Softmax':
       push({ id: name, op: 'activation', inputs, attrs: { fn: 'softmax' } });
       break;
@@ -310,7 +319,7 @@ function layerToNodes(layer: KerasLayer, inputs: NodeId[]): PendingNode[] {
     default:
       throw new UnsupportedLayerError(
         `Unsupported layer '${name}' of type ${layer.class_name}`,
-        'Supported: InputLayer, Rescaling and Normalization (after the input), Conv2D, DepthwiseConv2D, Dense, BatchNormalization, Activation, ReLU, Softmax, ' +
+        'Supported: InputLayer, Rescaling and Normalization (after the input), Conv2D, DepthwiseConv2D, Dense, BatchNormalization, Activation, ReLU, LeakyReLU, Softmax, ' +
           'MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, Add, Concatenate, Flatten, Reshape, Dropout, ZeroPadding2D.',
       );
   }
@@ -753,6 +762,8 @@ function kerasLayer(node: GraphNode): KerasLayer {
       };
     case 'activation':
       return { class_name: 'Activation', config: { ...base, activation: node.attrs.fn } };
+    case 'leakyRelu':
+      return { class_name: 'LeakyReLU', config: { ...base, alpha: node.attrs.alpha } };
     case 'maxPool':
     case 'avgPool': {
       const a = node.attrs;
@@ -791,7 +802,7 @@ function kerasLayer(node: GraphNode): KerasLayer {
 }
 
 /** IEEE half precision of a float32, rounding to nearest even (for float16 weight shards). */
-function toFloat16(values: Float32Array): Uint16Array {
+export function toFloat16(values: Float32Array): Uint16Array {
   const f32 = new Float32Array(1);
   const u32 = new Uint32Array(f32.buffer);
   const out = new Uint16Array(values.length);

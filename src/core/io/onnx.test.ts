@@ -1,0 +1,182 @@
+import * as tf from '@tensorflow/tfjs';
+import * as ort from 'onnxruntime-web';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeOnnxFixtures } from '../../../scripts/make-onnx-fixtures';
+import { batches, loadDataset, type Dataset } from '../data';
+import { disposeGraph, forward, GraphBuilder, type Graph } from '../graph';
+import { accuracy, inputOptions } from '../metrics';
+import { initBackend } from '../runtime/backend';
+import { ClabError } from '../runtime/errors';
+import { loadTeacher } from '../zoo';
+import { graphFromOnnx, graphToOnnx } from './onnx';
+import { encodeModel, nodeProto, tensorProto, valueInfo } from './onnx/proto';
+
+const EXAMPLES = 500;
+const indices = Array.from({ length: EXAMPLES }, (_, i) => i);
+let test: Dataset;
+let fixtures: Map<string, Uint8Array>;
+
+beforeAll(async () => {
+  await initBackend('wasm');
+  ort.env.wasm.numThreads = 1;
+  [test, fixtures] = await Promise.all([loadDataset('mnist', 'test'), makeOnnxFixtures()]);
+});
+
+/** The first test images as the IR takes them, and as the exported file does: [0, 1] pixels, NCHW. */
+function pixels(g: Graph, n = EXAMPLES): { nchw: tf.Tensor4D; normalised: tf.Tensor } {
+  const batch = batches(test, {
+    ...inputOptions(g, test),
+    batchSize: n,
+    indices: indices.slice(0, n),
+  }).next().value!;
+  const { mean, std } = g.preprocessing;
+  const nchw = tf.tidy(() =>
+    tf.transpose(tf.add(tf.mul(batch.x, Number(std)), Number(mean)), [0, 3, 1, 2]),
+  ) as tf.Tensor4D;
+  batch.y.dispose();
+  return { nchw, normalised: batch.x };
+}
+
+async function runOnnx(bytes: Uint8Array, x: tf.Tensor): Promise<Float32Array> {
+  const session = await ort.InferenceSession.create(bytes);
+  const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', await x.data(), x.shape) };
+  const out = await session.run(feeds);
+  const result = out[session.outputNames[0]].data as Float32Array;
+  await session.release();
+  return result;
+}
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).toBe(b.length);
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+  return worst;
+}
+
+function importError(bytes: Uint8Array): ClabError {
+  try {
+    disposeGraph(graphFromOnnx(bytes, 'model.onnx'));
+  } catch (e) {
+    expect(e).toBeInstanceOf(ClabError);
+    return e as ClabError;
+  }
+  throw new Error('the import did not fail');
+}
+
+describe('ONNX import of the teachers in PyTorch and tf2onnx layouts', () => {
+  const measured: Record<string, number> = {};
+  afterAll(() => console.log('ONNX fixture accuracies on 500 MNIST test images:', measured));
+
+  for (const teacherId of ['lenet5-mnist', 'bnnet-mnist']) {
+    for (const layout of ['nchw', 'nhwc']) {
+      it(`${teacherId}-${layout}.onnx evaluates at the teacher’s accuracy`, async () => {
+        const teacher = await loadTeacher(teacherId);
+        const g = graphFromOnnx(fixtures.get(`${teacherId}-${layout}.onnx`)!, teacherId);
+        expect(g.inputShape).toEqual(teacher.inputShape);
+        expect(Number(g.preprocessing.mean)).toBeCloseTo(Number(teacher.preprocessing.mean), 5);
+        expect(Number(g.preprocessing.std)).toBeCloseTo(Number(teacher.preprocessing.std), 5);
+        const expected = await accuracy(teacher, test, { indices });
+        const got = await accuracy(g, test, { indices });
+        measured[`${teacherId}-${layout}`] = got;
+        expect(expected).toBeGreaterThan(0.97);
+        expect(got).toBe(expected);
+        // Layers, not wrappers: the same kinds of weighted nodes as the teacher.
+        const layers = (x: Graph) =>
+          x.nodes.filter((n) => Object.keys(n.weights).length).map((n) => n.op);
+        expect(layers(g)).toEqual(layers(teacher));
+        disposeGraph(teacher);
+        disposeGraph(g);
+      });
+    }
+  }
+});
+
+describe('ONNX export', () => {
+  it('onnxruntime gives the IR’s predictions for the exported teachers, and re-import gives them too', async () => {
+    for (const teacherId of ['lenet5-mnist', 'bnnet-mnist']) {
+      const teacher = await loadTeacher(teacherId);
+      const bytes = await graphToOnnx(teacher);
+      const { nchw, normalised } = pixels(teacher, 200);
+      const irLogits = tf.tidy(() => forward(teacher, normalised).output);
+      const ortLogits = await runOnnx(bytes, nchw);
+      const reimported = graphFromOnnx(bytes, teacherId);
+      const again = tf.tidy(() => forward(reimported, normalised).output);
+      expect(maxAbsDiff(ortLogits, await irLogits.data())).toBeLessThan(1e-3);
+      expect(maxAbsDiff(await again.data(), await irLogits.data())).toBeLessThan(1e-4);
+      tf.dispose([nchw, normalised, irLogits, again]);
+      disposeGraph(teacher);
+      disposeGraph(reimported);
+    }
+  });
+
+  it('permutes a dense layer’s rows after a flatten of a multi-channel map (both ways)', async () => {
+    // Random weights on a 28×28 input: conv 4 → pool → flatten 13·13·4 → dense 10. Without the
+    // permutation ONNX's C, H, W flatten order would meet rows in the IR's H, W, C order.
+    const g = new GraphBuilder('flatten-order', [28, 28, 1], 7)
+      .conv('conv', 4, 3)
+      .act('relu')
+      .maxPool('pool')
+      .add('flatten', 'flatten', {})
+      .dense('fc', 10)
+      .build();
+    const bytes = await graphToOnnx(g);
+    const { nchw, normalised } = pixels(g, 50);
+    const irLogits = tf.tidy(() => forward(g, normalised).output);
+    expect(maxAbsDiff(await runOnnx(bytes, nchw), await irLogits.data())).toBeLessThan(1e-4);
+    const reimported = graphFromOnnx(bytes, 'flatten-order');
+    const again = tf.tidy(() => forward(reimported, normalised).output);
+    expect(maxAbsDiff(await again.data(), await irLogits.data())).toBeLessThan(1e-5);
+    tf.dispose([nchw, normalised, irLogits, again]);
+    disposeGraph(g);
+    disposeGraph(reimported);
+  });
+});
+
+/** A one-node model on a [batch, 1, 4, 4] input, to test one operator's import. */
+function oneNode(
+  op: string,
+  inputs: string[],
+  attrs = {},
+  extra: Parameters<typeof tensorProto>[] = [],
+) {
+  return encodeModel(
+    {
+      name: 'one',
+      node: [nodeProto(op, ['x', ...inputs], ['y'], attrs, 'the_node')],
+      initializer: extra.map((args) => tensorProto(...args)),
+      input: [valueInfo('x', ['N', 1, 4, 4])],
+      output: [valueInfo('y', ['N', 16])],
+    },
+    13,
+  );
+}
+
+describe('ONNX import refuses what it cannot represent, saying what and how to fix it', () => {
+  it('names an unsupported operator, its node and the supported list', () => {
+    const e = importError(oneNode('Erf', []));
+    expect(e.message).toMatch(/Erf node 'the_node'.*not supported/);
+    expect(e.hint).toMatch(/Supported operators: Conv, Gemm/);
+  });
+
+  it('refuses clipping that is not ReLU or ReLU6', () => {
+    const e = importError(
+      oneNode('Clip', ['lo', 'hi'], {}, [
+        ['lo', { dims: [], values: Float32Array.of(-1) }],
+        ['hi', { dims: [], values: Float32Array.of(1) }],
+      ]),
+    );
+    expect(e.message).toMatch(/Clip node 'the_node': clipping to \[-1, 1\]/);
+  });
+
+  it('says random bytes are not an ONNX model', () => {
+    const e = importError(new TextEncoder().encode('{"modelTopology": {}}'));
+    expect(e.message).toMatch(/'model\.onnx' is not (a readable ONNX model|an ONNX model)/);
+    expect(e.hint).toMatch(/\.onnx/);
+  });
+
+  it('says a truncated file is truncated', () => {
+    const bytes = fixtures.get('lenet5-mnist-nchw.onnx')!;
+    const e = importError(bytes.slice(0, Math.floor(bytes.length / 2)));
+    expect(e.message).toMatch(/truncated or not ONNX/);
+  });
+});

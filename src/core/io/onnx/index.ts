@@ -1,0 +1,2 @@
+export { graphFromOnnx } from './import';
+export { graphToOnnx, EXPORT_OPSET } from './export';
