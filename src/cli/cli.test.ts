@@ -139,6 +139,47 @@ describe('clab', () => {
     expect(saved.accuracy).toBe(result.student.accuracy);
   });
 
+  it('evaluates and distils an ONNX teacher, and writes the student as ONNX beside model.json', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'clab-'));
+    const made = await new Promise<number>((resolve) =>
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', 'scripts/make-onnx-fixtures.ts', dir],
+        { timeout: 120_000 },
+        (error) => resolve(error ? 1 : 0),
+      ),
+    );
+    expect(made).toBe(0);
+    const teacher = join(dir, 'lenet5-mnist-nhwc.onnx'); // tf2onnx's layout, batch fixed to 1
+    const evaluated = await clab('eval', '--model', teacher, '--dataset', 'mnist', '--json');
+    expect(evaluated.code).toBe(0);
+    expect((JSON.parse(evaluated.stdout) as { accuracy: number }).accuracy).toBeGreaterThanOrEqual(
+      0.989,
+    );
+    const out = join(dir, 'student');
+    const run = await clab(
+      ...['run', 'kd', '--teacher', teacher, '--dataset', 'mnist', '--steps', '20'],
+      ...['--out', out, '--json'],
+    );
+    expect(run.code).toBe(0);
+    const result = JSON.parse(run.stdout) as {
+      student: { accuracy: number };
+      savedOnnxTo: string;
+    };
+    expect(result.savedOnnxTo).toBe(join(out, 'student.onnx'));
+    const student = await clab(
+      'eval',
+      '--model',
+      result.savedOnnxTo,
+      '--dataset',
+      'mnist',
+      '--json',
+    );
+    expect((JSON.parse(student.stdout) as { accuracy: number }).accuracy).toBe(
+      result.student.accuracy,
+    );
+  });
+
   it('prints a method’s parameters from its schema: clab help <method> and run <method> --help', async () => {
     const help = await clab('help', 'cross-distillation');
     expect(help.code).toBe(0);

@@ -2,10 +2,11 @@
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DATASET_IDS, loadDataset, type DatasetId } from '../core/data';
 import { graphStats, type Graph } from '../core/graph';
-import { loadGraphFromFile, saveGraphToDir } from '../core/io/node';
+import { loadGraphFromFile, saveGraphAsOnnx, saveGraphToDir } from '../core/io/node';
 import {
   accuracy,
   CONV_KERNELS,
@@ -35,6 +36,7 @@ import { ClabError, InvalidInputError } from '../core/runtime/errors';
 import { ARCHITECTURES, buildArchitecture, loadTeacher, TEACHERS, teacherSpec } from '../core/zoo';
 import { kebabToCamel, parseArgs, rejectUnknown, take, takeInt, type ParsedArgs } from './args';
 import { methodHelp } from './help';
+import { applyPreprocessingOption } from './preprocessing';
 import { ProgressBar } from './progress';
 import {
   readSweepConfig,
@@ -53,19 +55,23 @@ import {
 
 const USAGE = `Compression Lab CLI
 
-  clab eval --model <teacher-id | path/to/model.json> --dataset mnist|fashion [--json]
+  clab eval --model <teacher-id | path/to/model.json | path/to/model.onnx> --dataset mnist|fashion [--json]
   clab run <method-id> --teacher <id | path> --dataset mnist|fashion [--student half|copy|<arch-id>]
            [--seed N] [--steps N] [--test-examples N] [--out DIR] [--<param> value ...] [--json]
            [--preset NAME] [--trace FILE.csv]
            --preset: a named parameter set and budget of the method (clab help <method> lists them)
            --trace: every scalar the run streams, with seconds since the start, as CSV
+           --out: the student as TF.js Layers (DIR/model.json) and ONNX (DIR/student.onnx)
   clab sweep <config.json> [--json] [--markdown FILE] [--results SAVED.json]
   clab bench [--json] [--steps N] [--threads N]
   clab list
   clab help <method-id>      (or clab run <method-id> --help): the method's parameters
 
 Common: --backend wasm|cpu|auto (default wasm); --threads N: the wasm backend's threads
-        (default: every logical core of this machine).`;
+        (default: every logical core of this machine).
+eval, run: --preprocessing detect|unit|raw|signed|<json>: how pixels become the model's input
+        (unit 0..1, raw 0..255, signed −1..1; JSON: range, mean, std, invert, resize);
+        detect tries each candidate on 500 training images, prints their accuracy and keeps the best.`;
 
 function print(json: boolean, value: unknown, human: string): void {
   process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${human}\n`);
@@ -108,28 +114,35 @@ function wasmThreadsOption(requested: number | undefined): InitBackendOptions {
   return threads === 1 ? {} : { wasmThreads: { threads, source: nodeThreadedWasm() } };
 }
 
-/** A built-in teacher id or the path of a TF.js Layers model.json. */
+/** A built-in teacher id, or the path of a TF.js Layers model.json or an .onnx file. */
 async function modelArg(ref: string | undefined, flag: string): Promise<Graph> {
   if (!ref)
     throw new InvalidInputError(
       `--${flag} is required`,
-      `Pass --${flag} lenet5-mnist or a model.json path.`,
+      `Pass --${flag} lenet5-mnist, a model.json path or an .onnx path.`,
     );
   if (teacherSpec(ref)) return loadTeacher(ref);
-  if (ref.endsWith('.json')) return loadGraphFromFile(ref);
+  if (/\.(json|onnx)$/i.test(ref)) return loadGraphFromFile(ref);
   throw new InvalidInputError(
     `Unknown model '${ref}'`,
-    `Built-in teachers: ${TEACHERS.map((t) => t.id).join(', ')}; or the path of a model.json.`,
+    `Built-in teachers: ${TEACHERS.map((t) => t.id).join(', ')}; or the path of a model.json or .onnx file.`,
   );
 }
 
 async function evalCommand(args: ParsedArgs): Promise<void> {
   const json = take(args, 'json') === 'true';
   const modelRef = take(args, 'model');
+  const preprocessing = take(args, 'preprocessing');
   const dataset = datasetArg(args);
   const backend = await backendArg(args);
   rejectUnknown(args, 'eval');
   const g = await modelArg(modelRef, 'model');
+  const detection = await applyPreprocessingOption(
+    g,
+    preprocessing,
+    () => loadDataset(dataset, 'train'),
+    json,
+  );
   const test = await loadDataset(dataset, 'test');
   const acc = await accuracy(g, test);
   const stats = graphStats(g);
@@ -140,6 +153,8 @@ async function evalCommand(args: ParsedArgs): Promise<void> {
     params: stats.params,
     flops: stats.flops,
     bytes: stats.bytes,
+    preprocessing: g.preprocessing,
+    ...(detection && { preprocessingTrials: detection.trials }),
     backend: backend.name,
     ...(backend.threads !== undefined && { threads: backend.threads }),
   };
@@ -187,6 +202,7 @@ async function runCommand(args: ParsedArgs): Promise<void> {
   const method = methodArg(args);
   const json = take(args, 'json') === 'true';
   const teacherRef = take(args, 'teacher');
+  const preprocessing = take(args, 'preprocessing');
   const dataset = datasetArg(args);
   const student = take(args, 'student');
   const seed = takeInt(args, 'seed') ?? 1;
@@ -225,6 +241,7 @@ async function runCommand(args: ParsedArgs): Promise<void> {
     loadDataset(dataset, 'train'),
     loadDataset(dataset, 'test'),
   ]);
+  await applyPreprocessingOption(teacher, preprocessing, async () => train, json);
   const bar = new ProgressBar(method.id);
   const latest: Record<string, number> = {};
   // Written as the run goes, so a long run can be watched (and an interrupted one keeps its rows).
@@ -256,17 +273,34 @@ async function runCommand(args: ParsedArgs): Promise<void> {
   );
   bar.done();
   const saved = out ? await saveGraphToDir(compressed, out) : undefined;
+  const savedOnnx = out ? await saveStudentOnnx(compressed, out) : undefined;
   print(
     json,
-    { ...result, ...(saved ? { savedTo: saved } : {}) },
+    {
+      ...result,
+      ...(saved ? { savedTo: saved } : {}),
+      ...(savedOnnx ? { savedOnnxTo: savedOnnx } : {}),
+    },
     [
       `${method.title}: student ${result.student.name} accuracy ${(result.student.accuracy * 100).toFixed(2)}% ` +
         `(teacher ${(result.teacher.accuracy * 100).toFixed(2)}%)`,
       `params ${result.student.params} / ${result.teacher.params}, FLOPs ${result.student.flops} / ${result.teacher.flops}, ` +
         `compression ${result.compressionRatio.toFixed(2)}×, ${(result.wallTimeMs / 1000).toFixed(1)} s on ${result.backend}`,
       ...(saved ? [`student saved to ${saved}`] : []),
+      ...(savedOnnx ? [`student saved to ${savedOnnx}`] : []),
     ].join('\n'),
   );
+}
+
+/** The student as DIR/student.onnx; a graph ONNX cannot express is reported, not fatal. */
+async function saveStudentOnnx(student: Graph, dir: string): Promise<string | undefined> {
+  try {
+    return await saveGraphAsOnnx(student, join(dir, 'student.onnx'));
+  } catch (e) {
+    if (!(e instanceof ClabError)) throw e;
+    process.stderr.write(`clab: no student.onnx: ${e.message} (${e.hint})\n`);
+    return undefined;
+  }
 }
 
 /** Runs every cell of a sweep config, with a progress bar and a line per finished run. */
