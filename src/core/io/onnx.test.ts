@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeOnnxFixtures } from '../../../scripts/make-onnx-fixtures';
 import { batches, loadDataset, type Dataset } from '../data';
 import { disposeGraph, forward, GraphBuilder, type Graph } from '../graph';
-import { accuracy, inputOptions } from '../metrics';
+import { accuracy, inputOptions, pixelMap } from '../metrics';
 import { initBackend } from '../runtime/backend';
 import { ClabError } from '../runtime/errors';
 import { loadTeacher } from '../zoo';
@@ -29,9 +29,16 @@ function pixels(g: Graph, n = EXAMPLES): { nchw: tf.Tensor4D; normalised: tf.Ten
     batchSize: n,
     indices: indices.slice(0, n),
   }).next().value!;
-  const { mean, std } = g.preprocessing;
+  // Back from the model's input to stored pixels p, then u = p / 255.
+  const { scale, offset } = pixelMap(g.preprocessing);
   const nchw = tf.tidy(() =>
-    tf.transpose(tf.add(tf.mul(batch.x, Number(std)), Number(mean)), [0, 3, 1, 2]),
+    tf.transpose(
+      tf.div(
+        tf.sub(batch.x, offset),
+        scale.map((s) => 255 * s),
+      ),
+      [0, 3, 1, 2],
+    ),
   ) as tf.Tensor4D;
   batch.y.dispose();
   return { nchw, normalised: batch.x };
@@ -124,6 +131,58 @@ describe('ONNX export', () => {
     const irLogits = tf.tidy(() => forward(g, normalised).output);
     expect(maxAbsDiff(await runOnnx(bytes, nchw), await irLogits.data())).toBeLessThan(1e-4);
     const reimported = graphFromOnnx(bytes, 'flatten-order');
+    const again = tf.tidy(() => forward(reimported, normalised).output);
+    expect(maxAbsDiff(await again.data(), await irLogits.data())).toBeLessThan(1e-5);
+    tf.dispose([nchw, normalised, irLogits, again]);
+    disposeGraph(g);
+    disposeGraph(reimported);
+  });
+});
+
+describe('ONNX round trip of the other IR ops', () => {
+  it('branches, depthwise, padding, pooling and activations match onnxruntime and re-import', async () => {
+    const b = new GraphBuilder('ops', [28, 28, 1], 3, { mean: 0.5, std: 0.25, range: 'raw' });
+    b.conv('stem', 6, 3, { padding: 'same' }).add('leakyRelu', 'leaky', { alpha: 0.2 });
+    b.add(
+      'zeroPad',
+      'pad',
+      {
+        padding: [
+          [1, 0],
+          [2, 0],
+        ],
+      },
+      ['leaky'],
+    );
+    const dw = {
+      kernelSize: [3, 3] as [number, number],
+      strides: [1, 1] as [number, number],
+      dilations: [1, 1] as [number, number],
+      useBias: true,
+    };
+    b.add('depthwiseConv2d', 'dw', { ...dw, padding: 'valid', depthMultiplier: 1 }).act(
+      'relu6',
+      'relu6',
+    );
+    b.add('conv2d', 'side', { ...dw, filters: 6, padding: 'same' }, ['leaky']).act(
+      'side_act',
+      'sigmoid',
+    );
+    b.add('avgPool', 'pool_a', { poolSize: [2, 2], strides: [2, 2], padding: 'same' }, ['relu6']);
+    b.add('avgPool', 'pool_b', { poolSize: [3, 3], strides: [2, 2], padding: 'same' }, [
+      'side_act',
+    ]);
+    b.add('add', 'sum', {}, ['pool_a', 'pool_b']).batchNorm('bn').act('tanh', 'tanh');
+    b.add('concat', 'cat', { axis: -1 }, ['tanh', 'pool_a']).add('flatten', 'flatten', {});
+    const g = b.dense('fc', 10).build();
+    // Non-trivial BatchNorm statistics, so a wrong parameter order would show.
+    g.nodes.find((n) => n.id === 'bn')!.weights.movingMean.assign(tf.fill([6], 0.3));
+    const bytes = await graphToOnnx(g);
+    const { nchw, normalised } = pixels(g, 20);
+    const irLogits = tf.tidy(() => forward(g, normalised).output);
+    expect(maxAbsDiff(await runOnnx(bytes, nchw), await irLogits.data())).toBeLessThan(1e-4);
+    const reimported = graphFromOnnx(bytes, 'ops');
+    expect(reimported.nodes.map((n) => n.op)).toContain('leakyRelu');
     const again = tf.tidy(() => forward(reimported, normalised).output);
     expect(maxAbsDiff(await again.data(), await irLogits.data())).toBeLessThan(1e-5);
     tf.dispose([nchw, normalised, irLogits, again]);

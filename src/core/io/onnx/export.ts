@@ -1,6 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import { inferShapes } from '../../graph';
 import type { Graph, GraphNode, NodeId } from '../../graph';
+import { pixelMap } from '../../metrics/inputs';
 import { UnsupportedLayerError } from '../../runtime/errors';
 import {
   encodeModel,
@@ -28,7 +29,7 @@ interface Exported {
 
 /**
  * Writes the IR as an ONNX model (opset 13) in PyTorch's layout: input 'input' [batch, C, H, W]
- * taking the dataset's [0, 1] pixels (the model's normalisation is its first Sub/Div nodes),
+ * taking [0, 1] pixels (the model's preprocessing is its first Mul/Add nodes),
  * NCHW convolutions, Flatten straight after them with the next Gemm's rows permuted to C, H, W
  * order, output 'output' [batch, classes]; the batch is dynamic.
  */
@@ -282,14 +283,21 @@ class OnnxExporter {
     }
   }
 
-  /** The input after the model's preprocessing (x − mean) / std, so the file takes [0, 1] pixels. */
+  /**
+   * The input after the model's preprocessing, so the file takes pixels in [0, 1] (stored
+   * value / 255) whatever its range, inversion or mean/std: x = 255·scale·u + offset per channel.
+   */
   private normalised(): string {
-    const { mean, std } = this.g.preprocessing;
-    const [means, stds] = [[mean].flat(), [std].flat()];
-    if (means.every((m) => m === 0) && stds.every((s) => s === 1)) return 'input';
+    const { scale, offset } = pixelMap(this.g.preprocessing);
     const perChannel = (name: string, v: number[]) =>
       this.constant(name, { dims: [1, v.length, 1, 1], values: Float32Array.from(v) });
-    const centred = this.emit('Sub', ['input', perChannel('input.mean', means)], 'input_centred');
-    return this.emit('Div', [centred, perChannel('input.std', stds)], 'input_normalised');
+    const unitScale = scale.map((s) => 255 * s);
+    if (unitScale.every((s) => s === 1) && offset.every((o) => o === 0)) return 'input';
+    const scaled = this.emit(
+      'Mul',
+      ['input', perChannel('input.scale', unitScale)],
+      'input_scaled',
+    );
+    return this.emit('Add', [scaled, perChannel('input.offset', offset)], 'input_normalised');
   }
 }

@@ -58,7 +58,7 @@ interface PendingNode {
 
 const SUPPORTED =
   'Conv, Gemm, MatMul, Add, Mul, Sub, Div, Relu, LeakyRelu, Clip, Sigmoid, Tanh, MaxPool, AveragePool, ' +
-  'GlobalAveragePool, BatchNormalization, Flatten, Reshape, Transpose, Concat, Softmax, Constant, Identity, Dropout';
+  'GlobalAveragePool, BatchNormalization, Flatten, Reshape, Transpose, Concat, Softmax, Constant, Identity, Dropout, Pad (zeros)';
 
 const notOnnx = (problem: string) =>
   new InvalidModelError(
@@ -472,6 +472,8 @@ class OnnxImporter {
         return this.transpose(node);
       case 'Concat':
         return this.concat(node);
+      case 'Pad':
+        return this.pad(node);
       default:
         this.unsupported(
           'this operator is not supported',
@@ -925,6 +927,44 @@ class OnnxImporter {
       `permutation [${perm}] of a ${x.layout.kind.toUpperCase()} tensor`,
       'Only the NHWC ↔ NCHW transposes ([0, 3, 1, 2] and [0, 2, 3, 1]) are supported.',
     );
+  }
+
+  /** Zero padding of H and W (what this workbench's export writes for a zeroPad node). */
+  private pad(node: NodeProto) {
+    const x = this.spatial(0);
+    const pads =
+      this.opset < 11
+        ? (attrInts(node, 'pads') ?? [])
+        : Array.from(this.constant(1, 'pads').values);
+    const value =
+      this.opset < 11
+        ? attrFloat(node, 'value', 0)
+        : (this.optionalConstant(2, 'constant_value')?.values[0] ?? 0);
+    const mode = attrString(node, 'mode', 'constant');
+    const [nb, cb, top, left, ne, ce, bottom, right] = pads;
+    if (
+      mode !== 'constant' ||
+      value !== 0 ||
+      pads.length !== 8 ||
+      nb ||
+      cb ||
+      ne ||
+      ce ||
+      pads.some((p) => p < 0)
+    ) {
+      this.unsupported(
+        `${mode} padding by [${pads.join(', ')}] with ${value}`,
+        'Only zero padding of height and width is supported.',
+      );
+    }
+    const id = this.emit('zeroPad', [x.node], {
+      padding: [
+        [top, bottom],
+        [left, right],
+      ],
+    });
+    const [h, w, c] = this.shapes.get(id)!;
+    this.setOutput({ kind: 'ir', node: id, layout: { kind: 'nchw' }, shape: [c, h, w] });
   }
 
   private concat(node: NodeProto) {
