@@ -137,6 +137,48 @@ describe('TF.js Layers files written by other tools', () => {
     expect(Math.abs((await accuracy(old, test, { indices: FIRST_500 })) - acc)).toBeLessThan(0.01);
   });
 
+  it('a Keras 3 Sequential as tensorflowjs_converter writes it (batch_shape, dtype policies, prefixed weights)', async () => {
+    const keras2 = await load('keras2-mlp-28x28');
+    const json = JSON.parse(await readFile(fixture('keras2-mlp-28x28'), 'utf8')) as {
+      modelTopology: {
+        keras_version: string;
+        model_config: {
+          config: { layers: { class_name: string; config: Record<string, unknown> }[] };
+        };
+      };
+      weightsManifest: { weights: { name: string }[] }[];
+    };
+    json.modelTopology.keras_version = '3.10.0';
+    const policy = {
+      module: 'keras',
+      class_name: 'DTypePolicy',
+      config: { name: 'float32' },
+      registered_name: null,
+    };
+    for (const layer of json.modelTopology.model_config.config.layers) {
+      if (layer.class_name === 'InputLayer') {
+        layer.config.batch_shape = layer.config.batch_input_shape;
+        delete layer.config.batch_input_shape;
+      } else {
+        layer.config.dtype = policy;
+      }
+    }
+    for (const w of json.weightsManifest[0].weights) w.name = `sequential/${w.name}`;
+    const bytes = await readFile(join(FIXTURES, 'keras2-mlp-28x28', 'group1-shard1of1.bin'));
+    const keras3 = await loadGraph(JSON.stringify(json), async () =>
+      bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
+    );
+    graphs.push(keras3);
+    expect(keras3.inputShape).toEqual([28, 28, 1]);
+    const x = tf.randomUniform([3, 28, 28, 1], 0, 1, 'float32', 4);
+    const diff = tf.tidy(
+      () =>
+        tf.max(tf.abs(tf.sub(forward(keras2, x).output, forward(keras3, x).output))).dataSync()[0],
+    );
+    expect(diff).toBe(0);
+    x.dispose();
+  });
+
   it('finds shards renamed with or without .bin', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'clab-shards-'));
     try {

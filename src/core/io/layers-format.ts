@@ -134,7 +134,7 @@ function refuseCode(layer: KerasLayer, name: string): void {
       ? `is a ${layer.class_name} layer: it holds Python code`
       : layer.class_name.includes('>') ||
           (layer.registered_name != null && layer.registered_name !== layer.class_name) ||
-          (layer.module !== undefined && !layer.module.startsWith('keras'))
+          (layer.module !== undefined && !/^(tf_)?keras\b/.test(layer.module))
         ? `is the custom layer ${layer.registered_name ?? layer.class_name}: its code is not in the file`
         : undefined;
   if (why) {
@@ -329,7 +329,9 @@ function layerToNodes(layer: KerasLayer, inputs: NodeId[]): PendingNode[] {
 /** The batch shape a layer declares: Keras 2 batch_input_shape, Keras 3 batch_shape, or build_config. */
 function declaredBatchShape(layer: KerasLayer): unknown[] | undefined {
   const c = layer.config;
-  const shape = c.batch_input_shape ?? c.batch_shape ?? layer.build_config?.input_shape;
+  // batchInputShape: files hand-edited for TF.js, which reads the camelCase name too.
+  const shape =
+    c.batch_input_shape ?? c.batch_shape ?? c.batchInputShape ?? layer.build_config?.input_shape;
   return Array.isArray(shape) ? shape : undefined;
 }
 
