@@ -179,6 +179,33 @@ describe('TF.js Layers files written by other tools', () => {
     x.dispose();
   });
 
+  it('a Sequential with a Rescaling layer takes raw pixels', async () => {
+    const unit = await load('keras2-lenet5');
+    const json = JSON.parse(await readFile(fixture('keras2-lenet5'), 'utf8')) as {
+      modelTopology: { model_config: { config: { layers: unknown[] } } };
+    };
+    json.modelTopology.model_config.config.layers.splice(1, 0, {
+      class_name: 'Rescaling',
+      config: { name: 'rescaling', scale: 1 / 255, offset: 0 },
+    });
+    const shards = await Promise.all(
+      ['group1-shard1of2.bin', 'group1-shard2of2.bin'].map((p) =>
+        readFile(join(FIXTURES, 'keras2-lenet5', p)),
+      ),
+    );
+    const raw = await loadGraph(JSON.stringify(json), async (path) => {
+      const b = shards[path.endsWith('1of2.bin') ? 0 : 1];
+      return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);
+    });
+    graphs.push(raw);
+    expect(raw.preprocessing).toMatchObject({ range: 'raw', mean: 0, std: 255 });
+    expect(raw.nodes.map((n) => n.op)).toEqual(unit.nodes.map((n) => n.op));
+    expect(await accuracy(raw, test, { indices: FIRST_500 })).toBeCloseTo(
+      await accuracy(unit, test, { indices: FIRST_500 }),
+      5,
+    );
+  });
+
   it('finds shards renamed with or without .bin', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'clab-shards-'));
     try {

@@ -550,7 +550,8 @@ export async function graphFromLayersJson(
       renamed.set(inputId, inputId);
     }
     const inbound = sequential ? [last] : inboundNames(layer);
-    const stale = inbound.find((n) => foldedAway.has(n));
+    // A Sequential's layers read the previous one; folded layers leave that at the input.
+    const stale = sequential ? undefined : inbound.find((n) => foldedAway.has(n));
     if (stale) {
       throw new UnsupportedLayerError(
         `Layer '${name}' reads '${stale}', the input before a Rescaling/Normalization that is folded into the preprocessing`,
