@@ -9,7 +9,14 @@ import { initBackend } from '../runtime/backend';
 import { ClabError } from '../runtime/errors';
 import { loadTeacher } from '../zoo';
 import { graphFromOnnx, graphToOnnx } from './onnx';
-import { encodeModel, nodeProto, tensorProto, valueInfo } from './onnx/proto';
+import {
+  encodeModel,
+  nodeProto,
+  tensorProto,
+  valueInfo,
+  type HostTensor,
+  type NodeProto,
+} from './onnx/proto';
 
 const EXAMPLES = 500;
 const indices = Array.from({ length: EXAMPLES }, (_, i) => i);
@@ -210,6 +217,97 @@ function oneNode(
   );
 }
 
+/** Seeded values in [-1, 1). */
+function randomTensor(dims: number[], seed: number): HostTensor {
+  let state = seed;
+  const values = Float32Array.from({ length: dims.reduce((x, y) => x * y, 1) }, () => {
+    state = (state * 1103515245 + 12345) % 2 ** 31;
+    return (state / 2 ** 31) * 2 - 1;
+  });
+  return { dims, values };
+}
+
+/** The import of `bytes` (an NCHW [batch, 2, 6, 6] input) computes what onnxruntime computes. */
+async function expectImportMatchesOnnxRuntime(bytes: Uint8Array) {
+  const g = graphFromOnnx(bytes, 'small');
+  const u = tf.tensor(randomTensor([3, 2, 6, 6], 99).values, [3, 2, 6, 6]);
+  const expected = await runOnnx(bytes, u);
+  const got = tf.tidy(() => forward(g, tf.transpose(u, [0, 2, 3, 1])).output);
+  expect(maxAbsDiff(await got.data(), expected)).toBeLessThan(1e-5);
+  tf.dispose([u, got]);
+  disposeGraph(g);
+}
+
+function smallModel(
+  nodes: NodeProto[],
+  weights: [string, HostTensor][],
+  opset: number,
+  classes = 4,
+) {
+  return encodeModel(
+    {
+      name: 'small',
+      node: nodes,
+      initializer: weights.map(([name, t]) => tensorProto(name, t)),
+      input: [valueInfo('x', ['N', 2, 6, 6])],
+      output: [valueInfo('y', ['N', classes])],
+    },
+    opset,
+  );
+}
+
+describe('ONNX import against onnxruntime on small models of each opset form', () => {
+  it('opset 10: asymmetric Conv pads, Clip bounds as attributes, Gemm alpha/beta, Dropout ratio attribute', async () => {
+    const bytes = smallModel(
+      [
+        nodeProto('Conv', ['x', 'w', 'b'], ['c'], {
+          kernel_shape: { ints: [3, 3] },
+          pads: { ints: [0, 1, 1, 0] },
+          strides: { ints: [2, 1] },
+        }),
+        nodeProto('Clip', ['c'], ['r'], { min: 0, max: 6 }),
+        nodeProto('Flatten', ['r'], ['f']),
+        nodeProto('Dropout', ['f'], ['d'], { ratio: 0.3 }),
+        nodeProto('Gemm', ['d', 'k', 'bias'], ['y'], { alpha: 0.5, beta: 2 }),
+      ],
+      [
+        ['w', randomTensor([3, 2, 3, 3], 1)],
+        ['b', randomTensor([3], 2)],
+        ['k', randomTensor([3 * 3 * 5, 4], 3)],
+        ['bias', randomTensor([1, 4], 4)],
+      ],
+      10,
+    );
+    await expectImportMatchesOnnxRuntime(bytes);
+  });
+
+  it('opset 13: MatMul and Sub as a bias, GlobalAveragePool, LeakyRelu, Softmax, AveragePool counting its pads', async () => {
+    const bytes = smallModel(
+      [
+        nodeProto('AveragePool', ['x'], ['p'], {
+          kernel_shape: { ints: [3, 3] },
+          pads: { ints: [1, 1, 1, 1] },
+          count_include_pad: { int: 1 },
+        }),
+        nodeProto('Conv', ['p', 'w'], ['c'], { kernel_shape: { ints: [1, 1] } }),
+        nodeProto('LeakyRelu', ['c'], ['l'], { alpha: 0.1 }),
+        nodeProto('GlobalAveragePool', ['l'], ['g']),
+        nodeProto('Flatten', ['g'], ['f']),
+        nodeProto('MatMul', ['f', 'k'], ['m']),
+        nodeProto('Sub', ['m', 'b'], ['s']),
+        nodeProto('Softmax', ['s'], ['y']),
+      ],
+      [
+        ['w', randomTensor([5, 2, 1, 1], 5)],
+        ['k', randomTensor([5, 4], 6)],
+        ['b', randomTensor([4], 7)],
+      ],
+      13,
+    );
+    await expectImportMatchesOnnxRuntime(bytes);
+  });
+});
+
 describe('ONNX import refuses what it cannot represent, saying what and how to fix it', () => {
   it('names an unsupported operator, its node and the supported list', () => {
     const e = importError(oneNode('Erf', []));
@@ -225,6 +323,40 @@ describe('ONNX import refuses what it cannot represent, saying what and how to f
       ]),
     );
     expect(e.message).toMatch(/Clip node 'the_node': clipping to \[-1, 1\]/);
+  });
+
+  it('refuses per-channel input normalisation and max pooling padded unlike "same"', () => {
+    const perChannel = smallModel(
+      [
+        nodeProto('Sub', ['x', 'mean'], ['n']),
+        nodeProto('GlobalAveragePool', ['n'], ['g']),
+        nodeProto('Flatten', ['g'], ['y']),
+      ],
+      [['mean', { dims: [1, 2, 1, 1], values: Float32Array.of(0.1, 0.2) }]],
+      13,
+      2,
+    );
+    expect(importError(perChannel).message).toMatch(
+      /Sub node 'n': it normalises the input per channel/,
+    );
+    const pooled = smallModel(
+      [
+        nodeProto('MaxPool', ['x'], ['p'], {
+          kernel_shape: { ints: [2, 2] },
+          pads: { ints: [1, 1, 0, 0] },
+        }),
+        nodeProto('GlobalAveragePool', ['p'], ['g']),
+        nodeProto('Flatten', ['g'], ['y']),
+      ],
+      [],
+      13,
+      2,
+    );
+    const e = importError(pooled);
+    expect(e.message).toMatch(
+      /MaxPool node 'p': pads \[1, 1, 0, 0\] are neither 'same' nor 'valid'/,
+    );
+    expect(e.hint).toMatch(/Pad/);
   });
 
   it('says random bytes are not an ONNX model', () => {
