@@ -40,6 +40,8 @@ export interface TensorOptions {
   resizeMode?: 'pad' | 'bilinear';
   /** Omit for plain [0, 1] scaling. */
   pixels?: PixelMap;
+  /** The stored pixel value 'pad' fills the border with: the background (default 0, black). */
+  padPixel?: number;
 }
 
 export interface Batch {
@@ -109,7 +111,8 @@ export function toTensors(
   const top = (outH - h) >> 1;
   const left = (outW - w) >> 1;
   if (top > 0 || left > 0) {
-    for (let p = 0; p < out.length; p++) out[p] = lut[(p % c) * 256];
+    const background = opts.padPixel ?? 0;
+    for (let p = 0; p < out.length; p++) out[p] = lut[(p % c) * 256 + background];
   }
   const rowBytes = w * c;
   for (let i = 0; i < n; i++) {

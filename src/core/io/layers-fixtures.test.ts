@@ -86,6 +86,11 @@ describe('TF.js Layers files written by other tools', () => {
     const unit = await detectPreprocessing(await load('keras2-lenet5'), samples);
     expect(unit.best.preprocessing.range ?? 'unit').toBe('unit');
     expect(unit.best.preprocessing.invert).toBe(false);
+    // The same samples stored light-on-dark inverted: detection inverts them back.
+    const inverted = { ...samples, pixels: samples.pixels.map((p) => 255 - p) };
+    const back = await detectPreprocessing(await load('keras2-lenet5'), inverted);
+    expect(back.best.preprocessing).toMatchObject({ invert: true });
+    expect(back.best.accuracy).toBeCloseTo(unit.best.accuracy, 5);
 
     const g = await load('tfjs-raw-lenet5');
     const asUnit = await accuracy(g, test, { indices: FIRST_500 });

@@ -58,5 +58,6 @@ export function inputOptions(g: Graph, ds: Dataset): TensorOptions {
       'Set its preprocessing to resize "bilinear" (clab: --preprocessing \'{"resize":"bilinear"}\').',
     );
   }
-  return { resize: [h, w], resizeMode, pixels: pixelMap(pre) };
+  // Inverted data is dark on light: its background, which pads the border, is white.
+  return { resize: [h, w], resizeMode, pixels: pixelMap(pre), padPixel: pre.invert ? 255 : 0 };
 }
