@@ -134,7 +134,7 @@ class OnnxImporter {
     }
     const outName = g.output![0].name ?? '';
     const out = this.values.get(outName);
-    if (!out || out.kind !== 'ir' || out.node === 'input') {
+    if (!out || out.kind !== 'ir' || out.node === this.inputNode) {
       throw new InvalidModelError(
         `The output '${outName}' of '${this.name}' is not computed from its input`,
         'Export the model with its input connected to its output.',
@@ -190,14 +190,21 @@ class OnnxImporter {
     return this.current.input?.[index] ? this.constant(index, what) : undefined;
   }
 
-  /** A computed operand; the input's normalisation, if any, is fixed once something reads it. */
-  private operand(index: number): IrValue {
+  /** A computed operand, as a layout-only node (Transpose) reads it. */
+  private tensor(index: number): IrValue {
     const v = this.value(this.current.input?.[index]);
-    if (v.kind !== 'ir')
+    if (v.kind !== 'ir') {
       this.unsupported(
         'an operand is a constant where a tensor was expected',
         'Fold constant subgraphs before export (onnxsim).',
       );
+    }
+    return v;
+  }
+
+  /** A computed operand of a computing node: the input's normalisation is fixed once one reads it. */
+  private operand(index: number): IrValue {
+    const v = this.tensor(index);
     if (v.node === this.inputNode) {
       const affine = v.affine ?? { scale: 1, shift: 0 };
       const seen = this.inputAffine;
@@ -910,7 +917,7 @@ class OnnxImporter {
   }
 
   private transpose(node: NodeProto) {
-    const x = this.operand(0);
+    const x = this.tensor(0);
     const perm = (
       attrInts(node, 'perm') ?? [0, ...x.shape.map((_, i) => x.shape.length - i)]
     ).join();
