@@ -7,8 +7,9 @@
 //                        ReLU as Clip(min 0), Reshape to [1, -1], MatMul + Add with the weights as
 //                        Constant nodes reshaped or transposed before use, and a final Softmax.
 // The tests build the same files in memory; run `npx tsx scripts/make-onnx-fixtures.ts [dir]`
-// to write them (default dir: onnx-fixtures/).
+// to write them (default: onnx-fixtures/ in the temp directory).
 import { mkdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type * as tf from '@tensorflow/tfjs';
@@ -195,7 +196,7 @@ async function main(dir: string) {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  main(process.argv[2] ?? 'onnx-fixtures').catch((e: unknown) => {
+  main(process.argv[2] ?? join(tmpdir(), 'onnx-fixtures')).catch((e: unknown) => {
     console.error(e);
     process.exit(1);
   });

@@ -107,7 +107,8 @@ describe('ONNX import of the teachers in PyTorch and tf2onnx layouts', () => {
 
 describe('ONNX export', () => {
   it('onnxruntime gives the IR’s predictions for the exported teachers, and re-import gives them too', async () => {
-    for (const teacherId of ['lenet5-mnist', 'bnnet-mnist']) {
+    // The MLP: a one-channel flatten and dropout.
+    for (const teacherId of ['lenet5-mnist', 'bnnet-mnist', 'mlp1200-mnist']) {
       const teacher = await loadTeacher(teacherId);
       const bytes = await graphToOnnx(teacher);
       const { nchw, normalised } = pixels(teacher, 200);
@@ -257,6 +258,29 @@ function smallModel(
 }
 
 describe('ONNX import against onnxruntime on small models of each opset form', () => {
+  it('a flat [batch, 36] input is a flattened 6×6 one-channel image', async () => {
+    const bytes = encodeModel(
+      {
+        name: 'mlp',
+        node: [nodeProto('Gemm', ['x', 'k', 'b'], ['y'], { transB: { int: 1 } })],
+        initializer: [
+          tensorProto('k', randomTensor([3, 36], 8)),
+          tensorProto('b', randomTensor([3], 9)),
+        ],
+        input: [valueInfo('x', ['N', 36])],
+        output: [valueInfo('y', ['N', 3])],
+      },
+      13,
+    );
+    const g = graphFromOnnx(bytes, 'mlp');
+    expect(g.inputShape).toEqual([6, 6, 1]);
+    const u = tf.tensor(randomTensor([2, 36], 10).values, [2, 36]);
+    const got = tf.tidy(() => forward(g, tf.reshape(u, [2, 6, 6, 1])).output);
+    expect(maxAbsDiff(await got.data(), await runOnnx(bytes, u))).toBeLessThan(1e-5);
+    tf.dispose([u, got]);
+    disposeGraph(g);
+  });
+
   it('opset 10: asymmetric Conv pads, Clip bounds as attributes, Gemm alpha/beta, Dropout ratio attribute', async () => {
     const bytes = smallModel(
       [
