@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { nodeShape } from '../../graph';
 import type { Graph, GraphNode, NodeId, Op, OpAttrs, Padding, Preprocessing } from '../../graph';
 import { InvalidModelError, UnsupportedLayerError } from '../../runtime/errors';
+import { MAX_MODEL_BYTES } from '../load';
 import {
   attributeNames,
   attrFloat,
@@ -68,6 +69,12 @@ const notOnnx = (problem: string) =>
 
 /** Reads an ONNX model (one .onnx file's bytes) into the IR; its weights become variables. */
 export function graphFromOnnx(bytes: Uint8Array, name: string): Graph {
+  if (bytes.length > MAX_MODEL_BYTES) {
+    throw new InvalidModelError(
+      `'${name}' is larger than ${MAX_MODEL_BYTES / 2 ** 20} MiB`,
+      'Compress a smaller model; browser training of larger ones is not practical.',
+    );
+  }
   let model: ModelProto;
   try {
     model = onnx.ModelProto.decode(bytes);
@@ -520,6 +527,14 @@ class OnnxImporter {
         const x = arg(0);
         const target = Array.from(arg(1).values, (d, i) => (d === 0 ? x.dims[i] : d));
         const known = size(target.filter((d) => d !== -1));
+        const dims = target.map((d) => (d === -1 ? x.values.length / known : d));
+        if (size(dims) !== x.values.length || dims.some((d) => !Number.isInteger(d) || d < 0)) {
+          this.unsupported(
+            `it reshapes a constant of shape [${x.dims.join(', ')}] to [${target.join(', ')}]`,
+            'The shapes do not fit; export the model again.',
+          );
+        }
+        return reshapeHost(x, dims);
         return reshapeHost(
           x,
           target.map((d) => (d === -1 ? x.values.length / known : d)),
@@ -1063,6 +1078,12 @@ function broadcastBinary(
   });
   const strides = (d: number[]) => d.map((n, i) => (n === 1 ? 0 : size(d.slice(i + 1))));
   const [sa, sb] = [strides(da), strides(db)];
+  if (size(dims) > MAX_MODEL_BYTES / 4) {
+    throw new InvalidModelError(
+      `${where()}: broadcasting [${a.dims.join(', ')}] with [${b.dims.join(', ')}] makes a constant larger than ${MAX_MODEL_BYTES / 2 ** 20} MiB`,
+      'The file is corrupt or not a small image classifier.',
+    );
+  }
   const values = new Float32Array(size(dims));
   const index = new Array<number>(rank).fill(0);
   for (let o = 0; o < values.length; o++) {
