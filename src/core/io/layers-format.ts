@@ -419,11 +419,11 @@ const KERAS_EPSILON = 1e-7;
  * gives mean − b·std / a and std / a per channel. A Rescaling means the file was fed raw pixels
  * (that is what it is for), so the range becomes raw unless the file said otherwise.
  */
-function foldPreprocessing(
+async function foldPreprocessing(
   base: Preprocessing,
   folds: InputFold[],
   weights: Map<string, Map<string, tf.Tensor>>,
-): Preprocessing {
+): Promise<Preprocessing> {
   let mean = [base.mean].flat();
   let std = [base.std].flat();
   const apply = (a: number[], b: number[]) => {
@@ -442,12 +442,13 @@ function foldPreprocessing(
       continue;
     }
     const stored = findLayerWeights(weights, fold.layer);
-    const read = (name: string) => {
+    // Async reads, as for the weights: dataSync returns zeros on WebGPU in Chromium.
+    const read = async (name: string) => {
       const t = stored?.get(name);
-      return t ? Array.from(t.dataSync()) : undefined;
+      return t ? Array.from(await t.data()) : undefined;
     };
-    const mu = fold.mean ?? read('mean');
-    const variance = fold.variance ?? read('variance');
+    const mu = fold.mean ?? (await read('mean'));
+    const variance = fold.variance ?? (await read('variance'));
     if (!mu || !variance) {
       throw bad(`Normalization '${fold.layer}' has no mean and variance, in its config or weights`);
     }
@@ -640,7 +641,7 @@ async function attachWeights(
       if (!byLayer.has(layer)) byLayer.set(layer, new Map());
       byLayer.get(layer)!.set(weight, tensor);
     }
-    g.preprocessing = foldPreprocessing(g.preprocessing, folds, byLayer);
+    g.preprocessing = await foldPreprocessing(g.preprocessing, folds, byLayer);
     for (const { node, kerasLayer } of pending) {
       const inShape = shapes.get(node.inputs[0])!;
       const expected = weightShapes(node, inShape);
