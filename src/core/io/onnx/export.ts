@@ -57,7 +57,11 @@ class OnnxExporter {
     }
     for (const node of g.nodes) this.values.set(node.id, await this.convert(node));
     const final = this.inIrOrder(this.values.get(g.output)!, g.output);
-    for (const n of this.nodes) n.output = n.output!.map((o) => (o === final ? 'output' : o));
+    const rename = (names: string[]) => names.map((t) => (t === final ? 'output' : t));
+    for (const n of this.nodes) {
+      n.input = rename(n.input!);
+      n.output = rename(n.output!);
+    }
     const [h, w, c] = g.inputShape;
     return encodeModel(
       {
