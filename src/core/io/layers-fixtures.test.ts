@@ -293,6 +293,13 @@ describe('bad TF.js Layers files name the problem', () => {
     await fails(lstm).toThrow(/Unsupported layer 'up' of type Conv2DTranspose/);
   });
 
+  it('a weight missing from the manifest, with what the layer has', async () => {
+    const misnamed = text.replace('"dense/kernel"', '"dense/kernal"');
+    await fails(misnamed).toThrow(
+      /No weight 'kernel' for layer 'dense' in the weight manifest \(it has dense\/bias, dense\/kernal\)/,
+    );
+  });
+
   it('NaN and infinite weights, naming the weight', async () => {
     const json = JSON.parse(text) as LayersModelJson;
     // The manifest lists dense_1 first (reversed): poison the first value of dense/kernel.

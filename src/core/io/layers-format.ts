@@ -653,10 +653,14 @@ async function attachWeights(
         if (!t && node.op === 'batchNorm' && (name === 'gamma' || name === 'beta')) {
           t = name === 'gamma' ? tf.ones(expected[name]) : tf.zeros(expected[name]); // scale/center off
         }
-        if (!t)
-          throw bad(
-            `No weight '${IR_WEIGHT[name]}' for layer '${kerasLayer}' in the weight manifest`,
+        if (!t) {
+          const near = Object.keys(decoded).filter((n) => n.split('/').includes(kerasLayer));
+          throw new InvalidModelError(
+            `No weight '${IR_WEIGHT[name]}' for layer '${kerasLayer}' in the weight manifest ` +
+              `(${near.length ? `it has ${near.join(', ')}` : 'nothing named after the layer'})`,
+            'Weights must be named <layer>/<weight>, optionally under a prefix; re-export the model.',
           );
+        }
         if (t.shape.join() !== expected[name].join()) {
           throw new InvalidModelError(
             `Weight '${kerasLayer}/${IR_WEIGHT[name]}' has shape [${t.shape}] but the layer needs [${expected[name]}]`,
