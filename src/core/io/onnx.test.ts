@@ -349,19 +349,38 @@ describe('ONNX import refuses what it cannot represent, saying what and how to f
     expect(e.message).toMatch(/Clip node 'the_node': clipping to \[-1, 1\]/);
   });
 
-  it('refuses per-channel input normalisation and max pooling padded unlike "same"', () => {
-    const perChannel = smallModel(
+  it('reads per-channel input normalisation as the preprocessing, refuses one varying per pixel, and max pooling padded unlike "same"', () => {
+    const normalised = (values: number[]) =>
+      smallModel(
+        [
+          nodeProto('Sub', ['x', 'mean'], ['c']),
+          nodeProto('Div', ['c', 'std'], ['n']),
+          nodeProto('GlobalAveragePool', ['n'], ['g']),
+          nodeProto('Flatten', ['g'], ['y']),
+        ],
+        [
+          ['mean', { dims: [1, values.length, 1, 1], values: Float32Array.from(values) }],
+          ['std', { dims: [], values: Float32Array.of(0.5) }],
+        ],
+        13,
+        2,
+      );
+    const g = graphFromOnnx(normalised([0.1, 0.2]), 'per-channel');
+    expect(g.preprocessing.mean).toEqual([0.1, 0.2].map(Math.fround));
+    expect(g.preprocessing.std).toBe(0.5);
+    disposeGraph(g);
+    const perPixel = smallModel(
       [
         nodeProto('Sub', ['x', 'mean'], ['n']),
         nodeProto('GlobalAveragePool', ['n'], ['g']),
         nodeProto('Flatten', ['g'], ['y']),
       ],
-      [['mean', { dims: [1, 2, 1, 1], values: Float32Array.of(0.1, 0.2) }]],
+      [['mean', randomTensor([1, 2, 6, 6], 11)]],
       13,
       2,
     );
-    expect(importError(perChannel).message).toMatch(
-      /Sub node 'n': it normalises the input per channel/,
+    expect(importError(perPixel).message).toMatch(
+      /Sub node 'n': it normalises the input with a constant that is not one value per channel/,
     );
     const pooled = smallModel(
       [

@@ -41,8 +41,14 @@ interface IrValue {
   layout: Layout;
   /** The ONNX tensor's shape without the batch. */
   shape: number[];
-  /** Only on the network input: the scalar x·scale + shift applied to it so far. */
-  affine?: { scale: number; shift: number };
+  /** Only on the network input: the per-channel x·scale + shift applied to it so far. */
+  affine?: Affine;
+}
+
+/** One entry per input channel (one for all when the input is a flat vector). */
+interface Affine {
+  scale: number[];
+  shift: number[];
 }
 
 interface ConstValue {
@@ -97,7 +103,7 @@ class OnnxImporter {
   /** How many nodes (and graph outputs) read each ONNX tensor. */
   private readonly readers = new Map<string, number>();
   private readonly opset: number;
-  private inputAffine?: { scale: number; shift: number };
+  private inputAffine?: Affine;
   private current: NodeProto = {};
   /** The IR node standing for the ONNX input: 'input', or its flatten for a [batch, H·W] input. */
   private inputNode: NodeId = 'input';
@@ -213,9 +219,9 @@ class OnnxImporter {
   private operand(index: number): IrValue {
     const v = this.tensor(index);
     if (v.node === this.inputNode) {
-      const affine = v.affine ?? { scale: 1, shift: 0 };
+      const affine = v.affine ?? this.identityAffine();
       const seen = this.inputAffine;
-      if (seen && (seen.scale !== affine.scale || seen.shift !== affine.shift)) {
+      if (seen && JSON.stringify(seen) !== JSON.stringify(affine)) {
         this.unsupported(
           'the input is read both before and after its normalisation',
           'Normalise the input once, right after it, or leave normalisation out of the model.',
@@ -773,7 +779,16 @@ class OnnxImporter {
    * A constant broadcast over an ONNX tensor of `shape` (no batch) as one value per entry along
    * `axis`, times `scale`; refuses a constant that varies along any other axis.
    */
-  private perChannel(c: HostTensor, shape: number[], axis: number, scale = 1): HostTensor {
+  private perChannel(
+    c: HostTensor,
+    shape: number[],
+    axis: number,
+    scale = 1,
+    refusal: [string, string] = [
+      'it adds a constant that is not one value per channel',
+      'Only biases (one value per channel) are folded.',
+    ],
+  ): HostTensor {
     const full = [1, ...shape];
     const channels = shape[axis];
     const out = new Float32Array(channels).fill(NaN);
@@ -793,11 +808,7 @@ class OnnxImporter {
     expanded.values.forEach((v, i) => {
       const ch = Math.floor(i / inner) % channels;
       if (Number.isNaN(out[ch])) out[ch] = v;
-      else if (out[ch] !== v)
-        this.unsupported(
-          'it adds a constant that is not one value per channel',
-          'Only biases (one value per channel) are folded.',
-        );
+      else if (out[ch] !== v) this.unsupported(...refusal);
     });
     return { dims: [channels], values: out.map((v) => v * scale) };
   }
@@ -849,24 +860,36 @@ class OnnxImporter {
     );
   }
 
-  /** Scalar arithmetic right after the input: the model normalises its input itself. */
+  private identityAffine(): Affine {
+    const channels = this.shapes.get('input')![2];
+    return {
+      scale: new Array<number>(channels).fill(1),
+      shift: new Array<number>(channels).fill(0),
+    };
+  }
+
+  /** Arithmetic by a constant right after the input: the model normalises its input itself. */
   private normalisation(node: NodeProto, x: IrValue, c: HostTensor, xIndex: number) {
-    const v = c.values[0];
-    if (!c.values.every((u) => u === v)) {
-      this.unsupported(
-        'it normalises the input per channel',
-        'Normalise with one mean and std for all channels, or outside the model.',
-      );
-    }
     if (xIndex === 1 && node.opType !== 'Add' && node.opType !== 'Mul') {
       this.unsupported('the input is the divisor or subtrahend', 'Normalise as (x − mean) / std.');
     }
-    const { scale, shift } = x.affine ?? { scale: 1, shift: 0 };
+    const { scale, shift } = x.affine ?? this.identityAffine();
+    const refusal: [string, string] = [
+      'it normalises the input with a constant that is not one value per channel',
+      'Normalise with one mean and std per channel, or outside the model.',
+    ];
+    // The channel axis of the ONNX tensor; a flat input has one channel.
+    const axis = x.layout.kind === 'nchw' ? 0 : x.layout.kind === 'nhwc' ? 2 : -1;
+    const shape = axis < 0 ? [size(x.shape)] : x.shape;
+    const values = this.perChannel(c, shape, Math.max(axis, 0), 1, refusal).values;
+    // A flat input is one channel: one value for all its features.
+    if (axis < 0 && values.some((u) => u !== values[0])) this.unsupported(...refusal);
+    const at = (k: number) => (axis < 0 ? values[0] : values[k]);
     const next = {
-      Add: { scale, shift: shift + v },
-      Sub: { scale, shift: shift - v },
-      Mul: { scale: scale * v, shift: shift * v },
-      Div: { scale: scale / v, shift: shift / v },
+      Add: { scale, shift: shift.map((b, k) => b + at(k)) },
+      Sub: { scale, shift: shift.map((b, k) => b - at(k)) },
+      Mul: { scale: scale.map((a, k) => a * at(k)), shift: shift.map((b, k) => b * at(k)) },
+      Div: { scale: scale.map((a, k) => a / at(k)), shift: shift.map((b, k) => b / at(k)) },
     }[node.opType as 'Add' | 'Sub' | 'Mul' | 'Div'];
     this.setOutput({ ...x, affine: next });
   }
@@ -1030,10 +1053,12 @@ class OnnxImporter {
         }
       }
     }
-    const affine = this.inputAffine ?? { scale: 1, shift: 0 };
+    const affine = this.inputAffine ?? { scale: [1], shift: [0] };
+    // One number when every channel has the same (what the dataset loaders' files hold).
+    const perChannel = (v: number[]) => (v.every((u) => u === v[0]) ? v[0] : v);
     const preprocessing: Preprocessing = {
-      mean: -affine.shift / affine.scale,
-      std: 1 / affine.scale,
+      mean: perChannel(affine.shift.map((b, k) => -b / affine.scale[k])),
+      std: perChannel(affine.scale.map((a) => 1 / a)),
     };
     const nodes = this.pending.map(({ node, weights }) => ({
       ...node,
