@@ -1,2 +1,3 @@
 export * from './layers-format';
 export * from './load';
+export * from './upload';
