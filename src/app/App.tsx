@@ -8,6 +8,8 @@ import { NoticeBar } from './components/NoticeBar';
 import { RunList } from './components/RunList';
 import { RunView } from './components/RunView';
 import { SweepView } from './components/SweepView';
+import { ModelDropZone } from './components/TeacherUpload';
+import { TeacherView } from './components/TeacherView';
 import { useWorkbench } from './state/context';
 import { configToHash } from './state/hash';
 
@@ -55,9 +57,11 @@ function useConfigHash(): void {
   }, [config, hidden]);
 }
 
-/** The middle: the selected sweep's results, or the selected run. */
+/** The middle: an uploaded teacher just imported or asked for, a sweep's results, or a run. */
 function Main() {
+  const teacherId = useWorkbench((s) => s.selectedTeacherId);
   const sweepId = useWorkbench((s) => s.selectedSweepId);
+  if (teacherId) return <TeacherView key={teacherId} id={teacherId} />;
   return sweepId ? <SweepView key={sweepId} id={sweepId} /> : <RunView />;
 }
 
@@ -65,7 +69,7 @@ export function App() {
   const [prefs, setPrefs] = usePrefs();
   useConfigHash();
   return (
-    <div className="app">
+    <ModelDropZone className="app">
       <header className="topbar">
         <h1>Compression Lab</h1>
         <p className="isolation" role="status" data-testid="status">
@@ -95,6 +99,6 @@ export function App() {
       <Main />
       <ConfigPanel />
       <ChartWarmup />
-    </div>
+    </ModelDropZone>
   );
 }

@@ -2,14 +2,23 @@
 // core's types, never core's code, so TensorFlow.js stays in the worker chunk.
 import type { DataNeed, MethodPreset, RunEvent, RunResult, ParamSchema } from '../core/methods';
 import type { DatasetId } from '../core/data';
-import type { GraphStats } from '../core/graph';
+import type { GraphStats, Preprocessing } from '../core/graph';
 import type { BackendChoice, BackendInfo, BackendName } from '../core/runtime/backend';
 import type { serializeGraph } from '../core/io';
 
-export type { BackendChoice, BackendInfo, BackendName, DatasetId, RunEvent, RunResult };
+export type {
+  BackendChoice,
+  BackendInfo,
+  BackendName,
+  DatasetId,
+  Preprocessing,
+  RunEvent,
+  RunResult,
+};
 
 /** What a run is made of; also what the URL hash and the export file carry. */
 export interface RunConfig {
+  /** A built-in teacher's id, or an uploaded one's ('upload:…', sent with the start message). */
   teacher: string;
   dataset: DatasetId;
   /** 'half', 'copy' or a zoo architecture id. */
@@ -42,6 +51,8 @@ export interface TeacherInfo {
   dataset: DatasetId;
   /** public/models/<id>/model.json exists (the teachers are trained by a script). */
   available: boolean;
+  /** Imported in this browser (kept in IndexedDB), not built in. */
+  uploaded?: boolean;
 }
 
 export interface Catalog {
@@ -58,8 +69,68 @@ export interface ModelStats extends GraphStats {
   name: string;
 }
 
-/** The student as TF.js Layers files: model.json text and its one weight shard. */
-export type StudentFiles = Awaited<ReturnType<typeof serializeGraph>>;
+/** A network as TF.js Layers files: model.json text and its one weight shard. */
+export type ModelFiles = Awaited<ReturnType<typeof serializeGraph>>;
+/** The student a run produced, as TF.js Layers files. */
+export type StudentFiles = ModelFiles;
+
+/** An uploaded teacher as a run receives it: its files and the preprocessing chosen for it. */
+export interface TeacherModel {
+  files: ModelFiles;
+  preprocessing: Preprocessing;
+}
+
+/** One candidate of preprocessing detection and the accuracy it gave. */
+export interface PreprocessingTrial {
+  label: string;
+  preprocessing: Preprocessing;
+  accuracy: number;
+}
+
+/** A teacher measured on a built-in dataset: its accuracy, or why the data does not fit it. */
+export interface TeacherCheck {
+  dataset: DatasetId;
+  preprocessing: Preprocessing;
+  /** Accuracy on the first `examples` test images; absent when the input does not fit. */
+  accuracy?: number;
+  examples: number;
+  misfit?: RunError;
+  /** Present after "Detect preprocessing": every candidate on `samples` training images. */
+  detection?: { samples: number; trials: PreprocessingTrial[]; chosen: number };
+}
+
+/** What importing a model file found: the IR as Layers files, its summary and a first check. */
+export interface ImportedTeacher {
+  name: string;
+  format: 'tfjs-layers' | 'onnx';
+  /** The uploaded file names (after unzipping). */
+  sourceFiles: string[];
+  stats: ModelStats;
+  /** NHWC without the batch. */
+  inputShape: number[];
+  classes: number;
+  files: ModelFiles;
+  check: TeacherCheck;
+}
+
+/** Work the page asks of the worker beside runs; each answers with its TaskResults entry. */
+export type WorkerTask =
+  | { kind: 'import-teacher'; files: File[]; dataset: DatasetId; backend: BackendChoice }
+  | {
+      kind: 'check-teacher';
+      teacher: TeacherModel;
+      dataset: DatasetId;
+      /** Try every preprocessing candidate first and measure with the best. */
+      detect: boolean;
+      backend: BackendChoice;
+    }
+  | { kind: 'export-onnx'; model: ModelFiles };
+
+export interface TaskResults {
+  'import-teacher': ImportedTeacher;
+  'check-teacher': TeacherCheck;
+  'export-onnx': Uint8Array;
+}
 
 /** An error as it crosses postMessage (which drops the class): ClabError's toJSON shape. */
 export interface RunError {
@@ -70,10 +141,12 @@ export interface RunError {
   code?: string;
 }
 
-/** Page → worker. `id` is the run's id, or the request's for `catalog`. */
+/** Page → worker. `id` is the run's id, or the request's for `catalog` and `task`. */
 export type ToWorker =
   | { kind: 'catalog'; id: string; testMethods: boolean }
-  | { kind: 'start'; id: string; config: RunConfig }
+  /** `teacher` comes with runs of an uploaded teacher (the worker keeps no models). */
+  | { kind: 'start'; id: string; config: RunConfig; teacher?: TeacherModel }
+  | { kind: 'task'; id: string; task: WorkerTask }
   | { kind: 'pause'; id: string }
   | { kind: 'resume'; id: string }
   | { kind: 'stop'; id: string };
@@ -82,6 +155,8 @@ export type ToWorker =
 export type FromWorker =
   | { kind: 'catalog'; id: string; catalog: Catalog }
   | { kind: 'catalog-failed'; id: string; error: RunError }
+  | { kind: 'task-done'; id: string; result: TaskResults[WorkerTask['kind']] }
+  | { kind: 'task-failed'; id: string; error: RunError }
   | { kind: 'started'; id: string }
   /** The backend the run uses, and why (after 'auto' has timed the candidates). */
   | { kind: 'backend'; id: string; backend: BackendInfo }

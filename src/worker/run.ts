@@ -6,9 +6,10 @@ import { serializeGraph } from '../core/io';
 import { deriveStudent, executeRun, type AnyMethodSpec } from '../core/methods';
 import { initBackend, type BackendChoice, type BackendInfo } from '../core/runtime/backend';
 import { ClabError, InvalidInputError, InvalidModelError } from '../core/runtime/errors';
-import { loadTeacher } from '../core/zoo';
+import { loadTeacher, teacherSpec } from '../core/zoo';
 import { EventBatcher } from './batcher';
-import type { FromWorker, ModelStats, RunConfig, RunError } from './protocol';
+import type { FromWorker, ModelStats, RunConfig, RunError, TeacherModel } from './protocol';
+import { teacherFromModel } from './models';
 
 export type Post = (message: FromWorker, transfer?: Transferable[]) => void;
 
@@ -16,6 +17,8 @@ export type Post = (message: FromWorker, transfer?: Transferable[]) => void;
 export interface RunJob {
   id: string;
   config: RunConfig;
+  /** An uploaded teacher, sent by the page with the run. */
+  teacher?: TeacherModel;
   stop: boolean;
   paused: boolean;
   /** Wakes a paused run (after resume or stop). */
@@ -33,6 +36,11 @@ async function ensureBackend(choice: BackendChoice): Promise<BackendInfo> {
   return activeBackend.info;
 }
 
+/** The backend for work beside runs: the one set up already (a run may be using it), else `choice`. */
+export async function sharedBackend(choice: BackendChoice): Promise<BackendInfo> {
+  return activeBackend?.info ?? ensureBackend(choice);
+}
+
 const modelUrl = (teacher: string) => `${import.meta.env.BASE_URL}models/${teacher}/model.json`;
 
 /** Whether a built-in teacher has been trained; dev servers answer a missing file with index.html. */
@@ -41,7 +49,7 @@ export async function teacherAvailable(teacher: string): Promise<boolean> {
   return !!res?.ok && (res.headers.get('content-type') ?? '').includes('json');
 }
 
-function stats(g: Graph): ModelStats {
+export function stats(g: Graph): ModelStats {
   return { name: g.name, ...graphStats(g) };
 }
 
@@ -86,14 +94,20 @@ export async function runJob(
     const backend = await ensureBackend(config.backend);
     post({ kind: 'backend', id, backend });
     phase('loading teacher and data');
-    if (!(await teacherAvailable(config.teacher))) {
+    if (!job.teacher && !teacherSpec(config.teacher)) {
+      throw new InvalidModelError(
+        `The teacher '${config.teacher}' is neither built in nor came with the run`,
+        'Upload the model again (it is no longer stored in this browser), or pick a built-in teacher.',
+      );
+    }
+    if (!job.teacher && !(await teacherAvailable(config.teacher))) {
       throw new InvalidModelError(
         `The built-in teacher '${config.teacher}' is missing at ${modelUrl(config.teacher)}`,
         'Run `npm run train:teachers` to produce it, then reload.',
       );
     }
     const [t, train, test] = await Promise.all([
-      loadTeacher(config.teacher),
+      job.teacher ? teacherFromModel(job.teacher) : loadTeacher(config.teacher),
       loadDataset(config.dataset, 'train'),
       loadDataset(config.dataset, 'test'),
     ]);

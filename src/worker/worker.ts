@@ -7,6 +7,7 @@ import { ARCHITECTURES, TEACHERS } from '../core/zoo';
 import { TEST_METHODS } from './probe';
 import type { Catalog, FromWorker, ToWorker } from './protocol';
 import { runJob, teacherAvailable, toRunError, type RunJob } from './run';
+import { runTask } from './tasks';
 
 const ALL_BACKENDS: BackendName[] = ['webgpu', 'wasm', 'webgl', 'cpu'];
 const DATASET_TITLES: Record<string, string> = { mnist: 'MNIST', fashion: 'Fashion-MNIST' };
@@ -79,8 +80,21 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
       );
       return;
     case 'start':
-      queue.push({ id: msg.id, config: msg.config, stop: false, paused: false });
+      queue.push({
+        id: msg.id,
+        config: msg.config,
+        teacher: msg.teacher,
+        stop: false,
+        paused: false,
+      });
       void drain();
+      return;
+    case 'task':
+      // Beside the run queue: an import or an export should not wait for a long run.
+      runTask(msg.task).then(
+        ({ result, transfer }) => post({ kind: 'task-done', id: msg.id, result }, transfer),
+        (error: unknown) => post({ kind: 'task-failed', id: msg.id, error: toRunError(error) }),
+      );
       return;
     case 'pause':
     case 'resume': {

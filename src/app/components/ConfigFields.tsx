@@ -3,6 +3,7 @@ import type { ReactNode } from 'react';
 import { useWorkbench } from '../state/context';
 import type { Catalog, RunConfig } from '../../worker/protocol';
 import { Field, NumberInput, SelectField, type SelectOption } from './ParamField';
+import { TeacherUpload } from './TeacherUpload';
 
 const BACKEND_TITLES: Record<string, string> = {
   auto: 'auto (fastest measured)',
@@ -100,6 +101,7 @@ export function NetworkFields({
           }
         />
       )}
+      {show('teacher') && <TeacherUpload teacher={config.teacher} />}
       {show('dataset') && (
         <ConfigSelect
           config={config}

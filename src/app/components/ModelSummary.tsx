@@ -2,7 +2,8 @@ import { memo, useState } from 'react';
 import type { ModelStats } from '../../worker/protocol';
 import { formatBytes, formatCount } from '../format';
 
-function ModelTable({
+/** One network layer by layer: the model summary's halves, and an uploaded teacher's view. */
+export function ModelTable({
   role,
   stats,
   allNodes,
@@ -65,6 +66,22 @@ function ModelTable({
   );
 }
 
+/** Shows the nodes without weights too; the tables hide them by default. */
+export function AllNodesToggle({
+  checked,
+  onChange,
+}: {
+  checked: boolean;
+  onChange: (checked: boolean) => void;
+}) {
+  return (
+    <label className="small">
+      <input type="checkbox" checked={checked} onChange={(e) => onChange(e.target.checked)} /> all
+      nodes (activations, pooling, …)
+    </label>
+  );
+}
+
 const ratio = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(2)}×` : '–');
 
 /** Teacher and student layer by layer (from graphStats in the worker), and how much smaller. */
@@ -80,14 +97,7 @@ export const ModelSummary = memo(function ModelSummary({
     <section className="panel" aria-labelledby="model-summary-title" data-testid="model-summary">
       <div className="panel-head">
         <h3 id="model-summary-title">Model summary</h3>
-        <label className="small">
-          <input
-            type="checkbox"
-            checked={allNodes}
-            onChange={(e) => setAllNodes(e.target.checked)}
-          />{' '}
-          all nodes (activations, pooling, …)
-        </label>
+        <AllNodesToggle checked={allNodes} onChange={setAllNodes} />
       </div>
       <p className="compression">
         Compression{' '}

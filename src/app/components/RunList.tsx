@@ -1,7 +1,7 @@
 import { memo, useRef, useState, type ReactNode } from 'react';
 import { saveFile, timestamp } from '../files';
 import { formatDuration, formatTime } from '../format';
-import { useWorkbench } from '../state/context';
+import { useTeacherLabel, useWorkbench } from '../state/context';
 import { keyMetric, type RunRecord, type RunStatus } from '../state/runs';
 import {
   collectSweeps,
@@ -54,6 +54,7 @@ const RunItem = memo(function RunItem({ run, selected }: { run: RunRecord; selec
   const select = useWorkbench((s) => s.select);
   const metric = keyMetric(run);
   const { config, sweep } = run;
+  const teacher = useTeacherLabel(config.teacher);
   const duration = run.startedAt && run.endedAt ? formatDuration(run.endedAt - run.startedAt) : '';
   const grid =
     sweep && Object.keys(sweep.cell.grid).length ? ` · ${gridLabel(sweep.cell.grid)}` : '';
@@ -76,7 +77,7 @@ const RunItem = memo(function RunItem({ run, selected }: { run: RunRecord; selec
         ) : (
           <>
             <span className="run-item-sub">
-              {config.teacher} → {config.student} · {config.dataset} · {config.steps} steps
+              {teacher} → {config.student} · {config.dataset} · {config.steps} steps
             </span>
             <span className="run-item-sub">
               {formatTime(run.createdAt)}

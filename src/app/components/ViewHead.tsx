@@ -4,20 +4,27 @@ import type { RunStatus } from '../state/runs';
 import type { SweepStatus } from '../state/sweeps';
 import { StatusBadge } from './StatusBadge';
 
-/** The head of a run's or a sweep's view: what ran on what, its status and start, its controls. */
+/**
+ * The head of a run's, a sweep's or an uploaded teacher's view: what ran on what, its status and
+ * start (or upload), its controls.
+ */
 export function ViewHead({
   title,
   networks,
   status,
   createdAt,
+  created = 'started',
   details,
   children,
 }: {
   title: ReactNode;
   /** "teacher → student · dataset". */
   networks: ReactNode;
-  status: RunStatus | SweepStatus;
+  /** Absent for what does not run (an uploaded teacher). */
+  status?: RunStatus | SweepStatus;
   createdAt: number;
+  /** The verb before the creation time. */
+  created?: string;
   /** After the start time: seed, steps, parameters… */
   details: ReactNode;
   children?: ReactNode;
@@ -29,7 +36,7 @@ export function ViewHead({
           {title} <span className="muted">{networks}</span>
         </h2>
         <p className="muted small">
-          <StatusBadge status={status} /> started {formatTime(createdAt)} · {details}
+          {status && <StatusBadge status={status} />} {created} {formatTime(createdAt)} · {details}
         </p>
       </div>
       {children}

@@ -17,3 +17,8 @@ export function useWorkbenchStore(): WorkbenchStore {
   if (!store) throw new Error('useWorkbenchStore needs a <StoreContext.Provider>.');
   return store;
 }
+
+/** A teacher as the page names it: an uploaded one by its model's name, a built-in one by id. */
+export function useTeacherLabel(id: string): string {
+  return useWorkbench((s) => s.teachers[id]?.name ?? id);
+}

@@ -1,7 +1,8 @@
-// IndexedDB, directly: one store of run records and one of student files, kept apart so that
-// listing the runs at start-up never reads weights.
-import type { StudentFiles } from '../../worker/protocol';
+// IndexedDB, directly: run records and student files, uploaded teachers and their files, each
+// kind of files apart from its records so that listing at start-up never reads weights.
+import type { ModelFiles, StudentFiles } from '../../worker/protocol';
 import type { RunRecord } from './runs';
+import type { UploadedTeacher } from './teachers';
 
 export interface RunDb {
   all(): Promise<RunRecord[]>;
@@ -10,10 +11,17 @@ export interface RunDb {
   delete(id: string): Promise<void>;
   putStudent(id: string, files: StudentFiles): Promise<void>;
   student(id: string): Promise<StudentFiles | undefined>;
+  teachers(): Promise<UploadedTeacher[]>;
+  /** Saves the record, and the files when given (a re-check changes only the record). */
+  putTeacher(teacher: UploadedTeacher, files?: ModelFiles): Promise<void>;
+  teacherFiles(id: string): Promise<ModelFiles | undefined>;
+  deleteTeacher(id: string): Promise<void>;
 }
 
 const RUNS = 'runs';
 const STUDENTS = 'students';
+const TEACHERS = 'teachers';
+const TEACHER_FILES = 'teacherFiles';
 
 const done = <T>(request: IDBRequest<T>) =>
   new Promise<T>((resolve, reject) => {
@@ -22,10 +30,15 @@ const done = <T>(request: IDBRequest<T>) =>
   });
 
 export async function openRunDb(name = 'compression-lab'): Promise<RunDb> {
-  const open = indexedDB.open(name, 1);
+  // Version 2 added the teacher stores; an upgrade only adds what is missing, so saved runs stay.
+  const open = indexedDB.open(name, 2);
   open.onupgradeneeded = () => {
-    open.result.createObjectStore(RUNS, { keyPath: 'id' });
-    open.result.createObjectStore(STUDENTS);
+    const db = open.result;
+    const missing = (store: string) => !db.objectStoreNames.contains(store);
+    if (missing(RUNS)) db.createObjectStore(RUNS, { keyPath: 'id' });
+    if (missing(STUDENTS)) db.createObjectStore(STUDENTS);
+    if (missing(TEACHERS)) db.createObjectStore(TEACHERS, { keyPath: 'id' });
+    if (missing(TEACHER_FILES)) db.createObjectStore(TEACHER_FILES);
   };
   const db = await done(open);
 
@@ -65,6 +78,30 @@ export async function openRunDb(name = 'compression-lab'): Promise<RunDb> {
         'readonly',
         (t) => t.objectStore(STUDENTS).get(id) as IDBRequest<StudentFiles | undefined>,
       ),
+    teachers: () =>
+      tx(
+        [TEACHERS],
+        'readonly',
+        (t) => t.objectStore(TEACHERS).getAll() as IDBRequest<UploadedTeacher[]>,
+      ),
+    putTeacher: async (teacher, files) => {
+      await tx([TEACHERS, TEACHER_FILES], 'readwrite', (t) => {
+        if (files) t.objectStore(TEACHER_FILES).put(files, teacher.id);
+        return t.objectStore(TEACHERS).put(teacher);
+      });
+    },
+    teacherFiles: (id) =>
+      tx(
+        [TEACHER_FILES],
+        'readonly',
+        (t) => t.objectStore(TEACHER_FILES).get(id) as IDBRequest<ModelFiles | undefined>,
+      ),
+    deleteTeacher: async (id) => {
+      await tx([TEACHERS, TEACHER_FILES], 'readwrite', (t) => {
+        t.objectStore(TEACHER_FILES).delete(id);
+        return t.objectStore(TEACHERS).delete(id);
+      });
+    },
   };
 }
 
@@ -72,6 +109,8 @@ export async function openRunDb(name = 'compression-lab'): Promise<RunDb> {
 export function memoryRunDb(): RunDb {
   const runs = new Map<string, RunRecord>();
   const students = new Map<string, StudentFiles>();
+  const teachers = new Map<string, UploadedTeacher>();
+  const teacherFiles = new Map<string, ModelFiles>();
   return {
     all: async () => [...runs.values()],
     put: async (run) => void runs.set(run.id, run),
@@ -81,5 +120,15 @@ export function memoryRunDb(): RunDb {
     },
     putStudent: async (id, files) => void students.set(id, files),
     student: async (id) => students.get(id),
+    teachers: async () => [...teachers.values()],
+    putTeacher: async (teacher, files) => {
+      teachers.set(teacher.id, teacher);
+      if (files) teacherFiles.set(teacher.id, files);
+    },
+    teacherFiles: async (id) => teacherFiles.get(id),
+    deleteTeacher: async (id) => {
+      teachers.delete(id);
+      teacherFiles.delete(id);
+    },
   };
 }

@@ -188,6 +188,8 @@ export function applyMessage(run: RunRecord, msg: FromWorker, now: number): RunR
       return { ...run, status: 'failed', error: msg.error, endedAt: now };
     case 'catalog':
     case 'catalog-failed':
+    case 'task-done':
+    case 'task-failed':
       return run;
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import type { FromWorker, ToWorker } from '../../worker/protocol';
+import type { FromWorker, ImportedTeacher, ToWorker } from '../../worker/protocol';
 import { memoryRunDb, type RunDb } from './db';
 import { CATALOG, SWEEP_CATALOG } from './fixtures';
 import { createWorkbenchStore } from './store';
@@ -175,5 +175,55 @@ describe('workbench store', () => {
     expect(store.getState().loadSweep(JSON.stringify(odd))).toBeUndefined();
     expect(store.getState().sweepFile).toEqual(odd);
     expect(store.getState().loadSweep('{')).toMatch(/^Not a sweep file/);
+  });
+
+  it('imports a teacher through the worker, keeps it, lists it and sends it with its runs', async () => {
+    const { store, sent, db, reply } = await setup();
+    const importing = store.getState().importTeacher([new File(['{}'], 'model.json')]);
+    const task = sent.find((m) => m.kind === 'task')!;
+    expect(task).toMatchObject({ task: { kind: 'import-teacher', dataset: 'mnist' } });
+    const files = { modelJson: '{}', shardName: 'w.bin', weightData: new ArrayBuffer(8) };
+    const own = { mean: 0, std: 1 };
+    const check = { dataset: 'mnist' as const, preprocessing: own, examples: 2000, accuracy: 0.1 };
+    const stats = { name: 'raw', nodes: [], params: 10, flops: 20, bytes: 40 };
+    const imported: ImportedTeacher = {
+      name: 'raw',
+      format: 'tfjs-layers',
+      sourceFiles: ['model.json'],
+      stats,
+      inputShape: [32, 32, 1],
+      classes: 10,
+      files,
+      check,
+    };
+    reply({ kind: 'task-done', id: task.id, result: imported });
+    const id = (await importing)!;
+    expect(id).toMatch(/^upload:/);
+    expect(store.getState()).toMatchObject({ selectedTeacherId: id, config: { teacher: id } });
+    expect(store.getState().catalog?.teachers.at(-1)).toMatchObject({ id, uploaded: true });
+    expect(await db.teacherFiles(id)).toEqual(files);
+
+    // Detection starts from the file's own preprocessing; its choice is what runs use.
+    const detecting = store.getState().checkTeacher(id, 'mnist', true);
+    await vi.waitFor(() => expect(sent.filter((m) => m.kind === 'task')).toHaveLength(2));
+    const detect = sent.at(-1)!;
+    expect(detect).toMatchObject({ task: { kind: 'check-teacher', detect: true } });
+    const raw = { ...own, range: 'raw' as const };
+    reply({ kind: 'task-done', id: detect.id, result: { ...check, preprocessing: raw } });
+    await detecting;
+    expect((await db.teachers())[0].preprocessing).toEqual(raw);
+
+    const run = store.getState().startRun()!;
+    await vi.waitFor(() => expect(sent.at(-1)).toMatchObject({ kind: 'start', id: run }));
+    expect(sent.at(-1)).toMatchObject({ teacher: { files, preprocessing: raw } });
+
+    // A failed import says why and what to do; the teacher already kept stays.
+    const failing = store.getState().importTeacher([new File(['x'], 'notes.txt')]);
+    const last = sent.at(-1)!;
+    const error = { name: 'InvalidModelError', message: 'None is a model', hint: 'Upload one' };
+    reply({ kind: 'task-failed', id: last.id, error });
+    expect(await failing).toBeUndefined();
+    expect(store.getState().notice).toMatchObject({ kind: 'error', hint: 'Upload one' });
+    expect(Object.keys(store.getState().teachers)).toEqual([id]);
   });
 });

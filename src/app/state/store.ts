@@ -3,7 +3,16 @@
 // charts and IndexedDB.
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { RunWorker } from '../../worker/client';
-import type { Catalog, FromWorker, RunConfig, RunError, StudentFiles } from '../../worker/protocol';
+import type {
+  Catalog,
+  DatasetId,
+  FromWorker,
+  RunConfig,
+  RunError,
+  StudentFiles,
+  TaskResults,
+  WorkerTask,
+} from '../../worker/protocol';
 import { decodeArchive, encodeArchive, type ArchiveEntry } from './archive';
 import { configErrors, methodDefaults } from './config';
 import type { RunDb } from './db';
@@ -19,10 +28,27 @@ import {
   type SweepConfig,
   type SweepDraft,
 } from './sweeps';
+import {
+  isUploadedTeacher,
+  UPLOAD_PREFIX,
+  uploadedTeacher,
+  withUploads,
+  type UploadedTeacher,
+} from './teachers';
 
 export interface Notice {
   kind: 'info' | 'error';
   text: string;
+  /** What to do about it (a ClabError's hint). */
+  hint?: string;
+}
+
+/** A worker task's failure as a thrown error: the RunError it carried, message and hint. */
+export class TaskFailed extends Error {
+  constructor(readonly error: RunError) {
+    super(error.message);
+    this.name = error.name;
+  }
 }
 
 export interface WorkbenchState {
@@ -47,6 +73,12 @@ export interface WorkbenchState {
   sweepFile?: SweepConfig;
   /** The sweep whose results the middle shows (instead of the selected run). */
   selectedSweepId?: string;
+  /** Teachers uploaded in this browser, by id ('upload:…'); the catalog lists them too. */
+  teachers: Record<string, UploadedTeacher>;
+  /** The uploaded teacher the middle shows (before a sweep or a run). */
+  selectedTeacherId?: string;
+  /** What the worker is doing for the teacher upload or view ('Reading 2 files…'), if anything. */
+  teacherTask?: string;
 
   setConfig(patch: Partial<Omit<RunConfig, 'params'>>): void;
   setParam(key: string, value: unknown): void;
@@ -65,6 +97,15 @@ export interface WorkbenchState {
   importRuns(text: string): Promise<number>;
   studentFiles(id: string): Promise<StudentFiles | undefined>;
   dismissNotice(): void;
+
+  /** Imports a model (TF.js Layers files, one .onnx, or a .zip) as a teacher; returns its id. */
+  importTeacher(files: File[]): Promise<string | undefined>;
+  /** Measures an uploaded teacher on `dataset`, detecting its preprocessing first when asked. */
+  checkTeacher(id: string, dataset: DatasetId, detect: boolean): Promise<void>;
+  selectTeacher(id: string): void;
+  removeTeacher(id: string): Promise<void>;
+  /** A finished run's student as an ONNX file (converted in the worker). */
+  studentOnnx(id: string): Promise<Uint8Array | undefined>;
 
   setPanel(panel: 'run' | 'sweep'): void;
   setSweepDraft(patch: Partial<SweepDraft>): void;
@@ -110,7 +151,29 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
 
   return createStore<WorkbenchState>()((set, get) => {
     const fail = (what: string) => (e: unknown) =>
-      set({ notice: { kind: 'error', text: `${what}: ${(e as Error).message ?? String(e)}` } });
+      set({
+        notice: {
+          kind: 'error',
+          text: `${what}: ${(e as Error).message ?? String(e)}`,
+          hint: e instanceof TaskFailed ? e.error.hint : undefined,
+        },
+      });
+
+    // Tasks beside runs (imports, checks, exports): answered by id, rejected if the worker dies.
+    const tasks = new Map<string, { resolve(result: unknown): void; reject(e: Error): void }>();
+    const request = <K extends WorkerTask['kind']>(
+      task: Extract<WorkerTask, { kind: K }>,
+    ): Promise<TaskResults[K]> =>
+      new Promise((resolve, reject) => {
+        const id = newId();
+        tasks.set(id, { resolve: resolve as (result: unknown) => void, reject });
+        worker.send({ kind: 'task', id, task });
+      });
+
+    /** The worker's own catalog; the state's adds the uploaded teachers. */
+    let workerCatalog: Catalog | undefined;
+    const setTeachers = (teachers: Record<string, UploadedTeacher>) =>
+      set({ teachers, catalog: workerCatalog && withUploads(workerCatalog, teachers) });
 
     const dirty = new Set<string>();
     let saveTimer: ReturnType<typeof setTimeout> | undefined;
@@ -135,12 +198,21 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
 
     const onMessage = (msg: FromWorker) => {
       if (msg.kind === 'catalog') {
+        workerCatalog = msg.catalog;
+        const catalog = withUploads(msg.catalog, get().teachers);
         // A respawned worker sends the catalog again; keep the user's draft.
-        if (get().config) return set({ catalog: msg.catalog });
-        const { config, hidden } = configFromHash(deps.hash ?? '', msg.catalog);
-        return set({ catalog: msg.catalog, config, hidden, catalogError: undefined });
+        if (get().config) return set({ catalog });
+        const { config, hidden } = configFromHash(deps.hash ?? '', catalog);
+        return set({ catalog, config, hidden, catalogError: undefined });
       }
       if (msg.kind === 'catalog-failed') return set({ catalogError: msg.error });
+      if (msg.kind === 'task-done' || msg.kind === 'task-failed') {
+        const task = tasks.get(msg.id);
+        tasks.delete(msg.id);
+        if (msg.kind === 'task-done') task?.resolve(msg.result);
+        else task?.reject(new TaskFailed(msg.error));
+        return;
+      }
       const run = get().runs[msg.id];
       if (!run) return; // deleted while the worker still talked about it
       const next = applyMessage(run, msg, now());
@@ -152,8 +224,25 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
       else saveNow(msg.id);
     };
 
-    const sendStart = (run: RunRecord) =>
-      worker.send({ kind: 'start', id: run.id, config: run.config });
+    // Runs of an uploaded teacher carry its files, read from IndexedDB first; while a read is
+    // pending, later starts wait behind it so the worker queues runs in the order they were made.
+    let reading: Promise<void> | undefined;
+    const sendStart = (run: RunRecord) => {
+      const { id, config } = run;
+      const upload = isUploadedTeacher(config.teacher) ? get().teachers[config.teacher] : undefined;
+      if (!upload && !reading) return worker.send({ kind: 'start', id, config });
+      const read = (reading ?? Promise.resolve())
+        .then(async () => {
+          const files = upload && (await db.teacherFiles(upload.id));
+          const teacher = files && { files, preprocessing: upload.preprocessing };
+          worker.send({ kind: 'start', id, config, teacher });
+        })
+        .catch(fail('Reading the uploaded teacher failed'))
+        .finally(() => {
+          if (reading === read) reading = undefined;
+        });
+      reading = read;
+    };
 
     const onCrash = (reason: string) => {
       const runs = Object.values(get().runs).filter((r) => ACTIVE.has(r.status));
@@ -170,10 +259,18 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
         .filter((r) => r.status === 'queued')
         .sort((a, b) => newestFirst(b, a))
         .forEach(sendStart);
-      set({ notice: { kind: 'error', text: crash.message } });
+      for (const task of tasks.values()) task.reject(new TaskFailed(crash));
+      tasks.clear();
+      set({ notice: { kind: 'error', text: crash.message, hint: crash.hint } });
     };
 
     const worker = deps.connect({ onMessage, onCrash });
+
+    db.teachers()
+      .then((stored) =>
+        setTeachers({ ...Object.fromEntries(stored.map((t) => [t.id, t])), ...get().teachers }),
+      )
+      .catch(fail('Reading uploaded teachers failed'));
 
     // Whatever was active when the page went away did not finish: it was interrupted.
     db.all()
@@ -245,6 +342,7 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
     return {
       hidden: new Set(),
       runs: {},
+      teachers: {},
       order: [],
       loaded: false,
       panel: 'run',
@@ -266,10 +364,19 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
       },
 
       adoptConfig(config) {
-        if (get().catalog?.methods.some((m) => m.id === config.method)) {
-          set({ config: structuredClone(config) });
-        } else {
+        const { catalog } = get();
+        if (!catalog?.methods.some((m) => m.id === config.method)) {
           set({ notice: { kind: 'error', text: `This page has no method '${config.method}'.` } });
+        } else if (!catalog.teachers.some((t) => t.id === config.teacher)) {
+          set({
+            notice: {
+              kind: 'error',
+              text: `This run's teacher '${config.teacher}' is not in this browser.`,
+              hint: 'Upload the model again and pick it, or choose another teacher.',
+            },
+          });
+        } else {
+          set({ config: structuredClone(config), selectedTeacherId: undefined });
         }
       },
 
@@ -279,7 +386,7 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
         const method = catalog.methods.find((m) => m.id === config.method)!;
         const run = newRun(newId(), structuredClone(config), method.title, now());
         enqueue([run]);
-        set({ selectedId: run.id, selectedSweepId: undefined });
+        set({ selectedId: run.id, selectedSweepId: undefined, selectedTeacherId: undefined });
         return run.id;
       },
 
@@ -288,7 +395,7 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
       stop: control('stop'),
 
       select(id) {
-        set({ selectedId: id, selectedSweepId: undefined });
+        set({ selectedId: id, selectedSweepId: undefined, selectedTeacherId: undefined });
       },
 
       remove: (id) => removeRuns([id]),
@@ -333,6 +440,83 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
 
       dismissNotice() {
         set({ notice: undefined });
+      },
+
+      async importTeacher(files) {
+        const { config } = get();
+        if (!config || files.length === 0) return;
+        set({ teacherTask: `Reading ${files.length} file(s)…`, notice: undefined });
+        try {
+          const imported = await request({
+            kind: 'import-teacher',
+            files,
+            dataset: config.dataset,
+            backend: config.backend,
+          });
+          const teacher = uploadedTeacher(`${UPLOAD_PREFIX}${newId()}`, now(), imported);
+          await db.putTeacher(teacher, imported.files);
+          setTeachers({ ...get().teachers, [teacher.id]: teacher });
+          get().setConfig({ teacher: teacher.id });
+          set({ selectedTeacherId: teacher.id });
+          return teacher.id;
+        } catch (e) {
+          fail('The model could not be imported')(e);
+          return undefined;
+        } finally {
+          set({ teacherTask: undefined });
+        }
+      },
+
+      async checkTeacher(id, dataset, detect) {
+        const { config } = get();
+        const teacher = get().teachers[id];
+        if (!teacher || !config) return;
+        set({ teacherTask: detect ? 'Detecting preprocessing…' : `Measuring on ${dataset}…` });
+        try {
+          const files = await db.teacherFiles(id);
+          if (!files) throw new Error('its files are no longer stored in this browser');
+          const check = await request({
+            kind: 'check-teacher',
+            teacher: {
+              files,
+              preprocessing: detect ? teacher.ownPreprocessing : teacher.preprocessing,
+            },
+            dataset,
+            detect,
+            backend: config.backend,
+          });
+          const next = { ...teacher, preprocessing: check.preprocessing, check };
+          await db.putTeacher(next);
+          setTeachers({ ...get().teachers, [id]: next });
+        } catch (e) {
+          fail(`Checking ${teacher.name} failed`)(e);
+        } finally {
+          set({ teacherTask: undefined });
+        }
+      },
+
+      selectTeacher(id) {
+        set({ selectedTeacherId: id });
+      },
+
+      async removeTeacher(id) {
+        const teachers = { ...get().teachers };
+        delete teachers[id];
+        setTeachers(teachers);
+        const fallback = get().catalog?.teachers.find((t) => t.available);
+        if (get().config?.teacher === id && fallback) get().setConfig({ teacher: fallback.id });
+        if (get().selectedTeacherId === id) set({ selectedTeacherId: undefined });
+        await db.deleteTeacher(id).catch(fail('Deleting the teacher failed'));
+      },
+
+      async studentOnnx(id) {
+        try {
+          const model = await db.student(id);
+          return model && (await request({ kind: 'export-onnx', model }));
+        } catch (e) {
+          fail('The ONNX export failed')(e);
+          return undefined;
+        }
       },
 
       setPanel(panel) {
@@ -386,12 +570,12 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
           return run;
         });
         enqueue(made);
-        set({ selectedSweepId: id, selectedId: made[0]?.id });
+        set({ selectedSweepId: id, selectedId: made[0]?.id, selectedTeacherId: undefined });
         return id;
       },
 
       selectSweep(id) {
-        set({ selectedSweepId: id });
+        set({ selectedSweepId: id, selectedTeacherId: undefined });
       },
 
       stopSweep(id) {

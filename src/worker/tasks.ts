@@ -1,0 +1,131 @@
+// The worker's work beside runs: importing an uploaded model, measuring a teacher on a built-in
+// dataset (and detecting its preprocessing), and exporting a student as ONNX. Every graph made
+// here is disposed before the answer goes back; only plain data and buffers cross.
+import { firstExamples, loadDataset, type DatasetId } from '../core/data';
+import { disposeGraph, inferShapes, type Graph } from '../core/graph';
+import {
+  formatMiB,
+  graphFromUpload,
+  MAX_MODEL_BYTES,
+  serializeGraph,
+  type NamedBytes,
+} from '../core/io';
+import { graphToOnnx } from '../core/io/onnx';
+import { accuracy, detectPreprocessing, inputOptions } from '../core/metrics';
+import { InvalidModelError } from '../core/runtime/errors';
+import { graphFromFiles, teacherFromModel } from './models';
+import type { ImportedTeacher, TaskResults, TeacherCheck, WorkerTask } from './protocol';
+import { sharedBackend, stats, toRunError } from './run';
+
+/** Labelled training images each preprocessing candidate is tried on (as `clab --preprocessing detect`). */
+const DETECTION_SAMPLES = 500;
+/** Test images the teacher's accuracy is measured on: a sanity check, not a benchmark. */
+const CHECK_EXAMPLES = 2000;
+
+/** Reads the uploaded files, refusing any over the cap before reading it. */
+async function readUploads(files: File[]): Promise<NamedBytes[]> {
+  const total = files.reduce((sum, f) => sum + f.size, 0);
+  if (total > MAX_MODEL_BYTES) {
+    const largest = files.reduce((a, b) => (b.size > a.size ? b : a));
+    throw new InvalidModelError(
+      `The files hold ${formatMiB(total)} ('${largest.name}' alone ${formatMiB(largest.size)}); uploads are capped at ${formatMiB(MAX_MODEL_BYTES)}`,
+      'Compress a smaller model; browser training of larger ones is not practical.',
+    );
+  }
+  return Promise.all(
+    files.map(async (f) => ({
+      // A file from a dropped or picked folder keeps its path inside it.
+      name: f.webkitRelativePath || f.name,
+      bytes: new Uint8Array(await f.arrayBuffer()),
+    })),
+  );
+}
+
+/** Uses a graph and disposes it, whatever happens. */
+async function using<T>(g: Graph, use: (g: Graph) => Promise<T>): Promise<T> {
+  try {
+    return await use(g);
+  } finally {
+    disposeGraph(g);
+  }
+}
+
+/**
+ * The teacher's accuracy on `dataset`'s first test images, after detecting its preprocessing on
+ * training images when asked; a model whose input or classes do not fit the data says why.
+ */
+async function checkTeacher(g: Graph, dataset: DatasetId, detect: boolean): Promise<TeacherCheck> {
+  const [train, test] = await Promise.all([
+    loadDataset(dataset, 'train'),
+    loadDataset(dataset, 'test'),
+  ]);
+  const examples = Math.min(CHECK_EXAMPLES, test.count);
+  const check: TeacherCheck = { dataset, preprocessing: g.preprocessing, examples };
+  const classes = inferShapes(g).get(g.output)!.at(-1)!;
+  try {
+    inputOptions(g, test);
+    if (classes !== test.numClasses) {
+      throw new InvalidModelError(
+        `'${g.name}' has ${classes} outputs but ${dataset} has ${test.numClasses} classes`,
+        'Measure it on data with as many classes as the model has outputs.',
+      );
+    }
+  } catch (e) {
+    return { ...check, misfit: toRunError(e) };
+  }
+  if (detect) {
+    const detection = await detectPreprocessing(g, firstExamples(train, DETECTION_SAMPLES));
+    g.preprocessing = detection.best.preprocessing;
+    check.preprocessing = g.preprocessing;
+    check.detection = {
+      samples: DETECTION_SAMPLES,
+      trials: detection.trials,
+      chosen: detection.trials.indexOf(detection.best),
+    };
+  }
+  check.accuracy = await accuracy(g, firstExamples(test, examples));
+  return check;
+}
+
+async function importTeacher(
+  task: Extract<WorkerTask, { kind: 'import-teacher' }>,
+): Promise<ImportedTeacher> {
+  const uploads = await readUploads(task.files);
+  await sharedBackend(task.backend);
+  const { graph, format, names } = await graphFromUpload(uploads);
+  return using(graph, async (g) => ({
+    name: g.name,
+    format,
+    sourceFiles: names,
+    stats: stats(g),
+    inputShape: g.inputShape,
+    classes: inferShapes(g).get(g.output)!.at(-1)!,
+    files: await serializeGraph(g, { shardName: `${g.name}.weights.bin` }),
+    check: await checkTeacher(g, task.dataset, false),
+  }));
+}
+
+/** Does one task; the result's buffers are listed for transfer. */
+export async function runTask(
+  task: WorkerTask,
+): Promise<{ result: TaskResults[WorkerTask['kind']]; transfer: Transferable[] }> {
+  switch (task.kind) {
+    case 'import-teacher': {
+      const teacher = await importTeacher(task);
+      return { result: teacher, transfer: [teacher.files.weightData] };
+    }
+    case 'check-teacher': {
+      await sharedBackend(task.backend);
+      const check = await using(await teacherFromModel(task.teacher), (g) =>
+        checkTeacher(g, task.dataset, task.detect),
+      );
+      return { result: check, transfer: [] };
+    }
+    case 'export-onnx': {
+      // Reading weights needs no speed: any backend will do, so never time them for this.
+      await sharedBackend('cpu');
+      const bytes = await using(await graphFromFiles(task.model), graphToOnnx);
+      return { result: bytes, transfer: [bytes.buffer] };
+    }
+  }
+}
