@@ -1,5 +1,6 @@
 // Hinton KD of LeNet-5 into its half on MNIST, trained for real in the worker (WASM).
 import { readFile } from 'node:fs/promises';
+import { unzipSync } from 'fflate';
 import { expect, test } from './workbench';
 
 test('KD streams live charts without long tasks, downloads the student, survives a reload', async ({
@@ -30,16 +31,17 @@ test('KD streams live charts without long tasks, downloads the student, survives
   await expect(page.getByTestId('model-summary')).toContainText('conv1');
   await expect(page.getByTestId('compression-ratio')).toHaveText(/^\d+\.\d\d×$/);
 
-  const [json, weights] = await bench.downloads(2, () =>
-    page.getByRole('button', { name: 'Download student' }).click(),
+  const [zip] = await bench.downloads(1, () =>
+    page.getByRole('button', { name: 'Student as TF.js (.zip)' }).click(),
   );
-  expect(json.suggestedFilename()).toBe('model.json');
-  const model = JSON.parse(await readFile((await json.path())!, 'utf8')) as {
+  expect(zip.suggestedFilename()).toMatch(/^student-.*\.zip$/);
+  const files = unzipSync(new Uint8Array(await readFile((await zip.path())!)));
+  const model = JSON.parse(new TextDecoder().decode(files['model.json'])) as {
     modelTopology: unknown;
     weightsManifest: { paths: string[] }[];
   };
   expect(model.modelTopology).toBeTruthy();
-  expect(model.weightsManifest[0].paths).toEqual([weights.suggestedFilename()]);
+  expect(Object.keys(files)).toEqual(['model.json', ...model.weightsManifest[0].paths]);
 
   await page.reload();
   await expect(bench.runItems).toHaveCount(1);
@@ -72,5 +74,5 @@ test('a run pauses, resumes and stops mid-way, and keeps its student', async ({ 
   expect(await bench.waitForEnd()).toBe('stopped');
   await longTasks.report('KD streaming, paused, resumed and stopped');
   await expect(page.getByTestId('result')).toContainText('student accuracy');
-  await expect(page.getByRole('button', { name: 'Download student' })).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Student as TF.js (.zip)' })).toBeVisible();
 });

@@ -1,4 +1,6 @@
 // Saving and opening files without a server: object URLs and <input type=file>.
+import { strToU8, zipSync } from 'fflate';
+import type { ModelFiles } from '../worker/protocol';
 
 export function saveFile(name: string, data: BlobPart, type: string): void {
   const url = URL.createObjectURL(new Blob([data], { type }));
@@ -12,4 +14,12 @@ export function saveFile(name: string, data: BlobPart, type: string): void {
 
 export function timestamp(): string {
   return new Date().toISOString().slice(0, 16).replace(/[-:]/g, '').replace('T', '-');
+}
+
+/** A network's TF.js Layers files as one .zip: model.json beside its shard, as tf.loadLayersModel wants them. */
+export function modelZip(files: ModelFiles): Uint8Array<ArrayBuffer> {
+  return zipSync({
+    'model.json': strToU8(files.modelJson),
+    [files.shardName]: new Uint8Array(files.weightData),
+  }) as Uint8Array<ArrayBuffer>;
 }

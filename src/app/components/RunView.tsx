@@ -1,6 +1,7 @@
-import { saveFile } from '../files';
+import { modelZip, saveFile } from '../files';
 import { formatBytes, formatCount, formatDuration, formatNumber, formatPercent } from '../format';
-import { useWorkbench } from '../state/context';
+import { useTeacherLabel, useWorkbench } from '../state/context';
+import { runReport } from '../state/report';
 import { ACTIVE, etaMs, type RunRecord } from '../state/runs';
 import { errorViewOf } from '../../core/metrics/error-keys';
 import { EmbeddingChart } from './charts/EmbeddingChart';
@@ -82,17 +83,27 @@ function ResultCards({ run }: { run: RunRecord }) {
 function Actions({ run }: { run: RunRecord }) {
   const exportRuns = useWorkbench((s) => s.exportRuns);
   const studentFiles = useWorkbench((s) => s.studentFiles);
+  const studentOnnx = useWorkbench((s) => s.studentOnnx);
   const remove = useWorkbench((s) => s.remove);
   const adoptConfig = useWorkbench((s) => s.adoptConfig);
+  const teacher = useTeacherLabel(run.config.teacher);
   const short = run.id.slice(0, 8);
   const exportOne = async () =>
     saveFile(`compression-lab-run-${short}.json`, await exportRuns([run.id]), 'application/json');
-  const download = async () => {
+  const downloadZip = async () => {
     const files = await studentFiles(run.id);
-    if (!files) return;
-    saveFile('model.json', files.modelJson, 'application/json');
-    saveFile(files.shardName, files.weightData, 'application/octet-stream');
+    if (files) saveFile(`student-${short}.zip`, modelZip(files), 'application/zip');
   };
+  const downloadOnnx = async () => {
+    const bytes = await studentOnnx(run.id);
+    if (bytes) saveFile(`student-${short}.onnx`, bytes as BlobPart, 'application/octet-stream');
+  };
+  const downloadReport = () =>
+    saveFile(
+      `student-${short}-report.json`,
+      JSON.stringify(runReport(run, teacher), null, 2),
+      'application/json',
+    );
   return (
     <div className="actions">
       <button type="button" className="ghost" onClick={() => adoptConfig(run.config)}>
@@ -102,8 +113,18 @@ function Actions({ run }: { run: RunRecord }) {
         Export run
       </button>
       {run.hasStudent && (
-        <button type="button" className="ghost" onClick={() => void download()}>
-          Download student
+        <>
+          <button type="button" className="ghost" onClick={() => void downloadZip()}>
+            Student as TF.js (.zip)
+          </button>
+          <button type="button" className="ghost" onClick={() => void downloadOnnx()}>
+            Student as ONNX
+          </button>
+        </>
+      )}
+      {run.result && (
+        <button type="button" className="ghost" onClick={downloadReport}>
+          Run report
         </button>
       )}
       <button type="button" className="ghost danger" onClick={() => void remove(run.id)}>
@@ -173,6 +194,7 @@ function SweepLink({ run }: { run: RunRecord }) {
 /** The selected run: status and controls, live charts, result, model summary and log. */
 export function RunView() {
   const run = useWorkbench((s) => (s.selectedId ? s.runs[s.selectedId] : undefined));
+  const teacher = useTeacherLabel(run?.config.teacher ?? '');
   if (!run) {
     return (
       <main className="main">
@@ -195,7 +217,7 @@ export function RunView() {
     <main className="main" data-testid="run-view" data-status={run.status}>
       <ViewHead
         title={run.methodTitle}
-        networks={`${config.teacher} → ${config.student} · ${config.dataset}`}
+        networks={`${teacher} → ${config.student} · ${config.dataset}`}
         status={run.status}
         createdAt={run.createdAt}
         details={
