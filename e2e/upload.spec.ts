@@ -1,0 +1,192 @@
+// Bringing a model to the page: a TF.js Layers teacher trained on raw pixels (its preprocessing
+// detected), an ONNX teacher, a Cross Distillation run of the upload, the student downloaded as
+// TF.js and ONNX and uploaded back as a teacher; and a file that is no model, dropped on the page.
+import { mkdir, mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { unzipSync } from 'fflate';
+import type { Page } from '@playwright/test';
+import { makeOnnxFixtures } from '../scripts/make-onnx-fixtures';
+import { expect, test } from './workbench';
+
+const RAW_LENET = 'src/core/io/fixtures/tfjs-raw-lenet5';
+const SHOTS = '/tmp/shots';
+
+let onnxDir: string;
+
+test.beforeAll(async () => {
+  onnxDir = await mkdtemp(join(tmpdir(), 'clab-upload-'));
+  for (const [name, bytes] of await makeOnnxFixtures()) {
+    if (name.startsWith('lenet5')) await writeFile(join(onnxDir, name), bytes);
+  }
+  await mkdir(SHOTS, { recursive: true });
+});
+
+function uploadTeacher(page: Page, files: string[]) {
+  return page.getByLabel('Upload teacher files').setInputFiles(files);
+}
+
+/** The accuracy the teacher view shows, as a fraction. */
+async function shownAccuracy(page: Page): Promise<number> {
+  const text = await page.getByTestId('teacher-accuracy').textContent();
+  return Number(/([\d.]+)%/.exec(text ?? '')![1]) / 100;
+}
+
+test('a TF.js and an ONNX teacher upload, detect, distil, download and re-import', async ({
+  bench,
+  page,
+}) => {
+  test.setTimeout(240_000);
+  await bench.open();
+  await bench.configure({ backend: 'wasm', dataset: 'mnist' });
+
+  // The raw-pixel LeNet-5 reads as [0, 1] inputs until detection says otherwise.
+  const files = (await readdir(RAW_LENET)).map((f) => join(RAW_LENET, f));
+  await uploadTeacher(page, files);
+  const view = page.getByTestId('teacher-view');
+  await expect(view).toBeVisible({ timeout: 60_000 });
+  const summary = page.getByTestId('teacher-summary');
+  await expect(summary).toContainText('32×32×1');
+  await expect(summary).toContainText('classes10');
+  expect(await shownAccuracy(page)).toBeLessThan(0.5);
+
+  await page.getByRole('button', { name: 'Detect preprocessing' }).click();
+  const table = page.getByTestId('detection-table');
+  await expect(table).toBeVisible({ timeout: 60_000 });
+  await expect(table.locator('tr.chosen td').first()).toHaveText(/^raw/);
+  await expect(page.getByTestId('teacher-preprocessing')).toContainText('raw');
+  expect(await shownAccuracy(page)).toBeGreaterThan(0.97);
+  await page.screenshot({ path: `${SHOTS}/upload-detection.png`, fullPage: true });
+
+  // The upload is the run's teacher, with the detected preprocessing.
+  await expect(bench.combobox('Teacher')).toHaveValue(/^upload:/);
+  await bench.run({
+    method: 'cross-distillation',
+    steps: 30,
+    testExamples: 500,
+    params: { 'Iters per layer': 30, 'Fine tune steps': 5 },
+  });
+  expect(await bench.waitForEnd(150_000)).toBe('done');
+  await expect(page.getByTestId('result')).toContainText('teacher accuracy');
+
+  const [zip] = await bench.downloads(1, () =>
+    page.getByRole('button', { name: 'Student as TF.js (.zip)' }).click(),
+  );
+  const zipPath = join(onnxDir, zip.suggestedFilename());
+  await zip.saveAs(zipPath);
+  const entries = unzipSync(new Uint8Array(await readFile(zipPath)));
+  const modelJson = JSON.parse(new TextDecoder().decode(entries['model.json'])) as tf.io.ModelJSON;
+  const { paths, weights } = modelJson.weightsManifest[0];
+  // TF.js itself reads the zip's files.
+  const shard = entries[paths[0]];
+  const loaded = await tf.loadLayersModel(
+    tf.io.fromMemory({
+      modelTopology: modelJson.modelTopology,
+      weightSpecs: weights,
+      weightData: shard.buffer.slice(shard.byteOffset, shard.byteOffset + shard.byteLength),
+    }),
+  );
+  expect(loaded.outputs[0].shape).toEqual([null, 10]);
+  loaded.dispose();
+
+  const [onnx] = await bench.downloads(1, () =>
+    page.getByRole('button', { name: 'Student as ONNX' }).click(),
+  );
+  const onnxPath = join(onnxDir, onnx.suggestedFilename());
+  await onnx.saveAs(onnxPath);
+  const report = await bench.downloadText(() =>
+    page.getByRole('button', { name: 'Run report' }).click(),
+  );
+  const parsed = JSON.parse(report.text) as { config: { method: string }; layers: unknown[] };
+  expect(parsed.config.method).toBe('cross-distillation');
+  expect(parsed.layers.length).toBeGreaterThan(0);
+
+  // Both downloads come back as teachers that predict alike (the preprocessing travels along).
+  await uploadTeacher(page, [zipPath]);
+  await expect(view).toContainText('uploaded TF.js Layers teacher', { timeout: 60_000 });
+  const fromZip = await shownAccuracy(page);
+  await uploadTeacher(page, [onnxPath]);
+  await expect(view).toContainText('uploaded ONNX teacher', { timeout: 60_000 });
+  expect(Math.abs((await shownAccuracy(page)) - fromZip)).toBeLessThan(0.01);
+
+  // An ONNX file written in tf2onnx's layout (NHWC input, batch 1, normalisation as Sub/Div).
+  await uploadTeacher(page, [join(onnxDir, 'lenet5-mnist-nhwc.onnx')]);
+  await expect(view).toContainText('lenet5-mnist-nhwc', { timeout: 60_000 });
+  expect(await shownAccuracy(page)).toBeGreaterThan(0.97);
+
+  // After a reload the uploads are still there, beside the run.
+  await page.reload();
+  await expect(bench.runItems).toHaveCount(1);
+  await expect(bench.combobox('Teacher').locator('option', { hasText: 'uploaded' })).toHaveCount(4);
+});
+
+/** Drops one file made in the page (its bytes never cross from the test) onto the page. */
+async function dropInPage(page: Page, name: string, content: { text: string } | { zeros: number }) {
+  const dataTransfer = await page.evaluateHandle(
+    ({ name, content }) => {
+      const dt = new DataTransfer();
+      dt.items.add(
+        new File(['text' in content ? content.text : new ArrayBuffer(content.zeros)], name),
+      );
+      return dt;
+    },
+    { name, content },
+  );
+  await page.locator('.app').dispatchEvent('dragover', { dataTransfer });
+  await page.locator('.app').dispatchEvent('drop', { dataTransfer });
+}
+
+test('bad model files say what is wrong and what to do; runs stay and the page goes on', async ({
+  bench,
+  page,
+}) => {
+  await bench.open();
+  const notice = page.getByTestId('notice');
+  const upload = (files: { name: string; buffer: Buffer }[]) =>
+    page
+      .getByLabel('Upload teacher files')
+      .setInputFiles(files.map((f) => ({ ...f, mimeType: 'application/octet-stream' })));
+
+  await dropInPage(page, 'notes.txt', { text: 'just some notes' });
+  await expect(notice).toContainText("None of 'notes.txt' is a model file");
+  await expect(notice).toContainText('Upload a TF.js Layers model.json');
+  await page.screenshot({ path: `${SHOTS}/upload-error.png` });
+
+  // Over the cap: refused by its size before a byte is read.
+  await dropInPage(page, 'huge.onnx', { zeros: 300 * 2 ** 20 });
+  await expect(notice).toContainText('uploads are capped at 256 MiB');
+
+  const json = await readFile(join(RAW_LENET, 'model.json'), 'utf8');
+  const shard = await readFile(join(RAW_LENET, 'group1-shard1of1.bin'));
+  await upload([{ name: 'model.json', buffer: Buffer.from(json.slice(0, 200)) }]);
+  await expect(notice).toContainText('model.json is not valid JSON');
+
+  await upload([
+    { name: 'model.json', buffer: Buffer.from(json) },
+    { name: 'group1-shard1of1.bin', buffer: shard.subarray(0, 64) },
+  ]);
+  await expect(notice).toContainText(/expected \d+ bytes, found 64/);
+  await expect(notice).toContainText('A shard is truncated or missing');
+
+  const lambda = json.replace('"class_name": "Flatten"', '"class_name": "Lambda"');
+  expect(lambda).not.toBe(json);
+  await upload([
+    { name: 'model.json', buffer: Buffer.from(lambda) },
+    { name: 'group1-shard1of1.bin', buffer: shard },
+  ]);
+  await expect(notice).toContainText('no code from a model file is ever run');
+
+  // The first weight is float16 in this file: 0x7e00 is NaN.
+  const nan = Buffer.from(shard);
+  nan.writeUInt16LE(0x7e00, 0);
+  await upload([
+    { name: 'model.json', buffer: Buffer.from(json) },
+    { name: 'group1-shard1of1.bin', buffer: nan },
+  ]);
+  await expect(notice).toContainText("Weight 'conv2d/kernel' contains NaN or infinite values");
+
+  await expect(bench.runItems).toHaveCount(0);
+  await bench.run({ backend: 'wasm', steps: 5, testExamples: 200 });
+  expect(await bench.waitForEnd()).toBe('done');
+});
