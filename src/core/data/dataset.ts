@@ -7,9 +7,11 @@ import { DatasetFormatError, parseDataset } from './format';
 export type DatasetId = 'mnist' | 'fashion';
 export type Split = 'train' | 'test';
 export const DATASET_IDS: readonly DatasetId[] = ['mnist', 'fashion'];
+/** Where a dataset's images come from: a built-in dataset, or labelled images uploaded in the page. */
+export type DataSource = DatasetId | 'uploaded';
 
 export interface Dataset {
-  id: DatasetId;
+  id: DataSource;
   split: Split;
   count: number;
   height: number;

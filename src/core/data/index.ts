@@ -3,6 +3,7 @@ export {
   DataMissingError,
   firstExamples,
   loadDataset,
+  type DataSource,
   type Dataset,
   type DatasetId,
   type LoadOptions,
@@ -30,3 +31,4 @@ export {
 } from './batches';
 export { sampleKShot } from './kshot';
 export { shuffleInPlace, type RandomSource } from './shuffle';
+export { classIndices, imagesByClass } from './labelled-folders';

@@ -71,7 +71,8 @@ export function deriveStudent(
 ): Graph {
   if (choice === 'half') return widthMultiplier(teacher, 0.5, seed, `${teacher.name}-half`);
   if (choice === 'copy') return cloneGraph(teacher, `${teacher.name}-student`);
-  const student = buildArchitecture(choice, train.id, seed);
+  // The dataset only picks the architecture's normalisation, which the teacher's replaces below.
+  const student = buildArchitecture(choice, train.id === 'uploaded' ? 'mnist' : train.id, seed);
   const out = (g: Graph) => inferShapes(g).get(g.output)!.join('×');
   if (student.inputShape.join() !== teacher.inputShape.join() || out(student) !== out(teacher)) {
     const shapes = `${student.inputShape.join('×')} → ${out(student)} vs the teacher's ${teacher.inputShape.join('×')} → ${out(teacher)}`;

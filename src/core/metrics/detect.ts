@@ -25,7 +25,8 @@ export function preprocessingCandidates(g: Graph, ds: Dataset): Preprocessing[] 
   const bases: Preprocessing[] = [
     own,
     ...INPUT_RANGES.map((range) => ({ ...own, range })),
-    { ...own, range: 'unit', ...NORMALIZATION[ds.id] },
+    // Uploaded images have no conventional statistics.
+    ...(ds.id === 'uploaded' ? [] : [{ ...own, range: 'unit' as const, ...NORMALIZATION[ds.id] }]),
   ];
   const [h, w] = g.inputShape;
   const sameSize = h === ds.height && w === ds.width;
