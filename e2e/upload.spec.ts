@@ -1,13 +1,15 @@
 // Bringing a model to the page: a TF.js Layers teacher trained on raw pixels (its preprocessing
-// detected), an ONNX teacher, a Cross Distillation run of the upload, the student downloaded as
-// TF.js and ONNX and uploaded back as a teacher; and a file that is no model, dropped on the page.
+// detected), an ONNX teacher, a few-shot folder and zip of PNGs, a Cross Distillation run of the
+// upload on them, the student downloaded as TF.js and ONNX and uploaded back as a teacher; and
+// bad files, dropped or picked.
 import { mkdir, mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { unzipSync } from 'fflate';
+import { unzipSync, zipSync } from 'fflate';
 import type { Page } from '@playwright/test';
 import { makeOnnxFixtures } from '../scripts/make-onnx-fixtures';
+import { loadDataset } from '../src/core/data';
 import { expect, test } from './workbench';
 
 const RAW_LENET = 'src/core/io/fixtures/tfjs-raw-lenet5';
@@ -27,13 +29,47 @@ function uploadTeacher(page: Page, files: string[]) {
   return page.getByLabel('Upload teacher files').setInputFiles(files);
 }
 
+/**
+ * A few-shot folder: `perClass` MNIST training digits of each class as PNGs in `<dir>/<class>/`,
+ * encoded by the page's canvas.
+ */
+async function writeShots(page: Page, dir: string, perClass: number): Promise<void> {
+  const train = await loadDataset('mnist', 'train');
+  const size = train.height * train.width;
+  const picked: { label: number; pixels: number[] }[] = [];
+  for (let i = 0; picked.length < 10 * perClass; i++) {
+    const label = train.labels[i];
+    if (picked.filter((p) => p.label === label).length >= perClass) continue;
+    picked.push({ label, pixels: [...train.pixels.subarray(i * size, (i + 1) * size)] });
+  }
+  const pngs = await page.evaluate(
+    ([images, w, h]) =>
+      Promise.all(
+        images.map(async ({ pixels }) => {
+          const canvas = new OffscreenCanvas(w, h);
+          const ctx = canvas.getContext('2d')!;
+          const data = ctx.createImageData(w, h);
+          pixels.forEach((v, k) => data.data.set([v, v, v, 255], 4 * k));
+          ctx.putImageData(data, 0, 0);
+          const bytes = new Uint8Array(await (await canvas.convertToBlob()).arrayBuffer());
+          return btoa(String.fromCharCode(...bytes));
+        }),
+      ),
+    [picked, train.width, train.height] as const,
+  );
+  for (const [i, { label }] of picked.entries()) {
+    await mkdir(join(dir, String(label)), { recursive: true });
+    await writeFile(join(dir, String(label), `${i}.png`), Buffer.from(pngs[i], 'base64'));
+  }
+}
+
 /** The accuracy the teacher view shows, as a fraction. */
 async function shownAccuracy(page: Page): Promise<number> {
   const text = await page.getByTestId('teacher-accuracy').textContent();
   return Number(/([\d.]+)%/.exec(text ?? '')![1]) / 100;
 }
 
-test('a TF.js and an ONNX teacher upload, detect, distil, download and re-import', async ({
+test('TF.js and ONNX teachers and a few-shot folder upload; detect, distil, download, re-import', async ({
   bench,
   page,
 }) => {
@@ -59,8 +95,32 @@ test('a TF.js and an ONNX teacher upload, detect, distil, download and re-import
   expect(await shownAccuracy(page)).toBeGreaterThan(0.97);
   await page.screenshot({ path: `${SHOTS}/upload-detection.png`, fullPage: true });
 
-  // The upload is the run's teacher, with the detected preprocessing.
+  // The upload is the run's teacher, with the detected preprocessing; its few-shot data a folder
+  // of PNGs, one sub-folder per class (and the same as a zip).
   await expect(bench.combobox('Teacher')).toHaveValue(/^upload:/);
+  const shots = join(onnxDir, 'digits');
+  await writeShots(page, shots, 5);
+  const zipped = zipSync(
+    Object.fromEntries(
+      await Promise.all(
+        (await readdir(shots, { recursive: true }))
+          .filter((f) => f.endsWith('.png'))
+          .map(async (f) => [`digits/${f}`, new Uint8Array(await readFile(join(shots, f)))]),
+      ),
+    ),
+  );
+  await page.getByLabel('Upload image zip').setInputFiles({
+    name: 'digits.zip',
+    mimeType: 'application/zip',
+    buffer: Buffer.from(zipped),
+  });
+  await expect(bench.combobox('Few-shot data')).toHaveValue(/^images:/);
+  await page.getByLabel('Upload image folder').setInputFiles(shots);
+  await expect(bench.combobox('Few-shot data').locator('option')).toHaveCount(3);
+  await expect(page.getByText('Classes 0 (5), 1 (5)')).toBeVisible();
+  await page.getByRole('complementary', { name: 'Configuration' }).screenshot({
+    path: `${SHOTS}/upload-shots.png`,
+  });
   await bench.run({
     method: 'cross-distillation',
     steps: 30,
@@ -68,7 +128,9 @@ test('a TF.js and an ONNX teacher upload, detect, distil, download and re-import
     params: { 'Iters per layer': 30, 'Fine tune steps': 5 },
   });
   expect(await bench.waitForEnd(150_000)).toBe('done');
-  await expect(page.getByTestId('result')).toContainText('teacher accuracy');
+  // Without a labelled test set the run measures agreement with the teacher, and says so.
+  await expect(page.getByTestId('agreement-note')).toBeVisible();
+  await expect(page.getByTestId('result')).toContainText('student agreement with teacher');
 
   const [zip] = await bench.downloads(1, () =>
     page.getByRole('button', { name: 'Student as TF.js (.zip)' }).click(),
@@ -137,7 +199,7 @@ async function dropInPage(page: Page, name: string, content: { text: string } | 
   await page.locator('.app').dispatchEvent('drop', { dataTransfer });
 }
 
-test('bad model files say what is wrong and what to do; runs stay and the page goes on', async ({
+test('bad model and image files say what is wrong and what to do; the page goes on', async ({
   bench,
   page,
 }) => {
@@ -185,6 +247,21 @@ test('bad model files say what is wrong and what to do; runs stay and the page g
     { name: 'group1-shard1of1.bin', buffer: nan },
   ]);
   await expect(notice).toContainText("Weight 'conv2d/kernel' contains NaN or infinite values");
+
+  // Images: a zip without class folders, and a file that is no image inside one.
+  const uploadImages = (name: string, files: Record<string, string>) =>
+    page.getByLabel('Upload image zip').setInputFiles({
+      name,
+      mimeType: 'application/zip',
+      buffer: Buffer.from(
+        zipSync(Object.fromEntries(Object.entries(files).map(([k, v]) => [k, Buffer.from(v)]))),
+      ),
+    });
+  await uploadImages('flat.zip', { 'a.png': 'x', 'b.png': 'y' });
+  await expect(notice).toContainText('No images in class folders were found');
+  await expect(notice).toContainText('one sub-folder per class');
+  await uploadImages('broken.zip', { 'd/0/a.png': 'not a png', 'd/1/b.png': 'nor this' });
+  await expect(notice).toContainText("'d/0/a.png' is not a readable image");
 
   await expect(bench.runItems).toHaveCount(0);
   await bench.run({ backend: 'wasm', steps: 5, testExamples: 200 });

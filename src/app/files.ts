@@ -1,6 +1,6 @@
 // Saving and opening files without a server: object URLs and <input type=file>.
 import { strToU8, zipSync } from 'fflate';
-import type { ModelFiles } from '../worker/protocol';
+import type { ModelFiles, UploadFile } from '../worker/protocol';
 
 export function saveFile(name: string, data: BlobPart, type: string): void {
   const url = URL.createObjectURL(new Blob([data], { type }));
@@ -22,4 +22,9 @@ export function modelZip(files: ModelFiles): Uint8Array<ArrayBuffer> {
     'model.json': strToU8(files.modelJson),
     [files.shardName]: new Uint8Array(files.weightData),
   }) as Uint8Array<ArrayBuffer>;
+}
+
+/** Picked or dropped files with their path inside a picked folder (lost when posted to a worker). */
+export function uploadFiles(files: Iterable<File>): UploadFile[] {
+  return [...files].map((file) => ({ path: file.webkitRelativePath || file.name, file }));
 }

@@ -30,6 +30,26 @@ export interface RunConfig {
   /** Evaluate on the first N test examples (0: all); keeps slow backends usable. */
   testExamples: number;
   backend: BackendChoice;
+  /**
+   * Uploaded labelled images (an ImageSet's id) used instead of the dataset's training split;
+   * they go with the start message and are kept only while the page is open.
+   */
+  shots?: string;
+  /** The uploaded images are also the test set; otherwise accuracy means agreement with the teacher. */
+  shotsAsTest?: boolean;
+}
+
+/** A file the page hands to the worker, with its path in a picked folder (or its name). */
+export interface UploadFile {
+  path: string;
+  file: File;
+}
+
+/** What an upload of labelled images holds: class folders (sorted) and their image counts. */
+export interface ImageSetSummary {
+  name: string;
+  classNames: string[];
+  counts: number[];
 }
 
 export interface MethodInfo {
@@ -115,7 +135,8 @@ export interface ImportedTeacher {
 
 /** Work the page asks of the worker beside runs; each answers with its TaskResults entry. */
 export type WorkerTask =
-  | { kind: 'import-teacher'; files: File[]; dataset: DatasetId; backend: BackendChoice }
+  | { kind: 'import-teacher'; files: UploadFile[]; dataset: DatasetId; backend: BackendChoice }
+  | { kind: 'inspect-images'; files: UploadFile[] }
   | {
       kind: 'check-teacher';
       teacher: TeacherModel;
@@ -129,6 +150,7 @@ export type WorkerTask =
 export interface TaskResults {
   'import-teacher': ImportedTeacher;
   'check-teacher': TeacherCheck;
+  'inspect-images': ImageSetSummary;
   'export-onnx': Uint8Array;
 }
 
@@ -145,7 +167,14 @@ export interface RunError {
 export type ToWorker =
   | { kind: 'catalog'; id: string; testMethods: boolean }
   /** `teacher` comes with runs of an uploaded teacher (the worker keeps no models). */
-  | { kind: 'start'; id: string; config: RunConfig; teacher?: TeacherModel }
+  | {
+      kind: 'start';
+      id: string;
+      config: RunConfig;
+      teacher?: TeacherModel;
+      /** The images of `config.shots`. */
+      shots?: UploadFile[];
+    }
   | { kind: 'task'; id: string; task: WorkerTask }
   | { kind: 'pause'; id: string }
   | { kind: 'resume'; id: string }

@@ -1,6 +1,6 @@
 // One run inside the worker: backend, teacher and data, then core's executeRun, streaming its
 // events in batches and ending with the result and the student's TF.js Layers files.
-import { loadDataset } from '../core/data';
+import { loadDataset, type Dataset } from '../core/data';
 import { disposeGraph, graphStats, type Graph } from '../core/graph';
 import { serializeGraph } from '../core/io';
 import { deriveStudent, executeRun, type AnyMethodSpec } from '../core/methods';
@@ -8,7 +8,16 @@ import { initBackend, type BackendChoice, type BackendInfo } from '../core/runti
 import { ClabError, InvalidInputError, InvalidModelError } from '../core/runtime/errors';
 import { loadTeacher, teacherSpec } from '../core/zoo';
 import { EventBatcher } from './batcher';
-import type { FromWorker, ModelStats, RunConfig, RunError, TeacherModel } from './protocol';
+import { labelledByTeacher, labelledImages } from './images';
+import type {
+  FromWorker,
+  ModelStats,
+  RunConfig,
+  RunError,
+  RunEvent,
+  TeacherModel,
+  UploadFile,
+} from './protocol';
 import { teacherFromModel } from './models';
 
 export type Post = (message: FromWorker, transfer?: Transferable[]) => void;
@@ -19,6 +28,8 @@ export interface RunJob {
   config: RunConfig;
   /** An uploaded teacher, sent by the page with the run. */
   teacher?: TeacherModel;
+  /** The images of `config.shots`. */
+  shots?: UploadFile[];
   stop: boolean;
   paused: boolean;
   /** Wakes a paused run (after resume or stop). */
@@ -69,6 +80,32 @@ async function letMessagesIn(): Promise<void> {
   lastYield = performance.now();
 }
 
+/**
+ * The run's uploaded images as its training set, and as its test set too when asked; otherwise
+ * the test set is the same images labelled by the teacher, and the run says accuracy means
+ * agreement.
+ */
+async function uploadedData(
+  job: RunJob,
+  teacher: Graph,
+  say: (e: RunEvent) => void,
+): Promise<{ train: Dataset; test: Dataset }> {
+  if (!job.shots) {
+    throw new InvalidInputError(
+      'The uploaded images of this run are no longer here',
+      'Uploaded images are kept only while the page is open: upload them again and start a new run.',
+    );
+  }
+  const train = await labelledImages(job.shots, teacher);
+  if (job.config.shotsAsTest) return { train, test: { ...train, split: 'test' } };
+  say({
+    kind: 'log',
+    level: 'info',
+    message: `No labelled test set: accuracy is the student's agreement with the teacher on the ${train.count} uploaded images.`,
+  });
+  return { train, test: await labelledByTeacher(train, teacher) };
+}
+
 export async function runJob(
   job: RunJob,
   method: AnyMethodSpec | undefined,
@@ -106,12 +143,15 @@ export async function runJob(
         'Run `npm run train:teachers` to produce it, then reload.',
       );
     }
-    const [t, train, test] = await Promise.all([
+    const [t, builtInTrain, builtInTest] = await Promise.all([
       job.teacher ? teacherFromModel(job.teacher) : loadTeacher(config.teacher),
       loadDataset(config.dataset, 'train'),
       loadDataset(config.dataset, 'test'),
     ]);
     teacher = t;
+    const { train, test } = config.shots
+      ? await uploadedData(job, teacher, (e) => batcher.push(e))
+      : { train: builtInTrain, test: builtInTest };
     // Derived here only to describe it; executeRun derives the one it trains the same way.
     const planned = deriveStudent(teacher, config.student, train, config.seed);
     post({ kind: 'models', id, teacher: stats(teacher), student: stats(planned) });

@@ -3,16 +3,11 @@
 // here is disposed before the answer goes back; only plain data and buffers cross.
 import { firstExamples, loadDataset, type DatasetId } from '../core/data';
 import { disposeGraph, inferShapes, type Graph } from '../core/graph';
-import {
-  formatMiB,
-  graphFromUpload,
-  MAX_MODEL_BYTES,
-  serializeGraph,
-  type NamedBytes,
-} from '../core/io';
+import { graphFromUpload, serializeGraph } from '../core/io';
 import { graphToOnnx } from '../core/io/onnx';
 import { accuracy, detectPreprocessing, inputOptions } from '../core/metrics';
 import { InvalidModelError } from '../core/runtime/errors';
+import { inspectImages, readUploads } from './images';
 import { graphFromFiles, teacherFromModel } from './models';
 import type { ImportedTeacher, TaskResults, TeacherCheck, WorkerTask } from './protocol';
 import { sharedBackend, stats, toRunError } from './run';
@@ -21,25 +16,6 @@ import { sharedBackend, stats, toRunError } from './run';
 const DETECTION_SAMPLES = 500;
 /** Test images the teacher's accuracy is measured on: a sanity check, not a benchmark. */
 const CHECK_EXAMPLES = 2000;
-
-/** Reads the uploaded files, refusing any over the cap before reading it. */
-async function readUploads(files: File[]): Promise<NamedBytes[]> {
-  const total = files.reduce((sum, f) => sum + f.size, 0);
-  if (total > MAX_MODEL_BYTES) {
-    const largest = files.reduce((a, b) => (b.size > a.size ? b : a));
-    throw new InvalidModelError(
-      `The files hold ${formatMiB(total)} ('${largest.name}' alone ${formatMiB(largest.size)}); uploads are capped at ${formatMiB(MAX_MODEL_BYTES)}`,
-      'Compress a smaller model; browser training of larger ones is not practical.',
-    );
-  }
-  return Promise.all(
-    files.map(async (f) => ({
-      // A file from a dropped or picked folder keeps its path inside it.
-      name: f.webkitRelativePath || f.name,
-      bytes: new Uint8Array(await f.arrayBuffer()),
-    })),
-  );
-}
 
 /** Uses a graph and disposes it, whatever happens. */
 async function using<T>(g: Graph, use: (g: Graph) => Promise<T>): Promise<T> {
@@ -121,6 +97,8 @@ export async function runTask(
       );
       return { result: check, transfer: [] };
     }
+    case 'inspect-images':
+      return { result: await inspectImages(task.files), transfer: [] };
     case 'export-onnx': {
       // Reading weights needs no speed: any backend will do, so never time them for this.
       await sharedBackend('cpu');

@@ -84,6 +84,7 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
         id: msg.id,
         config: msg.config,
         teacher: msg.teacher,
+        shots: msg.shots,
         stop: false,
         paused: false,
       });

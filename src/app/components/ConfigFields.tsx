@@ -3,6 +3,7 @@ import type { ReactNode } from 'react';
 import { useWorkbench } from '../state/context';
 import type { Catalog, RunConfig } from '../../worker/protocol';
 import { Field, NumberInput, SelectField, type SelectOption } from './ParamField';
+import { ImageUpload } from './ImageUpload';
 import { TeacherUpload } from './TeacherUpload';
 
 const BACKEND_TITLES: Record<string, string> = {
@@ -115,6 +116,7 @@ export function NetworkFields({
           }
         />
       )}
+      {show('shots') && <ImageUpload config={config} />}
       {show('student') &&
         (studentField ?? (
           <ConfigSelect

@@ -53,12 +53,18 @@ function Progress({ run }: { run: RunRecord }) {
   );
 }
 
+/** A run on uploaded images without their labels as the test set measures agreement, not accuracy. */
+const measuresAgreement = (run: RunRecord) => !!run.config.shots && !run.config.shotsAsTest;
+
 function ResultCards({ run }: { run: RunRecord }) {
   const r = run.result;
   if (!r) return null;
+  const measure = measuresAgreement(run) ? 'agreement with teacher' : 'accuracy';
   const cards: [string, string][] = [
-    ['student accuracy', formatPercent(r.student.accuracy)],
-    ['teacher accuracy', formatPercent(r.teacher.accuracy)],
+    [`student ${measure}`, formatPercent(r.student.accuracy)],
+    ...(measuresAgreement(run)
+      ? []
+      : [['teacher accuracy', formatPercent(r.teacher.accuracy)] as [string, string]]),
     ['compression', `${r.compressionRatio.toFixed(2)}×`],
     ['student params', formatCount(r.student.params)],
     ['student size', formatBytes(r.student.bytes)],
@@ -217,7 +223,7 @@ export function RunView() {
     <main className="main" data-testid="run-view" data-status={run.status}>
       <ViewHead
         title={run.methodTitle}
-        networks={`${teacher} → ${config.student} · ${config.dataset}`}
+        networks={`${teacher} → ${config.student} · ${config.shots ? 'uploaded images' : config.dataset}`}
         status={run.status}
         createdAt={run.createdAt}
         details={
@@ -250,6 +256,12 @@ export function RunView() {
           Interrupted: the page was closed or reloaded while this run was going. Its charts are kept
           up to the last save; run it again with <em>Use this config</em>.
         </div>
+      )}
+      {measuresAgreement(run) && (
+        <p className="small muted" data-testid="agreement-note">
+          No labelled test set: every accuracy of this run is the student&apos;s agreement with the
+          teacher on the uploaded images.
+        </p>
       )}
       <ResultCards run={run} />
       <Charts run={run} />

@@ -1,4 +1,5 @@
 import { useState, type DragEvent, type ReactNode } from 'react';
+import { uploadFiles } from '../files';
 import { useWorkbench } from '../state/context';
 import { isUploadedTeacher } from '../state/teachers';
 
@@ -21,7 +22,7 @@ export function TeacherUpload({ teacher }: { teacher: string }) {
           className="visually-hidden"
           disabled={!!task}
           onChange={(e) => {
-            const files = [...(e.target.files ?? [])];
+            const files = uploadFiles(e.target.files ?? []);
             // Cleared so that choosing the same files again imports them again.
             e.target.value = '';
             void importTeacher(files);
@@ -62,7 +63,7 @@ export function ModelDropZone({ className, children }: { className: string; chil
         if (!carriesFiles(e)) return;
         e.preventDefault();
         setDragging(false);
-        void importTeacher([...e.dataTransfer.files]);
+        void importTeacher(uploadFiles(e.dataTransfer.files));
       }}
     >
       {children}

@@ -15,7 +15,7 @@ const PARAM_PREFIX = 'p.';
 export function configToHash(config: RunConfig, hidden: ReadonlySet<string>): string {
   const q = new URLSearchParams();
   const { params, ...fields } = config;
-  for (const [k, v] of Object.entries(fields)) q.set(k, String(v));
+  for (const [k, v] of Object.entries(fields)) if (v !== undefined) q.set(k, String(v));
   for (const [k, v] of Object.entries(params)) q.set(`${PARAM_PREFIX}${k}`, String(v));
   for (const k of hidden) q.set(`${k}_hide`, 'true');
   return q.toString();

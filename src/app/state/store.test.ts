@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { FromWorker, ImportedTeacher, ToWorker } from '../../worker/protocol';
+import { uploadFiles } from '../files';
 import { memoryRunDb, type RunDb } from './db';
 import { CATALOG, SWEEP_CATALOG } from './fixtures';
 import { createWorkbenchStore } from './store';
@@ -179,7 +180,7 @@ describe('workbench store', () => {
 
   it('imports a teacher through the worker, keeps it, lists it and sends it with its runs', async () => {
     const { store, sent, db, reply } = await setup();
-    const importing = store.getState().importTeacher([new File(['{}'], 'model.json')]);
+    const importing = store.getState().importTeacher(uploadFiles([new File(['{}'], 'model.json')]));
     const task = sent.find((m) => m.kind === 'task')!;
     expect(task).toMatchObject({ task: { kind: 'import-teacher', dataset: 'mnist' } });
     const files = { modelJson: '{}', shardName: 'w.bin', weightData: new ArrayBuffer(8) };
@@ -218,7 +219,7 @@ describe('workbench store', () => {
     expect(sent.at(-1)).toMatchObject({ teacher: { files, preprocessing: raw } });
 
     // A failed import says why and what to do; the teacher already kept stays.
-    const failing = store.getState().importTeacher([new File(['x'], 'notes.txt')]);
+    const failing = store.getState().importTeacher(uploadFiles([new File(['x'], 'notes.txt')]));
     const last = sent.at(-1)!;
     const error = { name: 'InvalidModelError', message: 'None is a model', hint: 'Upload one' };
     reply({ kind: 'task-failed', id: last.id, error });

@@ -9,8 +9,11 @@ import type {
   FromWorker,
   RunConfig,
   RunError,
+  ImageSetSummary,
   StudentFiles,
   TaskResults,
+  TeacherModel,
+  UploadFile,
   WorkerTask,
 } from '../../worker/protocol';
 import { decodeArchive, encodeArchive, type ArchiveEntry } from './archive';
@@ -35,6 +38,12 @@ import {
   withUploads,
   type UploadedTeacher,
 } from './teachers';
+
+/** Labelled images uploaded in this visit (File objects: not stored, gone after a reload). */
+export interface ImageSet extends ImageSetSummary {
+  id: string;
+  files: UploadFile[];
+}
 
 export interface Notice {
   kind: 'info' | 'error';
@@ -79,6 +88,10 @@ export interface WorkbenchState {
   selectedTeacherId?: string;
   /** What the worker is doing for the teacher upload or view ('Reading 2 files…'), if anything. */
   teacherTask?: string;
+  /** Uploaded labelled images by id ('images:…'), for `RunConfig.shots`. */
+  imageSets: Record<string, ImageSet>;
+  /** What the worker is doing with uploaded images, if anything. */
+  imagesTask?: string;
 
   setConfig(patch: Partial<Omit<RunConfig, 'params'>>): void;
   setParam(key: string, value: unknown): void;
@@ -99,7 +112,9 @@ export interface WorkbenchState {
   dismissNotice(): void;
 
   /** Imports a model (TF.js Layers files, one .onnx, or a .zip) as a teacher; returns its id. */
-  importTeacher(files: File[]): Promise<string | undefined>;
+  importTeacher(files: UploadFile[]): Promise<string | undefined>;
+  /** Reads a folder (or .zip) of class folders of images and makes it the run's few-shot data. */
+  importImages(files: UploadFile[]): Promise<string | undefined>;
   /** Measures an uploaded teacher on `dataset`, detecting its preprocessing first when asked. */
   checkTeacher(id: string, dataset: DatasetId, detect: boolean): Promise<void>;
   selectTeacher(id: string): void;
@@ -230,12 +245,20 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
     const sendStart = (run: RunRecord) => {
       const { id, config } = run;
       const upload = isUploadedTeacher(config.teacher) ? get().teachers[config.teacher] : undefined;
-      if (!upload && !reading) return worker.send({ kind: 'start', id, config });
+      const shots = config.shots ? get().imageSets[config.shots]?.files : undefined;
+      const send = (teacher?: TeacherModel) =>
+        worker.send({
+          kind: 'start',
+          id,
+          config,
+          ...(teacher && { teacher }),
+          ...(shots && { shots }),
+        });
+      if (!upload && !reading) return send();
       const read = (reading ?? Promise.resolve())
         .then(async () => {
           const files = upload && (await db.teacherFiles(upload.id));
-          const teacher = files && { files, preprocessing: upload.preprocessing };
-          worker.send({ kind: 'start', id, config, teacher });
+          send(files && { files, preprocessing: upload.preprocessing });
         })
         .catch(fail('Reading the uploaded teacher failed'))
         .finally(() => {
@@ -343,6 +366,7 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
       hidden: new Set(),
       runs: {},
       teachers: {},
+      imageSets: {},
       order: [],
       loaded: false,
       panel: 'run',
@@ -464,6 +488,23 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
           return undefined;
         } finally {
           set({ teacherTask: undefined });
+        }
+      },
+
+      async importImages(files) {
+        if (files.length === 0) return;
+        set({ imagesTask: `Reading ${files.length} file(s)…`, notice: undefined });
+        try {
+          const summary = await request({ kind: 'inspect-images', files });
+          const id = `images:${newId()}`;
+          set({ imageSets: { ...get().imageSets, [id]: { ...summary, id, files } } });
+          get().setConfig({ shots: id });
+          return id;
+        } catch (e) {
+          fail('The images could not be used')(e);
+          return undefined;
+        } finally {
+          set({ imagesTask: undefined });
         }
       },
 
