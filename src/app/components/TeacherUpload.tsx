@@ -1,5 +1,5 @@
 import { useState, type DragEvent, type ReactNode } from 'react';
-import { uploadFiles } from '../files';
+import { droppedFiles, holdsImages, uploadFiles } from '../files';
 import { useWorkbench } from '../state/context';
 import { isUploadedTeacher } from '../state/teachers';
 
@@ -41,9 +41,13 @@ export function TeacherUpload({ teacher }: { teacher: string }) {
   );
 }
 
-/** Model files dropped anywhere on the page are imported as a teacher; an outline says where. */
+/**
+ * Files and folders dropped anywhere on the page: a model is imported as a teacher, a folder of
+ * class folders of images as few-shot data; an outline says where while dragging.
+ */
 export function ModelDropZone({ className, children }: { className: string; children: ReactNode }) {
   const importTeacher = useWorkbench((s) => s.importTeacher);
+  const importImages = useWorkbench((s) => s.importImages);
   const [dragging, setDragging] = useState(false);
   const carriesFiles = (e: DragEvent) => e.dataTransfer.types.includes('Files');
   return (
@@ -63,13 +67,16 @@ export function ModelDropZone({ className, children }: { className: string; chil
         if (!carriesFiles(e)) return;
         e.preventDefault();
         setDragging(false);
-        void importTeacher(uploadFiles(e.dataTransfer.files));
+        void droppedFiles(e.dataTransfer).then((files) =>
+          holdsImages(files) ? importImages(files) : importTeacher(files),
+        );
       }}
     >
       {children}
       {dragging && (
         <div className="drop-overlay" aria-hidden="true">
-          Drop a model (model.json + shards, .onnx or .zip) to import it as a teacher
+          Drop a model (model.json + shards, .onnx or .zip) to import it as a teacher, or a folder
+          of class folders of images as few-shot data
         </div>
       )}
     </div>

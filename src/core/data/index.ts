@@ -31,4 +31,4 @@ export {
 } from './batches';
 export { sampleKShot } from './kshot';
 export { shuffleInPlace, type RandomSource } from './shuffle';
-export { classIndices, imagesByClass } from './labelled-folders';
+export { classIndices, imagesByClass, isImagePath } from './labelled-folders';

@@ -4,6 +4,9 @@ import { InvalidInputError } from '../runtime/errors';
 
 const IMAGE = /\.(png|jpe?g|gif|bmp|webp)$/i;
 
+/** Whether a file name is one of the image formats browsers decode. */
+export const isImagePath = (path: string): boolean => IMAGE.test(path);
+
 const FOLDERS_HINT =
   'Give one sub-folder per class, named by the class (0, 1, … for the output index, or names that sort in output order), each holding that class’s images.';
 
@@ -18,7 +21,7 @@ export function imagesByClass(paths: readonly string[]): Map<string, string[]> {
   const byClass = new Map<string, string[]>();
   for (const path of paths) {
     const folder = classFolder(path);
-    if (!IMAGE.test(path) || !folder || path.includes('__MACOSX/')) continue;
+    if (!isImagePath(path) || !folder || path.includes('__MACOSX/')) continue;
     byClass.set(folder, [...(byClass.get(folder) ?? []), path]);
   }
   if (byClass.size < 2) {
