@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import type { ModelStats, RunResult } from '../../worker/protocol';
+import { CONFIG } from './fixtures';
+import { runReport } from './report';
+import { newRun } from './runs';
+
+const node = (id: string, op: ModelStats['nodes'][number]['op'], params: number) => ({
+  id,
+  op,
+  outputShape: [4],
+  params,
+  flops: params * 2,
+  bytes: params * 4,
+});
+const stats = (nodes: ModelStats['nodes']): ModelStats => ({
+  name: 'n',
+  nodes,
+  params: nodes.reduce((s, n) => s + n.params, 0),
+  flops: 0,
+  bytes: 0,
+});
+
+describe('runReport', () => {
+  it('has the config and seed, the result, and per-layer sizes with their metrics', () => {
+    const run = {
+      ...newRun('r1', CONFIG, 'Cross Distillation', 0),
+      status: 'done' as const,
+      models: {
+        teacher: stats([node('conv1', 'conv2d', 150), node('act1', 'activation', 0)]),
+        student: stats([node('conv1', 'conv2d', 75), node('act1', 'activation', 0)]),
+      },
+      result: {
+        metrics: { 'sparsity/conv1': 0.5, 'estimation-error/conv1': 0.1, 'nonzero-params': 75 },
+      } as unknown as RunResult,
+    };
+    const report = runReport(run, 'lenet5-mnist');
+    expect(report).toMatchObject({
+      run: 'r1',
+      seed: CONFIG.seed,
+      config: CONFIG,
+      teacher: 'lenet5-mnist',
+    });
+    expect(report.layers).toEqual([
+      {
+        layer: 'conv1',
+        op: 'conv2d',
+        output: [4],
+        teacherParams: 150,
+        studentParams: 75,
+        studentFlops: 150,
+        metrics: { sparsity: 0.5, 'estimation-error': 0.1 },
+      },
+    ]);
+  });
+});
