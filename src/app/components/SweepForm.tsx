@@ -196,7 +196,12 @@ function SweepFields({ props }: { props: ControlProps }) {
   );
   return (
     <>
-      <NetworkFields {...props} studentField={studentField} />
+      {/* A sweep runs on the dataset it names: uploaded images are for single runs. */}
+      <NetworkFields
+        {...props}
+        show={(field) => field !== 'shots' && props.show(field)}
+        studentField={studentField}
+      />
       <fieldset>
         <legend>Sweep</legend>
         <TextField
