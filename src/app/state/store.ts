@@ -399,6 +399,18 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
               hint: 'Upload the model again and pick it, or choose another teacher.',
             },
           });
+        } else if (config.shots && !get().imageSets[config.shots]) {
+          // Uploaded images last one visit: the form shows the dataset instead, and says why.
+          const { shots: _gone, shotsAsTest: _asTest, ...rest } = structuredClone(config);
+          set({
+            config: rest,
+            selectedTeacherId: undefined,
+            notice: {
+              kind: 'info',
+              text: `This run's uploaded images are no longer here; the form uses ${config.dataset}'s training images.`,
+              hint: 'Upload the images again to run on them.',
+            },
+          });
         } else {
           set({ config: structuredClone(config), selectedTeacherId: undefined });
         }
