@@ -35,11 +35,7 @@ export async function readBatch(
   const [count, height, width, channels] = x.shape;
   const [pixels, predicted, confidence] = tf.tidy(() => {
     const p = tf.softmax(teacherLogits);
-    return [
-      tf.cast(toPixels(x, pre), 'int32'),
-      tf.argMax(p, 1),
-      tf.max(p, 1),
-    ];
+    return [tf.cast(toPixels(x, pre), 'int32'), tf.argMax(p, 1), tf.max(p, 1)];
   });
   const [px, pred, conf] = await Promise.all([pixels.data(), predicted.data(), confidence.data()]);
   tf.dispose([pixels, predicted, confidence]);
