@@ -1083,7 +1083,7 @@ class OnnxImporter {
 }
 
 /** numpy-style broadcasting of a binary operation on host tensors. */
-function broadcastBinary(
+export function broadcastBinary(
   a: HostTensor,
   b: HostTensor,
   f: (x: number, y: number) => number,
