@@ -122,7 +122,7 @@ export interface TeacherCheck {
 /** What importing a model file found: the IR as Layers files, its summary and a first check. */
 export interface ImportedTeacher {
   name: string;
-  format: 'tfjs-layers' | 'onnx';
+  format: 'tfjs-layers' | 'tfjs-graph' | 'onnx';
   /** The uploaded file names (after unzipping). */
   sourceFiles: string[];
   stats: ModelStats;

@@ -138,7 +138,7 @@ export function TeacherView({ id }: { id: string }) {
     <main className="main" data-testid="teacher-view">
       <ViewHead
         title={teacher.name}
-        networks={`uploaded ${teacher.format === 'onnx' ? 'ONNX' : 'TF.js Layers'} teacher`}
+        networks={`uploaded ${{ onnx: 'ONNX', 'tfjs-graph': 'TF.js graph', 'tfjs-layers': 'TF.js Layers' }[teacher.format]} teacher`}
         createdAt={teacher.createdAt}
         created="uploaded"
         details={<>from {teacher.sourceFiles.join(', ')}</>}

@@ -486,13 +486,8 @@ export async function graphFromLayersJson(
   json: LayersModelJson,
   weightData: ArrayBuffer,
 ): Promise<Graph> {
-  const topo = json.modelTopology as { model_config?: KerasLayer; node?: unknown } & KerasLayer;
-  if (json.format === 'graph-model' || Array.isArray(topo?.node)) {
-    throw new InvalidModelError(
-      'This is a TF.js graph model (a converted SavedModel), not a Layers model',
-      'Convert the Keras model with --output_format=tfjs_layers_model, or save it from TF.js.',
-    );
-  }
+  // Graph models (modelTopology.node) go to graph-model.ts: loadGraph dispatches on isGraphModel.
+  const topo = json.modelTopology as { model_config?: KerasLayer } & KerasLayer;
   const model: KerasLayer | undefined = topo?.model_config ?? topo;
   if (!model || typeof model.class_name !== 'string' || !model.config) {
     throw bad('model.json has no modelTopology with a Keras model config');

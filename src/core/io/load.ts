@@ -1,5 +1,6 @@
 import type { Graph } from '../graph';
 import { InvalidModelError } from '../runtime/errors';
+import { graphFromGraphModelJson, isGraphModel } from './graph-model';
 import {
   graphFromLayersJson,
   graphToLayersJson,
@@ -11,7 +12,10 @@ import {
 /** Larger uploads would not train in a browser anyway; refuse before allocating. */
 export const MAX_MODEL_BYTES = 256 * 1024 * 1024;
 
-/** Reads a model.json's text and its shards (resolved relative to the model.json) into the IR. */
+/**
+ * Reads a model.json's text (TF.js Layers or graph model) and its shards (resolved relative to
+ * the model.json) into the IR.
+ */
 export async function loadGraph(
   jsonText: string,
   readShard: (path: string) => Promise<ArrayBuffer>,
@@ -80,7 +84,16 @@ export async function loadGraph(
     all.set(new Uint8Array(b), offset);
     offset += b.byteLength;
   }
-  return graphFromLayersJson(json, all.buffer);
+  return isGraphModel(json)
+    ? graphFromGraphModelJson(json, all.buffer, modelName(what))
+    : graphFromLayersJson(json, all.buffer);
+}
+
+/** 'models/lenet/model.json' → 'lenet': a graph model's topology names no model. */
+function modelName(path: string): string {
+  const parts = path.split(/[\\/]/).filter(Boolean);
+  const file = parts.pop() ?? '';
+  return (file === 'model.json' ? parts.pop() : file.replace(/\.json$/i, '')) || 'model';
 }
 
 /**

@@ -3,6 +3,8 @@
 import { unzipSync } from 'fflate';
 import type { Graph } from '../graph';
 import { InvalidInputError, InvalidModelError } from '../runtime/errors';
+import { isGraphModel } from './graph-model';
+import type { LayersModelJson } from './layers-format';
 import { loadGraph, MAX_MODEL_BYTES, shardFileNames } from './load';
 import { graphFromOnnx } from './onnx';
 
@@ -64,17 +66,17 @@ const looksLikeOnnx = (f: NamedBytes) =>
   extension(f.name) === 'onnx' || (extension(f.name) !== 'json' && f.bytes[0] === 0x08);
 
 const MODEL_FILES_HINT =
-  'Upload a TF.js Layers model.json together with its weight shards, one .onnx file, or a .zip of either.';
+  'Upload a TF.js model.json (Layers or graph model) together with its weight shards, one .onnx file, or a .zip of either.';
 
 export interface UploadedModel {
   graph: Graph;
-  format: 'tfjs-layers' | 'onnx';
+  format: 'tfjs-layers' | 'tfjs-graph' | 'onnx';
   /** Every file given, zips expanded. */
   names: string[];
 }
 
 /**
- * The model among uploaded files: one .onnx file, or a TF.js Layers model.json whose weight
+ * The model among uploaded files: one .onnx file, or a TF.js model.json whose weight
  * shards are matched by file name (with or without '.bin', wherever they were in the folder or
  * zip). Zips are expanded first.
  */
@@ -112,8 +114,9 @@ export async function graphFromUpload(files: readonly NamedBytes[]): Promise<Upl
     );
   }
   const byName = new Map(all.map((f) => [baseName(f.name), f.bytes]));
+  const text = new TextDecoder().decode(json.bytes);
   const graph = await loadGraph(
-    new TextDecoder().decode(json.bytes),
+    text,
     async (shard) => {
       const candidates = shardFileNames(shard).map(baseName);
       const bytes = candidates.map((n) => byName.get(n)).find((b) => b !== undefined);
@@ -126,5 +129,7 @@ export async function graphFromUpload(files: readonly NamedBytes[]): Promise<Upl
     },
     json.name,
   );
-  return { graph, format: 'tfjs-layers', names };
+  // loadGraph has parsed the text already, so this cannot throw.
+  const format = isGraphModel(JSON.parse(text) as LayersModelJson) ? 'tfjs-graph' : 'tfjs-layers';
+  return { graph, format, names };
 }
