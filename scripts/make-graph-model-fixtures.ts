@@ -13,7 +13,9 @@
 //   - the input normalisation inside the graph: Sub + RealDiv (a Keras Normalization layer) for
 //     LeNet-5, Mul + AddV2 (Rescaling) for BN-VGG; Flatten as Reshape by a Const [-1, n],
 //     GlobalAveragePooling as Mean over [1, 2], a last unfused MatMul + BiasAdd, Softmax, and
-//     the 'Identity' output node.
+//     the 'Identity' output node;
+//   - LeNet-5 also with --quantize_float16's shard: float weights as float16, marked by each
+//     manifest entry's quantization { dtype: 'float16' }.
 // The tests build the same files in memory; `npx tsx scripts/make-graph-model-fixtures.ts [dir]`
 // writes <dir>/<teacher>/model.json and its shard (default: graph-model-fixtures/ in the temp
 // directory), which `clab eval --model <dir>/<teacher>/model.json` reads.
@@ -29,6 +31,7 @@ import {
   type GraphNodeOf,
   type Op,
 } from '../src/core/graph';
+import { toFloat16 } from '../src/core/io/layers-format';
 import { loadTeacher } from '../src/core/zoo';
 
 export const GRAPH_FIXTURE_TEACHERS = ['lenet5-mnist', 'bnnet-mnist'] as const;
@@ -106,15 +109,28 @@ export class GraphDefWriter {
     return name;
   }
 
-  files(output: string, inputDims: number[], outputDims: number[]): GraphModelFiles {
-    const bytes = this.weights.reduce((n, w) => n + 4 * w.values.length, 0);
-    const weightData = new ArrayBuffer(bytes);
+  /** model.json and its shard; `float16` stores float weights as --quantize_float16 does. */
+  files(
+    output: string,
+    inputDims: number[],
+    outputDims: number[],
+    float16 = false,
+  ): GraphModelFiles {
+    const half = (w: Weight) => float16 && w.dtype === 'float32';
+    const bytes = this.weights.reduce((n, w) => n + (half(w) ? 2 : 4) * w.values.length, 0);
+    const view = new DataView(new ArrayBuffer(bytes));
     let offset = 0;
     for (const w of this.weights) {
-      const View = w.dtype === 'int32' ? Int32Array : Float32Array;
-      new View(weightData, offset, w.values.length).set(Array.from(w.values));
-      offset += 4 * w.values.length;
+      const values = Float32Array.from(w.values);
+      if (half(w)) {
+        for (const v of toFloat16(values)) view.setUint16((offset += 2) - 2, v, true);
+      } else if (w.dtype === 'int32') {
+        for (const v of values) view.setInt32((offset += 4) - 4, v, true);
+      } else {
+        for (const v of values) view.setFloat32((offset += 4) - 4, v, true);
+      }
     }
+    const weightData = view.buffer;
     const tensorInfo = (name: string, dims: number[]) => ({
       name,
       dtype: 'DT_FLOAT',
@@ -133,7 +149,12 @@ export class GraphDefWriter {
         weightsManifest: [
           {
             paths: [SHARD],
-            weights: this.weights.map(({ name, shape, dtype }) => ({ name, shape, dtype })),
+            weights: this.weights.map((w) => ({
+              name: w.name,
+              shape: w.shape,
+              dtype: w.dtype,
+              ...(half(w) && { quantization: { dtype: 'float16', original_dtype: 'float32' } }),
+            })),
           },
         ],
       } as GraphModelFiles['json'],
@@ -184,7 +205,7 @@ async function values(v: tf.Variable): Promise<Float32Array> {
 }
 
 /** A teacher as tensorflowjs_converter writes its Keras SavedModel (see the header). */
-export async function tfjsGraphModel(g: Graph): Promise<GraphModelFiles> {
+export async function tfjsGraphModel(g: Graph, float16 = false): Promise<GraphModelFiles> {
   const w = new GraphDefWriter();
   const shapes = inferShapes(g);
   const scope = 'StatefulPartitionedCall/sequential';
@@ -344,15 +365,16 @@ export async function tfjsGraphModel(g: Graph): Promise<GraphModelFiles> {
   const classes = shapes.get(g.output)![0];
   x = w.op(`${scope}/softmax/Softmax`, 'Softmax', [x], { T: attr.type() });
   const out = w.op('Identity', 'Identity', [x], { T: attr.type() });
-  return w.files(out, [-1, h, wd, c], [-1, classes]);
+  return w.files(out, [-1, h, wd, c], [-1, classes], float16);
 }
 
-/** Every fixture, by teacher id. */
+/** Every fixture, by teacher id; '<id>-float16' is LeNet-5 with float16-quantized weights. */
 export async function makeGraphModelFixtures(): Promise<Map<string, GraphModelFiles>> {
   const files = new Map<string, GraphModelFiles>();
   for (const id of GRAPH_FIXTURE_TEACHERS) {
     const teacher = await loadTeacher(id);
     files.set(id, await tfjsGraphModel(teacher));
+    if (id === 'lenet5-mnist') files.set(`${id}-float16`, await tfjsGraphModel(teacher, true));
     disposeGraph(teacher);
   }
   return files;

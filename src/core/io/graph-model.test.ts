@@ -121,6 +121,23 @@ describe('TF.js graph models as tensorflowjs_converter writes a Keras SavedModel
     });
   }
 
+  it('float16-quantized weights (--quantize_float16) decode to the same predictions', async () => {
+    const files = fixtures.get('lenet5-mnist-float16')!;
+    expect(files.json.weightsManifest[0].weights[2].quantization?.dtype).toBe('float16');
+    const full = fixtures.get('lenet5-mnist')!;
+    expect(files.weightData.byteLength).toBeLessThan(0.6 * full.weightData.byteLength);
+    const g = await load(files, 'lenet-f16/model.json');
+    const got = await accuracy(g, test, { indices });
+    measured['lenet5-mnist-float16'] = got;
+    const teacher = await loadTeacher('lenet5-mnist');
+    const expected = await accuracy(teacher, test, { indices });
+    disposeGraph(teacher);
+    // Half precision moves the logits by ~1e-3: at most two images of 500 may flip.
+    expect(Math.abs(got - expected)).toBeLessThanOrEqual(2 / EXAMPLES);
+    expect(await differenceFromTfjs(g, files, [32, 32, 1])).toBeLessThan(1e-4);
+    disposeGraph(g);
+  });
+
   it('the CLI’s file loader and the page’s upload read the files', async () => {
     const files = fixtures.get('lenet5-mnist')!;
     const dir = await mkdtemp(join(tmpdir(), 'graph-model-'));
