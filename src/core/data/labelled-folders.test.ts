@@ -37,5 +37,6 @@ describe('labelled image folders', () => {
   it('says when the folders do not meet the outputs', () => {
     expect(() => classIndices(['0', '1', '12'], 10)).toThrow("the folder(s) '12' name no output");
     expect(() => classIndices(['cat', 'dog'], 10)).toThrow('2 class folders for a model with 10');
+    expect(() => classIndices(['0', '01', '1'], 3)).toThrow('name the same output');
   });
 });

@@ -22,7 +22,10 @@ export function imagesByClass(paths: readonly string[]): Map<string, string[]> {
   for (const path of paths) {
     const folder = classFolder(path);
     if (!isImagePath(path) || !folder || path.includes('__MACOSX/')) continue;
-    byClass.set(folder, [...(byClass.get(folder) ?? []), path]);
+    // Appended in place: copying the list per image is quadratic in a folder's size.
+    const images = byClass.get(folder) ?? [];
+    images.push(path);
+    byClass.set(folder, images);
   }
   if (byClass.size < 2) {
     throw new InvalidInputError(
@@ -45,10 +48,14 @@ export function classIndices(folders: readonly string[], outputs: number): Map<s
   const sorted = [...folders].sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
   const indices = new Map(sorted.map((f, i) => [f, numeric ? Number(f) : i]));
   const outside = sorted.filter((f) => indices.get(f)! >= outputs);
-  if (outside.length || folders.length !== outputs) {
+  // '1' and '01' both name output 1, and then another output has no folder.
+  const twins = new Set(indices.values()).size < folders.length;
+  if (outside.length || twins || folders.length !== outputs) {
     const problem = outside.length
       ? `the folder(s) ${outside.map((f) => `'${f}'`).join(', ')} name no output of a model with ${outputs} classes`
-      : `${folders.length} class folders for a model with ${outputs} outputs`;
+      : twins
+        ? `two of the folders ${sorted.map((f) => `'${f}'`).join(', ')} name the same output (as '1' and '01' do)`
+        : `${folders.length} class folders for a model with ${outputs} outputs`;
     throw new InvalidInputError(
       `The images do not map onto the teacher's classes: ${problem}`,
       FOLDERS_HINT,

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import { inferShapes, parsePreprocessing, weightShapes } from '../graph';
+import { disposeGraph, parsePreprocessing, weightShapes } from '../graph';
 import type { ActivationFn, Graph, GraphNode, NodeId, Padding, Preprocessing } from '../graph';
 import { InvalidModelError, UnsupportedLayerError } from '../runtime/errors';
+import { checkedShapes } from './checks';
 
 /** The TF.js Layers model.json (tf.io.ModelJSON) with what we read of it. */
 export interface LayersModelJson {
@@ -114,17 +115,25 @@ function inboundNames(layer: KerasLayer): string[] {
     );
   }
   const first = nodes[0];
-  if (Array.isArray(first)) return first.map((entry) => String((entry as unknown[])[0]));
+  if (Array.isArray(first)) return first.map((entry) => endpointName(entry, layer.config.name));
   if (first && typeof first === 'object' && 'args' in first) {
     return historyNames((first as { args: unknown }).args);
   }
   throw bad(`Layer '${layer.config.name}' has inbound nodes in an unknown format`);
 }
 
+/** One [layer name, node, tensor] reference of an inbound node or a model endpoint. */
+function endpointName(entry: unknown, where: unknown): string {
+  if (!Array.isArray(entry)) {
+    throw bad(`'${String(where)}' refers to ${JSON.stringify(entry)}, not [layer, node, tensor]`);
+  }
+  return String(entry[0]);
+}
+
 /** A model's input_layers / output_layers: nested [[name, 0, 0], …] or Keras 3's flat [name, 0, 0]. */
 function endpointNames(v: unknown): string[] {
   if (!Array.isArray(v)) return [];
-  return typeof v[0] === 'string' ? [v[0]] : v.map((entry) => String((entry as unknown[])[0]));
+  return typeof v[0] === 'string' ? [v[0]] : v.map((entry) => endpointName(entry, 'output_layers'));
 }
 
 /** Refuses layers that would need code from outside the file; nothing in a file is ever run. */
@@ -288,14 +297,14 @@ function layerToNodes(layer: KerasLayer, inputs: NodeId[]): PendingNode[] {
     case 'Flatten':
       push({ id: name, op: 'flatten', inputs, attrs: {} });
       break;
-    case 'Reshape':
-      push({
-        id: name,
-        op: 'reshape',
-        inputs,
-        attrs: { targetShape: (c.target_shape as number[]).map(Number) },
-      });
+    case 'Reshape': {
+      const targetShape = numbers(c.target_shape);
+      if (!Array.isArray(c.target_shape) || !targetShape) {
+        throw bad(`Reshape '${name}' has no target_shape list`);
+      }
+      push({ id: name, op: 'reshape', inputs, attrs: { targetShape } });
       break;
+    }
     case 'Dropout':
       push({ id: name, op: 'dropout', inputs, attrs: { rate: Number(c.rate ?? 0) } });
       break;
@@ -458,6 +467,11 @@ async function foldPreprocessing(
       mu.map((m, k) => -m / (sd[k] ?? sd[0])),
     );
   }
+  if (![...mean, ...std].every(Number.isFinite) || std.includes(0)) {
+    throw bad(
+      `The input's Rescaling/Normalization gives mean [${mean}] and std [${std}], which are not usable`,
+    );
+  }
   const one = (v: number[]) => (v.every((x) => x === v[0]) ? v[0] : v);
   const rescaled = folds.some((f) => f.kind === 'rescaling');
   return {
@@ -499,12 +513,15 @@ export async function graphFromLayersJson(
     build_input_shape?: unknown;
   };
   // Keras before 2.2 wrote a Sequential's config as the bare list of layers.
-  const layers: KerasLayer[] = Array.isArray(model.config)
-    ? (model.config as KerasLayer[])
-    : (config.layers ?? []);
-  if (layers.length === 0 || !layers.every((l) => l && typeof l.class_name === 'string')) {
+  const listed: unknown = Array.isArray(model.config) ? model.config : config.layers;
+  if (
+    !Array.isArray(listed) ||
+    listed.length === 0 ||
+    !listed.every((l: KerasLayer | null) => l && typeof l.class_name === 'string')
+  ) {
     throw bad('The model has no layers, or a layer without a class_name');
   }
+  const layers = listed as KerasLayer[];
 
   const pending: PendingNode[] = [];
   const folds: InputFold[] = [];
@@ -525,6 +542,9 @@ export async function graphFromLayersJson(
   };
   for (const layer of layers) {
     layer.config ??= {};
+    if (typeof layer.config !== 'object') {
+      throw bad(`A ${layer.class_name} layer has the config ${JSON.stringify(layer.config)}`);
+    }
     const name = String(layer.config.name ?? layer.name);
     layer.config.name = name;
     refuseCode(layer, name);
@@ -625,9 +645,27 @@ async function attachWeights(
       `The weight files hold ${weightData.byteLength} bytes but the manifest describes ${total}`,
     );
   }
-  const decoded = tf.io.decodeWeights(weightData, specs);
+  // Sizes from the file are checked before any tensor is made.
+  const shapes = checkedShapes(g);
+  const outShape = shapes.get(g.output)!;
+  if (outShape.length !== 1) {
+    throw new UnsupportedLayerError(
+      `The model's output '${g.output}' has shape [batch, ${outShape.join(', ')}], not [batch, classes]`,
+      'Import a classifier whose output is one score per class (end with Flatten/Dense).',
+    );
+  }
+  let decoded: tf.NamedTensorMap;
   try {
-    const shapes = inferShapes({ ...g, nodes: g.nodes });
+    // In tidy: a weight that fails to decode takes those decoded before it along.
+    decoded = tf.tidy(() => tf.io.decodeWeights(weightData, specs));
+  } catch (e) {
+    throw bad(
+      `The weight files cannot be decoded as the manifest describes (${(e as Error).message})`,
+    );
+  }
+  // Tensors made here that the graph does not keep.
+  const temporary: tf.Tensor[] = Object.values(decoded);
+  try {
     const byLayer = new Map<string, Map<string, tf.Tensor>>();
     for (const [fullName, tensor] of Object.entries(decoded)) {
       const cut = fullName.lastIndexOf('/');
@@ -647,6 +685,7 @@ async function attachWeights(
         let t = found?.get(IR_WEIGHT[name]);
         if (!t && node.op === 'batchNorm' && (name === 'gamma' || name === 'beta')) {
           t = name === 'gamma' ? tf.ones(expected[name]) : tf.zeros(expected[name]); // scale/center off
+          temporary.push(t);
         }
         if (!t) {
           const near = Object.keys(decoded).filter((n) => n.split('/').includes(kerasLayer));
@@ -662,6 +701,12 @@ async function attachWeights(
             'The weights do not match the topology; re-export the model.',
           );
         }
+        if (t.dtype !== 'float32') {
+          throw new InvalidModelError(
+            `Weight '${kerasLayer}/${IR_WEIGHT[name]}' is stored as ${t.dtype}, not float32`,
+            'Layer weights are float32 (float16 or uint8 quantization included); re-export the model.',
+          );
+        }
         // Async read: dataSync returns zeros on WebGPU in Chromium.
         const finite = tf.tidy(() => tf.all(tf.isFinite(t!)));
         const allFinite = (await finite.data())[0];
@@ -675,8 +720,55 @@ async function attachWeights(
         node.weights[name] = tf.variable(t, name !== 'movingMean' && name !== 'movingVariance');
       }
     }
+  } catch (e) {
+    disposeGraph(g); // the variables of the layers before the refused one
+    throw e;
   } finally {
-    tf.dispose(Object.values(decoded));
+    tf.dispose(temporary);
+  }
+}
+
+const WEIGHT_DTYPES: readonly unknown[] = ['float32', 'int32'];
+const QUANTIZED_DTYPES: readonly unknown[] = ['float16', 'uint8', 'uint16'];
+
+/** Why a weight group cannot be decoded, or undefined; `names` collects names across groups. */
+function weightGroupProblem(group: unknown, names: Set<string>): string | undefined {
+  const { paths, weights } = (group ?? {}) as { paths?: unknown; weights?: unknown };
+  if (!Array.isArray(paths) || !paths.every((p) => typeof p === 'string')) {
+    return 'has no list of weight file paths';
+  }
+  if (!Array.isArray(weights)) return 'has no list of weights';
+  for (const entry of weights as (Partial<tf.io.WeightsManifestEntry> | null)[]) {
+    const name = entry?.name;
+    if (typeof name !== 'string') return `has a weight without a name: ${JSON.stringify(entry)}`;
+    if (names.has(name)) return `names the weight '${name}' a second time`;
+    names.add(name);
+    const shape: unknown = entry!.shape;
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+      return `gives '${name}' the shape ${JSON.stringify(shape)}`;
+    }
+    if (!WEIGHT_DTYPES.includes(entry!.dtype)) {
+      return `stores '${name}' as ${JSON.stringify(entry!.dtype)} (float32 or int32 are read)`;
+    }
+    const quantization = entry!.quantization;
+    if (quantization !== undefined && !QUANTIZED_DTYPES.includes(quantization?.dtype)) {
+      return `quantizes '${name}' as ${JSON.stringify(quantization)} (float16, uint8 or uint16 are read)`;
+    }
+  }
+  return undefined;
+}
+
+/** Refuses a weightsManifest TF.js could not decode, before any weight file is read. */
+export function checkWeightsManifest(manifest: unknown[], what: string): void {
+  const names = new Set<string>();
+  for (const [i, group] of manifest.entries()) {
+    const problem = weightGroupProblem(group, names);
+    if (problem) {
+      throw new InvalidModelError(
+        `Weight group ${i + 1} of ${what} ${problem}`,
+        'Use the model.json written together with the weight files, unedited.',
+      );
+    }
   }
 }
 

@@ -2,6 +2,7 @@ import type { Graph } from '../graph';
 import { InvalidModelError } from '../runtime/errors';
 import { graphFromGraphModelJson, isGraphModel } from './graph-model';
 import {
+  checkWeightsManifest,
   graphFromLayersJson,
   graphToLayersJson,
   weightBytes,
@@ -41,12 +42,11 @@ export async function loadGraph(
       'Choose the model.json written by TF.js model.save() or tensorflowjs_converter.',
     );
   }
+  checkWeightsManifest(json.weightsManifest, what);
   const buffers: ArrayBuffer[] = [];
   let bytes = 0;
-  for (const [i, group] of json.weightsManifest.entries()) {
-    const paths = Array.isArray(group?.paths) ? group.paths : [];
-    const specs = Array.isArray(group?.weights) ? group.weights : [];
-    const expected = specs.reduce((sum, spec) => sum + weightBytes(spec), 0);
+  for (const [i, { paths, weights }] of json.weightsManifest.entries()) {
+    const expected = weights.reduce((sum, spec) => sum + weightBytes(spec), 0);
     const where = `weight group ${i + 1} of ${what} (${paths.length} shard(s), ${expected} bytes expected)`;
     let found = 0;
     for (const path of paths) {

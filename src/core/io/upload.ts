@@ -17,6 +17,9 @@ export interface NamedBytes {
 /** What a zip may expand to: its entries are held in memory at once. */
 export const MAX_UNZIPPED_BYTES = 2 * MAX_MODEL_BYTES;
 
+/** Entries a zip may hold: a zip64 directory of a few bytes can claim 2^32, each one read. */
+export const MAX_ZIP_ENTRIES = 100_000;
+
 /** 268435456 → '256 MiB': caps in messages. */
 export const formatMiB = (bytes: number): string =>
   `${Number((bytes / 2 ** 20).toPrecision(3))} MiB`;
@@ -36,10 +39,17 @@ export function isZip(f: NamedBytes): boolean {
  */
 export function unzipFiles(zip: NamedBytes, maxBytes = MAX_UNZIPPED_BYTES): NamedBytes[] {
   let declared = 0;
+  let count = 0;
   let entries: Record<string, Uint8Array>;
   try {
     entries = unzipSync(zip.bytes, {
       filter: (file) => {
+        if (++count > MAX_ZIP_ENTRIES) {
+          throw new InvalidInputError(
+            `'${zip.name}' holds more than ${MAX_ZIP_ENTRIES} files`,
+            'Zip fewer files: a few-shot set needs a handful of images per class.',
+          );
+        }
         if (file.name.endsWith('/') || file.name.startsWith('__MACOSX/')) return false;
         declared += file.originalSize;
         if (declared > maxBytes) {
@@ -52,7 +62,7 @@ export function unzipFiles(zip: NamedBytes, maxBytes = MAX_UNZIPPED_BYTES): Name
       },
     });
   } catch (e) {
-    if (e instanceof InvalidInputError) throw e;
+    if (e instanceof InvalidInputError) throw e; // a cap, from the filter
     throw new InvalidInputError(
       `'${zip.name}' is not a readable zip (${(e as Error).message})`,
       'Make the archive again with a standard zip tool, or upload the files themselves.',
@@ -60,6 +70,10 @@ export function unzipFiles(zip: NamedBytes, maxBytes = MAX_UNZIPPED_BYTES): Name
   }
   return Object.entries(entries).map(([name, bytes]) => ({ name, bytes }));
 }
+
+/** The files with every zip among them replaced by its entries. */
+export const expandZips = (files: readonly NamedBytes[]): NamedBytes[] =>
+  files.flatMap((f) => (isZip(f) ? unzipFiles(f) : [f]));
 
 /** ONNX's ModelProto starts with field 1 (ir_version) as a varint: tag byte 0x08. */
 const looksLikeOnnx = (f: NamedBytes) =>
@@ -81,7 +95,7 @@ export interface UploadedModel {
  * zip). Zips are expanded first.
  */
 export async function graphFromUpload(files: readonly NamedBytes[]): Promise<UploadedModel> {
-  const all = files.flatMap((f) => (isZip(f) ? unzipFiles(f) : [f]));
+  const all = expandZips(files);
   const names = all.map((f) => f.name);
   const total = all.reduce((sum, f) => sum + f.bytes.length, 0);
   if (total > MAX_MODEL_BYTES) {

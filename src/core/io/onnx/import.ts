@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import { nodeShape } from '../../graph';
+import { weightShapes } from '../../graph';
 import type { Graph, GraphNode, NodeId, Op, OpAttrs, Padding, Preprocessing } from '../../graph';
 import { InvalidModelError, UnsupportedLayerError } from '../../runtime/errors';
+import { checkedShape } from '../checks';
 import { MAX_MODEL_BYTES } from '../load';
 import {
   attributeNames,
@@ -304,10 +305,18 @@ class OnnxImporter {
     const n = this.current;
     const id = this.freshId(`${n.name || n.output?.[0] || op}${suffix}`);
     const node = { id, op, inputs, attrs } as Omit<GraphNode, 'weights'>;
-    const shape = nodeShape(
-      { ...node, weights: {} } as GraphNode,
-      inputs.map((i) => this.shapes.get(i)!),
-    );
+    const ins = inputs.map((i) => this.shapes.get(i)!);
+    const shape = checkedShape({ ...node, weights: {} } as GraphNode, ins);
+    // The weights from the file must have the shapes the IR gives such a node.
+    const expected = weightShapes({ ...node, weights: {} } as GraphNode, ins[0]);
+    for (const [w, t] of Object.entries(weights)) {
+      if (t.dims.join() !== expected[w]?.join()) {
+        throw new InvalidModelError(
+          `${this.where()}: its ${w} has shape [${t.dims.join(', ')}] where [${expected[w]?.join(', ') ?? ''}] is needed`,
+          'The weights do not fit the layer; export the model again.',
+        );
+      }
+    }
     this.shapes.set(id, shape);
     this.pending.push({ node, weights });
     return id;
@@ -370,12 +379,10 @@ class OnnxImporter {
       inputShape = [side, side, 1]; // a flattened square one-channel image (an MLP)
       layout = { kind: 'flat' };
     }
+    const node = { id: 'input', op: 'input' as const, inputs: [], attrs: { shape: inputShape } };
     this.ids.add('input');
-    this.shapes.set('input', inputShape);
-    this.pending.push({
-      node: { id: 'input', op: 'input', inputs: [], attrs: { shape: inputShape } },
-      weights: {},
-    });
+    this.shapes.set('input', checkedShape({ ...node, weights: {} }, []));
+    this.pending.push({ node, weights: {} });
     if (layout.kind === 'flat') {
       this.current = { name: 'input_flatten', opType: 'Flatten' };
       // A scalar normalisation after it commutes with this flatten.
@@ -541,10 +548,6 @@ class OnnxImporter {
           );
         }
         return reshapeHost(x, dims);
-        return reshapeHost(
-          x,
-          target.map((d) => (d === -1 ? x.values.length / known : d)),
-        );
       }
       case 'Flatten': {
         const x = arg(0);
@@ -553,10 +556,14 @@ class OnnxImporter {
       }
       case 'Transpose': {
         const x = arg(0);
-        return transposeHost(
-          x,
-          attrInts(node, 'perm') ?? x.dims.map((_, i) => x.dims.length - 1 - i),
-        );
+        const perm = attrInts(node, 'perm') ?? x.dims.map((_, i) => x.dims.length - 1 - i);
+        if (perm.length !== x.dims.length || !x.dims.every((_, i) => perm.includes(i))) {
+          this.unsupported(
+            `perm [${perm.join(', ')}] is not a permutation of the axes of [${x.dims.join(', ')}]`,
+            'The file is corrupt; export the model again.',
+          );
+        }
+        return transposeHost(x, perm);
       }
       case 'Add':
       case 'Sub':
@@ -1014,6 +1021,7 @@ class OnnxImporter {
 
   private concat(node: NodeProto) {
     const xs = (node.input ?? []).map((_, i) => this.operand(i));
+    if (xs.length === 0) this.unsupported('it has no inputs', 'Export the model again.');
     const layout = xs[0].layout;
     if (
       xs.some((x) => JSON.stringify(x.layout) !== JSON.stringify(layout)) ||
@@ -1056,10 +1064,15 @@ class OnnxImporter {
     const affine = this.inputAffine ?? { scale: [1], shift: [0] };
     // One number when every channel has the same (what the dataset loaders' files hold).
     const perChannel = (v: number[]) => (v.every((u) => u === v[0]) ? v[0] : v);
-    const preprocessing: Preprocessing = {
-      mean: perChannel(affine.shift.map((b, k) => -b / affine.scale[k])),
-      std: perChannel(affine.scale.map((a) => 1 / a)),
-    };
+    const mean = affine.shift.map((b, k) => -b / affine.scale[k]);
+    const std = affine.scale.map((a) => 1 / a);
+    if (![...mean, ...std].every(Number.isFinite)) {
+      throw new InvalidModelError(
+        `The input normalisation of '${this.name}' gives mean [${mean}] and std [${std}]`,
+        'Normalise by finite, non-zero constants; export the model again.',
+      );
+    }
+    const preprocessing: Preprocessing = { mean: perChannel(mean), std: perChannel(std) };
     const nodes = this.pending.map(({ node, weights }) => ({
       ...node,
       weights: Object.fromEntries(

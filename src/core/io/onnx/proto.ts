@@ -28,7 +28,17 @@ const DataType = onnx.TensorProto.DataType;
  * Copies `raw` (an unaligned view into the model's bytes; in Node a Buffer, whose slice() would
  * not copy) into a fresh buffer.
  */
-function rawAs<T>(raw: Uint8Array, view: new (b: ArrayBuffer) => T): T {
+function rawAs<T>(
+  raw: Uint8Array,
+  view: { new (b: ArrayBuffer): T; BYTES_PER_ELEMENT: number },
+  what: string,
+): T {
+  if (raw.length % view.BYTES_PER_ELEMENT !== 0) {
+    throw new InvalidModelError(
+      `${what} has ${raw.length} bytes of data, not a whole number of ${view.BYTES_PER_ELEMENT}-byte values`,
+      'The file is corrupt; export the model again.',
+    );
+  }
   return new view(new Uint8Array(raw).buffer);
 }
 
@@ -44,6 +54,12 @@ function halfToFloat(h: number): number {
 /** A TensorProto's values as float32 (integers too: they only hold shapes and axes here). */
 export function hostTensor(t: TensorProto, what: string): HostTensor {
   const dims = (t.dims ?? []).map(int);
+  if (!dims.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+    throw new InvalidModelError(
+      `${what} has the shape [${dims.join(', ')}]`,
+      'The file is corrupt; export the model again.',
+    );
+  }
   if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) {
     throw new InvalidModelError(
       `${what} keeps its data in an external file`,
@@ -54,21 +70,23 @@ export function hostTensor(t: TensorProto, what: string): HostTensor {
   let values: ArrayLike<number>;
   switch (t.dataType) {
     case DataType.FLOAT:
-      values = raw ? rawAs(raw, Float32Array) : (t.floatData ?? []);
+      values = raw ? rawAs(raw, Float32Array, what) : (t.floatData ?? []);
       break;
     case DataType.DOUBLE:
-      values = raw ? rawAs(raw, Float64Array) : (t.doubleData ?? []);
+      values = raw ? rawAs(raw, Float64Array, what) : (t.doubleData ?? []);
       break;
     case DataType.FLOAT16: {
-      const halves = raw ? rawAs(raw, Uint16Array) : (t.int32Data ?? []);
+      const halves = raw ? rawAs(raw, Uint16Array, what) : (t.int32Data ?? []);
       values = Array.from(halves, halfToFloat);
       break;
     }
     case DataType.INT64:
-      values = raw ? Array.from(rawAs(raw, BigInt64Array), Number) : (t.int64Data ?? []).map(int);
+      values = raw
+        ? Array.from(rawAs(raw, BigInt64Array, what), Number)
+        : (t.int64Data ?? []).map(int);
       break;
     case DataType.INT32:
-      values = raw ? rawAs(raw, Int32Array) : (t.int32Data ?? []);
+      values = raw ? rawAs(raw, Int32Array, what) : (t.int32Data ?? []);
       break;
     default:
       throw new InvalidModelError(
