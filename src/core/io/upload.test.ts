@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { strToU8, zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { entryCountBomb } from '../../../scripts/fuzz/targets';
 import { disposeGraph, graphStats, type Graph } from '../graph';
 import { initBackend } from '../runtime/backend';
 import { InvalidInputError, InvalidModelError } from '../runtime/errors';
@@ -86,6 +87,14 @@ describe('unzipFiles', () => {
       "'bomb.zip' expands to more than",
     );
     expect(unzipFiles({ name: 'ok.zip', bytes: zip })[0].bytes.length).toBe(100_000);
+  });
+
+  it('refuses a zip whose directory claims billions of entries, without reading them all', () => {
+    const start = performance.now();
+    expect(() => unzipFiles({ name: 'many.zip', bytes: entryCountBomb() })).toThrow(
+      "'many.zip' holds more than 100000 files",
+    );
+    expect(performance.now() - start).toBeLessThan(5000);
   });
 
   it('refuses bytes that are not a zip as an InvalidInputError', () => {
