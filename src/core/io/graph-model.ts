@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Graph, NodeId, Op, OpAttrs } from '../graph';
 import { InvalidModelError, UnsupportedLayerError } from '../runtime/errors';
 import { weightBytes, type LayersModelJson } from './layers-format';
-import { broadcastBinary } from './onnx/import';
+import { ARITHMETIC, broadcastBinary } from './onnx/import';
 import { size, transposeHost, type HostTensor } from './onnx/proto';
 import { PendingGraph, type InputAffine } from './pending-graph';
 
@@ -53,6 +53,16 @@ interface ConstValue {
 }
 
 type Value = IrValue | ConstValue;
+
+/** TensorFlow's names of the constant arithmetic the importer evaluates. */
+const TF_ARITHMETIC = {
+  Add: 'add',
+  AddV2: 'add',
+  BiasAdd: 'add',
+  Sub: 'sub',
+  Mul: 'mul',
+  RealDiv: 'div',
+} as const;
 
 const SUPPORTED =
   'Placeholder, Const, Identity, Conv2D, DepthwiseConv2dNative, _FusedConv2D, FusedDepthwiseConv2dNative, ' +
@@ -540,14 +550,7 @@ class GraphModelImporter {
       case 'Sub':
       case 'Mul':
       case 'RealDiv': {
-        const f = {
-          Add: (a: number, b: number) => a + b,
-          AddV2: (a: number, b: number) => a + b,
-          BiasAdd: (a: number, b: number) => a + b,
-          Sub: (a: number, b: number) => a - b,
-          Mul: (a: number, b: number) => a * b,
-          RealDiv: (a: number, b: number) => a / b,
-        }[node.op];
+        const f = ARITHMETIC[TF_ARITHMETIC[node.op]];
         return broadcastBinary(arg(0), arg(1), f, () => this.where());
       }
       default:

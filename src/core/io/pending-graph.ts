@@ -2,9 +2,10 @@
 // time with their shapes checked as they come, weights kept as host arrays until the end (so a
 // bias or scale found later can still be folded into them), then turned into a Graph.
 import * as tf from '@tensorflow/tfjs';
-import { nodeShape } from '../graph';
+import { weightShapes } from '../graph';
 import type { Graph, GraphNode, NodeId, Op, OpAttrs, Preprocessing } from '../graph';
 import { InvalidModelError } from '../runtime/errors';
+import { checkedShape } from './checks';
 import type { HostTensor } from './onnx/proto';
 
 export interface PendingNode {
@@ -12,7 +13,10 @@ export interface PendingNode {
   weights: Record<string, HostTensor>;
 }
 
-/** What the model does to its input before the first layer, per channel: x·scale + shift. */
+/**
+ * What the model does to its input before the first layer, per channel: x·scale + shift (one
+ * entry per input channel, or one for all).
+ */
 export interface InputAffine {
   scale: number[];
   shift: number[];
@@ -25,12 +29,10 @@ export class PendingGraph {
 
   /** The IR input node 'input' of one example's NHWC shape. */
   constructor(readonly inputShape: number[]) {
+    const node = { id: 'input', op: 'input' as const, inputs: [], attrs: { shape: inputShape } };
     this.ids.add('input');
-    this.shapes.set('input', inputShape);
-    this.nodes.push({
-      node: { id: 'input', op: 'input', inputs: [], attrs: { shape: inputShape } },
-      weights: {},
-    });
+    this.shapes.set('input', checkedShape({ ...node, weights: {} }, []));
+    this.nodes.push({ node, weights: {} });
   }
 
   /** Appends a node named after `base` (made a unique, readable id); returns its id. */
@@ -43,10 +45,18 @@ export class PendingGraph {
   ): NodeId {
     const id = this.uniqueId(base);
     const node = { id, op, inputs, attrs } as Omit<GraphNode, 'weights'>;
-    const shape = nodeShape(
-      { ...node, weights: {} } as GraphNode,
-      inputs.map((i) => this.shape(i)),
-    );
+    const ins = inputs.map((i) => this.shape(i));
+    const shape = checkedShape({ ...node, weights: {} } as GraphNode, ins);
+    // The weights from the file must have the shapes the IR gives such a node.
+    const expected = weightShapes({ ...node, weights: {} } as GraphNode, ins[0]);
+    for (const [w, t] of Object.entries(weights)) {
+      if (t.dims.join() !== expected[w]?.join()) {
+        throw new InvalidModelError(
+          `Node '${base}': its ${w} has shape [${t.dims.join(', ')}] where [${expected[w]?.join(', ') ?? ''}] is needed`,
+          'The weights do not fit the layer; export the model again.',
+        );
+      }
+    }
     this.shapes.set(id, shape);
     this.nodes.push({ node, weights });
     return id;
@@ -88,10 +98,15 @@ export class PendingGraph {
     }
     // One number when every channel has the same (what the dataset loaders' files hold).
     const perChannel = (v: number[]) => (v.every((u) => u === v[0]) ? v[0] : v);
-    const preprocessing: Preprocessing = {
-      mean: perChannel(affine.shift.map((b, k) => -b / affine.scale[k])),
-      std: perChannel(affine.scale.map((a) => 1 / a)),
-    };
+    const mean = affine.shift.map((b, k) => -b / affine.scale[k]);
+    const std = affine.scale.map((a) => 1 / a);
+    if (![...mean, ...std].every(Number.isFinite)) {
+      throw new InvalidModelError(
+        `The input normalisation of '${name}' gives mean [${mean}] and std [${std}]`,
+        'Normalise by finite, non-zero constants; export the model again.',
+      );
+    }
+    const preprocessing: Preprocessing = { mean: perChannel(mean), std: perChannel(std) };
     const nodes = this.nodes.map(({ node, weights }) => ({
       ...node,
       weights: Object.fromEntries(

@@ -1,9 +1,7 @@
-import * as tf from '@tensorflow/tfjs';
-import { weightShapes } from '../../graph';
-import type { Graph, GraphNode, NodeId, Op, OpAttrs, Padding, Preprocessing } from '../../graph';
+import type { Graph, NodeId, Op, OpAttrs, Padding } from '../../graph';
 import { InvalidModelError, UnsupportedLayerError } from '../../runtime/errors';
-import { checkedShape } from '../checks';
 import { MAX_MODEL_BYTES } from '../load';
+import { PendingGraph, type InputAffine } from '../pending-graph';
 import {
   attributeNames,
   attrFloat,
@@ -43,13 +41,7 @@ interface IrValue {
   /** The ONNX tensor's shape without the batch. */
   shape: number[];
   /** Only on the network input: the per-channel x·scale + shift applied to it so far. */
-  affine?: Affine;
-}
-
-/** One entry per input channel (one for all when the input is a flat vector). */
-interface Affine {
-  scale: number[];
-  shift: number[];
+  affine?: InputAffine;
 }
 
 interface ConstValue {
@@ -58,11 +50,6 @@ interface ConstValue {
 }
 
 type Value = IrValue | ConstValue;
-
-interface PendingNode {
-  node: Omit<GraphNode, 'weights'>;
-  weights: Record<string, HostTensor>;
-}
 
 const SUPPORTED =
   'Conv, Gemm, MatMul, Add, Mul, Sub, Div, Relu, LeakyRelu, Clip, Sigmoid, Tanh, MaxPool, AveragePool, ' +
@@ -98,13 +85,12 @@ export function graphFromOnnx(bytes: Uint8Array, name: string): Graph {
 
 class OnnxImporter {
   private readonly values = new Map<string, Value>();
-  private readonly pending: PendingNode[] = [];
-  private readonly shapes = new Map<NodeId, number[]>();
-  private readonly ids = new Set<NodeId>();
+  /** The IR being built; made once the input's shape is known. */
+  private ir!: PendingGraph;
   /** How many nodes (and graph outputs) read each ONNX tensor. */
   private readonly readers = new Map<string, number>();
   private readonly opset: number;
-  private inputAffine?: Affine;
+  private inputAffine?: InputAffine;
   private current: NodeProto = {};
   /** The IR node standing for the ONNX input: 'input', or its flatten for a [batch, H·W] input. */
   private inputNode: NodeId = 'input';
@@ -160,7 +146,7 @@ class OnnxImporter {
         'Export a classifier whose output is one score per class.',
       );
     }
-    return this.finish(out.node);
+    return this.ir.build(this.name, out.node, this.inputAffine);
   }
 
   private countReader(name: string) {
@@ -284,17 +270,6 @@ class OnnxImporter {
     }
   }
 
-  private freshId(base: string): NodeId {
-    let id = base.replace(/[^A-Za-z0-9_.-]+/g, '_').replace(/^[_.-]+|[_.-]+$/g, '') || 'node';
-    if (this.ids.has(id)) {
-      let k = 2;
-      while (this.ids.has(`${id}_${k}`)) k++;
-      id = `${id}_${k}`;
-    }
-    this.ids.add(id);
-    return id;
-  }
-
   private emit<K extends Op>(
     op: K,
     inputs: NodeId[],
@@ -303,23 +278,7 @@ class OnnxImporter {
     suffix = '',
   ): NodeId {
     const n = this.current;
-    const id = this.freshId(`${n.name || n.output?.[0] || op}${suffix}`);
-    const node = { id, op, inputs, attrs } as Omit<GraphNode, 'weights'>;
-    const ins = inputs.map((i) => this.shapes.get(i)!);
-    const shape = checkedShape({ ...node, weights: {} } as GraphNode, ins);
-    // The weights from the file must have the shapes the IR gives such a node.
-    const expected = weightShapes({ ...node, weights: {} } as GraphNode, ins[0]);
-    for (const [w, t] of Object.entries(weights)) {
-      if (t.dims.join() !== expected[w]?.join()) {
-        throw new InvalidModelError(
-          `${this.where()}: its ${w} has shape [${t.dims.join(', ')}] where [${expected[w]?.join(', ') ?? ''}] is needed`,
-          'The weights do not fit the layer; export the model again.',
-        );
-      }
-    }
-    this.shapes.set(id, shape);
-    this.pending.push({ node, weights });
-    return id;
+    return this.ir.add(`${n.name || n.output?.[0] || op}${suffix}`, op, inputs, attrs, weights);
   }
 
   /** A new node's value, computed elementwise from `x` (same layout and shape). */
@@ -328,7 +287,7 @@ class OnnxImporter {
   }
 
   private irShape(v: IrValue): number[] {
-    return this.shapes.get(v.node)!;
+    return this.ir.shape(v.node);
   }
 
   // ------------------------------------------------------------------ input
@@ -379,10 +338,7 @@ class OnnxImporter {
       inputShape = [side, side, 1]; // a flattened square one-channel image (an MLP)
       layout = { kind: 'flat' };
     }
-    const node = { id: 'input', op: 'input' as const, inputs: [], attrs: { shape: inputShape } };
-    this.ids.add('input');
-    this.shapes.set('input', checkedShape({ ...node, weights: {} }, []));
-    this.pending.push({ node, weights: {} });
+    this.ir = new PendingGraph(inputShape);
     if (layout.kind === 'flat') {
       this.current = { name: 'input_flatten', opType: 'Flatten' };
       // A scalar normalisation after it commutes with this flatten.
@@ -569,12 +525,7 @@ class OnnxImporter {
       case 'Sub':
       case 'Mul':
       case 'Div': {
-        const f = {
-          Add: (a: number, b: number) => a + b,
-          Sub: (a: number, b: number) => a - b,
-          Mul: (a: number, b: number) => a * b,
-          Div: (a: number, b: number) => a / b,
-        }[node.opType];
+        const f = ARITHMETIC[node.opType.toLowerCase() as keyof typeof ARITHMETIC];
         return broadcastBinary(arg(0), arg(1), f, () => this.where());
       }
       default:
@@ -663,7 +614,7 @@ class OnnxImporter {
         'Only ordinary (group 1) and depthwise (group = channels) convolutions are supported.',
       );
     }
-    const [h, wo, c] = this.shapes.get(id)!;
+    const [h, wo, c] = this.ir.shape(id);
     this.layerOutputs.set(id, node.output?.[0] ?? '');
     this.setOutput({ kind: 'ir', node: id, layout: { kind: 'nchw' }, shape: [c, h, wo] });
   }
@@ -703,9 +654,9 @@ class OnnxImporter {
       padding,
     };
     const id = max ? this.emit('maxPool', [input], attrs) : this.emit('avgPool', [input], attrs);
-    const [ho, wo, c] = this.shapes.get(id)!;
+    const [ho, wo, c] = this.ir.shape(id);
     if (attrInt(node, 'ceil_mode', 0) === 1) {
-      const padded = pad.explicit ? this.shapes.get(input)! : [h, w];
+      const padded = pad.explicit ? this.ir.shape(input) : [h, w];
       const ceilOut =
         padding === 'same'
           ? [ho, wo]
@@ -846,7 +797,7 @@ class OnnxImporter {
     const x = (xIndex === 0 ? a : b) as IrValue;
     const c = ((xIndex === 0 ? b : a) as ConstValue).tensor;
     if (x.node === this.inputNode) return this.normalisation(node, x, c, xIndex);
-    const producer = this.pending.find((p) => p.node.id === x.node)!;
+    const producer = this.ir.node(x.node);
     const own = node.input?.[xIndex];
     const ownOutput =
       own !== undefined && this.layerOutputs.get(x.node) === own && this.readers.get(own) === 1;
@@ -867,8 +818,8 @@ class OnnxImporter {
     );
   }
 
-  private identityAffine(): Affine {
-    const channels = this.shapes.get('input')![2];
+  private identityAffine(): InputAffine {
+    const channels = this.ir.shape('input')[2];
     return {
       scale: new Array<number>(channels).fill(1),
       shift: new Array<number>(channels).fill(0),
@@ -1015,7 +966,7 @@ class OnnxImporter {
         [left, right],
       ],
     });
-    const [h, w, c] = this.shapes.get(id)!;
+    const [h, w, c] = this.ir.shape(id);
     this.setOutput({ kind: 'ir', node: id, layout: { kind: 'nchw' }, shape: [c, h, w] });
   }
 
@@ -1047,53 +998,15 @@ class OnnxImporter {
     shape[axis - 1] = xs.reduce((sum, x) => sum + x.shape[axis - 1], 0);
     this.setOutput({ kind: 'ir', node: id, layout, shape });
   }
-
-  // ------------------------------------------------------------------ result
-
-  private finish(output: NodeId): Graph {
-    for (const { node, weights } of this.pending) {
-      for (const [w, t] of Object.entries(weights)) {
-        if (!t.values.every(Number.isFinite)) {
-          throw new InvalidModelError(
-            `Weight '${w}' of node '${node.id}' contains NaN or infinite values`,
-            'The model is corrupt or diverged during training; export it from a healthy checkpoint.',
-          );
-        }
-      }
-    }
-    const affine = this.inputAffine ?? { scale: [1], shift: [0] };
-    // One number when every channel has the same (what the dataset loaders' files hold).
-    const perChannel = (v: number[]) => (v.every((u) => u === v[0]) ? v[0] : v);
-    const mean = affine.shift.map((b, k) => -b / affine.scale[k]);
-    const std = affine.scale.map((a) => 1 / a);
-    if (![...mean, ...std].every(Number.isFinite)) {
-      throw new InvalidModelError(
-        `The input normalisation of '${this.name}' gives mean [${mean}] and std [${std}]`,
-        'Normalise by finite, non-zero constants; export the model again.',
-      );
-    }
-    const preprocessing: Preprocessing = { mean: perChannel(mean), std: perChannel(std) };
-    const nodes = this.pending.map(({ node, weights }) => ({
-      ...node,
-      weights: Object.fromEntries(
-        Object.entries(weights).map(([w, t]) => [
-          w,
-          tf.tidy(() =>
-            tf.variable(tf.tensor(t.values, t.dims), w !== 'movingMean' && w !== 'movingVariance'),
-          ),
-        ]),
-      ),
-    })) as GraphNode[];
-    return {
-      name: this.name,
-      nodes,
-      input: 'input',
-      output,
-      inputShape: this.shapes.get('input')!,
-      preprocessing,
-    };
-  }
 }
+
+/** The arithmetic importers evaluate on constants, by ONNX's names in lower case. */
+export const ARITHMETIC = {
+  add: (a: number, b: number) => a + b,
+  sub: (a: number, b: number) => a - b,
+  mul: (a: number, b: number) => a * b,
+  div: (a: number, b: number) => a / b,
+};
 
 /** numpy-style broadcasting of a binary operation on host tensors. */
 export function broadcastBinary(
