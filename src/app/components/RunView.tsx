@@ -11,6 +11,7 @@ import { LayersChart } from './charts/LayersChart';
 import { groupScalars, ScalarChart } from './charts/ScalarChart';
 import { TableView } from './charts/TableView';
 import { ModelSummary } from './ModelSummary';
+import { Cards } from './Cards';
 import { ViewHead } from './ViewHead';
 
 function Controls({ run }: { run: RunRecord }) {
@@ -74,16 +75,7 @@ function ResultCards({ run }: { run: RunRecord }) {
       .filter(([k]) => !k.includes('/'))
       .map(([k, v]): [string, string] => [k, formatNumber(v)]),
   ];
-  return (
-    <dl className="cards" data-testid="result">
-      {cards.map(([k, v]) => (
-        <div key={k} className="card">
-          <dt>{k}</dt>
-          <dd>{v}</dd>
-        </div>
-      ))}
-    </dl>
-  );
+  return <Cards cards={cards} testId="result" />;
 }
 
 function Actions({ run }: { run: RunRecord }) {

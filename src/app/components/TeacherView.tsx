@@ -6,6 +6,7 @@ import { useWorkbench } from '../state/context';
 import type { UploadedTeacher } from '../state/teachers';
 import { AllNodesToggle, ModelTable } from './ModelSummary';
 import { SelectField } from './ParamField';
+import { Cards } from './Cards';
 import { ViewHead } from './ViewHead';
 
 function SummaryCards({ teacher }: { teacher: UploadedTeacher }) {
@@ -22,16 +23,7 @@ function SummaryCards({ teacher }: { teacher: UploadedTeacher }) {
       check.accuracy === undefined ? 'does not fit' : formatPercent(check.accuracy),
     ],
   ];
-  return (
-    <dl className="cards" data-testid="teacher-summary">
-      {cards.map(([k, v]) => (
-        <div key={k} className="card">
-          <dt>{k}</dt>
-          <dd>{v}</dd>
-        </div>
-      ))}
-    </dl>
-  );
+  return <Cards cards={cards} testId="teacher-summary" />;
 }
 
 /** Every preprocessing candidate detection tried, the chosen one first in weight. */
