@@ -8,7 +8,7 @@ import { InvalidModelError, UnsupportedLayerError } from '../runtime/errors';
 import { weightBytes, type LayersModelJson } from './layers-format';
 import { ARITHMETIC, broadcastBinary } from './onnx/import';
 import { size, transposeHost, type HostTensor } from './onnx/proto';
-import { PendingGraph, type InputAffine } from './pending-graph';
+import { PendingGraph, type ConstValue, type InputAffine } from './pending-graph';
 
 interface TfAttr {
   i?: string | number;
@@ -45,11 +45,6 @@ interface IrValue {
   shape: number[];
   /** Only on the network input: the per-channel x·scale + shift applied to it so far. */
   affine?: InputAffine;
-}
-
-interface ConstValue {
-  kind: 'const';
-  tensor: HostTensor;
 }
 
 type Value = IrValue | ConstValue;

@@ -22,6 +22,12 @@ export interface InputAffine {
   shift: number[];
 }
 
+/** A value known while importing (a weight, a shape): folded into nodes, never emitted. */
+export interface ConstValue {
+  kind: 'const';
+  tensor: HostTensor;
+}
+
 export class PendingGraph {
   readonly nodes: PendingNode[] = [];
   private readonly shapes = new Map<NodeId, number[]>();

@@ -1,7 +1,7 @@
 import type { Graph, NodeId, Op, OpAttrs, Padding } from '../../graph';
 import { InvalidModelError, UnsupportedLayerError } from '../../runtime/errors';
 import { MAX_MODEL_BYTES } from '../load';
-import { PendingGraph, type InputAffine } from '../pending-graph';
+import { PendingGraph, type ConstValue, type InputAffine } from '../pending-graph';
 import {
   attributeNames,
   attrFloat,
@@ -42,11 +42,6 @@ interface IrValue {
   shape: number[];
   /** Only on the network input: the per-channel x·scale + shift applied to it so far. */
   affine?: InputAffine;
-}
-
-interface ConstValue {
-  kind: 'const';
-  tensor: HostTensor;
 }
 
 type Value = IrValue | ConstValue;
