@@ -212,7 +212,7 @@ test('bad model and image files say what is wrong and what to do; the page goes 
 
   await dropInPage(page, 'notes.txt', { text: 'just some notes' });
   await expect(notice).toContainText("None of 'notes.txt' is a model file");
-  await expect(notice).toContainText('Upload a TF.js Layers model.json');
+  await expect(notice).toContainText('Upload a TF.js model.json (Layers or graph model)');
   await page.screenshot({ path: `${SHOTS}/upload-error.png` });
 
   // Over the cap: refused by its size before a byte is read.
