@@ -49,6 +49,21 @@ const initializer = (keras3: boolean, cls: string): Json =>
       }
     : { class_name: cls, config: cls === 'GlorotUniform' ? { seed: null } : {} };
 
+/** The fields Keras writes for any layer with a kernel and a bias. */
+function weighted(activation: string, k3: boolean): Json {
+  return {
+    activation,
+    use_bias: true,
+    kernel_initializer: initializer(k3, 'GlorotUniform'),
+    bias_initializer: initializer(k3, 'Zeros'),
+    kernel_regularizer: null,
+    bias_regularizer: null,
+    activity_regularizer: null,
+    kernel_constraint: null,
+    bias_constraint: null,
+  };
+}
+
 /** Keras layer configs with the fields each Keras version writes. */
 function conv(
   name: string,
@@ -70,15 +85,7 @@ function conv(
       data_format: 'channels_last',
       dilation_rate: [1, 1],
       groups: 1,
-      activation,
-      use_bias: true,
-      kernel_initializer: initializer(k3, 'GlorotUniform'),
-      bias_initializer: initializer(k3, 'Zeros'),
-      kernel_regularizer: null,
-      bias_regularizer: null,
-      activity_regularizer: null,
-      kernel_constraint: null,
-      bias_constraint: null,
+      ...weighted(activation, k3),
     },
   };
 }
@@ -96,15 +103,7 @@ function dense(
       trainable: true,
       ...extra,
       units,
-      activation,
-      use_bias: true,
-      kernel_initializer: initializer(k3, 'GlorotUniform'),
-      bias_initializer: initializer(k3, 'Zeros'),
-      kernel_regularizer: null,
-      bias_regularizer: null,
-      activity_regularizer: null,
-      kernel_constraint: null,
-      bias_constraint: null,
+      ...weighted(activation, k3),
     },
   };
 }
