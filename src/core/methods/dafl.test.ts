@@ -79,12 +79,12 @@ describe('DAFL', () => {
   }, 60_000);
 
   it('extra student steps distil on fresh batches and leave the generator alone, tensor count flat', async () => {
-    // The same latents every step, so the generator's path depends on nothing but them: the
-    // extra student steps must not change it, and must bring the student closer to the teacher.
+    // The extra batches draw their latents from their own stream, so the generator's path (its
+    // latents and losses) must not depend on k, while the student ends closer to the teacher.
     const run = (studentSteps: number) => {
       const s = setup({ studentSteps });
+      const losses = Array.from({ length: 15 }, () => s.step());
       const fixed = s.trainer.latents();
-      const losses = Array.from({ length: 15 }, () => s.step(tf.clone(fixed)));
       const kd = tf.tidy(() => {
         const x = s.trainer.generators[0].generate(fixed);
         const target = tf.softmax(forward(teacher, x).output);
@@ -97,7 +97,7 @@ describe('DAFL', () => {
     const one = run(1);
     const three = run(3);
     expect(three.generator).toEqual(one.generator);
-    expect(three.kd).toBeLessThan(one.kd * 0.8);
+    expect(three.kd).toBeLessThan(one.kd * 0.9);
     await expectFlatTensorCount(() => void three.s.step(), 3);
     one.s.dispose();
     three.s.dispose();

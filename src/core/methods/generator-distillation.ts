@@ -83,6 +83,8 @@ export class GeneratorDistillation {
   private readonly optimizerS: ScheduledAdam;
   private readonly studentVariables: tf.Variable[];
   private readonly noise: Rng;
+  /** The extra student batches' own latents, so the generator's path does not depend on k. */
+  private readonly studentNoise: Rng;
 
   constructor(
     private readonly teacher: Graph,
@@ -97,6 +99,7 @@ export class GeneratorDistillation {
       (_, i) => new Generator(config, rng.fork(`generator-${i}`)),
     );
     this.noise = rng.fork('z');
+    this.studentNoise = rng.fork('student-z');
     // PyTorch's Adam (ε = 1e-8, TF.js' default is 1e-7), as the reference code runs.
     this.optimizerG = new ScheduledAdam(o.generatorLearningRate);
     this.optimizerS = new ScheduledAdam(o.studentLearningRate);
@@ -112,9 +115,9 @@ export class GeneratorDistillation {
   }
 
   /** Latents for one step: batchSize rows, split evenly over the generators. */
-  latents(): tf.Tensor2D {
+  latents(noise = this.noise): tf.Tensor2D {
     const { batchSize, latentDim } = this.o;
-    return tf.randomNormal([batchSize, latentDim], 0, 1, 'float32', this.noise.seedForTf());
+    return tf.randomNormal([batchSize, latentDim], 0, 1, 'float32', noise.seedForTf());
   }
 
   /** The class each generator's share of `n` latents is made for (none with one generator). */
@@ -175,7 +178,7 @@ export class GeneratorDistillation {
     (this.optimizerG as tf.Optimizer).applyGradients(gradsG.grads);
     for (let extra = 1; extra < (this.o.studentSteps ?? 1); extra++) {
       const fresh = tf.tidy(() => {
-        const x = this.generate(this.latents());
+        const x = this.generate(this.latents(this.studentNoise));
         return { x, logits: forward(this.teacher, x).output as tf.Tensor2D };
       });
       tf.dispose([this.distil(fresh.x, fresh.logits), fresh.x, fresh.logits]);
