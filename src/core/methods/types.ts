@@ -23,7 +23,36 @@ export type RunEvent =
       pixels: Uint8Array;
       captions?: string[];
     }
-  | { kind: 'embedding'; key: string; step: number; points: Float32Array; labels: Int32Array }
+  | {
+      kind: 'embedding';
+      key: string;
+      step: number;
+      /** Two coordinates per point. */
+      points: Float32Array;
+      /** Each point's true class. */
+      labels: Int32Array;
+      /** Each point's group, an index into `groupNames` (e.g. clean, FGSM, PGD). */
+      groups?: Int32Array;
+      groupNames?: string[];
+      /** The model's predicted class for each point. */
+      predictions?: Int32Array;
+      /** One image per point, shown on hover: count·height·width·channels bytes, NHWC. */
+      images?: { width: number; height: number; channels: number; pixels: Uint8Array };
+      /**
+       * Per point, the channel mask of every gated layer (its path through a dynamic network):
+       * `values` holds count·Σwidths numbers, each point's layers concatenated in `layers` order.
+       */
+      gates?: { layers: string[]; widths: number[]; values: Float32Array };
+    }
+  /** Curves on shared axes, e.g. ROC curves (false- against true-positive rate) per detector. */
+  | {
+      kind: 'curve';
+      key: string;
+      step: number;
+      xLabel: string;
+      yLabel: string;
+      series: { name: string; x: number[]; y: number[] }[];
+    }
   | { kind: 'table'; key: string; columns: string[]; rows: (string | number)[][] }
   | { kind: 'log'; level: 'info' | 'warn'; message: string }
   | { kind: 'progress'; step: number; total: number; phase?: string }
