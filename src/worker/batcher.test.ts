@@ -47,4 +47,32 @@ describe('EventBatcher', () => {
     b.flush();
     expect(sent!.transfer[0]).toBe(own.buffer);
   });
+
+  it('transfers every array of an embedding once, nested ones included', () => {
+    const dataset = new Uint8Array(100);
+    const labels = new Int32Array([1, 2]);
+    const values = new Float32Array(4);
+    let sent: { events: RunEvent[]; transfer: Transferable[] } | undefined;
+    const b = new EventBatcher(
+      (events, transfer) => (sent = { events, transfer }),
+      () => 0,
+    );
+    b.push({
+      kind: 'embedding',
+      key: 'e',
+      step: 1,
+      points: new Float32Array(4),
+      labels,
+      // The same array twice: its buffer may be listed once only.
+      predictions: labels,
+      images: { width: 1, height: 1, channels: 1, pixels: dataset.subarray(0, 2) },
+      gates: { layers: ['a'], widths: [2], values },
+    });
+    const [event] = sent!.events as Extract<RunEvent, { kind: 'embedding' }>[];
+    expect(sent!.transfer).toHaveLength(4);
+    expect(sent!.transfer).toContain(values.buffer);
+    expect(event.images!.pixels.buffer).not.toBe(dataset.buffer);
+    expect(sent!.transfer).toContain(event.images!.pixels.buffer);
+    expect(event.groups).toBeUndefined();
+  });
 });

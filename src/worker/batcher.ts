@@ -36,7 +36,8 @@ export class EventBatcher {
     const events = this.pending.map(ownBuffers);
     this.pending = [];
     this.lastFlush = this.now();
-    this.post(events, events.flatMap(transferables));
+    // A buffer listed twice (one array in two fields) would make postMessage throw.
+    this.post(events, [...new Set(events.flatMap(transferables))] as ArrayBuffer[]);
   }
 }
 
@@ -49,16 +50,23 @@ function whole<T extends Uint8Array | Float32Array | Int32Array>(a: T): T {
 
 function ownBuffers(e: RunEvent): RunEvent {
   if (e.kind === 'images') return { ...e, pixels: whole(e.pixels) };
-  if (e.kind === 'embedding') return { ...e, points: whole(e.points), labels: whole(e.labels) };
-  return e;
+  if (e.kind !== 'embedding') return e;
+  const { images, gates, groups, predictions } = e;
+  return {
+    ...e,
+    points: whole(e.points),
+    labels: whole(e.labels),
+    groups: groups && whole(groups),
+    predictions: predictions && whole(predictions),
+    images: images && { ...images, pixels: whole(images.pixels) },
+    gates: gates && { ...gates, values: whole(gates.values) },
+  };
 }
 
-function transferables(e: RunEvent): Transferable[] {
-  const buffers =
-    e.kind === 'images'
-      ? [e.pixels.buffer]
-      : e.kind === 'embedding'
-        ? [e.points.buffer, e.labels.buffer]
-        : [];
-  return buffers as ArrayBuffer[];
+function transferables(e: RunEvent): ArrayBufferLike[] {
+  if (e.kind === 'images') return [e.pixels.buffer];
+  if (e.kind !== 'embedding') return [];
+  return [e.points, e.labels, e.groups, e.predictions, e.images?.pixels, e.gates?.values]
+    .filter((a) => a !== undefined)
+    .map((a) => a.buffer);
 }

@@ -189,7 +189,14 @@ export type FromWorker =
   | { kind: 'started'; id: string }
   /** The backend the run uses, and why (after 'auto' has timed the candidates). */
   | { kind: 'backend'; id: string; backend: BackendInfo }
-  | { kind: 'models'; id: string; teacher: ModelStats; student: ModelStats }
+  /** The networks' summaries, and the test set's class names (views name classes with them). */
+  | {
+      kind: 'models';
+      id: string;
+      teacher: ModelStats;
+      student: ModelStats;
+      classNames: string[];
+    }
   /** A batch of the run's events, posted at most every ~100 ms; typed arrays are transferred. */
   | { kind: 'events'; id: string; events: RunEvent[] }
   | { kind: 'paused'; id: string }

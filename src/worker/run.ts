@@ -152,9 +152,10 @@ export async function runJob(
     const { train, test } = config.shots
       ? await uploadedData(job, teacher, (e) => batcher.push(e))
       : { train: builtInTrain, test: builtInTest };
+    const classNames = [...test.classNames];
     // Derived here only to describe it; executeRun derives the one it trains the same way.
     const planned = deriveStudent(teacher, config.student, train, config.seed);
-    post({ kind: 'models', id, teacher: stats(teacher), student: stats(planned) });
+    post({ kind: 'models', id, teacher: stats(teacher), student: stats(planned), classNames });
     disposeGraph(planned);
     phase('training');
     const outcome = await executeRun(
@@ -182,7 +183,7 @@ export async function runJob(
     student = outcome.student;
     batcher.flush();
     // A method may reshape the student (pruning): describe the one that comes out.
-    post({ kind: 'models', id, teacher: stats(teacher), student: stats(student) });
+    post({ kind: 'models', id, teacher: stats(teacher), student: stats(student), classNames });
     const files = await serializeGraph(student, { shardName: `${student.name}.weights.bin` });
     post({ kind: 'finished', id, result: outcome.result, student: files }, [files.weightData]);
   } catch (e) {

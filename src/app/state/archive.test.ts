@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeArchive, encodeArchive } from './archive';
 import { applyEvents, newRun } from './runs';
-import { CONFIG } from './fixtures';
+import { CONFIG, EMBEDDING, ROC } from './fixtures';
 
 describe('export files', () => {
   it('round-trip runs with image events and student weights', () => {
@@ -29,6 +29,16 @@ describe('export files', () => {
     expect(entry.run).toEqual(run);
     expect(entry.run.images.samples.pixels).toBeInstanceOf(Uint8Array);
     expect(new Float32Array(entry.student!.weightData)).toEqual(new Float32Array(weightData));
+  });
+
+  it('round-trip typed arrays nested in events (an embedding’s images and gates)', () => {
+    const run = applyEvents(newRun('r1', CONFIG, 'DP', 0), [EMBEDDING, ROC], 0);
+    const [entry] = decodeArchive(encodeArchive([{ run }]));
+    expect(entry.run).toEqual(run);
+    const back = entry.run.embeddings['decision-features'];
+    expect(back.images!.pixels).toBeInstanceOf(Uint8Array);
+    expect(back.gates!.values).toBeInstanceOf(Float32Array);
+    expect(back.groups).toBeInstanceOf(Int32Array);
   });
 
   it('say what is wrong with a file that is not an export', () => {

@@ -1,5 +1,5 @@
 // Shared inputs of the state unit tests.
-import type { Catalog, MethodInfo, RunConfig } from '../../worker/protocol';
+import type { Catalog, MethodInfo, RunConfig, RunEvent } from '../../worker/protocol';
 
 export const CONFIG: RunConfig = {
   teacher: 'lenet5-mnist',
@@ -94,4 +94,36 @@ export const SWEEP_CATALOG: Catalog = {
       targetSparsity: sparsity,
     }),
   ],
+};
+
+/** An embedding with every optional field: three 2×2 images, two groups, two gated layers. */
+export const EMBEDDING: Extract<RunEvent, { kind: 'embedding' }> = {
+  kind: 'embedding',
+  key: 'decision-features',
+  step: 5,
+  points: new Float32Array([0, 0, 2, 1, 4, 2]),
+  labels: new Int32Array([3, 7, 7]),
+  groups: new Int32Array([0, 0, 1]),
+  groupNames: ['clean', 'FGSM'],
+  predictions: new Int32Array([3, 7, 1]),
+  images: {
+    width: 2,
+    height: 2,
+    channels: 1,
+    pixels: Uint8Array.from({ length: 12 }, (_, i) => i),
+  },
+  gates: {
+    layers: ['conv1', 'fc1'],
+    widths: [2, 3],
+    values: new Float32Array([1, 0, 0.5, 0.5, 0, 0, 0, 2, 2, 2, 1, 1, 0, 0, 3]),
+  },
+};
+
+export const ROC: Extract<RunEvent, { kind: 'curve' }> = {
+  kind: 'curve',
+  key: 'roc',
+  step: 5,
+  xLabel: 'false-positive rate',
+  yLabel: 'true-positive rate',
+  series: [{ name: 'gate features', x: [0, 0.5, 1], y: [0, 1, 1] }],
 };

@@ -1,7 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import type { RunEvent } from '../../worker/protocol';
-import { CONFIG } from './fixtures';
-import { applyEvents, applyMessage, etaMs, interrupt, keyMetric, newRun } from './runs';
+import { CONFIG, EMBEDDING, ROC } from './fixtures';
+import {
+  applyEvents,
+  applyMessage,
+  classLabels,
+  etaMs,
+  interrupt,
+  keyMetric,
+  newRun,
+  type RunRecord,
+} from './runs';
 
 describe('run records', () => {
   it('fold events into series, snapshots and progress, sharing what did not change', () => {
@@ -64,5 +73,33 @@ describe('run records', () => {
     expect(keyMetric(run)).toEqual({ label: 'loss', value: '0.5' });
     run = applyEvents(run, [{ kind: 'scalar', key: 'accuracy/test', step: 1, value: 0.9712 }], 0);
     expect(keyMetric(run)).toEqual({ label: 'acc', value: '97.12%' });
+  });
+
+  it('keep the latest curve per key, also in a run saved before curves existed', () => {
+    const { curves, ...old } = newRun('r1', CONFIG, 'KD', 0);
+    expect(curves).toBeUndefined();
+    const later = { ...ROC, step: 9 };
+    const run = applyEvents(old as RunRecord, [ROC, EMBEDDING, later], 0);
+    expect(run.curves).toEqual({ roc: later });
+    expect(run.embeddings['decision-features']).toBe(EMBEDDING);
+    const next = applyEvents(run, [{ kind: 'scalar', key: 'loss', step: 1, value: 1 }], 0);
+    expect(next.curves).toBe(run.curves);
+  });
+
+  it('name classes by the test set, numbers as digits on MNIST', () => {
+    const stats = { name: 'm', nodes: [], params: 0, flops: 0, bytes: 0 };
+    const run = applyMessage(
+      newRun('r1', CONFIG, 'KD', 0),
+      { kind: 'models', id: 'r1', teacher: stats, student: stats, classNames: ['0', '1'] },
+      0,
+    );
+    expect(classLabels(run, 3)).toEqual(['digit 0', 'digit 1', 'digit 2']);
+    const fashion = { ...run, config: { ...CONFIG, dataset: 'fashion' as const } };
+    expect(classLabels({ ...fashion, classNames: ['T-shirt/top'] }, 2)).toEqual([
+      'T-shirt/top',
+      'class 1',
+    ]);
+    // An older run has no names: numbers.
+    expect(classLabels({ config: CONFIG }, 1)).toEqual(['digit 0']);
   });
 });

@@ -23,6 +23,7 @@ export const ACTIVE: ReadonlySet<RunStatus> = new Set(['queued', 'running', 'pau
 export type ImagesEvent = Extract<RunEvent, { kind: 'images' }>;
 export type TableEvent = Extract<RunEvent, { kind: 'table' }>;
 export type EmbeddingEvent = Extract<RunEvent, { kind: 'embedding' }>;
+export type CurveEvent = Extract<RunEvent, { kind: 'curve' }>;
 export interface LayersSnapshot {
   step: number;
   labels: string[];
@@ -61,8 +62,12 @@ export interface RunRecord {
   images: Record<string, ImagesEvent>;
   tables: Record<string, TableEvent>;
   embeddings: Record<string, EmbeddingEvent>;
+  /** Absent in runs saved before curve events existed. */
+  curves?: Record<string, CurveEvent>;
   logs: { level: 'info' | 'warn'; message: string }[];
   models?: { teacher: ModelStats; student: ModelStats };
+  /** The test set's class names, to name classes in views (absent in older runs). */
+  classNames?: string[];
   result?: RunResult;
   error?: RunError;
   /** The student's TF.js Layers files are stored (IndexedDB, beside the record). */
@@ -102,10 +107,10 @@ export function newRun(id: string, config: RunConfig, methodTitle: string, now: 
 export function applyEvents(run: RunRecord, events: readonly RunEvent[], now: number): RunRecord {
   const next: RunRecord = { ...run };
   const added: Record<string, Point[]> = {};
-  const replace = <K extends 'layers' | 'images' | 'tables' | 'embeddings'>(
+  const replace = <K extends 'layers' | 'images' | 'tables' | 'embeddings' | 'curves'>(
     field: K,
     key: string,
-    value: RunRecord[K][string],
+    value: NonNullable<RunRecord[K]>[string],
   ) => {
     if (next[field] === run[field]) next[field] = { ...run[field] };
     (next[field] as Record<string, unknown>)[key] = value;
@@ -127,6 +132,9 @@ export function applyEvents(run: RunRecord, events: readonly RunEvent[], now: nu
         break;
       case 'embedding':
         replace('embeddings', e.key, e);
+        break;
+      case 'curve':
+        replace('curves', e.key, e);
         break;
       case 'log':
         logs.push({ level: e.level, message: e.message });
@@ -167,7 +175,11 @@ export function applyMessage(run: RunRecord, msg: FromWorker, now: number): RunR
     case 'backend':
       return { ...run, backend: msg.backend };
     case 'models':
-      return { ...run, models: { teacher: msg.teacher, student: msg.student } };
+      return {
+        ...run,
+        models: { teacher: msg.teacher, student: msg.student },
+        classNames: msg.classNames,
+      };
     case 'events':
       return applyEvents(run, msg.events, now);
     case 'paused':
@@ -221,4 +233,16 @@ export function keyMetric(run: RunRecord): { label: string; value: string } | un
   const loss = latest('loss');
   if (loss !== undefined) return { label: 'loss', value: formatNumber(loss) };
   return undefined;
+}
+
+/**
+ * How views name the classes 0…count−1: the test set's names, where a bare number (MNIST's
+ * "0"…"9", numbered upload folders) reads as "digit 3" on MNIST and "class 3" elsewhere.
+ */
+export function classLabels(run: Pick<RunRecord, 'config' | 'classNames'>, count: number) {
+  const digits = run.config.dataset === 'mnist' && !run.config.shots;
+  return Array.from({ length: count }, (_, c) => {
+    const name = run.classNames?.[c] ?? String(c);
+    return /^\d+$/.test(name) ? `${digits ? 'digit' : 'class'} ${name}` : name;
+  });
 }
