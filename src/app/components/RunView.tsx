@@ -4,7 +4,8 @@ import { useTeacherLabel, useWorkbench } from '../state/context';
 import { runReport } from '../state/report';
 import { ACTIVE, etaMs, type RunRecord } from '../state/runs';
 import { errorViewOf } from '../../core/metrics/error-keys';
-import { EmbeddingChart } from './charts/EmbeddingChart';
+import { CurveChart } from './charts/CurveChart';
+import { EmbeddingView } from './charts/EmbeddingView';
 import { EstimationErrorChart } from './charts/EstimationErrorChart';
 import { ImageGrid } from './charts/ImageGrid';
 import { LayersChart } from './charts/LayersChart';
@@ -141,6 +142,7 @@ function Charts({ run }: { run: RunRecord }) {
       Object.keys(run.layers).length +
       Object.keys(run.images).length +
       Object.keys(run.embeddings).length +
+      Object.keys(run.curves ?? {}).length +
       Object.keys(run.tables).length ===
     0;
   if (empty) {
@@ -165,7 +167,16 @@ function Charts({ run }: { run: RunRecord }) {
         <ImageGrid key={key} title={key} event={event} />
       ))}
       {named(run.embeddings).map(([key, event]) => (
-        <EmbeddingChart key={key} title={key} event={event} />
+        <EmbeddingView
+          key={key}
+          title={key}
+          event={event}
+          config={run.config}
+          classNames={run.classNames}
+        />
+      ))}
+      {named(run.curves ?? {}).map(([key, event]) => (
+        <CurveChart key={key} title={key} event={event} />
       ))}
       {named(run.tables).map(([key, event]) => (
         <TableView key={key} title={key} event={event} />

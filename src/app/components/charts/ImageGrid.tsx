@@ -2,6 +2,7 @@ import { memo, useEffect, useRef } from 'react';
 import type { ImagesEvent } from '../../state/runs';
 import { describeImages } from './describe';
 import { Figure } from './figure';
+import { fillImageData } from './pixels';
 
 /** Small images are drawn this many times larger, pixel for pixel. */
 const SCALE = 2;
@@ -44,22 +45,13 @@ export const ImageGrid = memo(function ImageGrid({
     ctx.textBaseline = 'top';
     ctx.fillStyle = '#444';
     for (let n = 0; n < count; n++) {
-      const base = n * width * height * channels;
-      for (let p = 0; p < width * height; p++) {
-        const src = base + p * channels;
-        const gray = channels < 3;
-        image.data[p * 4] = pixels[src];
-        image.data[p * 4 + 1] = pixels[gray ? src : src + 1];
-        image.data[p * 4 + 2] = pixels[gray ? src : src + 2];
-        image.data[p * 4 + 3] = channels === 4 ? pixels[src + 3] : 255;
-      }
-      sctx.putImageData(image, 0, 0);
+      sctx.putImageData(fillImageData(event, n, image), 0, 0);
       const x = (n % cols) * cellW;
       const y = Math.floor(n / cols) * cellH;
       ctx.drawImage(scratch, x, y, width * SCALE, height * SCALE);
       if (labelled) ctx.fillText(captions[n], x + (width * SCALE) / 2, y + height * SCALE + 1);
     }
-  }, [pixels, width, height, channels, count, cols, cellW, cellH, labelled, captions]);
+  }, [event, width, height, count, cols, cellW, cellH, labelled, captions]);
 
   return (
     <Figure

@@ -85,9 +85,38 @@ const IMAGES: Record<string, ChartText> = {
   },
 };
 
+const EMBEDDINGS: Record<string, ChartText> = {
+  'decision-features': {
+    title: 'Which channels each test image used, clean and attacked',
+    caption:
+      'Each mark is one test image, placed by UMAP so that images whose gates switched on similar channels lie close together; the axes have no unit, only closeness matters. Colour is the true class, the marker whether and how the image was attacked. Hover a mark for its image; click it to see its channels below.',
+    x: 'UMAP 1',
+    y: 'UMAP 2',
+  },
+};
+
+/** Curves on shared axes; `chance` draws the diagonal a guessing detector would follow. */
+export interface CurveText extends ChartText {
+  chance?: boolean;
+}
+
+const CURVES: Record<string, CurveText> = {
+  roc: {
+    title: 'Telling attacked images from clean ones',
+    caption:
+      'ROC curve of each detector over all its thresholds: the share of attacked images it flags against the share of clean images it wrongly flags. Higher and further left is better; the dashed diagonal is guessing, and the legend gives each area under the curve (AUC, 1 is perfect, 0.5 guessing).',
+    chance: true,
+  },
+};
+
 const fallback = (key: string): ChartText => ({ title: key });
 
 export const describeScalars = (group: string): ChartText =>
   SCALAR_GROUPS[group] ?? fallback(group);
 export const describeLayers = (key: string): ChartText => LAYERS[key] ?? fallback(key);
 export const describeImages = (key: string): ChartText => IMAGES[key] ?? fallback(key);
+export const describeEmbedding = (key: string): ChartText =>
+  EMBEDDINGS[key] ?? { ...fallback(key), x: 'dimension 1', y: 'dimension 2' };
+/** By the key's first segment ('roc/fgsm' is a ROC chart too). */
+export const describeCurves = (key: string): CurveText =>
+  CURVES[key.split('/')[0]] ?? fallback(key);

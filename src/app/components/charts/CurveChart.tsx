@@ -1,0 +1,86 @@
+import { Legend, Line, LineChart, ReferenceLine, Tooltip, XAxis, YAxis } from 'recharts';
+import { formatNumber } from '../../format';
+import type { CurveEvent } from '../../state/runs';
+import {
+  numberXAxis,
+  TITLED_MARGIN,
+  TITLED_X_AXIS_HEIGHT,
+  valueYAxis,
+  xAxisTitle,
+  yAxisTitle,
+} from './axes';
+import { auc } from './curves';
+import { describeCurves } from './describe';
+import { ChartFigure } from './figure';
+import { color } from './palette';
+import { staggered } from './stagger';
+
+/** Curves on shared axes (ROC curves of detectors), one line and legend entry per series. */
+export const CurveChart = staggered(function CurveChart({
+  title,
+  event,
+}: {
+  title: string;
+  event: CurveEvent;
+}) {
+  const text = describeCurves(title);
+  const xs = event.series.flatMap((s) => s.x);
+  const ys = event.series.flatMap((s) => s.y);
+  return (
+    <ChartFigure
+      title={text.title}
+      note={`${text.caption ? `${text.caption} ` : ''}At step ${event.step}.`}
+      height={300}
+      empty={xs.length === 0 ? 'No curve has points.' : undefined}
+      data-testid={`curve-${title}`}
+      data-series={event.series.length}
+      data-points={xs.length}
+    >
+      <LineChart margin={TITLED_MARGIN}>
+        <XAxis
+          {...numberXAxis('x', Math.min(...xs), Math.max(...xs))}
+          height={TITLED_X_AXIS_HEIGHT}
+          label={xAxisTitle(event.xLabel)}
+        />
+        <YAxis
+          {...valueYAxis(
+            Math.min(...ys),
+            Math.max(...ys),
+            formatNumber,
+            // Rates are fractions: no tick above 1.
+            text.chance ? 1 : undefined,
+          )}
+          label={yAxisTitle(event.yLabel)}
+        />
+        <Tooltip
+          isAnimationActive={false}
+          formatter={(v) => formatNumber(Number(v))}
+          labelFormatter={(v) => `${event.xLabel} ${formatNumber(Number(v))}`}
+        />
+        <Legend />
+        {text.chance && (
+          <ReferenceLine
+            segment={[
+              { x: 0, y: 0 },
+              { x: 1, y: 1 },
+            ]}
+            stroke="var(--muted)"
+            strokeDasharray="4 4"
+          />
+        )}
+        {event.series.map((s, i) => (
+          <Line
+            key={s.name}
+            name={text.chance ? `${s.name} (AUC ${formatNumber(auc(s.x, s.y))})` : s.name}
+            data={s.x.map((x, j) => ({ x, y: s.y[j] }))}
+            dataKey="y"
+            stroke={color(i)}
+            strokeWidth={2}
+            dot={s.x.length < 30}
+            isAnimationActive={false}
+          />
+        ))}
+      </LineChart>
+    </ChartFigure>
+  );
+});
