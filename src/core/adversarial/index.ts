@@ -1,1 +1,2 @@
 export * from './attacks';
+export * from './detector';
