@@ -1,2 +1,3 @@
 export * from './attacks';
 export * from './detector';
+export * from './embed';
