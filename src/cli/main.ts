@@ -47,6 +47,7 @@ import {
 } from './sweep';
 import {
   expandSweep,
+  markdownTable,
   rowLabel,
   runSweep,
   type SweepConfig,
@@ -255,6 +256,10 @@ async function runCommand(args: ParsedArgs): Promise<void> {
     }
     if (e.kind === 'progress') bar.update(e.step, e.total, latest);
     if (e.kind === 'log' && !json) process.stderr.write(`${e.message}\n`);
+    if (e.kind === 'table' && !json) {
+      const rows = e.rows.map((r) => r.map(String));
+      process.stderr.write(`${e.key}:\n${markdownTable(e.columns, rows).join('\n')}\n`);
+    }
   };
   const { result, student: compressed } = await executeRun(
     {

@@ -142,7 +142,7 @@ export interface SweepRow {
 
 const gridKey = (g: Record<string, unknown>) => JSON.stringify(Object.entries(g).sort());
 
-function meanStd(values: number[]): { mean: number; std: number } {
+export function meanStd(values: number[]): { mean: number; std: number } {
   const mean = values.reduce((a, b) => a + b, 0) / values.length;
   // Sample standard deviation over seeds (n − 1), 0 for a single seed.
   const variance =

@@ -37,6 +37,12 @@ export function weightShapes(node: GraphNode, inShape: number[]): Record<string,
     }
     case 'batchNorm':
       return { gamma: [c], beta: [c], movingMean: [c], movingVariance: [c] };
+    case 'decisionHead':
+      return { kernel: [c, node.attrs.actions] };
+    case 'decisionMask':
+      return { masks: [node.attrs.actions, c] };
+    case 'channelGate':
+      return { gate: [c] };
     default:
       return {};
   }
@@ -57,7 +63,7 @@ export function initWeights(
       const fanOut = receptive * shape[shape.length - 1];
       const limit = Math.sqrt(6 / (fanIn + fanOut));
       value = tf.randomUniform(shape, -limit, limit, 'float32', seed);
-    } else if (name === 'gamma' || name === 'movingVariance') {
+    } else if (['gamma', 'movingVariance', 'gate', 'masks'].includes(name)) {
       value = tf.ones(shape);
     } else {
       value = tf.zeros(shape);

@@ -17,6 +17,8 @@ export interface ForwardOptions {
   /** Stop after this node and return its value as the output (a prefix of the graph). */
   until?: NodeId;
   nextSeed?: () => number;
+  /** Gumbel-softmax temperature: in training, decision units sample their actions with it. */
+  gumbelTemperature?: number;
 }
 
 export interface ForwardResult {
@@ -56,6 +58,7 @@ export function forward(g: Graph, x: tf.Tensor, opts: ForwardOptions = {}): Forw
               updateBatchNormStats,
               batchStatistics: opts.batchStatistics,
               nextSeed: opts.nextSeed,
+              gumbelTemperature: opts.gumbelTemperature,
               weights: opts.weightOverrides?.get(node.id),
             },
           ));

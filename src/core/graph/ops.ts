@@ -15,6 +15,8 @@ export interface ApplyOptions {
   nextSeed?: () => number;
   /** Replacement weights for this node (e.g. a masked or candidate kernel). */
   weights?: Partial<Record<string, tf.Tensor>>;
+  /** Gumbel-softmax temperature τ: in training, decision units sample their action with it. */
+  gumbelTemperature?: number;
 }
 
 export function activate(x: tf.Tensor, fn: ActivationFn): tf.Tensor {
@@ -94,7 +96,42 @@ export function applyNode(node: GraphNode, inputs: tf.Tensor[], opts: ApplyOptio
         : x;
     case 'zeroPad':
       return tf.pad(x, [[0, 0], ...node.attrs.padding, [0, 0]]);
+    case 'decisionHead': {
+      const pooled = x.rank === 4 ? tf.mean(tf.relu(x), [1, 2]) : tf.relu(x);
+      return tf.softmax(tf.matMul(pooled as tf.Tensor2D, w('kernel') as tf.Tensor2D));
+    }
+    case 'gumbelSelect':
+      return opts.training && opts.gumbelTemperature !== undefined
+        ? gumbelStraightThrough(x as tf.Tensor2D, opts.gumbelTemperature, opts.nextSeed?.())
+        : tf.oneHot(tf.argMax(x, 1), x.shape[1]!).toFloat();
+    case 'decisionMask': {
+      const v = tf.matMul(inputs[1] as tf.Tensor2D, w('masks') as tf.Tensor2D);
+      return tf.mul(x, x.rank === 4 ? tf.reshape(v, [v.shape[0], 1, 1, v.shape[1]!]) : v);
+    }
+    case 'channelGate':
+      return tf.mul(x, w('gate'));
   }
+}
+
+/** Forward the hard one-hot of its input, backward the identity (straight-through). */
+const straightThrough = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const soft = args[0] as tf.Tensor;
+  return {
+    value: tf.oneHot(tf.argMax(soft, 1), soft.shape[1]!).toFloat(),
+    gradFunc: (dy: tf.Tensor) => dy,
+  };
+});
+
+/**
+ * A Gumbel-softmax sample of the categorical `probs` (RelaxedOneHotCategorical(τ, π)):
+ * y = softmax((log π + g) / τ) with g = −log(−log u), u ~ U(0, 1); the forward value is the
+ * one-hot of argmax y, the gradient the relaxation's.
+ */
+function gumbelStraightThrough(probs: tf.Tensor2D, tau: number, seed?: number): tf.Tensor {
+  const u = tf.randomUniform(probs.shape, 1e-10, 1, 'float32', seed);
+  const g = tf.neg(tf.log(tf.neg(tf.log(u))));
+  const soft = tf.softmax(tf.div(tf.add(tf.log(tf.maximum(probs, 1e-20)), g), tau));
+  return straightThrough(soft);
 }
 
 function batchNorm(

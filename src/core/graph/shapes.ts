@@ -76,10 +76,18 @@ export function nodeShape(node: GraphNode, ins: number[][]): number[] {
       const [[t, b], [l, r]] = node.attrs.padding;
       return [s[0] + t + b, s[1] + l + r, s[2]];
     }
+    case 'decisionHead':
+      if (s.length !== 3 && s.length !== 1) need(3);
+      return [node.attrs.actions];
+    case 'gumbelSelect':
+      need(1);
+      return s;
     case 'batchNorm':
     case 'activation':
     case 'leakyRelu':
     case 'dropout':
+    case 'decisionMask':
+    case 'channelGate':
       return s;
   }
 }
@@ -124,6 +132,8 @@ function nodeFlops(node: GraphNode, inShape: number[], outShape: number[]): numb
     }
     case 'dense':
       return inShape[0] * outShape[0];
+    case 'decisionHead':
+      return inShape[inShape.length - 1] * outShape[0];
     default:
       return 0;
   }

@@ -185,7 +185,7 @@ interface ChannelPath {
  * Why the input channels of `layerId` cannot be physically removed, or null when they can:
  * the channels must come from one conv/dense layer through per-channel nodes only (activation,
  * BatchNorm, pooling, padding, dropout, depthwise conv with multiplier 1, global average pool,
- * one flatten before a dense layer), none of which feeds anything else. A channel shared with a
+ * one flatten before a dense layer, channel gates), none of which feeds anything else. A channel shared with a
  * residual add, a concat or a second branch cannot be removed on one side only.
  */
 export function channelPruneBlocker(g: Graph, layerId: NodeId): string | null {
@@ -245,6 +245,8 @@ function channelPath(g: Graph, layerId: NodeId): ChannelPath | string {
       case 'maxPool':
       case 'avgPool':
       case 'zeroPad':
+      case 'channelGate':
+      case 'decisionMask':
         break;
       default:
         return `'${id}' (${node.op}) between '${layerId}' and the layer producing its channels`;
@@ -302,6 +304,10 @@ export function pruneChannels(
         replaced.set(n.id, {
           weights: Object.fromEntries(Object.entries(n.weights).map(([k, v]) => [k, pick(v, 0)])),
         });
+      } else if (n.op === 'channelGate') {
+        replaced.set(n.id, { weights: { gate: pick(n.weights.gate, 0) } });
+      } else if (n.op === 'decisionMask') {
+        replaced.set(n.id, { weights: { masks: pick(n.weights.masks, 1) } });
       } else if (n.op === 'depthwiseConv2d') {
         const w: Record<string, tf.Tensor> = {
           depthwiseKernel: pick(n.weights.depthwiseKernel, 2),

@@ -39,6 +39,20 @@ export interface OpAttrs {
   reshape: { targetShape: number[] };
   dropout: { rate: number };
   zeroPad: { padding: [[number, number], [number, number]] };
+  /**
+   * Dynamic pruning's action head (Wang et al., AAAI 2020): softmax(GAP(ReLU(x))·A) over
+   * `actions` channel masks, from the gated layer's input x; A's columns have unit norm.
+   */
+  decisionHead: { actions: number };
+  /**
+   * The action chosen from the head's probabilities, one-hot: argmax at inference; in training
+   * with a Gumbel temperature a Gumbel-softmax sample, hard forward and soft backward.
+   */
+  gumbelSelect: Record<string, never>;
+  /** y ⊙ v with v = onehot·masks: inputs [y, the gumbelSelect's one-hot]; masks [actions, C]. */
+  decisionMask: { actions: number };
+  /** y ⊙ α, one learned gate per channel (pruning from scratch's channel importance). */
+  channelGate: Record<string, never>;
 }
 
 export type Op = keyof OpAttrs;
@@ -61,6 +75,10 @@ export const WEIGHT_NAMES: { [K in Op]: readonly string[] } = {
   reshape: [],
   dropout: [],
   zeroPad: [],
+  decisionHead: ['kernel'],
+  gumbelSelect: [],
+  decisionMask: ['masks'],
+  channelGate: ['gate'],
 };
 
 export interface GraphNodeOf<K extends Op> {

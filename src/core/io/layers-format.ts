@@ -44,6 +44,8 @@ const KERAS_WEIGHT: Record<string, string> = {
   beta: 'beta',
   moving_mean: 'movingMean',
   moving_variance: 'movingVariance',
+  masks: 'masks',
+  gate: 'gate',
 };
 const IR_WEIGHT = Object.fromEntries(Object.entries(KERAS_WEIGHT).map(([k, v]) => [v, k]));
 
@@ -325,6 +327,19 @@ function layerToNodes(layer: KerasLayer, inputs: NodeId[]): PendingNode[] {
       push({ id: name, op: 'zeroPad', inputs, attrs: { padding: pads } });
       break;
     }
+    // Channel gates of dynamic pruning and pruning from scratch: written by this workbench only.
+    case 'ClabDecisionHead':
+      push({ id: name, op: 'decisionHead', inputs, attrs: { actions: Number(c.actions) } });
+      break;
+    case 'ClabGumbelSelect':
+      push({ id: name, op: 'gumbelSelect', inputs, attrs: {} });
+      break;
+    case 'ClabDecisionMask':
+      push({ id: name, op: 'decisionMask', inputs, attrs: { actions: Number(c.actions) } });
+      break;
+    case 'ClabChannelGate':
+      push({ id: name, op: 'channelGate', inputs, attrs: {} });
+      break;
     default:
       throw new UnsupportedLayerError(
         `Unsupported layer '${name}' of type ${layer.class_name}`,
@@ -893,6 +908,15 @@ function kerasLayer(node: GraphNode): KerasLayer {
         class_name: 'ZeroPadding2D',
         config: { ...base, padding: node.attrs.padding, data_format: 'channels_last' },
       };
+    // Not Keras layers: only this workbench reads them back (TF.js refuses the class names).
+    case 'decisionHead':
+      return { class_name: 'ClabDecisionHead', config: { ...base, actions: node.attrs.actions } };
+    case 'gumbelSelect':
+      return { class_name: 'ClabGumbelSelect', config: base };
+    case 'decisionMask':
+      return { class_name: 'ClabDecisionMask', config: { ...base, actions: node.attrs.actions } };
+    case 'channelGate':
+      return { class_name: 'ClabChannelGate', config: base };
   }
 }
 

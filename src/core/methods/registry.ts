@@ -1,9 +1,11 @@
 import { crossDistillation } from './cross-distillation';
 import { dafl } from './dafl';
 import { deepInversion } from './deepinversion';
+import { dynamicPrune } from './dynamic-prune';
 import { generativeMomentMatching } from './generative-mm';
 import { fewShotFineTune } from './fewshot-finetune';
 import { knowledgeDistillation } from './kd';
+import { pruneFromScratch } from './prune-from-scratch';
 import { layerwiseDistillation } from './layerwise';
 import type { AnyMethodSpec } from './types';
 
@@ -16,6 +18,8 @@ export const METHODS: readonly AnyMethodSpec[] = [
   dafl as unknown as AnyMethodSpec,
   deepInversion as unknown as AnyMethodSpec,
   generativeMomentMatching as unknown as AnyMethodSpec,
+  dynamicPrune as unknown as AnyMethodSpec,
+  pruneFromScratch as unknown as AnyMethodSpec,
 ];
 
 export function methodById(id: string): AnyMethodSpec | undefined {

@@ -25,6 +25,12 @@ export interface TrainLoopOptions {
   afterStep?(step: number): void;
   logEvery?: number;
   evalEvery?: number;
+  /** Steps of earlier phases of the run: events count on from there. */
+  stepOffset?: number;
+  /** The run's whole budget, for progress; default stepOffset + steps. */
+  total?: number;
+  /** The progress phase's name; also prefixes the loss keys (`<phase>/loss`) when given. */
+  phase?: string;
 }
 
 /**
@@ -66,6 +72,9 @@ export async function* trainLoop(
 ): AsyncGenerator<RunEvent, Record<string, number>> {
   const logEvery = o.logEvery ?? 25;
   const evalEvery = o.evalEvery ?? 250;
+  const offset = o.stepOffset ?? 0;
+  const total = o.total ?? offset + o.steps;
+  const prefix = o.phase ? `${o.phase}/` : '';
   const shuffle = o.rng.fork('batches');
   const last: Record<string, number> = {};
   let step = 0;
@@ -89,17 +98,17 @@ export async function* trainLoop(
           last[name] = values[i];
           yield {
             kind: 'scalar',
-            key: name === 'total' ? 'loss' : `loss/${name}`,
-            step,
+            key: `${prefix}${name === 'total' ? 'loss' : `loss/${name}`}`,
+            step: offset + step,
             value: values[i],
           };
         }
-        yield { kind: 'progress', step, total: o.steps };
+        yield { kind: 'progress', step: offset + step, total, ...(o.phase && { phase: o.phase }) };
       }
       if (step % evalEvery === 0 || step === o.steps) {
         const acc = await accuracy(o.graph, o.test, { indices: o.testIndices });
         last.testAccuracy = acc;
-        yield { kind: 'scalar', key: 'accuracy/test', step, value: acc };
+        yield { kind: 'scalar', key: 'accuracy/test', step: offset + step, value: acc };
       }
       if (step >= o.steps) break;
     }

@@ -284,6 +284,14 @@ class OnnxExporter {
           this.emit('Pad', [x!.name, this.ints(`${id}.pads`, [0, 0, t, l, 0, 0, b, r])], id),
         );
       }
+      case 'decisionHead':
+      case 'gumbelSelect':
+      case 'decisionMask':
+      case 'channelGate':
+        throw new UnsupportedLayerError(
+          `'${id}' is a channel gate (${node.op}): a dynamic network picks its channels per input, which ONNX's operators cannot express`,
+          'Download the model as a TF.js zip to reload it here, or export a statically pruned student.',
+        );
     }
   }
 

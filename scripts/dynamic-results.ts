@@ -1,0 +1,180 @@
+/**
+ * The runs behind docs/results/dynamic-and-scratch.md, and the tables from them.
+ *
+ *   npx tsx scripts/dynamic-results.ts run --dataset mnist --seeds 1,2,3 --steps 600 --out runs.jsonl
+ *   npx tsx scripts/dynamic-results.ts table runs.jsonl [more.jsonl …]
+ *
+ * `run`, per seed on the BN-VGG teacher of the dataset: `dynamic-prune`; then, at the mean
+ * FLOPs per input it reached, static channel pruning (`prune-from-scratch --from pretrained`:
+ * gates learnt on the teacher's weights, the same global budget search, fine-tuned) and pruning
+ * from scratch (`--from scratch`), each with the same step budget. One JSON line per run is
+ * appended as it finishes, so datasets can run in parallel processes and a stopped run resumes.
+ * `table` prints the Markdown tables: mean ± std over seeds and the paired differences.
+ */
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { loadDataset, type DatasetId } from '../src/core/data';
+import { markdownTable, meanStd } from '../src/core/experiments';
+import { methodById } from '../src/core/methods/registry';
+import { executeRun, type RunResult } from '../src/core/methods/runner';
+import { initBackend } from '../src/core/runtime/backend';
+import { nodeThreadedWasm } from '../src/core/runtime/wasm-threads-node';
+import { disposeGraph } from '../src/core/graph';
+import { loadTeacher } from '../src/core/zoo';
+
+interface Line {
+  dataset: string;
+  seed: number;
+  arm: 'dynamic' | 'static' | 'scratch';
+  result: RunResult;
+}
+
+const TEACHER: Record<string, string> = { mnist: 'bnnet-mnist', fashion: 'bnnet-fashion' };
+
+function arg(args: string[], name: string, fallback?: string): string {
+  const i = args.indexOf(`--${name}`);
+  if (i >= 0 && args[i + 1] !== undefined) return args[i + 1];
+  if (fallback === undefined) throw new Error(`--${name} is required`);
+  return fallback;
+}
+
+async function run(args: string[]) {
+  const dataset = arg(args, 'dataset') as DatasetId;
+  const seeds = arg(args, 'seeds', '1,2,3').split(',').map(Number);
+  const steps = Number(arg(args, 'steps', '600'));
+  const out = arg(args, 'out');
+  const threads = Number(arg(args, 'threads', String(availableParallelism())));
+  const backend = await initBackend(
+    'wasm',
+    threads === 1 ? {} : { wasmThreads: { threads, source: nodeThreadedWasm() } },
+  );
+  const done = existsSync(out) ? readLines([out]) : [];
+  const teacher = await loadTeacher(TEACHER[dataset]);
+  const [train, test] = await Promise.all([
+    loadDataset(dataset, 'train'),
+    loadDataset(dataset, 'test'),
+  ]);
+  const once = async (seed: number, arm: Line['arm'], params: Record<string, unknown>) => {
+    const found = done.find((l) => l.dataset === dataset && l.seed === seed && l.arm === arm);
+    if (found) return found.result;
+    const method = methodById(arm === 'dynamic' ? 'dynamic-prune' : 'prune-from-scratch')!;
+    const { result, student } = await executeRun(
+      { method, params, teacher, train, test, seed, steps, backend },
+      () => {},
+    );
+    disposeGraph(student);
+    appendFileSync(out, `${JSON.stringify({ dataset, seed, arm, result })}\n`);
+    process.stderr.write(
+      `${dataset} seed ${seed} ${arm}: ${(100 * result.student.accuracy).toFixed(2)} % at ` +
+        `${(100 * result.metrics['flops-ratio']).toFixed(1)} % FLOPs, ${(result.wallTimeMs / 60000).toFixed(1)} min\n`,
+    );
+    return result;
+  };
+  for (const seed of seeds) {
+    const dynamic = await once(seed, 'dynamic', {});
+    const prunedRatio = 1 - dynamic.metrics['flops-ratio'];
+    await once(seed, 'static', { from: 'pretrained', prunedRatio });
+    await once(seed, 'scratch', { from: 'scratch', prunedRatio });
+  }
+}
+
+function readLines(files: string[]): Line[] {
+  return files.flatMap((f) =>
+    readFileSync(f, 'utf8')
+      .split('\n')
+      .filter((l) => l.trim())
+      .map((l) => JSON.parse(l) as Line),
+  );
+}
+
+const pct = (v: number[]) => {
+  const { mean, std } = meanStd(v.map((x) => 100 * x));
+  return `${mean.toFixed(2)} ± ${std.toFixed(2)}`;
+};
+
+function table(files: string[]) {
+  const lines = readLines(files);
+  const datasets = [...new Set(lines.map((l) => l.dataset))];
+  const print = (rows: string[]) => console.log(`${rows.join('\n')}\n`);
+  for (const dataset of datasets) {
+    const of = (arm: Line['arm']) =>
+      lines.filter((l) => l.dataset === dataset && l.arm === arm).sort((a, b) => a.seed - b.seed);
+    const arms = (['dynamic', 'static', 'scratch'] as const).map((arm) => ({ arm, runs: of(arm) }));
+    const seeds = of('dynamic').map((l) => l.seed);
+    console.log(`### ${dataset} (teacher ${TEACHER[dataset]}; seeds ${seeds.join(', ')})\n`);
+    print(
+      markdownTable(
+        ['network', 'test accuracy %', 'FLOPs % of teacher (mean per input)', 'wall time (min)'],
+        arms
+          .filter((a) => a.runs.length)
+          .map(({ arm, runs }) => [
+            {
+              dynamic: 'dynamic pruning (per-input masks)',
+              static: 'static channel pruning (gates on the teacher, fine-tuned)',
+              scratch: 'pruning from scratch (gates on random weights, trained anew)',
+            }[arm],
+            pct(runs.map((r) => r.result.student.accuracy)),
+            pct(runs.map((r) => r.result.metrics['flops-ratio'])),
+            meanStd(runs.map((r) => r.result.wallTimeMs / 60000)).mean.toFixed(1),
+          ]),
+      ),
+    );
+    const paired = (a: Line['arm'], b: Line['arm']) => {
+      const d = of(a).flatMap((r) => {
+        const other = of(b).find((o) => o.seed === r.seed);
+        return other ? [r.result.student.accuracy - other.result.student.accuracy] : [];
+      });
+      return d.length
+        ? `${pct(d)} (n = ${d.length}; per seed ${d.map((x) => (100 * x).toFixed(2)).join(', ')})`
+        : '–';
+    };
+    print(
+      markdownTable(
+        ['paired difference (accuracy points, same seed)', 'mean ± std'],
+        [
+          ['dynamic − static', paired('dynamic', 'static')],
+          ['scratch − static (pretrained)', paired('scratch', 'static')],
+        ],
+      ),
+    );
+    const dyn = of('dynamic');
+    print(
+      markdownTable(
+        [
+          'attack',
+          'success rate %',
+          'detector AUC on decision features',
+          'detector AUC on softmax outputs',
+          'paired difference (features − softmax)',
+        ],
+        ['fgsm', 'pgd'].map((attack) => {
+          const m = (key: string) => dyn.map((r) => r.result.metrics[key]);
+          const features = m(`auc/${attack}/decision`);
+          const softmax = m(`auc/${attack}/softmax`);
+          const d = features.map((f, i) => f - softmax[i]);
+          const fmt = (v: number[]) => {
+            const { mean, std } = meanStd(v);
+            return `${mean.toFixed(3)} ± ${std.toFixed(3)}`;
+          };
+          return [
+            attack.toUpperCase(),
+            pct(m(`attack-success/${attack}`)),
+            fmt(features),
+            fmt(softmax),
+            fmt(d),
+          ];
+        }),
+      ),
+    );
+  }
+}
+
+const [command, ...rest] = process.argv.slice(2);
+if (command === 'run') await run(rest);
+else if (command === 'table') table(rest);
+else {
+  console.error(
+    'usage: dynamic-results.ts run --dataset mnist|fashion --out FILE [--seeds 1,2,3] [--steps 600] [--threads N]\n       dynamic-results.ts table FILE…',
+  );
+  process.exit(2);
+}

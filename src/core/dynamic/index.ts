@@ -1,0 +1,3 @@
+export * from './gates';
+export * from './flops';
+export * from './decisions';
