@@ -17,13 +17,17 @@ import type { Rng } from '../runtime/rng';
  */
 export type LogitsFn = (pixels: tf.Tensor4D) => tf.Tensor2D;
 
-/** `g` in inference mode as a `LogitsFn`: pixels u become 255·u under its preprocessing's map. */
-export function graphLogits(g: Graph): LogitsFn {
+/** `g`'s input for pixels u in [0, 1]: 255·u under its preprocessing's map. Does not tidy. */
+export function pixelsToInput(g: Graph): (pixels: tf.Tensor4D) => tf.Tensor4D {
   const { scale, offset } = pixelMap(g.preprocessing);
   const s = scale.map((v) => 255 * v);
-  return (pixels) =>
-    forward(g, tf.add(tf.mul(pixels, tf.tensor1d(s)), tf.tensor1d(offset)), { training: false })
-      .output as tf.Tensor2D;
+  return (pixels) => tf.add(tf.mul(pixels, tf.tensor1d(s)), tf.tensor1d(offset));
+}
+
+/** `g` in inference mode as a `LogitsFn`. */
+export function graphLogits(g: Graph): LogitsFn {
+  const toInput = pixelsToInput(g);
+  return (pixels) => forward(g, toInput(pixels), { training: false }).output as tf.Tensor2D;
 }
 
 /**

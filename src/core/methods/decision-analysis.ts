@@ -5,6 +5,7 @@ import {
   graphLogits,
   pgd,
   pixelOptions,
+  pixelsToInput,
   roc,
   splitTrainTest,
   trainLogistic,
@@ -13,7 +14,6 @@ import {
 import { toTensors } from '../data';
 import { decide, type Decisions, type FlopsTerm, type GatedLayer } from '../dynamic';
 import { graphStats, type Graph } from '../graph';
-import { pixelMap } from '../metrics';
 import type { RunContext, RunEvent } from './types';
 
 export interface AnalysisParams {
@@ -66,9 +66,8 @@ export async function* analyseDecisions(
   const { x: pixels, y } = toTensors(ctx.test, indices, pixelOptions(graph, ctx.test));
   const labels = Int32Array.from(await y.data());
   const logitsOf = graphLogits(graph);
-  const { scale, offset } = pixelMap(graph.preprocessing);
-  const toInput = (u: tf.Tensor4D) =>
-    tf.tidy(() => tf.add(tf.mul(u, tf.tensor1d(scale.map((s) => 255 * s))), tf.tensor1d(offset)));
+  const pixelsToModel = pixelsToInput(graph);
+  const toInput = (u: tf.Tensor4D) => tf.tidy(() => pixelsToModel(u));
 
   yield { kind: 'progress', step: ctx.steps, total: ctx.steps, phase: 'attacks' };
   const groups: { name: string; pixels: tf.Tensor4D }[] = [
