@@ -76,7 +76,7 @@ const params = {
     default: 200,
     min: 0,
     max: 100000,
-    help: 'Backbone steps after decision training with deterministic (argmax) decisions, SGD at a tenth of the step size; part of the step budget.',
+    help: 'Backbone steps after decision training with deterministic (argmax) decisions, SGD at a tenth of the step size; part of the step budget (at most half of it).',
   },
   batchSize: { kind: 'int', default: 128, min: 1, max: 1024, help: 'Examples per step.' },
   evalEvery: {
@@ -258,7 +258,8 @@ export const dynamicPrune: MethodSpec<typeof params> = {
     const terms = flopsTerms(graph);
     const trainer = new DynamicTrainer(graph, gated, p, ctx.rng);
     const steps = ctx.steps;
-    const decisionSteps = Math.max(1, steps - p.fineTuneSteps);
+    // Fine-tuning takes at most half the budget, so a short run still trains its decisions.
+    const decisionSteps = steps - Math.min(p.fineTuneSteps, Math.floor(steps / 2));
     const testIndices = Int32Array.from({ length: Math.min(2000, ctx.test.count) }, (_, i) => i);
     const shuffle = ctx.rng.fork('batches');
     const last: Record<string, number> = {};
