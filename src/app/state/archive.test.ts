@@ -35,7 +35,7 @@ describe('export files', () => {
     const run = applyEvents(newRun('r1', CONFIG, 'DP', 0), [EMBEDDING, ROC], 0);
     const [entry] = decodeArchive(encodeArchive([{ run }]));
     expect(entry.run).toEqual(run);
-    const back = entry.run.embeddings['decision-features'];
+    const back = entry.run.embeddings['decision-umap'];
     expect(back.images!.pixels).toBeInstanceOf(Uint8Array);
     expect(back.gates!.values).toBeInstanceOf(Float32Array);
     expect(back.groups).toBeInstanceOf(Int32Array);

@@ -99,7 +99,7 @@ export const SWEEP_CATALOG: Catalog = {
 /** An embedding with every optional field: three 2×2 images, two groups, two gated layers. */
 export const EMBEDDING: Extract<RunEvent, { kind: 'embedding' }> = {
   kind: 'embedding',
-  key: 'decision-features',
+  key: 'decision-umap',
   step: 5,
   points: new Float32Array([0, 0, 2, 1, 4, 2]),
   labels: new Int32Array([3, 7, 7]),
@@ -121,7 +121,7 @@ export const EMBEDDING: Extract<RunEvent, { kind: 'embedding' }> = {
 
 export const ROC: Extract<RunEvent, { kind: 'curve' }> = {
   kind: 'curve',
-  key: 'roc',
+  key: 'roc/fgsm',
   step: 5,
   xLabel: 'false-positive rate',
   yLabel: 'true-positive rate',

@@ -80,8 +80,8 @@ describe('run records', () => {
     expect(curves).toBeUndefined();
     const later = { ...ROC, step: 9 };
     const run = applyEvents(old as RunRecord, [ROC, EMBEDDING, later], 0);
-    expect(run.curves).toEqual({ roc: later });
-    expect(run.embeddings['decision-features']).toBe(EMBEDDING);
+    expect(run.curves).toEqual({ 'roc/fgsm': later });
+    expect(run.embeddings['decision-umap']).toBe(EMBEDDING);
     const next = applyEvents(run, [{ kind: 'scalar', key: 'loss', step: 1, value: 1 }], 0);
     expect(next.curves).toBe(run.curves);
   });

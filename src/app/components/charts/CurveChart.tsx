@@ -9,7 +9,6 @@ import {
   xAxisTitle,
   yAxisTitle,
 } from './axes';
-import { auc } from './curves';
 import { describeCurves } from './describe';
 import { ChartFigure } from './figure';
 import { color } from './palette';
@@ -71,7 +70,7 @@ export const CurveChart = staggered(function CurveChart({
         {event.series.map((s, i) => (
           <Line
             key={s.name}
-            name={text.chance ? `${s.name} (AUC ${formatNumber(auc(s.x, s.y))})` : s.name}
+            name={s.name}
             data={s.x.map((x, j) => ({ x, y: s.y[j] }))}
             dataKey="y"
             stroke={color(i)}

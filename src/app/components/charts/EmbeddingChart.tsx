@@ -70,10 +70,13 @@ function draw(
   width: number,
 ) {
   const dpr = window.devicePixelRatio || 1;
-  canvas.width = Math.round(width * dpr);
-  canvas.height = Math.round(HEIGHT * dpr);
+  const [w, h] = [Math.round(width * dpr), Math.round(HEIGHT * dpr)];
+  // Resizing reallocates the canvas (milliseconds): only when its size changed.
+  if (canvas.width !== w || canvas.height !== h) [canvas.width, canvas.height] = [w, h];
   const ctx = canvas.getContext('2d');
   if (!ctx) return;
+  ctx.setTransform(1, 0, 0, 1, 0, 0);
+  ctx.clearRect(0, 0, w, h);
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   const style = getComputedStyle(canvas);
   const cssColor = (name: string) => style.getPropertyValue(name).trim();
@@ -189,10 +192,8 @@ export const EmbeddingChart = memo(function EmbeddingChart({
       data-testid="point-tooltip"
       data-index={hover}
       style={{
-        // Beside the point, on the sides with more room.
-        ...(xy[2 * hover + 1] < HEIGHT / 2
-          ? { top: xy[2 * hover + 1] + 10 }
-          : { bottom: HEIGHT - xy[2 * hover + 1] + 10 }),
+        // Beside the point, on the side with more room, and inside the plot's height.
+        top: Math.max(0, Math.min(xy[2 * hover + 1] - 70, HEIGHT - 160)),
         ...(xy[2 * hover] < width / 2
           ? { left: xy[2 * hover] + 12 }
           : { right: width - xy[2 * hover] + 12 }),

@@ -37,7 +37,7 @@ export const GateHeatmap = memo(function GateHeatmap({
     <Figure
       className="chart gates"
       title="Which channels fired for this image"
-      note={`One row per gated layer, one cell per channel: filled cells ran (darker = larger mask, up to ${formatNumber(max)}), empty ones were skipped. ${active} of ${total} channels ran. Click a mark in the map to pick another image.`}
+      note={`One row per gated layer, one cell per channel: filled cells ran (darker = larger mask), struck-out ones were skipped. ${active} of ${total} channels ran for this image. Click a mark in the map to pick another one.`}
       data-testid={`gates-${title}`}
       data-point={index}
     >
@@ -71,6 +71,17 @@ export const GateHeatmap = memo(function GateHeatmap({
             </div>
           ))}
         </div>
+      </div>
+      <div className="legend">
+        <span className="legend-item">
+          <i className="gate" style={{ background: shade(0, max) }} />
+          <i className="gate" style={{ background: shade(max, max) }} />
+          ran (mask small → {formatNumber(max)})
+        </span>
+        <span className="legend-item">
+          <i className="gate off" />
+          skipped (mask 0)
+        </span>
       </div>
     </Figure>
   );

@@ -1,6 +1,7 @@
 import { memo } from 'react';
 import { formatNumber } from '../../format';
 import type { TableEvent } from '../../state/runs';
+import { describeTable } from './describe';
 import { TableFigure } from './figure';
 
 export const TableView = memo(function TableView({
@@ -10,8 +11,9 @@ export const TableView = memo(function TableView({
   title: string;
   event: TableEvent;
 }) {
+  const text = describeTable(title);
   return (
-    <TableFigure title={title} data-testid={`table-${title}`}>
+    <TableFigure title={text.title} note={text.caption} data-testid={`table-${title}`}>
       <table>
         <thead>
           <tr>

@@ -13,6 +13,27 @@ export interface ChartText {
 }
 
 const SCALAR_GROUPS: Record<string, ChartText> = {
+  'flops-ratio': {
+    title: 'Compute per test image',
+    caption:
+      'Mean FLOPs the gated network spends on a test image, as a share of the teacher’s: channels its gates skip cost nothing.',
+    y: 'FLOPs (fraction of teacher)',
+    x: 'step',
+  },
+  decision: {
+    title: 'Loss of the decision units',
+    caption:
+      'What the gates’ heads and masks minimise: cross-entropy with sampled decisions plus the sparsity penalty λ·(mean mask − target)², and the mean mask value itself.',
+    y: 'loss, mean mask',
+    x: 'step',
+  },
+  temperature: {
+    title: 'Gumbel temperature',
+    caption:
+      'How soft the sampled channel decisions are while the decision units learn; the lower, the closer to a hard choice.',
+    y: 'temperature',
+    x: 'step',
+  },
   loss: {
     title: 'Training loss',
     caption: 'The loss the run minimises and each of its terms, at the optimisation step shown.',
@@ -43,6 +64,27 @@ const SCALAR_GROUPS: Record<string, ChartText> = {
 };
 
 const LAYERS: Record<string, ChartText> = {
+  'flops-per-class': {
+    title: 'Compute per image, by true class',
+    caption:
+      'Mean FLOPs the gated network spends on a clean test image of each class, as a share of the teacher’s: lower bars are classes its gates find cheap paths for.',
+    y: 'FLOPs (fraction of teacher)',
+    x: 'true class',
+  },
+  'active-masks': {
+    title: 'Non-zero mask entries per gated layer',
+    caption:
+      'Share of each gated layer’s mask entries, over all its actions, that are above zero: channels some decision can still run.',
+    y: 'non-zero entries (fraction)',
+    x: 'gated layer',
+  },
+  'kept-channels': {
+    title: 'Channels kept per layer',
+    caption:
+      'Share of each gated layer’s channels that the budgeted ranking of the learnt gates keeps in the pruned network.',
+    y: 'kept channels (fraction)',
+    x: 'gated layer',
+  },
   sparsity: {
     title: 'Sparsity per layer',
     caption: 'Share of each layer’s weights that are zero.',
@@ -86,7 +128,7 @@ const IMAGES: Record<string, ChartText> = {
 };
 
 const EMBEDDINGS: Record<string, ChartText> = {
-  'decision-features': {
+  'decision-umap': {
     title: 'Which channels each test image used, clean and attacked',
     caption:
       'Each mark is one test image, placed by UMAP so that images whose gates switched on similar channels lie close together; the axes have no unit, only closeness matters. Colour is the true class, the marker whether and how the image was attacked. Hover a mark for its image; click it to see its channels below.',
@@ -100,12 +142,31 @@ export interface CurveText extends ChartText {
   chance?: boolean;
 }
 
-const CURVES: Record<string, CurveText> = {
-  roc: {
-    title: 'Telling attacked images from clean ones',
+/** By the key's first segment; the rest names what the curves are of ('roc/fgsm'). */
+const CURVES: Record<string, (of: string) => CurveText> = {
+  roc: (attack) => ({
+    title: `Telling ${attack ? `${attack.toUpperCase()} ` : 'attacked '}images from clean ones`,
     caption:
-      'ROC curve of each detector over all its thresholds: the share of attacked images it flags against the share of clean images it wrongly flags. Higher and further left is better; the dashed diagonal is guessing, and the legend gives each area under the curve (AUC, 1 is perfect, 0.5 guessing).',
+      'ROC curve of each detector over all its thresholds: the share of attacked images it catches against the share of clean images it wrongly flags. Higher and further left is better; the dashed diagonal is guessing. AUC, the area under a curve: 1 is perfect, 0.5 guessing.',
     chance: true,
+  }),
+};
+
+const TABLES: Record<string, ChartText> = {
+  attacks: {
+    title: 'Accuracy and compute under attack',
+    caption:
+      'Per kind of input: accuracy, mean FLOPs as a share of the teacher’s, and the share of correctly classified clean images the attack turns wrong.',
+  },
+  'detector-auc': {
+    title: 'How well each detector spots attacks',
+    caption:
+      'Area under the ROC curve on held-out images, per attack and detector input: 1 is perfect, 0.5 guessing.',
+  },
+  'pruned-architecture': {
+    title: 'The pruned network, layer by layer',
+    caption:
+      'Channels each gated layer had in the teacher, how many the gates were learnt on and kept, and the mean gate of the kept ones.',
   },
 };
 
@@ -117,6 +178,8 @@ export const describeLayers = (key: string): ChartText => LAYERS[key] ?? fallbac
 export const describeImages = (key: string): ChartText => IMAGES[key] ?? fallback(key);
 export const describeEmbedding = (key: string): ChartText =>
   EMBEDDINGS[key] ?? { ...fallback(key), x: 'dimension 1', y: 'dimension 2' };
-/** By the key's first segment ('roc/fgsm' is a ROC chart too). */
-export const describeCurves = (key: string): CurveText =>
-  CURVES[key.split('/')[0]] ?? fallback(key);
+export const describeCurves = (key: string): CurveText => {
+  const [kind, ...of] = key.split('/');
+  return CURVES[kind]?.(of.join('/')) ?? fallback(key);
+};
+export const describeTable = (key: string): ChartText => TABLES[key] ?? fallback(key);

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { EMBEDDING } from '../../state/fixtures';
-import { auc } from './curves';
 import { classCount, gateRows, layout, nearest, pointFacts } from './embedding';
 
 const CLASSES = Array.from({ length: 10 }, (_, c) => `digit ${c}`);
@@ -45,11 +44,5 @@ describe('the embedding view', () => {
       ['conv1', [0, 0], 0],
       ['fc1', [2, 2, 2], 3],
     ]);
-  });
-
-  it('measures the area under a ROC curve whatever the order of its points', () => {
-    expect(auc([0, 1], [0, 1])).toBe(0.5);
-    expect(auc([1, 0, 0], [1, 1, 0])).toBe(1);
-    expect(auc([0, 0.5, 1], [0, 1, 1])).toBe(0.75);
   });
 });
