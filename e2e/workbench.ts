@@ -165,11 +165,17 @@ export class Workbench {
    */
   async watchLongTasks(): Promise<{ report(what: string): Promise<number[]> }> {
     await this.page.evaluate(() => {
-      const w = window as unknown as { __longTasks: number[] };
+      const w = window as unknown as {
+        __longTasks: number[];
+        __longTaskWatch?: PerformanceObserver;
+      };
+      // A second watch on the page replaces the first, which would count into its list too.
+      w.__longTaskWatch?.disconnect();
       w.__longTasks = [];
-      new PerformanceObserver((list) => {
+      w.__longTaskWatch = new PerformanceObserver((list) => {
         for (const e of list.getEntries()) w.__longTasks.push(Math.round(e.duration));
-      }).observe({ type: 'longtask' });
+      });
+      w.__longTaskWatch.observe({ type: 'longtask' });
     });
     const started = Date.now();
     return {
