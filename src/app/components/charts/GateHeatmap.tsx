@@ -33,9 +33,11 @@ export const GateHeatmap = memo(function GateHeatmap({
   const rows = gateRows(gates, index);
   const active = rows.reduce((n, r) => n + r.active, 0);
   const total = rows.reduce((n, r) => n + r.values.length, 0);
+  // Layers of many channels need both columns of the chart grid for cells one can point at.
+  const wide = Math.max(...gates.widths) > 32;
   return (
     <Figure
-      className="chart gates"
+      className={wide ? 'chart gates wide' : 'chart gates'}
       title="Which channels fired for this image"
       note={`One row per gated layer, one cell per channel: filled cells ran (darker = larger mask), struck-out ones were skipped. ${active} of ${total} channels ran for this image. Click a mark in the map to pick another one.`}
       data-testid={`gates-${title}`}
@@ -54,7 +56,7 @@ export const GateHeatmap = memo(function GateHeatmap({
               <span className="gate-layer">{row.layer}</span>
               <span
                 className="gate-cells"
-                style={{ gridTemplateColumns: `repeat(${row.values.length}, minmax(2px, 1rem))` }}
+                style={{ gridTemplateColumns: `repeat(${row.values.length}, minmax(1px, 1rem))` }}
               >
                 {Array.from(row.values, (v, c) => (
                   <span
