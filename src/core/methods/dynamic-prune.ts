@@ -55,7 +55,15 @@ const params = {
     min: 1e-6,
     max: 1,
     log: true,
-    help: 'Step size of both updates: Adam on the decision units, SGD with momentum 0.9 on the backbone (the code: 0.01).',
+    help: 'SGD step size (momentum 0.9) of the backbone (the code: 0.01).',
+  },
+  decisionLearningRate: {
+    kind: 'number',
+    default: 0.01,
+    min: 1e-6,
+    max: 1,
+    log: true,
+    help: 'Adam step size of the decision units, heads and masks (the code: 0.01, the same as the backbone’s).',
   },
   temperatureStart: {
     kind: 'number',
@@ -171,7 +179,7 @@ export class DynamicTrainer {
       nodeById(graph, u.gate).weights.masks,
     ]);
     this.backboneVars = trainableVariables(graph).filter((v) => !this.decisionVars.includes(v));
-    this.adam = tf.train.adam(p.learningRate);
+    this.adam = tf.train.adam(p.decisionLearningRate);
     this.sgd = tf.train.momentum(p.learningRate, 0.9);
     this.fineTune = tf.train.momentum(p.learningRate / 10, 0.9);
     const seeds = rng.fork('gumbel');
