@@ -45,7 +45,7 @@ const params = {
   },
   gateSteps: {
     kind: 'int',
-    default: 300,
+    default: 200,
     min: 1,
     max: 100000,
     help: 'Gate-learning steps (Adam on the gates alone, weights frozen); part of the step budget.',
@@ -81,7 +81,7 @@ const params = {
     log: true,
     help: 'SGD step size (momentum 0.9, weight decay 1e-4) of the pruned network, ×0.1 at 50 % and 75 % of its steps; a tenth of it when fine-tuning pretrained weights.',
   },
-  batchSize: { kind: 'int', default: 128, min: 1, max: 1024, help: 'Examples per step.' },
+  batchSize: { kind: 'int', default: 64, min: 1, max: 1024, help: 'Examples per step.' },
 } as const;
 
 type Params = ParamValues<typeof params>;
@@ -102,7 +102,7 @@ export const pruneFromScratch: MethodSpec<typeof params> = {
     'Learn channel gates on random frozen weights, keep the best channels within a FLOPs budget, train the pruned network from scratch; or the same from the pretrained teacher, fine-tuned.',
   needs: { teacher: true, data: 'full' },
   defaultStudent: 'copy',
-  defaultSteps: 1500,
+  defaultSteps: 800,
   params,
   async *run(ctx, p: Params) {
     const scratch = p.from === 'scratch';
