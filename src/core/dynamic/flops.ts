@@ -1,6 +1,7 @@
 import { graphStats } from '../graph/shapes';
 import { nodeById } from '../graph/transforms';
 import type { Graph, NodeId } from '../graph/types';
+import { PER_CHANNEL } from './gates';
 
 /**
  * FLOPs of a gated network when some channels are off. A conv or dense layer's
@@ -19,18 +20,6 @@ export interface FlopsTerm {
   outGate?: NodeId;
 }
 
-const THROUGH = new Set([
-  'activation',
-  'leakyRelu',
-  'batchNorm',
-  'dropout',
-  'maxPool',
-  'avgPool',
-  'zeroPad',
-  'globalAvgPool',
-  'flatten',
-]);
-
 export function flopsTerms(g: Graph): FlopsTerm[] {
   return graphStats(g)
     .nodes.filter((s) => s.flops > 0)
@@ -41,8 +30,11 @@ export function flopsTerms(g: Graph): FlopsTerm[] {
       let at = node.inputs[0];
       for (;;) {
         const n = nodeById(g, at);
-        if (n.op === 'channelGate' || n.op === 'decisionMask') term.inGate = at;
-        if (!THROUGH.has(n.op)) break;
+        if (n.op === 'channelGate' || n.op === 'decisionMask') {
+          term.inGate = at;
+          break;
+        }
+        if (!PER_CHANNEL.has(n.op)) break;
         at = n.inputs[0];
       }
       let out = s.id;

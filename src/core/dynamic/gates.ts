@@ -37,7 +37,7 @@ export interface GatedLayer {
 }
 
 /** Nodes a channel passes through unchanged in identity (it may be scaled, pooled or padded). */
-const PER_CHANNEL = new Set<GraphNode['op']>([
+export const PER_CHANNEL = new Set<GraphNode['op']>([
   'activation',
   'leakyRelu',
   'batchNorm',
