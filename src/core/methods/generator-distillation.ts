@@ -19,25 +19,20 @@ import type { RunEvent } from './types';
 export const STUDENT_SCHEDULE = {
   kind: 'enum',
   default: 'constant',
-  options: ['constant', 'step', 'late', 'cosine'],
-  help: 'constant: the reference’s MNIST setting; step: the student’s step size ×0.1 after 40 % and after 80 % of the steps (the reference’s CIFAR schedule on this run’s length); late: ×0.1 for the last 25 % only; cosine: from its value down to 0 along half a cosine over the run.',
+  options: ['constant', 'step', 'cosine'],
+  help: 'constant: the reference’s MNIST setting; step: the student’s step size ×0.1 after 40 % and after 80 % of the steps (the reference’s CIFAR schedule on this run’s length); cosine: from its value down to 0 along half a cosine over the run.',
 } as const;
 
 /** The student's step size at `step` of `steps` under `schedule` (STUDENT_SCHEDULE). */
 export function studentStepSize(
-  schedule: (typeof STUDENT_SCHEDULE.options)[number],
+  schedule: 'constant' | 'step' | 'cosine',
   base: number,
   step: number,
   steps: number,
 ): number {
   if (schedule === 'cosine') return (base * (1 + Math.cos((Math.PI * (step - 1)) / steps))) / 2;
   // The reference's CIFAR schedule (×0.1 at epochs 800 and 1600 of 2000), on this run's length.
-  const drops =
-    schedule === 'step'
-      ? Number(step > 0.4 * steps) + Number(step > 0.8 * steps)
-      : schedule === 'late'
-        ? Number(step > 0.75 * steps)
-        : 0;
+  const drops = schedule === 'step' ? Number(step > 0.4 * steps) + Number(step > 0.8 * steps) : 0;
   return base * 0.1 ** drops;
 }
 
@@ -66,7 +61,7 @@ export interface GeneratorDistillationOptions {
   /** KD temperature: 1 in DAFL, the soft targets' τ (with the τ² factor) otherwise. */
   temperature: number;
   /** How the student's step size changes over the run (studentStepSize). */
-  studentSchedule: (typeof STUDENT_SCHEDULE.options)[number];
+  studentSchedule: 'constant' | 'step' | 'cosine';
   /** Student updates per generator update (STUDENT_STEPS); 1 when absent. */
   studentSteps?: number;
   /** One generator for every class, each making batchSize / classes images of its class. */
