@@ -111,6 +111,18 @@ describe('detectors', () => {
     expect(Math.abs(auc - 0.5)).toBeLessThan(0.1);
   });
 
+  it('a feature almost constant on the training rows gives finite scores on any test row', () => {
+    // An action a decision unit never takes: probabilities of ~1e-30 in training, 0.5 at test.
+    const rng = new Rng(3);
+    const rows = [...gaussian(rng, 40, 3, 0), ...gaussian(rng, 40, 3, 2)].map((r, i) =>
+      Float64Array.from([...r, 1e-30 * (i % 2), -1e-30 * (i % 3)]),
+    );
+    const labels = rows.map((_, i) => (i < 40 ? 0 : 1));
+    const detector = trainLogistic(rows, labels);
+    const scores = detector.score([Float64Array.from([0, 0, 0, 0.5, -0.5])]);
+    expect(Number.isFinite(scores[0])).toBe(true);
+  });
+
   it('the MLP separates a ring from its centre, which no hyperplane can, and keeps no tensors', () => {
     const rng = new Rng(3);
     const ring = (radius: number) =>

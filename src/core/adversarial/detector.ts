@@ -18,6 +18,9 @@ export interface Standardizer {
   std: Float64Array;
 }
 
+/** Spreads below this count as constant (features here are probabilities and pixels). */
+const MIN_SPREAD = 1e-6;
+
 export function fitStandardizer(rows: ArrayLike<number>[]): Standardizer {
   if (rows.length === 0) throw new RangeError('fitStandardizer needs at least one row');
   const d = rows[0].length;
@@ -29,8 +32,12 @@ export function fitStandardizer(rows: ArrayLike<number>[]): Standardizer {
   }
   for (let j = 0; j < d; j++) mean[j] /= rows.length;
   for (const r of rows) for (let j = 0; j < d; j++) std[j] += (r[j] - mean[j]) ** 2;
-  // A constant feature carries nothing: scale 1 leaves it at 0 instead of dividing by 0.
-  for (let j = 0; j < d; j++) std[j] = Math.sqrt(std[j] / rows.length) || 1;
+  // A (near-)constant feature carries nothing: scale 1 keeps it near 0. Dividing by a spread
+  // of 1e-20 (an action a unit never takes) would blow a test row's value up to infinity.
+  for (let j = 0; j < d; j++) {
+    const spread = Math.sqrt(std[j] / rows.length);
+    std[j] = spread > MIN_SPREAD ? spread : 1;
+  }
   return { mean, std };
 }
 
