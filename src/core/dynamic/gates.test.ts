@@ -47,7 +47,7 @@ describe('channel gates', () => {
     expect(rowsAreOneHot.dataSync()[0]).toBe(1);
     // The relaxation with the same noise: softmax((log π + g) / τ).
     const soft = (p: tf.Tensor) => {
-      const u = tf.randomUniform(p.shape, 1e-10, 1, 'float32', 42);
+      const u = tf.randomUniform(p.shape, 1e-10, 1 - 1e-6, 'float32', 42);
       return tf.softmax(tf.div(tf.add(tf.log(p), tf.neg(tf.log(tf.neg(tf.log(u))))), tau));
     };
     // The sample's arg-max is the relaxation's.

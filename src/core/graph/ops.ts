@@ -128,7 +128,9 @@ const straightThrough = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[])
  * one-hot of argmax y, the gradient the relaxation's.
  */
 function gumbelStraightThrough(probs: tf.Tensor2D, tau: number, seed?: number): tf.Tensor {
-  const u = tf.randomUniform(probs.shape, 1e-10, 1, 'float32', seed);
+  // u in [1e-10, 1 − 1e-6]: a float32 draw can round to exactly 1, whose g = −log(0) = ∞
+  // would turn the softmax, the straight-through gradient and then the head into NaN.
+  const u = tf.randomUniform(probs.shape, 1e-10, 1 - 1e-6, 'float32', seed);
   const g = tf.neg(tf.log(tf.neg(tf.log(u))));
   const soft = tf.softmax(tf.div(tf.add(tf.log(tf.maximum(probs, 1e-20)), g), tau));
   return straightThrough(soft);

@@ -14,6 +14,7 @@ import {
 import { toTensors } from '../data';
 import { decide, type Decisions, type FlopsTerm, type GatedLayer } from '../dynamic';
 import { graphStats, type Graph } from '../graph';
+import { assertFinite } from '../runtime/guards';
 import type { RunContext, RunEvent } from './types';
 
 export interface AnalysisParams {
@@ -86,8 +87,11 @@ export async function* analyseDecisions(
   const images: Uint8Array[] = [];
   for (const g of groups) {
     const x = toInput(g.pixels);
-    decisions.push(await decide(graph, gated, terms, x));
+    const d = await decide(graph, gated, terms, x);
     x.dispose();
+    assertFinite(d.features, `decision features of the ${g.name} inputs`);
+    assertFinite(d.logits, `logits of the ${g.name} inputs`);
+    decisions.push(d);
     const bytes = tf.tidy(() => tf.cast(tf.round(tf.mul(g.pixels, 255)), 'int32'));
     images.push(Uint8Array.from(await bytes.data()));
     bytes.dispose();

@@ -304,6 +304,7 @@ export const dynamicPrune: MethodSpec<typeof params> = {
       );
       const d = await decide(graph, gated, terms, x);
       x.dispose();
+      assertFinite(d.features, 'the decision units’ action probabilities', step);
       const meanFlops = d.flops.reduce((a, b) => a + b, 0) / d.flops.length;
       last.testAccuracy = acc;
       last.flopsRatio = meanFlops / teacherFlops;
