@@ -21,7 +21,13 @@ beforeAll(async () => {
 
 /** A small DAFL set-up on the real LeNet-5 teacher: generator width 16, 64 images a step. */
 function setup(overrides: Partial<ReturnType<typeof defaultParams<typeof dafl.params>>> = {}) {
-  const p = { ...defaultParams(dafl.params), generatorWidth: 16, batchSize: 64, ...overrides };
+  const p = {
+    ...defaultParams(dafl.params),
+    generatorWidth: 16,
+    batchSize: 64,
+    studentSteps: 4,
+    ...overrides,
+  };
   const student = widthMultiplier(teacher, 0.5, 1, 'half');
   const trainer = daflTrainer(teacher, student, p, new Rng(1, ['dafl']));
   /** One step; returns [oneHot, activation, entropy, generator, kd]. */
