@@ -23,7 +23,7 @@ import { assertFinite } from '../runtime/guards';
 import type { Rng } from '../runtime/rng';
 import { analyseDecisions } from './decision-analysis';
 import type { ParamValues } from './params';
-import { optimizerStep } from './train';
+import { crossEntropy, optimizerStep } from './train';
 import type { MethodSpec, RunEvent } from './types';
 
 const params = {
@@ -140,18 +140,13 @@ function decisionLoss(
   forwardOpts: Parameters<typeof forward>[2],
 ) {
   const { output, tapped } = forward(g, x, { ...forwardOpts, taps: gated.map((u) => u.select!) });
-  const crossEntropy = crossEntropyOf(output, y);
+  const ce = crossEntropy(output, y);
   const v = gated.map((u) =>
     tf.matMul(tapped.get(u.select!)! as tf.Tensor2D, nodeById(g, u.gate).weights.masks),
   );
   const meanMask = tf.mean(tf.abs(tf.concat(v, 1))) as tf.Scalar;
   const sparsity = tf.mul(p.lambda, tf.square(tf.sub(meanMask, p.sparsityTarget))) as tf.Scalar;
-  return { total: tf.add(crossEntropy, sparsity) as tf.Scalar, crossEntropy, sparsity, meanMask };
-}
-
-function crossEntropyOf(logits: tf.Tensor, y: tf.Tensor): tf.Scalar {
-  const oneHot = tf.oneHot(tf.cast(y, 'int32'), logits.shape[1]!);
-  return tf.losses.softmaxCrossEntropy(oneHot, logits) as tf.Scalar;
+  return { total: tf.add(ce, sparsity) as tf.Scalar, crossEntropy: ce, sparsity, meanMask };
 }
 
 /**
@@ -228,7 +223,7 @@ export class DynamicTrainer {
           gumbelTemperature: temperature,
           nextSeed,
         }).output;
-        return { total: crossEntropyOf(logits, y) };
+        return { total: crossEntropy(logits, y) };
       },
       read,
     );

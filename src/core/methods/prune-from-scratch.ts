@@ -18,7 +18,7 @@ import {
   type Graph,
 } from '../graph';
 import type { ParamValues } from './params';
-import { trainLoop } from './train';
+import { crossEntropy, trainLoop } from './train';
 import type { MethodSpec } from './types';
 
 const params = {
@@ -143,13 +143,12 @@ export const pruneFromScratch: MethodSpec<typeof params> = {
         rng: ctx.rng.fork('gates'),
         loss: (batch) => {
           const logits = forward(gatedNet, batch.x, { training: true }).output;
-          const oneHot = tf.oneHot(tf.cast(batch.y, 'int32'), logits.shape[1]!);
-          const crossEntropy = tf.losses.softmaxCrossEntropy(oneHot, logits) as tf.Scalar;
+          const ce = crossEntropy(logits, batch.y);
           const meanGate = tf.mean(tf.abs(tf.concat(gates))) as tf.Scalar;
           const sparsity = tf.mul(p.lambda, tf.square(tf.sub(meanGate, p.sparsityTarget)));
           return {
-            total: tf.add(crossEntropy, sparsity) as tf.Scalar,
-            crossEntropy,
+            total: tf.add(ce, sparsity) as tf.Scalar,
+            crossEntropy: ce,
             sparsity: sparsity as tf.Scalar,
             meanGate,
           };
@@ -222,14 +221,13 @@ export const pruneFromScratch: MethodSpec<typeof params> = {
         rng: ctx.rng.fork('train'),
         loss: (batch) => {
           const logits = forward(student, batch.x, { training: true }).output;
-          const oneHot = tf.oneHot(tf.cast(batch.y, 'int32'), logits.shape[1]!);
-          const crossEntropy = tf.losses.softmaxCrossEntropy(oneHot, logits) as tf.Scalar;
+          const ce = crossEntropy(logits, batch.y);
           // SGD's weight decay as its loss term: ∇(wd/2·‖w‖²) = wd·w.
           const decay = tf.mul(
             WEIGHT_DECAY / 2,
             tf.addN(variables.map((v) => tf.sum(tf.square(v)))),
           );
-          return { total: tf.add(crossEntropy, decay) as tf.Scalar, crossEntropy };
+          return { total: tf.add(ce, decay) as tf.Scalar, crossEntropy: ce };
         },
         // MultiStep ×0.1 at 50 % and 75 % of the training steps, as train_pruned.py.
         afterStep: (step) =>

@@ -33,6 +33,12 @@ export interface TrainLoopOptions {
   phase?: string;
 }
 
+/** Mean cross-entropy of `logits` against integer class `labels`. */
+export function crossEntropy(logits: tf.Tensor, labels: tf.Tensor): tf.Scalar {
+  const oneHot = tf.oneHot(tf.cast(labels, 'int32'), logits.shape[1]!);
+  return tf.losses.softmaxCrossEntropy(oneHot, logits) as tf.Scalar;
+}
+
 /**
  * One tidied optimiser step on a loss made of named terms. Returns the terms stacked (one read
  * for all of them) when `read` is set; nothing else survives the step.
