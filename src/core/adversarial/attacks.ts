@@ -19,9 +19,13 @@ export type LogitsFn = (pixels: tf.Tensor4D) => tf.Tensor2D;
 
 /** `g`'s input for pixels u in [0, 1]: 255·u under its preprocessing's map. Does not tidy. */
 export function pixelsToInput(g: Graph): (pixels: tf.Tensor4D) => tf.Tensor4D {
-  const { scale, offset } = pixelMap(g.preprocessing);
+  const { scale, offset, order } = pixelMap(g.preprocessing);
   const s = scale.map((v) => 255 * v);
-  return (pixels) => tf.add(tf.mul(pixels, tf.tensor1d(s)), tf.tensor1d(offset));
+  return (pixels) =>
+    tf.add(
+      tf.mul(order ? tf.gather(pixels, order, 3) : pixels, tf.tensor1d(s)),
+      tf.tensor1d(offset),
+    );
 }
 
 /** `g` in inference mode as a `LogitsFn`. */

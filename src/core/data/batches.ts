@@ -20,12 +20,14 @@ export const NORMALIZATION: Readonly<Record<DatasetId, Normalization>> = {
 };
 
 /**
- * A stored pixel p (0..255) of channel k becomes scale[k] · p + offset[k]; one entry serves every
- * channel. Every preprocessing (range, inversion, mean/std) is such a map.
+ * Input channel k is scale[k] · p + offset[k] of the stored pixel p (0..255) of channel
+ * order[k] (default k); one entry serves every channel. Every preprocessing (channel order,
+ * range, inversion, mean/std) is such a map.
  */
 export interface PixelMap {
   scale: number[];
   offset: number[];
+  order?: number[];
 }
 
 export interface TensorOptions {
@@ -84,6 +86,10 @@ export function toTensors(
   const perChannel = (v: number[]) => Array.from({ length: c }, (_, k) => v[k] ?? v[0]);
   const scale = perChannel(map.scale);
   const offset = perChannel(map.offset);
+  const order = map.order ?? Array.from({ length: c }, (_, k) => k);
+  if (order.length !== c) {
+    throw new RangeError(`a channel order of ${order.length} for ${c}-channel images`);
+  }
 
   if (mode === 'bilinear') {
     // Resize the raw 0..255 values and round, as PIL does before ToTensor, then map.
@@ -96,6 +102,7 @@ export function toTensors(
       tf.image
         .resizeBilinear(tf.tensor4d(raw, [n, h, w, c]), [outH, outW], false, true)
         .round()
+        .gather(order, 3)
         .mul(tf.tensor1d(scale))
         .add(tf.tensor1d(offset)),
     );
@@ -115,13 +122,18 @@ export function toTensors(
     for (let p = 0; p < out.length; p++) out[p] = lut[(p % c) * 256 + background];
   }
   const rowBytes = w * c;
+  // Where value j of a row is read from, relative to its pixel's first channel.
+  const shift = Int32Array.from(order, (from, k) => from - k);
   for (let i = 0; i < n; i++) {
     const src = idx[i] * imageBytes;
     const dst = i * outH * outW * c;
     for (let r = 0; r < h; r++) {
       const s = src + r * rowBytes;
       const d = dst + ((r + top) * outW + left) * c;
-      for (let j = 0; j < rowBytes; j++) out[d + j] = lut[(j % c) * 256 + ds.pixels[s + j]];
+      for (let j = 0; j < rowBytes; j++) {
+        const k = j % c;
+        out[d + j] = lut[k * 256 + ds.pixels[s + j + shift[k]]];
+      }
     }
   }
   return { x: tf.tensor4d(out, [n, outH, outW, c]), y };

@@ -1,8 +1,9 @@
 import { InvalidInputError } from '../runtime/errors';
-import type { InputRange, Preprocessing, ResizeMode } from './types';
+import type { ChannelOrder, InputRange, Preprocessing, ResizeMode } from './types';
 
 export const INPUT_RANGES: readonly InputRange[] = ['unit', 'raw', 'signed'];
 const RESIZE_MODES: readonly ResizeMode[] = ['pad', 'bilinear'];
+export const CHANNEL_ORDERS: readonly ChannelOrder[] = ['rgb', 'bgr'];
 
 const isStatistic = (v: unknown) =>
   (typeof v === 'number' && Number.isFinite(v)) ||
@@ -17,11 +18,12 @@ export function parsePreprocessing(value: unknown, base: Preprocessing): Preproc
     new InvalidInputError(
       `Bad preprocessing: ${what}`,
       'Write it as {"range": "unit"|"raw"|"signed", "mean": m, "std": s, "invert": false, ' +
-        '"resize": "pad"|"bilinear"}, with mean and std a number or one per channel.',
+        '"resize": "pad"|"bilinear", "channelOrder": "rgb"|"bgr"}, with mean and std a number or ' +
+        'one per channel.',
     );
   if (!value || typeof value !== 'object' || Array.isArray(value)) throw refuse('not an object');
   const v = value as Record<string, unknown>;
-  const known = new Set(['mean', 'std', 'range', 'invert', 'resize']);
+  const known = new Set(['mean', 'std', 'range', 'invert', 'resize', 'channelOrder']);
   const unknown = Object.keys(v).filter((k) => !known.has(k));
   if (unknown.length) throw refuse(`unknown field(s) ${unknown.join(', ')}`);
   const out: Preprocessing = { ...base };
@@ -47,10 +49,16 @@ export function parsePreprocessing(value: unknown, base: Preprocessing): Preproc
     }
     out.resize = v.resize as ResizeMode;
   }
+  if (v.channelOrder !== undefined) {
+    if (!CHANNEL_ORDERS.includes(v.channelOrder as ChannelOrder)) {
+      throw refuse(`channelOrder must be one of ${CHANNEL_ORDERS.join(', ')}`);
+    }
+    out.channelOrder = v.channelOrder as ChannelOrder;
+  }
   return out;
 }
 
-/** A short label: 'raw', 'unit (x − 0.1307) / 0.3081, inverted, bilinear'. */
+/** A short label: 'raw', 'unit (x − 0.1307) / 0.3081, inverted, bilinear', 'raw, BGR'. */
 export function describePreprocessing(pre: Preprocessing): string {
   const list = (v: number | number[]) =>
     [v]
@@ -63,5 +71,6 @@ export function describePreprocessing(pre: Preprocessing): string {
     (pre.range ?? 'unit') + (normalised ? ` (x − ${list(pre.mean)}) / ${list(pre.std)}` : ''),
     ...(pre.invert ? ['inverted'] : []),
     ...(pre.resize === 'bilinear' ? ['bilinear'] : []),
+    ...(pre.channelOrder === 'bgr' ? ['BGR'] : []),
   ].join(', ');
 }

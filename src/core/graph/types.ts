@@ -99,10 +99,17 @@ export type InputRange = 'unit' | 'raw' | 'signed';
 export type ResizeMode = 'pad' | 'bilinear';
 
 /**
- * How stored pixels become this model's input: p → 255 − p if `invert`, scaled to `range`, then
- * (x − mean) / std with one value for all channels or one per channel. It belongs to the model
- * (saved in its model.json) and every method feeds it data through it. The optional fields'
- * defaults (unit range, no inversion, padding) are what files saved before they existed meant.
+ * The order of a colour model's input channels. Stored pixels are RGB; 'bgr' is what models
+ * trained on OpenCV-read images or converted from Caffe expect.
+ */
+export type ChannelOrder = 'rgb' | 'bgr';
+
+/**
+ * How stored pixels become this model's input: channels put in `channelOrder`, p → 255 − p if
+ * `invert`, scaled to `range`, then (x − mean) / std with one value for all channels or one per
+ * channel (in the model's channel order). It belongs to the model (saved in its model.json) and
+ * every method feeds it data through it. The optional fields' defaults (RGB, unit range, no
+ * inversion, padding) are what files saved before they existed meant.
  */
 export interface Preprocessing {
   mean: number | number[];
@@ -110,6 +117,7 @@ export interface Preprocessing {
   range?: InputRange;
   invert?: boolean;
   resize?: ResizeMode;
+  channelOrder?: ChannelOrder;
 }
 
 export interface Graph {

@@ -1,5 +1,11 @@
 import { NORMALIZATION, type Dataset } from '../data';
-import { describePreprocessing, INPUT_RANGES, type Graph, type Preprocessing } from '../graph';
+import {
+  CHANNEL_ORDERS,
+  describePreprocessing,
+  INPUT_RANGES,
+  type Graph,
+  type Preprocessing,
+} from '../graph';
 import { accuracy } from './accuracy';
 
 export interface PreprocessingTrial {
@@ -18,7 +24,8 @@ export interface PreprocessingDetection {
 /**
  * What files in the wild may have been trained on: the model's own preprocessing, each input
  * range with the model's own mean/std (which folded Rescaling/Normalization layers set), the
- * dataset's conventional statistics, each inverted, and bilinear resizing where the sizes differ.
+ * dataset's conventional statistics, each inverted, bilinear resizing where the sizes differ, and
+ * for colour models each channel order.
  */
 export function preprocessingCandidates(g: Graph, ds: Dataset): Preprocessing[] {
   const own = g.preprocessing;
@@ -32,15 +39,30 @@ export function preprocessingCandidates(g: Graph, ds: Dataset): Preprocessing[] 
   const sameSize = h === ds.height && w === ds.width;
   const canPad = h >= ds.height && w >= ds.width;
   const resizes = sameSize ? [own.resize] : canPad ? ['pad', 'bilinear'] : ['bilinear'];
+  // Colour models may have been trained on BGR images (OpenCV, Caffe).
+  const ownOrder = own.channelOrder ?? 'rgb';
+  const orders =
+    g.inputShape[2] === 3
+      ? [ownOrder, ...CHANNEL_ORDERS.filter((o) => o !== ownOrder)]
+      : [own.channelOrder];
   const all = bases.flatMap((base) =>
     [false, true].flatMap((invert) =>
-      resizes.map((resize) => ({ ...base, invert, resize }) as Preprocessing),
+      resizes.flatMap((resize) =>
+        orders.map((channelOrder) => ({ ...base, invert, resize, channelOrder }) as Preprocessing),
+      ),
     ),
   );
   // The same map written twice (own = unit, say) is tried once.
   const seen = new Set<string>();
   return all.filter((p) => {
-    const key = JSON.stringify([p.range ?? 'unit', p.mean, p.std, !!p.invert, p.resize ?? 'pad']);
+    const key = JSON.stringify([
+      p.range ?? 'unit',
+      p.mean,
+      p.std,
+      !!p.invert,
+      p.resize ?? 'pad',
+      p.channelOrder ?? 'rgb',
+    ]);
     return !seen.has(key) && (seen.add(key), true);
   });
 }

@@ -10,6 +10,9 @@ const RANGES: Record<InputRange, [number, number]> = {
   signed: [2 / 255, -1],
 };
 
+/** BGR input: input channel k reads stored (RGB) channel BGR_SOURCES[k]. */
+const BGR_SOURCES = [2, 1, 0];
+
 /** A preprocessing as the per-channel affine map of stored pixels it amounts to. */
 export function pixelMap(pre: Preprocessing): PixelMap {
   const [s, o] = RANGES[pre.range ?? 'unit'];
@@ -23,15 +26,26 @@ export function pixelMap(pre: Preprocessing): PixelMap {
   return {
     scale: Array.from({ length: channels }, (_, k) => scale / at(stds, k)),
     offset: Array.from({ length: channels }, (_, k) => (offset - at(means, k)) / at(stds, k)),
+    ...(pre.channelOrder === 'bgr' && { order: BGR_SOURCES }),
   };
 }
 
 /** A batch in `pre`'s input domain back as pixels 0..255 (rounded, clipped), for display. */
 export function toPixels(x: tf.Tensor4D, pre: Preprocessing): tf.Tensor4D {
-  const { scale, offset } = pixelMap(pre);
-  return tf.tidy(() =>
-    tf.round(tf.clipByValue(tf.div(tf.sub(x, tf.tensor1d(offset)), tf.tensor1d(scale)), 0, 255)),
-  ) as tf.Tensor4D;
+  const { scale, offset, order } = pixelMap(pre);
+  return tf.tidy(() => {
+    const p = tf.round(
+      tf.clipByValue(tf.div(tf.sub(x, tf.tensor1d(offset)), tf.tensor1d(scale)), 0, 255),
+    );
+    // Back to stored order: stored channel order[k] is input channel k.
+    return order ? tf.gather(p, inversePermutation(order), 3) : p;
+  }) as tf.Tensor4D;
+}
+
+export function inversePermutation(order: readonly number[]): number[] {
+  const inverse: number[] = [];
+  order.forEach((from, k) => (inverse[from] = k));
+  return inverse;
 }
 
 /** How a dataset's images become this model's input: its preprocessing, to its input size. */
@@ -44,6 +58,12 @@ export function inputOptions(g: Graph, ds: Dataset): TensorOptions {
     throw new InvalidInputError(
       `Model '${g.name}' takes ${g.inputShape.join('×')} inputs but ${ds.id} images are ${ds.height}×${ds.width}×${ds.channels}`,
       `Use a model whose input has ${ds.channels} channel(s).`,
+    );
+  }
+  if (pre.channelOrder === 'bgr' && c !== 3) {
+    throw new InvalidInputError(
+      `Model '${g.name}' has ${c} input channel(s) but its preprocessing puts them in BGR order`,
+      'Only colour (3-channel) models have a channel order: set "channelOrder" to "rgb".',
     );
   }
   if (perChannel.some((n) => n !== 1 && n !== c)) {

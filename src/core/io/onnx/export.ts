@@ -296,14 +296,29 @@ class OnnxExporter {
   }
 
   /**
-   * The input after the model's preprocessing, so the file takes pixels in [0, 1] (stored
-   * value / 255) whatever its range, inversion or mean/std: x = 255·scale·u + offset per channel.
+   * The input after the model's preprocessing, so the file takes RGB pixels in [0, 1] (stored
+   * value / 255) whatever its channel order, range, inversion or mean/std: input channel k is
+   * x = 255·scale·u + offset of pixel channel order[k].
    */
   private normalised(): string {
-    const { scale, offset } = pixelMap(this.g.preprocessing);
+    const { scale, offset, order } = pixelMap(this.g.preprocessing);
     const perChannel = (name: string, v: number[]) =>
       this.constant(name, { dims: [1, v.length, 1, 1], values: Float32Array.from(v) });
     const unitScale = scale.map((s) => 255 * s);
+    if (order) {
+      // A 1×1 convolution reorders and scales at once: ONNX has no plain channel permutation
+      // that every runtime and importer (this project's included) reads.
+      const c = order.length;
+      const w = new Float32Array(c * c);
+      order.forEach((from, k) => (w[k * c + from] = unitScale[k] ?? unitScale[0]));
+      const b = Float32Array.from(order, (_, k) => offset[k] ?? offset[0]);
+      const inputs = [
+        'input',
+        this.constant('input.reorder', { dims: [c, c, 1, 1], values: w }),
+        this.constant('input.offset', { dims: [c], values: b }),
+      ];
+      return this.emit('Conv', inputs, 'input_normalised', { kernel_shape: { ints: [1, 1] } });
+    }
     if (unitScale.every((s) => s === 1) && offset.every((o) => o === 0)) return 'input';
     const scaled = this.emit(
       'Mul',
