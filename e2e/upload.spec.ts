@@ -177,10 +177,23 @@ test('TF.js and ONNX teachers and a few-shot folder upload; detect, distil, down
   await expect(view).toContainText('lenet5-mnist-nhwc', { timeout: 60_000 });
   expect(await shownAccuracy(page)).toBeGreaterThan(0.97);
 
-  // After a reload the uploads are still there, beside the run.
+  // Measured, and its preprocessing detected, on the uploaded images (mnist, fashion, then the
+  // zip's and the folder's digits).
+  await bench.combobox('Check on').selectOption({ index: 3 });
+  await page.getByRole('button', { name: 'Detect preprocessing' }).click();
+  await expect(page.getByTestId('teacher-accuracy')).toContainText(
+    'on 50 of the uploaded images digits',
+    { timeout: 60_000 },
+  );
+  await expect(page.getByTestId('detection-table')).toContainText('on 50 labelled images');
+  expect(await shownAccuracy(page)).toBeGreaterThan(0.9);
+  await page.screenshot({ path: `${SHOTS}/upload-detection-images.png`, fullPage: true });
+
+  // After a reload the uploads are still there, beside the run: teachers and images.
   await page.reload();
   await expect(bench.runItems).toHaveCount(1);
   await expect(bench.combobox('Teacher').locator('option', { hasText: 'uploaded' })).toHaveCount(4);
+  await expect(bench.combobox('Few-shot data').locator('option')).toHaveCount(3);
 });
 
 /** Drops one file made in the page (its bytes never cross from the test) onto the page. */

@@ -273,5 +273,17 @@ describe('clab', () => {
       await clab('eval', '--model', notJson, '--dataset', 'mnist'),
       /not valid JSON/,
     );
+    const browserSweep = join(dir, 'sweep.json');
+    await writeFile(
+      browserSweep,
+      JSON.stringify({
+        teacher: 'lenet5-mnist',
+        dataset: 'mnist',
+        methods: ['kd'],
+        seeds: [1],
+        shots: 'images:1',
+      }),
+    );
+    expectOneLineFailure(await clab('sweep', browserSweep), /images uploaded in a browser/);
   });
 });

@@ -32,14 +32,22 @@ export async function readSweepConfig(path: string | undefined): Promise<SweepCo
       'Check the path.',
     );
   }
+  let config: SweepConfig;
   try {
-    return JSON.parse(text) as SweepConfig;
+    config = JSON.parse(text) as SweepConfig;
   } catch (e) {
     throw new InvalidInputError(
       `${path} is not valid JSON (${(e as Error).message})`,
       'Fix the sweep file.',
     );
   }
+  if (config.shots !== undefined) {
+    throw new InvalidInputError(
+      `${path} runs on images uploaded in a browser ("shots": ${JSON.stringify(config.shots)}), which the CLI cannot read`,
+      'Run this sweep in the page that made it, or remove "shots" to run on the dataset.',
+    );
+  }
+  return config;
 }
 
 /** What `clab sweep --json` prints and `--results` reads back: the config and every run. */

@@ -32,7 +32,7 @@ export interface RunConfig {
   backend: BackendChoice;
   /**
    * Uploaded labelled images (an ImageSet's id) used instead of the dataset's training split;
-   * they go with the start message and are kept only while the page is open.
+   * the page keeps them in IndexedDB and sends their files with the start message.
    */
   shots?: string;
   /** The uploaded images are also the test set; otherwise accuracy means agreement with the teacher. */
@@ -107,15 +107,23 @@ export interface PreprocessingTrial {
   accuracy: number;
 }
 
-/** A teacher measured on a built-in dataset: its accuracy, or why the data does not fit it. */
+/**
+ * A teacher measured on a built-in dataset or on uploaded labelled images: its accuracy, or why
+ * the data does not fit it.
+ */
 export interface TeacherCheck {
   dataset: DatasetId;
+  /** The uploaded image set's name when it was measured on one (then `dataset` is unused). */
+  images?: string;
   preprocessing: Preprocessing;
-  /** Accuracy on the first `examples` test images; absent when the input does not fit. */
+  /**
+   * Accuracy on the first `examples` test images (on uploaded images: `examples` of them, spread
+   * over every class); absent when the input does not fit.
+   */
   accuracy?: number;
   examples: number;
   misfit?: RunError;
-  /** Present after "Detect preprocessing": every candidate on `samples` training images. */
+  /** Present after "Detect preprocessing": every candidate on `samples` training (or uploaded) images. */
   detection?: { samples: number; trials: PreprocessingTrial[]; chosen: number };
 }
 
@@ -141,6 +149,8 @@ export type WorkerTask =
       kind: 'check-teacher';
       teacher: TeacherModel;
       dataset: DatasetId;
+      /** Labelled images to measure on instead of the dataset. */
+      images?: { name: string; files: UploadFile[] };
       /** Try every preprocessing candidate first and measure with the best. */
       detect: boolean;
       backend: BackendChoice;

@@ -92,8 +92,8 @@ async function uploadedData(
 ): Promise<{ train: Dataset; test: Dataset }> {
   if (!job.shots) {
     throw new InvalidInputError(
-      'The uploaded images of this run are no longer here',
-      'Uploaded images are kept only while the page is open: upload them again and start a new run.',
+      'The uploaded images of this run are no longer in this browser',
+      'They were deleted (or the browser cleared its storage): upload them again and start a new run.',
     );
   }
   const train = await labelledImages(job.shots, teacher);

@@ -1,15 +1,27 @@
 // The worker's work beside runs: importing an uploaded model, measuring a teacher on a built-in
-// dataset (and detecting its preprocessing), and exporting a student as ONNX. Every graph made
+// dataset or uploaded images (and detecting its preprocessing), and exporting a student as ONNX. Every graph made
 // here is disposed before the answer goes back; only plain data and buffers cross.
-import { firstExamples, loadDataset, type DatasetId } from '../core/data';
+import {
+  firstExamples,
+  loadDataset,
+  spreadExamples,
+  type Dataset,
+  type DatasetId,
+} from '../core/data';
 import { disposeGraph, inferShapes, type Graph } from '../core/graph';
 import { graphFromUpload, serializeGraph } from '../core/io';
 import { graphToOnnx } from '../core/io/onnx';
 import { accuracy, detectPreprocessing, inputOptions } from '../core/metrics';
-import { InvalidModelError } from '../core/runtime/errors';
-import { inspectImages, readUploads } from './images';
+import { ClabError, InvalidModelError } from '../core/runtime/errors';
+import { inspectImages, labelledImages, readUploads } from './images';
 import { graphFromFiles, teacherFromModel } from './models';
-import type { ImportedTeacher, TaskResults, TeacherCheck, WorkerTask } from './protocol';
+import type {
+  ImportedTeacher,
+  TaskResults,
+  TeacherCheck,
+  UploadFile,
+  WorkerTask,
+} from './protocol';
 import { sharedBackend, stats, toRunError } from './run';
 
 /** Labelled training images each preprocessing candidate is tried on (as `clab --preprocessing detect`). */
@@ -26,40 +38,76 @@ async function using<T>(g: Graph, use: (g: Graph) => Promise<T>): Promise<T> {
   }
 }
 
+/** Labelled data to check a teacher on: detection samples and test examples. */
+interface CheckData {
+  /** What the check names: the dataset, or the uploaded images' name. */
+  title: string;
+  samples(): Promise<Dataset>;
+  test(): Promise<Dataset>;
+}
+
+/** A built-in dataset: detection on its first training images, accuracy on its first test images. */
+function builtInData(dataset: DatasetId): CheckData {
+  return {
+    title: dataset,
+    samples: async () => firstExamples(await loadDataset(dataset, 'train'), DETECTION_SAMPLES),
+    test: async () => firstExamples(await loadDataset(dataset, 'test'), CHECK_EXAMPLES),
+  };
+}
+
 /**
- * The teacher's accuracy on `dataset`'s first test images, after detecting its preprocessing on
- * training images when asked; a model whose input or classes do not fit the data says why.
+ * Uploaded labelled images, decoded to the teacher's input: detection and accuracy on the same
+ * images (they are all the labels there are), spread over every class.
  */
-async function checkTeacher(g: Graph, dataset: DatasetId, detect: boolean): Promise<TeacherCheck> {
-  const [train, test] = await Promise.all([
-    loadDataset(dataset, 'train'),
-    loadDataset(dataset, 'test'),
-  ]);
-  const examples = Math.min(CHECK_EXAMPLES, test.count);
-  const check: TeacherCheck = { dataset, preprocessing: g.preprocessing, examples };
+function uploadedData(images: { name: string; files: UploadFile[] }, g: Graph): CheckData {
+  const decoded = labelledImages(images.files, g);
+  return {
+    title: images.name,
+    samples: async () => spreadExamples(await decoded, DETECTION_SAMPLES),
+    test: async () => spreadExamples(await decoded, CHECK_EXAMPLES),
+  };
+}
+
+/**
+ * The teacher's accuracy on labelled test images, after detecting its preprocessing on labelled
+ * samples when asked; a model whose input or classes do not fit the data says why.
+ */
+async function checkTeacher(
+  g: Graph,
+  dataset: DatasetId,
+  data: CheckData,
+  detect: boolean,
+): Promise<TeacherCheck> {
+  const check: TeacherCheck = { dataset, preprocessing: g.preprocessing, examples: 0 };
+  if (data.title !== dataset) check.images = data.title;
   const classes = inferShapes(g).get(g.output)!.at(-1)!;
+  let test: Dataset;
   try {
+    test = await data.test();
+    check.examples = test.count;
     inputOptions(g, test);
     if (classes !== test.numClasses) {
       throw new InvalidModelError(
-        `'${g.name}' has ${classes} outputs but ${dataset} has ${test.numClasses} classes`,
+        `'${g.name}' has ${classes} outputs but ${data.title} has ${test.numClasses} classes`,
         'Measure it on data with as many classes as the model has outputs.',
       );
     }
   } catch (e) {
+    if (!(e instanceof ClabError)) throw e;
     return { ...check, misfit: toRunError(e) };
   }
   if (detect) {
-    const detection = await detectPreprocessing(g, firstExamples(train, DETECTION_SAMPLES));
+    const samples = await data.samples();
+    const detection = await detectPreprocessing(g, samples);
     g.preprocessing = detection.best.preprocessing;
     check.preprocessing = g.preprocessing;
     check.detection = {
-      samples: DETECTION_SAMPLES,
+      samples: samples.count,
       trials: detection.trials,
       chosen: detection.trials.indexOf(detection.best),
     };
   }
-  check.accuracy = await accuracy(g, firstExamples(test, examples));
+  check.accuracy = await accuracy(g, test);
   return check;
 }
 
@@ -77,7 +125,7 @@ async function importTeacher(
     inputShape: g.inputShape,
     classes: inferShapes(g).get(g.output)!.at(-1)!,
     files: await serializeGraph(g, { shardName: `${g.name}.weights.bin` }),
-    check: await checkTeacher(g, task.dataset, false),
+    check: await checkTeacher(g, task.dataset, builtInData(task.dataset), false),
   }));
 }
 
@@ -93,7 +141,12 @@ export async function runTask(
     case 'check-teacher': {
       await sharedBackend(task.backend);
       const check = await using(await teacherFromModel(task.teacher), (g) =>
-        checkTeacher(g, task.dataset, task.detect),
+        checkTeacher(
+          g,
+          task.dataset,
+          task.images ? uploadedData(task.images, g) : builtInData(task.dataset),
+          task.detect,
+        ),
       );
       return { result: check, transfer: [] };
     }

@@ -5,11 +5,13 @@ import { SelectField } from './ParamField';
 
 /**
  * The run's few-shot data: the dataset's training split, or labelled images uploaded as a folder
- * (one sub-folder per class) or a .zip of one, optionally also the test set.
+ * (one sub-folder per class) or a .zip of one, optionally also the test set. Uploads are kept in
+ * IndexedDB until deleted here.
  */
 export function ImageUpload({ config }: { config: RunConfig }) {
   const imageSets = useWorkbench((s) => s.imageSets);
   const importImages = useWorkbench((s) => s.importImages);
+  const removeImageSet = useWorkbench((s) => s.removeImageSet);
   const setConfig = useWorkbench((s) => s.setConfig);
   const task = useWorkbench((s) => s.imagesTask);
   const chosen = config.shots ? imageSets[config.shots] : undefined;
@@ -33,7 +35,7 @@ export function ImageUpload({ config }: { config: RunConfig }) {
         ]}
         help={
           chosen
-            ? `Classes ${chosen.classNames.map((c, i) => `${c} (${chosen.counts[i]})`).join(', ')}. Kept until the page is closed.`
+            ? `Classes ${chosen.classNames.map((c, i) => `${c} (${chosen.counts[i]})`).join(', ')}. Kept in this browser until deleted.`
             : 'Or upload a folder with one sub-folder of images per class (numeric names are output indices, other names are sorted), or a .zip of one.'
         }
         onChange={(v) => setConfig({ shots: v || undefined })}
@@ -63,6 +65,20 @@ export function ImageUpload({ config }: { config: RunConfig }) {
             onChange={(e) => pick(e.target.files, e.target)}
           />
         </label>
+        {chosen && (
+          <button
+            type="button"
+            className="ghost danger"
+            disabled={!!task}
+            onClick={() => {
+              if (confirm(`Delete the uploaded images '${chosen.name}' from this browser?`)) {
+                void removeImageSet(chosen.id);
+              }
+            }}
+          >
+            Delete images
+          </button>
+        )}
         {task && (
           <span className="muted small" role="status">
             {task}

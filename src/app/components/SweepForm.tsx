@@ -196,12 +196,7 @@ function SweepFields({ props }: { props: ControlProps }) {
   );
   return (
     <>
-      {/* A sweep runs on the dataset it names: uploaded images are for single runs. */}
-      <NetworkFields
-        {...props}
-        show={(field) => field !== 'shots' && props.show(field)}
-        studentField={studentField}
-      />
+      <NetworkFields {...props} studentField={studentField} />
       <fieldset>
         <legend>Sweep</legend>
         <TextField
@@ -309,9 +304,13 @@ export function SweepForm(props: ControlProps) {
   const draft = useWorkbench((s) => s.sweepDraft);
   const file = useWorkbench((s) => s.sweepFile);
   const startSweep = useWorkbench((s) => s.startSweep);
+  const imageSets = useWorkbench((s) => s.imageSets);
   const resolved = useMemo(
-    () => (draft ? resolveSweep(catalog, config, draft, file) : undefined),
-    [catalog, config, draft, file],
+    () =>
+      draft
+        ? resolveSweep(catalog, config, draft, file, new Set(Object.keys(imageSets)))
+        : undefined,
+    [catalog, config, draft, file, imageSets],
   );
   if (!draft || !resolved) return null;
   const { sweep, cells, error } = resolved;

@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { describePreprocessing } from '../../core/graph/preprocessing';
-import type { DatasetId, TeacherCheck } from '../../worker/protocol';
+import type { TeacherCheck } from '../../worker/protocol';
 import { formatBytes, formatCount, formatPercent } from '../format';
 import { useWorkbench } from '../state/context';
 import type { UploadedTeacher } from '../state/teachers';
@@ -19,7 +19,7 @@ function SummaryCards({ teacher }: { teacher: UploadedTeacher }) {
     ['input', teacher.inputShape.join('×')],
     ['classes', String(teacher.classes)],
     [
-      `accuracy on ${check.dataset}`,
+      `accuracy on ${check.images ?? check.dataset}`,
       check.accuracy === undefined ? 'does not fit' : formatPercent(check.accuracy),
     ],
   ];
@@ -32,7 +32,7 @@ function DetectionTable({ detection }: { detection: NonNullable<TeacherCheck['de
     <div className="table-scroll">
       <table data-testid="detection-table">
         <caption className="small muted">
-          Accuracy of each candidate on {detection.samples} training images
+          Accuracy of each candidate on {detection.samples} labelled images
         </caption>
         <thead>
           <tr>
@@ -57,13 +57,17 @@ function DetectionTable({ detection }: { detection: NonNullable<TeacherCheck['de
   );
 }
 
-/** The accuracy check on a built-in dataset, and preprocessing detection. */
+/** The accuracy check on a built-in dataset or uploaded images, and preprocessing detection. */
 function CheckPanel({ teacher }: { teacher: UploadedTeacher }) {
   const catalog = useWorkbench((s) => s.catalog);
+  const imageSets = useWorkbench((s) => s.imageSets);
   const task = useWorkbench((s) => s.teacherTask);
   const checkTeacher = useWorkbench((s) => s.checkTeacher);
-  const [dataset, setDataset] = useState<DatasetId>(teacher.check.dataset);
+  const [chosen, setData] = useState<string>(teacher.check.dataset);
+  // A deleted image set falls back to the teacher's dataset.
+  const data = imageSets[chosen] || !chosen.startsWith('images:') ? chosen : teacher.check.dataset;
   const { check } = teacher;
+  const measuredOn = check.images ?? check.dataset;
   return (
     <section className="panel" aria-labelledby="teacher-check-title" data-testid="teacher-check">
       <div className="panel-head">
@@ -75,28 +79,36 @@ function CheckPanel({ teacher }: { teacher: UploadedTeacher }) {
       </p>
       {check.misfit ? (
         <div className="error-box" role="alert" data-testid="teacher-misfit">
-          <strong>Does not fit {check.dataset}:</strong> {check.misfit.message}
+          <strong>Does not fit {measuredOn}:</strong> {check.misfit.message}
           {check.misfit.hint && <p className="hint">{check.misfit.hint}</p>}
         </div>
       ) : (
         <p data-testid="teacher-accuracy">
-          {formatPercent(check.accuracy ?? 0)} on the first {check.examples} {check.dataset} test
-          images.
+          {formatPercent(check.accuracy ?? 0)}{' '}
+          {check.images
+            ? `on ${check.examples} of the uploaded images ${check.images}, by their folders' labels.`
+            : `on the first ${check.examples} ${check.dataset} test images.`}
         </p>
       )}
       <div className="upload-row check-row">
         {catalog && (
           <SelectField
             label="Check on"
-            value={dataset}
-            options={catalog.datasets.map((d) => ({ value: d.id, title: d.title }))}
-            onChange={(v) => setDataset(v as DatasetId)}
+            value={data}
+            options={[
+              ...catalog.datasets.map((d) => ({ value: d.id, title: d.title })),
+              ...Object.values(imageSets).map((i) => ({
+                value: i.id,
+                title: `${i.name} (uploaded images)`,
+              })),
+            ]}
+            onChange={setData}
           />
         )}
         <button
           type="button"
           disabled={!!task}
-          onClick={() => void checkTeacher(teacher.id, dataset, false)}
+          onClick={() => void checkTeacher(teacher.id, data, false)}
         >
           Measure accuracy
         </button>
@@ -104,7 +116,7 @@ function CheckPanel({ teacher }: { teacher: UploadedTeacher }) {
           type="button"
           className="primary"
           disabled={!!task}
-          onClick={() => void checkTeacher(teacher.id, dataset, true)}
+          onClick={() => void checkTeacher(teacher.id, data, true)}
         >
           Detect preprocessing
         </button>

@@ -1,7 +1,9 @@
-// IndexedDB, directly: run records and student files, uploaded teachers and their files, each
-// kind of files apart from its records so that listing at start-up never reads weights.
-import type { ModelFiles, StudentFiles } from '../../worker/protocol';
+// IndexedDB, directly: run records and student files, uploaded teachers and their files,
+// uploaded image sets and their files, each kind of files apart from its records so that
+// listing at start-up never reads weights or images.
+import type { ModelFiles, StudentFiles, UploadFile } from '../../worker/protocol';
 import type { RunRecord } from './runs';
+import type { ImageSet } from './store';
 import type { UploadedTeacher } from './teachers';
 
 export interface RunDb {
@@ -16,12 +18,19 @@ export interface RunDb {
   putTeacher(teacher: UploadedTeacher, files?: ModelFiles): Promise<void>;
   teacherFiles(id: string): Promise<ModelFiles | undefined>;
   deleteTeacher(id: string): Promise<void>;
+  imageSets(): Promise<ImageSet[]>;
+  /** The set's record and its files (kept as the File objects picked: IndexedDB stores blobs). */
+  putImageSet(set: ImageSet, files: UploadFile[]): Promise<void>;
+  imageFiles(id: string): Promise<UploadFile[] | undefined>;
+  deleteImageSet(id: string): Promise<void>;
 }
 
 const RUNS = 'runs';
 const STUDENTS = 'students';
 const TEACHERS = 'teachers';
 const TEACHER_FILES = 'teacherFiles';
+const IMAGE_SETS = 'imageSets';
+const IMAGE_FILES = 'imageFiles';
 
 const done = <T>(request: IDBRequest<T>) =>
   new Promise<T>((resolve, reject) => {
@@ -30,8 +39,9 @@ const done = <T>(request: IDBRequest<T>) =>
   });
 
 export async function openRunDb(name = 'compression-lab'): Promise<RunDb> {
-  // Version 2 added the teacher stores; an upgrade only adds what is missing, so saved runs stay.
-  const open = indexedDB.open(name, 2);
+  // Version 2 added the teacher stores, 3 the image sets; an upgrade only adds what is missing,
+  // so saved runs stay.
+  const open = indexedDB.open(name, 3);
   open.onupgradeneeded = () => {
     const db = open.result;
     const missing = (store: string) => !db.objectStoreNames.contains(store);
@@ -39,6 +49,8 @@ export async function openRunDb(name = 'compression-lab'): Promise<RunDb> {
     if (missing(STUDENTS)) db.createObjectStore(STUDENTS);
     if (missing(TEACHERS)) db.createObjectStore(TEACHERS, { keyPath: 'id' });
     if (missing(TEACHER_FILES)) db.createObjectStore(TEACHER_FILES);
+    if (missing(IMAGE_SETS)) db.createObjectStore(IMAGE_SETS, { keyPath: 'id' });
+    if (missing(IMAGE_FILES)) db.createObjectStore(IMAGE_FILES);
   };
   const db = await done(open);
 
@@ -102,6 +114,30 @@ export async function openRunDb(name = 'compression-lab'): Promise<RunDb> {
         return t.objectStore(TEACHERS).delete(id);
       });
     },
+    imageSets: () =>
+      tx(
+        [IMAGE_SETS],
+        'readonly',
+        (t) => t.objectStore(IMAGE_SETS).getAll() as IDBRequest<ImageSet[]>,
+      ),
+    putImageSet: async (set, files) => {
+      await tx([IMAGE_SETS, IMAGE_FILES], 'readwrite', (t) => {
+        t.objectStore(IMAGE_FILES).put(files, set.id);
+        return t.objectStore(IMAGE_SETS).put(set);
+      });
+    },
+    imageFiles: (id) =>
+      tx(
+        [IMAGE_FILES],
+        'readonly',
+        (t) => t.objectStore(IMAGE_FILES).get(id) as IDBRequest<UploadFile[] | undefined>,
+      ),
+    deleteImageSet: async (id) => {
+      await tx([IMAGE_SETS, IMAGE_FILES], 'readwrite', (t) => {
+        t.objectStore(IMAGE_FILES).delete(id);
+        return t.objectStore(IMAGE_SETS).delete(id);
+      });
+    },
   };
 }
 
@@ -111,6 +147,8 @@ export function memoryRunDb(): RunDb {
   const students = new Map<string, StudentFiles>();
   const teachers = new Map<string, UploadedTeacher>();
   const teacherFiles = new Map<string, ModelFiles>();
+  const imageSets = new Map<string, ImageSet>();
+  const imageFiles = new Map<string, UploadFile[]>();
   return {
     all: async () => [...runs.values()],
     put: async (run) => void runs.set(run.id, run),
@@ -129,6 +167,16 @@ export function memoryRunDb(): RunDb {
     deleteTeacher: async (id) => {
       teachers.delete(id);
       teacherFiles.delete(id);
+    },
+    imageSets: async () => [...imageSets.values()],
+    putImageSet: async (set, files) => {
+      imageSets.set(set.id, set);
+      imageFiles.set(set.id, files);
+    },
+    imageFiles: async (id) => imageFiles.get(id),
+    deleteImageSet: async (id) => {
+      imageSets.delete(id);
+      imageFiles.delete(id);
     },
   };
 }

@@ -227,4 +227,55 @@ describe('workbench store', () => {
     expect(store.getState().notice).toMatchObject({ kind: 'error', hint: 'Upload one' });
     expect(Object.keys(store.getState().teachers)).toEqual([id]);
   });
+
+  it('keeps uploaded images across reloads and sends them with runs and sweeps', async () => {
+    const first = await setup(undefined, '', SWEEP_CATALOG);
+    const files = uploadFiles([new File(['png'], 'a.png'), new File(['png'], 'b.png')]);
+    const importing = first.store.getState().importImages(files);
+    const inspect = first.sent.find((m) => m.kind === 'task')!;
+    expect(inspect).toMatchObject({ task: { kind: 'inspect-images' } });
+    const summary = { name: 'digits', classNames: ['0', '1'], counts: [1, 1] };
+    first.reply({ kind: 'task-done', id: inspect.id, result: summary });
+    const imagesId = (await importing)!;
+    expect(first.store.getState().config?.shots).toBe(imagesId);
+    expect(await first.db.imageFiles(imagesId)).toEqual(files);
+
+    // Another visit: the images are listed again and their files go with runs and sweeps.
+    const second = await setup(first.db, '', SWEEP_CATALOG);
+    const { store, sent } = second;
+    await vi.waitFor(() => expect(store.getState().imageSets[imagesId]).toMatchObject(summary));
+    store.getState().setConfig({ shots: imagesId, shotsAsTest: true });
+    const run = store.getState().startRun()!;
+    await vi.waitFor(() => expect(sent.at(-1)).toMatchObject({ kind: 'start', id: run }));
+    expect(sent.at(-1)).toMatchObject({
+      config: { shots: imagesId, shotsAsTest: true },
+      shots: files,
+    });
+    store.getState().setPanel('sweep');
+    store.getState().setSweepDraft({ methods: ['kd'], shots: '1', seeds: '1-2' });
+    expect(store.getState().startSweep()).toBeDefined();
+    await vi.waitFor(() => expect(sent.filter((m) => m.kind === 'start')).toHaveLength(3));
+    for (const m of sent.slice(-2)) {
+      expect(m).toMatchObject({ config: { shots: imagesId, shotsAsTest: true }, shots: files });
+    }
+    expect(store.getState().runs[sent.at(-1)!.id].sweep?.config.shots).toBe(imagesId);
+
+    // Deleted: gone from the form, the database, and a sweep that names them is refused.
+    await store.getState().removeImageSet(imagesId);
+    expect(store.getState().config?.shots).toBeUndefined();
+    expect(await second.db.imageFiles(imagesId)).toBeUndefined();
+    expect((await setup(second.db)).store.getState().imageSets).toEqual({});
+    const file = {
+      teacher: 'lenet5-mnist',
+      dataset: 'mnist',
+      methods: ['kd'],
+      shotsPerClass: [1],
+      seeds: [1],
+      shots: imagesId,
+    };
+    expect(store.getState().loadSweep(JSON.stringify(file))).toBeUndefined();
+    expect(store.getState().config?.shots).toBe(imagesId);
+    // Refused, as the form's plan line says.
+    expect(store.getState().startSweep()).toBeUndefined();
+  });
 });

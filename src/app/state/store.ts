@@ -39,10 +39,10 @@ import {
   type UploadedTeacher,
 } from './teachers';
 
-/** Labelled images uploaded in this visit (File objects: not stored, gone after a reload). */
+/** Labelled images uploaded in this browser; their files are in IndexedDB (`RunDb.imageFiles`). */
 export interface ImageSet extends ImageSetSummary {
   id: string;
-  files: UploadFile[];
+  createdAt: number;
 }
 
 export interface Notice {
@@ -115,10 +115,15 @@ export interface WorkbenchState {
   importTeacher(files: UploadFile[]): Promise<string | undefined>;
   /** Reads a folder (or .zip) of class folders of images and makes it the run's few-shot data. */
   importImages(files: UploadFile[]): Promise<string | undefined>;
-  /** Measures an uploaded teacher on `dataset`, detecting its preprocessing first when asked. */
-  checkTeacher(id: string, dataset: DatasetId, detect: boolean): Promise<void>;
+  /**
+   * Measures an uploaded teacher on a built-in dataset or an uploaded image set (by id),
+   * detecting its preprocessing first when asked.
+   */
+  checkTeacher(id: string, data: DatasetId | string, detect: boolean): Promise<void>;
   selectTeacher(id: string): void;
   removeTeacher(id: string): Promise<void>;
+  /** Deletes an uploaded image set; runs and sweeps that used it keep their results. */
+  removeImageSet(id: string): Promise<void>;
   /** A finished run's student as an ONNX file (converted in the worker). */
   studentOnnx(id: string): Promise<Uint8Array | undefined>;
 
@@ -239,14 +244,14 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
       else saveNow(msg.id);
     };
 
-    // Runs of an uploaded teacher carry its files, read from IndexedDB first; while a read is
-    // pending, later starts wait behind it so the worker queues runs in the order they were made.
+    // Runs of an uploaded teacher or on uploaded images carry their files, read from IndexedDB
+    // first; while a read is pending, later starts wait behind it so the worker queues runs in
+    // the order they were made.
     let reading: Promise<void> | undefined;
     const sendStart = (run: RunRecord) => {
       const { id, config } = run;
       const upload = isUploadedTeacher(config.teacher) ? get().teachers[config.teacher] : undefined;
-      const shots = config.shots ? get().imageSets[config.shots]?.files : undefined;
-      const send = (teacher?: TeacherModel) =>
+      const send = (teacher?: TeacherModel, shots?: UploadFile[]) =>
         worker.send({
           kind: 'start',
           id,
@@ -254,11 +259,12 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
           ...(teacher && { teacher }),
           ...(shots && { shots }),
         });
-      if (!upload && !reading) return send();
+      if (!upload && !config.shots && !reading) return send();
       const read = (reading ?? Promise.resolve())
         .then(async () => {
           const files = upload && (await db.teacherFiles(upload.id));
-          send(files && { files, preprocessing: upload.preprocessing });
+          const shots = config.shots ? await db.imageFiles(config.shots) : undefined;
+          send(files && { files, preprocessing: upload.preprocessing }, shots);
         })
         .catch(fail('Reading the uploaded teacher failed'))
         .finally(() => {
@@ -294,6 +300,13 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
         setTeachers({ ...Object.fromEntries(stored.map((t) => [t.id, t])), ...get().teachers }),
       )
       .catch(fail('Reading uploaded teachers failed'));
+    db.imageSets()
+      .then((stored) =>
+        set((s) => ({
+          imageSets: { ...Object.fromEntries(stored.map((i) => [i.id, i])), ...s.imageSets },
+        })),
+      )
+      .catch(fail('Reading uploaded images failed'));
 
     // Whatever was active when the page went away did not finish: it was interrupted.
     db.all()
@@ -400,14 +413,14 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
             },
           });
         } else if (config.shots && !get().imageSets[config.shots]) {
-          // Uploaded images last one visit: the form shows the dataset instead, and says why.
+          // Its images were deleted: the form shows the dataset instead, and says why.
           const { shots: _gone, shotsAsTest: _asTest, ...rest } = structuredClone(config);
           set({
             config: rest,
             selectedTeacherId: undefined,
             notice: {
               kind: 'info',
-              text: `This run's uploaded images are no longer here; the form uses ${config.dataset}'s training images.`,
+              text: `This run's uploaded images were deleted from this browser; the form uses ${config.dataset}'s training images.`,
               hint: 'Upload the images again to run on them.',
             },
           });
@@ -508,10 +521,11 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
         set({ imagesTask: `Reading ${files.length} file(s)…`, notice: undefined });
         try {
           const summary = await request({ kind: 'inspect-images', files });
-          const id = `images:${newId()}`;
-          set({ imageSets: { ...get().imageSets, [id]: { ...summary, id, files } } });
-          get().setConfig({ shots: id });
-          return id;
+          const imageSet: ImageSet = { ...summary, id: `images:${newId()}`, createdAt: now() };
+          await db.putImageSet(imageSet, files);
+          set({ imageSets: { ...get().imageSets, [imageSet.id]: imageSet } });
+          get().setConfig({ shots: imageSet.id });
+          return imageSet.id;
         } catch (e) {
           fail('The images could not be used')(e);
           return undefined;
@@ -520,14 +534,22 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
         }
       },
 
-      async checkTeacher(id, dataset, detect) {
+      async checkTeacher(id, data, detect) {
         const { config } = get();
         const teacher = get().teachers[id];
         if (!teacher || !config) return;
-        set({ teacherTask: detect ? 'Detecting preprocessing…' : `Measuring on ${dataset}…` });
+        const imageSet = get().imageSets[data];
+        const dataset = imageSet ? teacher.check.dataset : (data as DatasetId);
+        set({
+          teacherTask: detect
+            ? 'Detecting preprocessing…'
+            : `Measuring on ${imageSet?.name ?? dataset}…`,
+        });
         try {
           const files = await db.teacherFiles(id);
           if (!files) throw new Error('its files are no longer stored in this browser');
+          const images = imageSet && (await db.imageFiles(imageSet.id));
+          if (imageSet && !images) throw new Error(`the images of ${imageSet.name} are gone`);
           const check = await request({
             kind: 'check-teacher',
             teacher: {
@@ -535,6 +557,7 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
               preprocessing: detect ? teacher.ownPreprocessing : teacher.preprocessing,
             },
             dataset,
+            ...(imageSet && { images: { name: imageSet.name, files: images! } }),
             detect,
             backend: config.backend,
           });
@@ -560,6 +583,14 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
         if (get().config?.teacher === id && fallback) get().setConfig({ teacher: fallback.id });
         if (get().selectedTeacherId === id) set({ selectedTeacherId: undefined });
         await db.deleteTeacher(id).catch(fail('Deleting the teacher failed'));
+      },
+
+      async removeImageSet(id) {
+        const { [id]: _gone, ...rest } = get().imageSets;
+        set({ imageSets: rest });
+        if (get().config?.shots === id)
+          get().setConfig({ shots: undefined, shotsAsTest: undefined });
+        await db.deleteImageSet(id).catch(fail('Deleting the images failed'));
       },
 
       async studentOnnx(id) {
@@ -611,7 +642,8 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
       startSweep() {
         const { config, catalog, sweepDraft, sweepFile } = get();
         if (!config || !catalog || !sweepDraft) return;
-        const { sweep, cells } = resolveSweep(catalog, config, sweepDraft, sweepFile);
+        const imageSets = new Set(Object.keys(get().imageSets));
+        const { sweep, cells } = resolveSweep(catalog, config, sweepDraft, sweepFile, imageSets);
         if (!sweep || !cells) return;
         const id = newId();
         const t = now();

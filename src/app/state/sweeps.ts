@@ -211,6 +211,8 @@ export function draftSweep(
     ...(gridParam ? { grid: { [gridParam]: gridValues } } : {}),
     steps: config.steps,
     testExamples: config.testExamples,
+    ...(config.shots && { shots: config.shots }),
+    ...(config.shots && config.shotsAsTest && { shotsAsTest: true }),
   };
 }
 
@@ -218,6 +220,7 @@ export function draftSweep(
 export function planSweep(
   sweep: SweepConfig,
   catalog: Catalog,
+  imageSets: ReadonlySet<string> = new Set(),
 ): { cells: SweepCell[] } | { error: string } {
   let cells: SweepCell[];
   try {
@@ -233,6 +236,9 @@ export function planSweep(
   }
   if (!catalog.datasets.some((d) => d.id === sweep.dataset)) {
     problems.add(`unknown dataset '${sweep.dataset}'`);
+  }
+  if (sweep.shots !== undefined && !imageSets.has(sweep.shots)) {
+    problems.add(`the uploaded images '${sweep.shots}' are not in this browser`);
   }
   const students = ['half', 'copy', ...catalog.architectures.map((a) => a.id)];
   if (sweep.student !== undefined && !students.includes(sweep.student)) {
@@ -270,16 +276,20 @@ export interface ResolvedSweep {
   error?: string;
 }
 
-/** The sweep the panel shows: a loaded file as written, else the form on the run configuration. */
+/**
+ * The sweep the panel shows: a loaded file as written, else the form on the run configuration.
+ * `imageSets`: the ids of the uploaded image sets in this browser.
+ */
 export function resolveSweep(
   catalog: Catalog,
   config: RunConfig,
   draft: SweepDraft,
   file?: SweepConfig,
+  imageSets?: ReadonlySet<string>,
 ): ResolvedSweep {
   const sweep = file ?? draftSweep(config, draft, catalog);
   if (typeof sweep === 'string') return { error: sweep };
-  const plan = planSweep(sweep, catalog);
+  const plan = planSweep(sweep, catalog, imageSets);
   return 'error' in plan ? { sweep, error: plan.error } : { sweep, cells: plan.cells };
 }
 
@@ -303,6 +313,8 @@ export function cellRunConfig(
     steps: sweep.steps ?? method.defaultSteps,
     testExamples: sweep.testExamples ?? 0,
     backend,
+    ...(sweep.shots && { shots: sweep.shots }),
+    ...(sweep.shots && sweep.shotsAsTest && { shotsAsTest: true }),
   };
 }
 
@@ -352,6 +364,8 @@ export function parseSweepFile(text: string): SweepConfig {
   );
   need('steps', isNumber, 'a number', true);
   need('testExamples', isNumber, 'a number', true);
+  need('shots', isString, "an uploaded image set's id", true);
+  need('shotsAsTest', (v) => typeof v === 'boolean', 'true or false', true);
   if (problems.length) throw new Error(`Not a sweep file: ${problems.join('; ')}.`);
   return doc as unknown as SweepConfig;
 }
@@ -400,12 +414,15 @@ export function draftFromSweep(
   const gridKeys = Object.keys(sweep.grid ?? {});
   if (gridKeys.length > 1) return undefined;
   const steps = sweep.steps ?? methods[0]!.defaultSteps;
+  const { shots: _shots, shotsAsTest: _asTest, ...rest } = base;
   const config: RunConfig = {
-    ...base,
+    ...rest,
     teacher: sweep.teacher,
     dataset: sweep.dataset as RunConfig['dataset'],
     steps,
     testExamples: sweep.testExamples ?? 0,
+    ...(sweep.shots && { shots: sweep.shots }),
+    ...(sweep.shots && sweep.shotsAsTest && { shotsAsTest: true }),
   };
   const draft: SweepDraft = {
     name: sweep.name ?? '',
@@ -447,7 +464,7 @@ export function describeSweep(sweep: SweepConfig): string {
     .join('');
   return (
     `${sweep.methods.join(', ')}${sweep.shotsPerClass?.length ? ` · K ${formatList(sweep.shotsPerClass)}` : ''}${grid} · ` +
-    `seeds ${formatList(sweep.seeds)}`
+    `seeds ${formatList(sweep.seeds)}${sweep.shots ? ' · uploaded images' : ''}`
   );
 }
 

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DataMissingError, loadDataset, type Dataset } from './dataset';
+import { DataMissingError, loadDataset, spreadExamples, type Dataset } from './dataset';
 
 const manifest = JSON.parse(
   readFileSync(new URL('../../../public/data/manifest.json', import.meta.url), 'utf8'),
@@ -73,5 +73,26 @@ describe('loadDataset (Node)', () => {
     await expect(load).rejects.toBeInstanceOf(DataMissingError);
     await expect(load).rejects.toThrow(/manifest\.json not found.*npm install/);
     rmSync(empty, { recursive: true });
+  });
+});
+
+describe('spreadExamples', () => {
+  it('takes examples from every class of a set stored class by class, with their pixels', () => {
+    // 3 classes × 4 images of 2 pixels, each pixel its image's index.
+    const ds = {
+      id: 'uploaded',
+      count: 12,
+      height: 1,
+      width: 2,
+      channels: 1,
+      numClasses: 3,
+      pixels: Uint8Array.from({ length: 24 }, (_, p) => p >> 1),
+      labels: Uint8Array.from({ length: 12 }, (_, i) => i >> 2),
+    } as Dataset;
+    const some = spreadExamples(ds, 6);
+    expect(Array.from(some.labels)).toEqual([0, 0, 1, 1, 2, 2]);
+    expect(Array.from(some.pixels)).toEqual([0, 0, 2, 2, 4, 4, 6, 6, 8, 8, 10, 10]);
+    expect(classCounts(some)).toEqual([2, 2, 2]);
+    expect(spreadExamples(ds, 20)).toBe(ds);
   });
 });

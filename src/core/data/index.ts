@@ -3,6 +3,7 @@ export {
   DataMissingError,
   firstExamples,
   loadDataset,
+  spreadExamples,
   type DataSource,
   type Dataset,
   type DatasetId,

@@ -42,6 +42,13 @@ export interface SweepConfig {
   grid?: Record<string, unknown[]>;
   steps?: number;
   testExamples?: number;
+  /**
+   * Labelled images uploaded in the page (an image set's id in that browser) as every run's
+   * few-shot data instead of the dataset's training images, and whether they are also the test
+   * set. Page only: `clab sweep` refuses it.
+   */
+  shots?: string;
+  shotsAsTest?: boolean;
 }
 
 export interface SweepCell {
