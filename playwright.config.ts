@@ -4,7 +4,8 @@ import { defineConfig, devices } from '@playwright/test';
 // Specs run against the production build (vite build + vite preview): no on-demand dependency
 // optimisation or reloads mid-test, and it is what users get. Locally an already running
 // preview server on the port is reused; in CI a fresh one is always built.
-const PORT = 4173;
+// E2E_PORT lets two checkouts run their specs side by side.
+const PORT = Number(process.env.E2E_PORT ?? 4173);
 // 127.0.0.1 is a secure context like localhost (WebGPU, SharedArrayBuffer need one) and avoids
 // IPv4/IPv6 ambiguity of "localhost".
 const baseURL = `http://127.0.0.1:${PORT}`;
