@@ -182,7 +182,7 @@ test('TF.js and ONNX teachers and a few-shot folder upload; detect, distil, down
   await bench.combobox('Check on').selectOption({ index: 3 });
   await page.getByRole('button', { name: 'Detect preprocessing' }).click();
   await expect(page.getByTestId('teacher-accuracy')).toContainText(
-    'on 50 of the uploaded images digits',
+    'on 50 uploaded images (digits), labelled by their folders',
     { timeout: 60_000 },
   );
   await expect(page.getByTestId('detection-table')).toContainText('on 50 labelled images');
@@ -194,6 +194,11 @@ test('TF.js and ONNX teachers and a few-shot folder upload; detect, distil, down
   await expect(bench.runItems).toHaveCount(1);
   await expect(bench.combobox('Teacher').locator('option', { hasText: 'uploaded' })).toHaveCount(4);
   await expect(bench.combobox('Few-shot data').locator('option')).toHaveCount(3);
+  await bench.combobox('Few-shot data').selectOption({ index: 1 });
+  page.once('dialog', (dialog) => void dialog.accept());
+  await page.getByRole('button', { name: 'Delete images' }).click();
+  await expect(bench.combobox('Few-shot data').locator('option')).toHaveCount(2);
+  await expect(bench.combobox('Few-shot data')).toHaveValue('');
 });
 
 /** Drops one file made in the page (its bytes never cross from the test) onto the page. */

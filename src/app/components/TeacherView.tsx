@@ -86,7 +86,7 @@ function CheckPanel({ teacher }: { teacher: UploadedTeacher }) {
         <p data-testid="teacher-accuracy">
           {formatPercent(check.accuracy ?? 0)}{' '}
           {check.images
-            ? `on ${check.examples} of the uploaded images ${check.images}, by their folders' labels.`
+            ? `on ${check.examples} uploaded images (${check.images}), labelled by their folders.`
             : `on the first ${check.examples} ${check.dataset} test images.`}
         </p>
       )}
