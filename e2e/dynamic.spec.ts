@@ -30,6 +30,14 @@ test('a dynamic-pruning run maps its decisions, marks the attacked inputs and sh
   await expect(map).toHaveAttribute('data-points', '90');
   await expect(page.getByTestId('embedding-groups')).toContainText('FGSM');
   await expect(page.getByTestId('embedding-groups')).toContainText('PGD');
+  // The canvas takes its axis and frame colours from the theme: it redraws when it changes.
+  const pixels = () => map.locator('canvas').evaluate((c: HTMLCanvasElement) => c.toDataURL());
+  const light = await pixels();
+  await page.getByRole('button', { name: 'Dark theme' }).click();
+  await expect.poll(pixels).not.toBe(light);
+  const dark = await pixels();
+  await page.getByRole('button', { name: 'Dark theme' }).click();
+  await expect.poll(pixels).not.toBe(dark);
   // Four decision units: conv2…conv5.
   await expect(page.getByTestId('gate-row')).toHaveCount(4);
   await expect(page.getByTestId('curve-roc/fgsm')).toBeVisible();

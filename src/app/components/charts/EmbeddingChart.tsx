@@ -8,6 +8,7 @@ import {
   useMemo,
   useRef,
   useState,
+  useSyncExternalStore,
   type PointerEvent,
   type RefObject,
 } from 'react';
@@ -60,6 +61,17 @@ function useWidth(ref: RefObject<HTMLElement | null>): number {
   }, [ref]);
   return width;
 }
+
+/** Calls back when the page's theme (the root's data-theme) changes. */
+function onThemeChange(callback: () => void): () => void {
+  const observer = new MutationObserver(callback);
+  observer.observe(document.documentElement, { attributeFilter: ['data-theme'] });
+  return () => observer.disconnect();
+}
+
+/** The page's theme: a canvas takes its colours from CSS once per draw, so it redraws on a change. */
+const useTheme = () =>
+  useSyncExternalStore(onThemeChange, () => document.documentElement.dataset.theme);
 
 function draw(
   canvas: HTMLCanvasElement,
@@ -163,9 +175,10 @@ export const EmbeddingChart = memo(function EmbeddingChart({
     return layout(event.points, frame);
   }, [event.points, width]);
 
+  const theme = useTheme();
   useEffect(() => {
     if (canvas.current && width > 0) draw(canvas.current, event, xy, selected, axes, width);
-  }, [event, xy, selected, axes, width]);
+  }, [event, xy, selected, axes, width, theme]);
 
   const names = useMemo(() => groupNames(event), [event]);
   const { groupCounts, wrongCounts, classesSeen } = useMemo(() => {
