@@ -3,6 +3,7 @@
 // lives in the worker chunk.
 import { useEffect, useState } from 'react';
 import { ChartWarmup } from './components/charts/ScalarChart';
+import { ComparisonView } from './components/ComparisonView';
 import { ConfigPanel } from './components/ConfigPanel';
 import { NoticeBar } from './components/NoticeBar';
 import { RunList } from './components/RunList';
@@ -57,11 +58,16 @@ function useConfigHash(): void {
   }, [config, hidden]);
 }
 
-/** The middle: an uploaded teacher just imported or asked for, a sweep's results, or a run. */
+/**
+ * The middle: an uploaded teacher just imported or asked for, the ticked runs compared, a
+ * sweep's results, or a run.
+ */
 function Main() {
   const teacherId = useWorkbench((s) => s.selectedTeacherId);
+  const comparing = useWorkbench((s) => s.comparing);
   const sweepId = useWorkbench((s) => s.selectedSweepId);
   if (teacherId) return <TeacherView key={teacherId} id={teacherId} />;
+  if (comparing) return <ComparisonView />;
   return sweepId ? <SweepView key={sweepId} id={sweepId} /> : <RunView />;
 }
 

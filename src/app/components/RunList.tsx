@@ -1,4 +1,4 @@
-import { memo, useRef, useState, type ReactNode } from 'react';
+import { memo, useRef, useState, type MouseEvent, type ReactNode } from 'react';
 import { saveFile, timestamp } from '../files';
 import { formatDuration, formatTime } from '../format';
 import { useTeacherLabel, useWorkbench } from '../state/context';
@@ -25,7 +25,7 @@ function ItemButton({
   kind: 'run' | 'sweep';
   status: RunStatus | SweepStatus;
   selected: boolean;
-  onClick: () => void;
+  onClick: (e: MouseEvent) => void;
   title: string;
   metric?: string;
   children: ReactNode;
@@ -50,8 +50,18 @@ function ItemButton({
 }
 
 // Memoised: a streaming run changes its record ten times a second; the others keep theirs.
-const RunItem = memo(function RunItem({ run, selected }: { run: RunRecord; selected: boolean }) {
+const RunItem = memo(function RunItem({
+  run,
+  selected,
+  compared,
+}: {
+  run: RunRecord;
+  selected: boolean;
+  /** Ticked for the comparison view. */
+  compared: boolean;
+}) {
   const select = useWorkbench((s) => s.select);
+  const toggleCompared = useWorkbench((s) => s.toggleCompared);
   const metric = keyMetric(run);
   const { config, sweep } = run;
   const teacher = useTeacherLabel(config.teacher);
@@ -59,12 +69,20 @@ const RunItem = memo(function RunItem({ run, selected }: { run: RunRecord; selec
   const grid =
     sweep && Object.keys(sweep.cell.grid).length ? ` · ${gridLabel(sweep.cell.grid)}` : '';
   return (
-    <li>
+    <li className="run-row-item">
+      <input
+        type="checkbox"
+        className="compare-check"
+        checked={compared}
+        aria-label={`Compare: ${run.methodTitle}, seed ${config.seed}`}
+        title="Tick to compare (or shift-click the run)"
+        onChange={() => toggleCompared(run.id)}
+      />
       <ItemButton
         kind="run"
         status={run.status}
         selected={selected}
-        onClick={() => select(run.id)}
+        onClick={(e) => (e.shiftKey ? toggleCompared(run.id) : select(run.id))}
         title={run.methodTitle}
         metric={metric && `${metric.label} ${metric.value}`}
       >
@@ -98,6 +116,7 @@ function SweepItem({
   selectedRun,
   open,
   toggle,
+  compared,
 }: {
   info: SweepInfo;
   runs: Record<string, RunRecord>;
@@ -105,6 +124,7 @@ function SweepItem({
   selectedRun?: string;
   open: boolean;
   toggle: () => void;
+  compared: ReadonlySet<string>;
 }) {
   const selectSweep = useWorkbench((s) => s.selectSweep);
   const { config } = info;
@@ -137,7 +157,12 @@ function SweepItem({
       {open && (
         <ul className="run-list nested">
           {info.runIds.map((id) => (
-            <RunItem key={id} run={runs[id]} selected={id === selectedRun} />
+            <RunItem
+              key={id}
+              run={runs[id]}
+              selected={id === selectedRun}
+              compared={compared.has(id)}
+            />
           ))}
         </ul>
       )}
@@ -154,6 +179,10 @@ export function RunList() {
   const loaded = useWorkbench((s) => s.loaded);
   const exportRuns = useWorkbench((s) => s.exportRuns);
   const importRuns = useWorkbench((s) => s.importRuns);
+  const compared = useWorkbench((s) => s.compared);
+  const comparing = useWorkbench((s) => s.comparing);
+  const showComparison = useWorkbench((s) => s.showComparison);
+  const ticked = new Set(compared);
   const input = useRef<HTMLInputElement>(null);
   /** Sweeps opened or closed by hand; the others are open while one of their runs is shown. */
   const [folded, setFolded] = useState<ReadonlyMap<string, boolean>>(new Map());
@@ -167,7 +196,7 @@ export function RunList() {
   };
 
   const sweeps = collectSweeps(runs);
-  const selectedRun = selectedSweepId ? undefined : selectedId;
+  const selectedRun = selectedSweepId || comparing ? undefined : selectedId;
   // A sweep sits where its newest run would.
   const shown = new Set<string>();
   const items = order.flatMap((id): ({ run: RunRecord } | { sweep: SweepInfo })[] => {
@@ -206,6 +235,20 @@ export function RunList() {
           </label>
         </div>
       </div>
+      {compared.length > 0 && (
+        <div className="compare-bar" data-testid="compare-bar">
+          <button
+            type="button"
+            className={comparing ? undefined : 'primary'}
+            disabled={compared.length < 2}
+            aria-pressed={comparing}
+            onClick={() => showComparison(!comparing)}
+          >
+            Compare {compared.length} runs
+          </button>
+          {compared.length < 2 && <span className="muted small">tick one more</span>}
+        </div>
+      )}
       {loaded && order.length === 0 && (
         <p className="muted empty">No runs yet. Configure one on the right and press Run.</p>
       )}
@@ -213,7 +256,12 @@ export function RunList() {
         {items.map((item) => {
           if ('run' in item) {
             return (
-              <RunItem key={item.run.id} run={item.run} selected={item.run.id === selectedRun} />
+              <RunItem
+                key={item.run.id}
+                run={item.run}
+                selected={item.run.id === selectedRun}
+                compared={ticked.has(item.run.id)}
+              />
             );
           }
           const { id } = item.sweep;
@@ -227,6 +275,7 @@ export function RunList() {
               selectedRun={selectedRun}
               open={open}
               toggle={() => setFolded((old) => new Map(old).set(id, !open))}
+              compared={ticked}
             />
           );
         })}

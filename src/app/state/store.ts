@@ -82,6 +82,10 @@ export interface WorkbenchState {
   sweepFile?: SweepConfig;
   /** The sweep whose results the middle shows (instead of the selected run). */
   selectedSweepId?: string;
+  /** Runs ticked for comparison, in the order ticked. */
+  compared: string[];
+  /** The middle shows the comparison of the ticked runs. */
+  comparing: boolean;
   /** Teachers uploaded in this browser, by id ('upload:…'); the catalog lists them too. */
   teachers: Record<string, UploadedTeacher>;
   /** The uploaded teacher the middle shows (before a sweep or a run). */
@@ -103,6 +107,11 @@ export interface WorkbenchState {
   resume(id: string): void;
   stop(id: string): void;
   select(id: string): void;
+  /** Ticks or unticks a run for comparison. */
+  toggleCompared(id: string): void;
+  /** Shows the comparison of the ticked runs (two or more), or leaves it with `false`. */
+  showComparison(show: boolean): void;
+  clearCompared(): void;
   remove(id: string): Promise<void>;
   /** The export file's text for the given runs (default: all). */
   exportRuns(ids?: string[]): Promise<string>;
@@ -365,7 +374,15 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
         const sweeps = collectSweeps(runs);
         const selectedSweepId =
           s.selectedSweepId && sweeps.has(s.selectedSweepId) ? s.selectedSweepId : undefined;
-        return { runs, order, selectedId, selectedSweepId };
+        const compared = s.compared.filter((id) => !gone.has(id));
+        return {
+          runs,
+          order,
+          selectedId,
+          selectedSweepId,
+          compared,
+          comparing: s.comparing && compared.length >= 2,
+        };
       });
       for (const id of gone) await db.delete(id).catch(fail('Deleting the run failed'));
     };
@@ -381,6 +398,8 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
       teachers: {},
       imageSets: {},
       order: [],
+      compared: [],
+      comparing: false,
       loaded: false,
       panel: 'run',
 
@@ -435,7 +454,12 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
         const method = catalog.methods.find((m) => m.id === config.method)!;
         const run = newRun(newId(), structuredClone(config), method.title, now());
         enqueue([run]);
-        set({ selectedId: run.id, selectedSweepId: undefined, selectedTeacherId: undefined });
+        set({
+          selectedId: run.id,
+          selectedSweepId: undefined,
+          selectedTeacherId: undefined,
+          comparing: false,
+        });
         return run.id;
       },
 
@@ -444,7 +468,27 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
       stop: control('stop'),
 
       select(id) {
-        set({ selectedId: id, selectedSweepId: undefined, selectedTeacherId: undefined });
+        set({
+          selectedId: id,
+          selectedSweepId: undefined,
+          selectedTeacherId: undefined,
+          comparing: false,
+        });
+      },
+
+      toggleCompared(id) {
+        const { compared, comparing } = get();
+        const next = compared.includes(id) ? compared.filter((c) => c !== id) : [...compared, id];
+        set({ compared: next, comparing: comparing && next.length >= 2 });
+      },
+
+      showComparison(show) {
+        const comparing = show && get().compared.length >= 2;
+        set(comparing ? { comparing, selectedTeacherId: undefined } : { comparing });
+      },
+
+      clearCompared() {
+        set({ compared: [], comparing: false });
       },
 
       remove: (id) => removeRuns([id]),
@@ -572,7 +616,7 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
       },
 
       selectTeacher(id) {
-        set({ selectedTeacherId: id });
+        set({ selectedTeacherId: id, comparing: false });
       },
 
       async removeTeacher(id) {
@@ -655,12 +699,17 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
           return run;
         });
         enqueue(made);
-        set({ selectedSweepId: id, selectedId: made[0]?.id, selectedTeacherId: undefined });
+        set({
+          selectedSweepId: id,
+          selectedId: made[0]?.id,
+          selectedTeacherId: undefined,
+          comparing: false,
+        });
         return id;
       },
 
       selectSweep(id) {
-        set({ selectedSweepId: id, selectedTeacherId: undefined });
+        set({ selectedSweepId: id, selectedTeacherId: undefined, comparing: false });
       },
 
       stopSweep(id) {

@@ -1,0 +1,144 @@
+// The comparison view's data: finished runs side by side, as rows of final metrics, points of an
+// accuracy-vs-cost plane with its Pareto front, and the series and per-layer values several
+// runs share. Pure functions of run records, unit-tested without a browser.
+import type { RunRecord } from './runs';
+import { gridLabel } from './sweeps';
+
+export interface ComparisonRow {
+  id: string;
+  /** Method, seed and what else tells the run apart from the others compared. */
+  label: string;
+  method: string;
+  networks: string;
+  /** The data the student learnt from: a dataset or uploaded images. */
+  data: string;
+  steps: number;
+  seed: number;
+  /** Student test accuracy, or agreement with the teacher when there was no labelled test set. */
+  accuracy?: number;
+  agreement: boolean;
+  teacherAccuracy?: number;
+  params?: number;
+  nonZeroParams?: number;
+  flops?: number;
+  /** Dense float32 bytes of the student's weights. */
+  bytes?: number;
+  /** Bytes with the quantized layers at their bit width, where the method quantized. */
+  encodedBytes?: number;
+  wallTimeMs?: number;
+  backend?: string;
+  /** The test images accuracy was measured on: 'all' or the first N. */
+  testSet: string;
+}
+
+/** Costs the accuracy-vs-cost plane can put on its x axis. */
+export const COSTS = {
+  bytes: 'student size (bytes, float32)',
+  encodedBytes: 'encoded size (bytes)',
+  flops: 'FLOPs per image',
+  params: 'parameters',
+  nonZeroParams: 'non-zero parameters',
+} as const;
+export type Cost = keyof typeof COSTS;
+
+const DATASET_TEST_SIZE: Record<string, number> = { mnist: 10000, fashion: 10000 };
+
+function testSet(run: RunRecord): string {
+  const { config } = run;
+  if (config.shots) return config.shotsAsTest ? 'the uploaded images' : 'teacher agreement';
+  const n = config.testExamples;
+  return n && n < (DATASET_TEST_SIZE[config.dataset] ?? Infinity)
+    ? `first ${n} ${config.dataset}`
+    : `all ${config.dataset}`;
+}
+
+/** The runs' rows, labelled so that no two read alike. */
+export function comparisonRows(runs: readonly RunRecord[]): ComparisonRow[] {
+  const rows = runs.map((run): ComparisonRow => {
+    const { config, result, models } = run;
+    const cell = run.sweep?.cell;
+    const k = cell?.shotsPerClass ? ` · K=${cell.shotsPerClass}` : '';
+    const grid = cell && Object.keys(cell.grid).length ? ` · ${gridLabel(cell.grid)}` : '';
+    const metric = (key: string) => result?.metrics[key];
+    return {
+      id: run.id,
+      label: `${run.methodTitle}${k}${grid} · seed ${config.seed}`,
+      method: config.method,
+      networks: `${models?.teacher.name ?? config.teacher} → ${models?.student.name ?? config.student}`,
+      data: config.shots ? 'uploaded images' : config.dataset,
+      steps: config.steps,
+      seed: config.seed,
+      accuracy: result?.student.accuracy,
+      agreement: !!config.shots && !config.shotsAsTest,
+      teacherAccuracy: result?.teacher.accuracy,
+      params: result?.student.params ?? models?.student.params,
+      nonZeroParams: metric('nonzero-params'),
+      flops: result?.student.flops ?? models?.student.flops,
+      bytes: result?.student.bytes ?? models?.student.bytes,
+      encodedBytes: metric('quantized-bytes'),
+      wallTimeMs: result?.wallTimeMs,
+      backend: run.backend?.name ?? result?.backend,
+      testSet: testSet(run),
+    };
+  });
+  // Runs that still read alike (the same method and seed) are told apart by their order.
+  const seen = new Map<string, number>();
+  for (const row of rows) seen.set(row.label, (seen.get(row.label) ?? 0) + 1);
+  const counter = new Map<string, number>();
+  for (const row of rows) {
+    if (seen.get(row.label)! < 2) continue;
+    const n = (counter.get(row.label) ?? 0) + 1;
+    counter.set(row.label, n);
+    row.label = `${row.label} (${n})`;
+  }
+  return rows;
+}
+
+/** A line naming the test sets when the runs were not all measured on the same one. */
+export function testSetMismatch(rows: readonly ComparisonRow[]): string | undefined {
+  const sets = [...new Set(rows.map((r) => r.testSet))];
+  if (sets.length < 2) return undefined;
+  return `These runs were measured on different test sets (${sets.join('; ')}): their accuracies are not directly comparable.`;
+}
+
+export interface CostPoint {
+  id: string;
+  cost: number;
+  accuracy: number;
+}
+
+/**
+ * The points no other point beats — none as cheap or cheaper and at least as accurate, with one
+ * of the two strictly — in order of cost (accuracy then rises along it).
+ */
+export function paretoFront(points: readonly CostPoint[]): CostPoint[] {
+  const sorted = [...points].sort((a, b) => a.cost - b.cost || b.accuracy - a.accuracy);
+  const front: CostPoint[] = [];
+  for (const p of sorted) {
+    if (!front.length || p.accuracy > front[front.length - 1].accuracy) front.push(p);
+  }
+  return front;
+}
+
+/** The rows' points on a cost axis: those with both an accuracy and that cost. */
+export function costPoints(rows: readonly ComparisonRow[], cost: Cost): CostPoint[] {
+  return rows.flatMap((r) =>
+    r.accuracy !== undefined && r[cost] !== undefined
+      ? [{ id: r.id, cost: r[cost], accuracy: r.accuracy }]
+      : [],
+  );
+}
+
+/** The costs at least two of the rows have, in COSTS' order. */
+export function availableCosts(rows: readonly ComparisonRow[]): Cost[] {
+  return (Object.keys(COSTS) as Cost[]).filter(
+    (c) => rows.filter((r) => r.accuracy !== undefined && r[c] !== undefined).length >= 2,
+  );
+}
+
+/** Keys present in at least two of the records, in first-seen order. */
+export function sharedKeys(records: readonly Record<string, unknown>[]): string[] {
+  const counts = new Map<string, number>();
+  for (const r of records) for (const k of Object.keys(r)) counts.set(k, (counts.get(k) ?? 0) + 1);
+  return [...counts].filter(([, n]) => n >= 2).map(([k]) => k);
+}
