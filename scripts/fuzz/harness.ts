@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import fc from 'fast-check';
 import { disposeGraph, predict, type Graph } from '../../src/core/graph';
 import { ClabError } from '../../src/core/runtime/errors';
+import { describeError, describeRecipe, describeRefused, MEMORY_CAP_BYTES, mib } from './report';
 import type { FuzzTarget } from './targets';
 
 export type OutcomeKind =
@@ -120,20 +121,9 @@ async function runOne(target: FuzzTarget, recipe: unknown, timeLimitMs: number):
   return outcome.ms > timeLimitMs ? { ...outcome, kind: 'hang' } : outcome;
 }
 
-const describeError = (e: unknown) =>
-  e instanceof Error
-    ? `${e.name}: ${e.message}${e.stack ? `\n    ${e.stack.split('\n').slice(1, 4).join('\n    ')}` : ''}`
-    : String(e);
-
-/** Recipes hold typed arrays; print their length, not their bytes. */
-const describeRecipe = (recipe: unknown) =>
-  JSON.stringify(recipe, (_, v: unknown) =>
-    v instanceof Uint8Array ? `<${v.length} bytes>` : v,
-  ).slice(0, 400);
-
 /** `count` inputs per target, drawn by fast-check from `seed`; returns the counts. */
 export async function fuzzPass(targets: FuzzTarget[], opts: PassOptions): Promise<PassReport> {
-  const { count, seed, at, timeLimitMs = 10_000, memoryCapBytes = 3 * 2 ** 30 } = opts;
+  const { count, seed, at, timeLimitMs = 10_000, memoryCapBytes = MEMORY_CAP_BYTES } = opts;
   const started = performance.now();
   const failures: Failure[] = [];
   const reports: TargetReport[] = [];
@@ -199,17 +189,11 @@ export async function fuzzPass(targets: FuzzTarget[], opts: PassOptions): Promis
   };
 }
 
-const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
-
 /** The report as text: one line per target, then the first failures with how to repeat them. */
 export function formatReport(r: PassReport, firstFailures = 5): string {
   const lines = r.targets.map((t) => {
-    const refused = Object.entries(t.refused)
-      .sort((a, b) => b[1] - a[1])
-      .map(([name, n]) => `${name} ${n}`)
-      .join(', ');
     return (
-      `${t.name}: ${t.inputs} inputs, ${t.imported} imported, refused (${refused || 'none'}), ` +
+      `${t.name}: ${t.inputs} inputs, ${t.imported} imported, refused (${describeRefused(t.refused)}), ` +
       `${t.uncaught} uncaught, ${t.broken} broken graphs, ${t.hangs} hangs, ` +
       `${t.leakedTensors} leaked tensors, slowest ${t.slowestMs.toFixed(0)} ms`
     );
