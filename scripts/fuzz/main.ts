@@ -1,6 +1,8 @@
 // `npm run fuzz -- --count N [--seed S] [--only TARGET] [--at INDEX]`: a long fuzz pass over the
 // importers (N inputs in all, shared out over the targets); prints the counts per target and
 // the first failures, each with the command that repeats it. Exits 1 if the property failed.
+// Image decoding needs Chromium and is fuzzed by a Playwright spec instead:
+//   FUZZ_IMAGES_COUNT=N FUZZ_SEED=S npm run fuzz:images   (e2e/fuzz-images.spec.ts)
 import { parseArgs } from 'node:util';
 import { initBackend } from '../../src/core/runtime/backend';
 import { formatReport, fuzzPass, passed } from './harness';
@@ -30,6 +32,9 @@ async function main() {
     onTarget: (t) => console.log(`  ${t.name} done: ${t.inputs} inputs`),
   });
   console.log(formatReport(report));
+  console.log(
+    'Image decoding needs Chromium: `npm run fuzz:images` fuzzes it (e2e/fuzz-images.spec.ts).',
+  );
   process.exitCode = passed(report) ? 0 : 1;
 }
 

@@ -1,7 +1,8 @@
 // What the fuzzer feeds each importer: valid files (the Layers fixtures, the ONNX fixtures and the
 // same models exported as ONNX, zips of class folders and of model folders), mutated, plus random
-// bytes. Image decoding is left out: it runs in the browser's worker (createImageBitmap), which
-// Node does not have; an image set is fuzzed up to its class folders and their output indices.
+// bytes. Image decoding is not here: it runs in the browser's worker (createImageBitmap), which
+// Node does not have; an image set is fuzzed here up to its class folders and their output
+// indices, and its decoding in Chromium by e2e/fuzz-images.spec.ts (`npm run fuzz:images`).
 import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
