@@ -15,7 +15,7 @@ import {
   type ConvKernel,
 } from '../core/metrics';
 import { dafl, timeDaflStep } from '../core/methods/dafl';
-import { defaultParams } from '../core/methods/params';
+import { defaultParams, resolveParams } from '../core/methods/params';
 import {
   executeRun,
   METHODS,
@@ -24,6 +24,7 @@ import {
   type AnyMethodSpec,
   type MethodPreset,
   type RunEvent,
+  type RunResult,
 } from '../core/methods';
 import {
   initBackend,
@@ -38,6 +39,8 @@ import { kebabToCamel, parseArgs, rejectUnknown, take, takeInt, type ParsedArgs 
 import { methodHelp } from './help';
 import { applyPreprocessingOption } from './preprocessing';
 import { ProgressBar } from './progress';
+import { collectSweep, emitSweep, readRecipeFile, RECIPE_LIST, writeRecipeResult } from './recipes';
+import { NODE_BACKENDS, recipeFromConfig } from '../core/experiments/recipe';
 import {
   readSweepConfig,
   readSweepResults,
@@ -50,6 +53,7 @@ import {
   markdownTable,
   rowLabel,
   runSweep,
+  type LayerValues,
   type SweepConfig,
   type SweepRun,
 } from '../core/experiments';
@@ -63,7 +67,12 @@ const USAGE = `Compression Lab CLI
            --preset: a named parameter set and budget of the method (clab help <method> lists them)
            --trace: every scalar the run streams, with seconds since the start, as CSV
            --out: the student as TF.js Layers (DIR/model.json) and ONNX (DIR/student.onnx)
+  clab run --recipe FILE.json [--json] [--out DIR] [--trace FILE.csv]
+           the run a recipe describes (the page's "Recipe (.json)", or one clab sweep --emit wrote:
+           its result goes beside it as FILE.result.json); other options are refused: edit the recipe
   clab sweep <config.json> [--json] [--markdown FILE] [--results SAVED.json]
+  clab sweep <config.json> --emit DIR    one recipe per run into DIR (and DIR/recipes.txt), nothing run
+  clab collect DIR [--json] [--markdown FILE]   the tables of clab sweep from DIR's results
   clab bench [--json] [--steps N] [--threads N]
   clab list
   clab help <method-id>      (or clab run <method-id> --help): the method's parameters
@@ -89,16 +98,24 @@ function datasetArg(args: ParsedArgs): DatasetId {
   return d as DatasetId;
 }
 
-async function backendArg(args: ParsedArgs) {
+function backendChoiceArg(args: ParsedArgs): BackendChoice {
   const choice = (take(args, 'backend') ?? 'wasm') as BackendChoice;
-  if (!['wasm', 'cpu', 'auto'].includes(choice)) {
+  if (!NODE_BACKENDS.includes(choice)) {
     throw new InvalidInputError(
       `--backend '${choice}' does not run in Node`,
       'Use wasm, cpu or auto.',
     );
   }
-  return initBackend(choice, wasmThreadsOption(takeInt(args, 'threads')));
+  return choice;
 }
+
+async function backendArg(args: ParsedArgs) {
+  const choice = backendChoiceArg(args);
+  return initNodeBackend(choice, takeInt(args, 'threads'));
+}
+
+const initNodeBackend = (choice: BackendChoice, threads: number | undefined) =>
+  initBackend(choice, wasmThreadsOption(threads));
 
 /**
  * --threads N: XNNPACK threads of the wasm backend, default every logical core. One thread is
@@ -200,6 +217,8 @@ function presetArg(method: AnyMethodSpec, name: string | undefined): MethodPrese
 
 async function runCommand(args: ParsedArgs): Promise<void> {
   if (take(args, 'help') === 'true') return helpCommand(args);
+  const recipePath = take(args, 'recipe');
+  if (recipePath !== undefined) return recipeRunCommand(args, recipePath);
   const method = methodArg(args);
   const json = take(args, 'json') === 'true';
   const teacherRef = take(args, 'teacher');
@@ -212,7 +231,8 @@ async function runCommand(args: ParsedArgs): Promise<void> {
   const out = take(args, 'out');
   const trace = take(args, 'trace');
   const preset = presetArg(method, take(args, 'preset'));
-  const backend = await backendArg(args);
+  const backendChoice = backendChoiceArg(args);
+  const threads = takeInt(args, 'threads');
   const params: Record<string, unknown> = { ...preset?.params };
   for (const [flag, text] of args.options) {
     const key = kebabToCamel(flag);
@@ -227,6 +247,68 @@ async function runCommand(args: ParsedArgs): Promise<void> {
     }
     params[key] = parseParam(spec, text);
   }
+  const backend = await initNodeBackend(backendChoice, threads);
+  const run = await runOnce(
+    {
+      method,
+      params,
+      teacherRef,
+      preprocessing,
+      dataset,
+      student,
+      seed,
+      steps: steps ?? preset?.steps,
+      testExamples,
+      backend,
+    },
+    { json, out, trace },
+  );
+  // What ran, as a recipe (`clab run --recipe` runs it again) — unless the teacher's
+  // preprocessing was chosen here, which a recipe does not carry.
+  const recipe =
+    preprocessing === undefined
+      ? recipeFromConfig({
+          method: method.id,
+          params: resolveParams(method.params, params, method.id),
+          teacher: teacherRef!,
+          dataset,
+          student: student ?? method.defaultStudent,
+          seed,
+          steps: run.result.steps,
+          testExamples: testExamples ?? 0,
+          backend: backendChoice,
+        })
+      : undefined;
+  printRun(json, method, run, recipe ? { recipe } : {});
+}
+
+interface RunOptions {
+  method: AnyMethodSpec;
+  params: Record<string, unknown>;
+  teacherRef: string | undefined;
+  preprocessing: string | undefined;
+  dataset: DatasetId;
+  student: string | undefined;
+  seed: number;
+  steps: number | undefined;
+  testExamples: number | undefined;
+  backend: BackendInfo;
+}
+
+interface RunOutcome {
+  result: RunResult;
+  /** The last per-layer estimation error of each view, by event key (what sweeps tabulate). */
+  estimationErrors: Record<string, LayerValues>;
+  saved?: string;
+  savedOnnx?: string;
+}
+
+/** One run, as `clab run` does it with options or a recipe: load, train, measure, save. */
+async function runOnce(
+  o: RunOptions,
+  { json, out, trace }: { json: boolean; out?: string; trace?: string },
+): Promise<RunOutcome> {
+  const { method, student } = o;
   if (
     student &&
     !['half', 'copy'].includes(student) &&
@@ -237,14 +319,15 @@ async function runCommand(args: ParsedArgs): Promise<void> {
       `Use half, copy or one of ${ARCHITECTURES.map((a) => a.id).join(', ')}.`,
     );
   }
-  const teacher = await modelArg(teacherRef, 'teacher');
+  const teacher = await modelArg(o.teacherRef, 'teacher');
   const [train, test] = await Promise.all([
-    loadDataset(dataset, 'train'),
-    loadDataset(dataset, 'test'),
+    loadDataset(o.dataset, 'train'),
+    loadDataset(o.dataset, 'test'),
   ]);
-  await applyPreprocessingOption(teacher, preprocessing, async () => train, json);
+  await applyPreprocessingOption(teacher, o.preprocessing, async () => train, json);
   const bar = new ProgressBar(method.id);
   const latest: Record<string, number> = {};
+  const estimationErrors: Record<string, LayerValues> = {};
   // Written as the run goes, so a long run can be watched (and an interrupted one keeps its rows).
   if (trace) writeFileSync(trace, 'seconds,step,key,value\n');
   const started = performance.now();
@@ -254,6 +337,8 @@ async function runCommand(args: ParsedArgs): Promise<void> {
       const seconds = ((performance.now() - started) / 1000).toFixed(2);
       if (trace) appendFileSync(trace, `${seconds},${e.step},${e.key},${e.value}\n`);
     }
+    if (e.kind === 'layers' && e.key.startsWith('estimation-error/'))
+      estimationErrors[e.key] = { labels: e.labels, values: e.values };
     if (e.kind === 'progress') bar.update(e.step, e.total, latest);
     if (e.kind === 'log' && !json) process.stderr.write(`${e.message}\n`);
     if (e.kind === 'table' && !json) {
@@ -264,27 +349,38 @@ async function runCommand(args: ParsedArgs): Promise<void> {
   const { result, student: compressed } = await executeRun(
     {
       method,
-      params,
+      params: o.params,
       teacher,
       student,
       train,
       test,
-      seed,
-      steps: steps ?? preset?.steps,
-      testExamples,
-      backend,
+      seed: o.seed,
+      steps: o.steps,
+      testExamples: o.testExamples,
+      backend: o.backend,
     },
     onEvent,
   );
   bar.done();
   const saved = out ? await saveGraphToDir(compressed, out) : undefined;
   const savedOnnx = out ? await saveStudentOnnx(compressed, out) : undefined;
+  return { result, estimationErrors, saved, savedOnnx };
+}
+
+/** A run's JSON (`extra` beside the result) or its two human lines. */
+function printRun(
+  json: boolean,
+  method: AnyMethodSpec,
+  { result, saved, savedOnnx }: RunOutcome,
+  extra: Record<string, unknown>,
+): void {
   print(
     json,
     {
       ...result,
       ...(saved ? { savedTo: saved } : {}),
       ...(savedOnnx ? { savedOnnxTo: savedOnnx } : {}),
+      ...extra,
     },
     [
       `${method.title}: student ${result.student.name} accuracy ${(result.student.accuracy * 100).toFixed(2)}% ` +
@@ -295,6 +391,49 @@ async function runCommand(args: ParsedArgs): Promise<void> {
       ...(savedOnnx ? [`student saved to ${savedOnnx}`] : []),
     ].join('\n'),
   );
+}
+
+/**
+ * `clab run --recipe FILE`: the recipe is the whole run. Options that would change what runs
+ * are refused (edit the recipe instead), so a recipe and its result always agree; only where
+ * output goes (--json, --out, --trace) and the wasm threads may be given beside it. An emitted
+ * recipe (one with a sweep cell) writes its result beside itself as `<file>.result.json`.
+ */
+async function recipeRunCommand(args: ParsedArgs, path: string): Promise<void> {
+  const json = take(args, 'json') === 'true';
+  const out = take(args, 'out');
+  const trace = take(args, 'trace');
+  const threads = takeInt(args, 'threads');
+  const refused = [...args.positional, ...[...args.options.keys()].map((k) => `--${k}`)];
+  if (refused.length) {
+    throw new InvalidInputError(
+      `${refused.join(', ')} cannot be given with --recipe: the recipe is the whole run`,
+      `Edit the field in ${path} (or a copy of it); beside --recipe only --json, --out, --trace and --threads are taken.`,
+    );
+  }
+  const recipe = await readRecipeFile(path, METHODS);
+  const method = methodById(recipe.method)!;
+  const backend = await initNodeBackend(recipe.backend, threads);
+  const run = await runOnce(
+    {
+      method,
+      params: recipe.params,
+      teacherRef: recipe.teacher,
+      preprocessing: undefined,
+      dataset: recipe.dataset,
+      student: recipe.student,
+      seed: recipe.seed,
+      steps: recipe.steps,
+      testExamples: recipe.testExamples,
+      backend,
+    },
+    { json, out, trace },
+  );
+  const written = recipe.sweep
+    ? await writeRecipeResult(path, recipe, run.result, run.estimationErrors)
+    : undefined;
+  printRun(json, method, run, { estimationErrors: run.estimationErrors, recipe });
+  if (written && !json) process.stdout.write(`result written to ${written}\n`);
 }
 
 /** The student as DIR/student.onnx; a graph ONNX cannot express is reported, not fatal. */
@@ -339,19 +478,73 @@ async function sweepCommand(args: ParsedArgs): Promise<void> {
   const json = take(args, 'json') === 'true';
   const markdown = take(args, 'markdown');
   const results = take(args, 'results');
+  const emit = take(args, 'emit');
   const backendFlag = args.options.get('backend');
+  const configPath = args.positional[0];
+  // What made the numbers: the config (and a backend other than the default).
+  const command = `npx clab sweep ${configPath}${backendFlag ? ` --backend ${backendFlag}` : ''}`;
+  if (emit !== undefined) {
+    const backend = backendChoiceArg(args);
+    take(args, 'threads'); // a property of the machine that runs each recipe, not of the sweep
+    rejectUnknown(args, 'sweep --emit');
+    if (emit === 'true' || json || markdown || results) {
+      throw new InvalidInputError(
+        emit === 'true'
+          ? '--emit needs a directory'
+          : '--emit writes recipes and runs nothing: --json, --markdown and --results do not apply',
+        'Run clab sweep CONFIG --emit DIR, then clab run --recipe DIR/<file> for each, then clab collect DIR.',
+      );
+    }
+    const config = await readSweepConfig(configPath);
+    const names = await emitSweep(config, METHODS, backend, command, emit);
+    process.stdout.write(
+      `${names.length} recipes written to ${emit} (listed in ${join(emit, RECIPE_LIST)}, one a line).\n` +
+        `Run each with npx clab run --recipe ${join(emit, '<file>')}; then npx clab collect ${emit} prints the tables.\n`,
+    );
+    return;
+  }
   const backend = await backendArg(args);
   rejectUnknown(args, 'sweep');
-  const configPath = args.positional[0];
   const config = await readSweepConfig(configPath);
   const runs = results
     ? await readSweepResults(results, config)
     : await runSweepCells(config, backend, json);
-  // What made the numbers: the config (and a backend other than the default).
-  const command = `npx clab sweep ${configPath}${backendFlag ? ` --backend ${backendFlag}` : ''}`;
   const text = sweepMarkdown(config, runs, command);
   if (markdown) await writeMarkdown(markdown, text);
   print(json, sweepJson(config, runs), text);
+}
+
+/**
+ * `clab collect DIR`: the results of an emitted sweep's recipes, tabulated exactly as
+ * `clab sweep` tabulates the same runs; recipes without a result yet are named on stderr (and
+ * under the tables) and left out.
+ */
+async function collectCommand(args: ParsedArgs): Promise<void> {
+  const json = take(args, 'json') === 'true';
+  const markdown = take(args, 'markdown');
+  rejectUnknown(args, 'collect');
+  const dir = args.positional[0];
+  if (!dir) {
+    throw new InvalidInputError(
+      'clab collect needs the directory of an emitted sweep',
+      'Run clab collect DIR, where clab sweep CONFIG --emit DIR wrote its recipes.',
+    );
+  }
+  const { config, command, runs, missing } = await collectSweep(dir, METHODS);
+  const total = runs.length + missing.length;
+  if (runs.length === 0) {
+    throw new InvalidInputError(
+      `None of the ${total} recipes in ${dir} has a result yet`,
+      `Run npx clab run --recipe ${join(dir, '<file>')} for each file listed in ${join(dir, RECIPE_LIST)}.`,
+    );
+  }
+  const pending = missing.length
+    ? `${missing.length} of ${total} recipes have no result yet (left out): ${missing.join(', ')}`
+    : '';
+  if (pending) process.stderr.write(`clab collect: ${pending}\n`);
+  const text = sweepMarkdown(config, runs, command) + (pending ? `\n\n${pending}.` : '');
+  if (markdown) await writeMarkdown(markdown, text);
+  print(json, { ...sweepJson(config, runs), missing }, text);
 }
 
 async function benchCommand(args: ParsedArgs): Promise<void> {
@@ -501,6 +694,8 @@ async function main(argv: string[]): Promise<void> {
       return runCommand(args);
     case 'sweep':
       return sweepCommand(args);
+    case 'collect':
+      return collectCommand(args);
     case 'bench':
       return benchCommand(args);
     case 'list':
@@ -514,7 +709,7 @@ async function main(argv: string[]): Promise<void> {
     default:
       throw new InvalidInputError(
         `Unknown command '${args.command}'`,
-        'Commands: eval, run, sweep, bench, list, help.',
+        'Commands: eval, run, sweep, collect, bench, list, help.',
       );
   }
 }
