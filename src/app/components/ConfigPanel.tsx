@@ -1,3 +1,4 @@
+import { useRef, useState } from 'react';
 import { useWorkbench } from '../state/context';
 import { configErrors, matchingPreset, presetValues } from '../state/config';
 import type { MethodInfo, RunConfig } from '../../worker/protocol';
@@ -28,6 +29,46 @@ function PresetSelect({ method, config }: { method: MethodInfo; config: RunConfi
   );
 }
 
+/** Loads a recipe file (a run's "Recipe (.json)", an emitted one, or a run report) into the form. */
+function RecipeLoader() {
+  const loadRecipe = useWorkbench((s) => s.loadRecipe);
+  const input = useRef<HTMLInputElement>(null);
+  const [message, setMessage] = useState<{ error: boolean; text: string }>();
+  return (
+    <div className="sweep-file">
+      <div className="actions">
+        <label className="button ghost">
+          Load recipe…
+          <input
+            ref={input}
+            type="file"
+            accept=".json,application/json"
+            className="visually-hidden"
+            onChange={(e) => {
+              const file = e.target.files?.[0];
+              if (file)
+                void file.text().then((text) => {
+                  const error = loadRecipe(text, file.name);
+                  setMessage({ error: !!error, text: error ?? `Loaded ${file.name}.` });
+                });
+              if (input.current) input.current.value = '';
+            }}
+          />
+        </label>
+      </div>
+      {message && (
+        <p
+          className={message.error ? 'field-error' : 'field-help'}
+          role={message.error ? 'alert' : 'status'}
+          data-testid="recipe-load-message"
+        >
+          {message.text}
+        </p>
+      )}
+    </div>
+  );
+}
+
 function RunForm(props: ControlProps) {
   const { config, catalog, errors, show } = props;
   const setParam = useWorkbench((s) => s.setParam);
@@ -46,6 +87,7 @@ function RunForm(props: ControlProps) {
       }}
     >
       <h2>New run</h2>
+      <RecipeLoader />
       <NetworkFields {...props} />
       <fieldset>
         <legend>Method</legend>

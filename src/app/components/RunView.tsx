@@ -1,6 +1,7 @@
 import { modelZip, saveFile } from '../files';
 import { formatBytes, formatCount, formatDuration, formatNumber, formatPercent } from '../format';
 import { useTeacherLabel, useWorkbench } from '../state/context';
+import { recipeFromConfig } from '../../core/experiments/recipe';
 import { runReport } from '../state/report';
 import { ACTIVE, etaMs, type RunRecord } from '../state/runs';
 import { errorViewOf } from '../../core/metrics/error-keys';
@@ -103,6 +104,13 @@ function Actions({ run }: { run: RunRecord }) {
       JSON.stringify(runReport(run, teacher), null, 2),
       'application/json',
     );
+  // The run's configuration as the file `npx clab run --recipe` runs and "Load recipe…" reads.
+  const downloadRecipe = () =>
+    saveFile(
+      `recipe-${run.config.method}-${short}.json`,
+      `${JSON.stringify(recipeFromConfig(run.config), null, 2)}\n`,
+      'application/json',
+    );
   return (
     <div className="actions">
       <button type="button" className="ghost" onClick={() => adoptConfig(run.config)}>
@@ -126,6 +134,9 @@ function Actions({ run }: { run: RunRecord }) {
           Run report
         </button>
       )}
+      <button type="button" className="ghost" onClick={downloadRecipe}>
+        Recipe (.json)
+      </button>
       <button type="button" className="ghost danger" onClick={() => void remove(run.id)}>
         Delete run
       </button>

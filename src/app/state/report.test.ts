@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ModelStats, RunResult } from '../../worker/protocol';
-import { CONFIG } from './fixtures';
+import { configFromRecipe, parseRecipe } from '../../core/experiments/recipe';
+import { CATALOG, CONFIG } from './fixtures';
 import { runReport } from './report';
 import { newRun } from './runs';
 
@@ -40,6 +41,9 @@ describe('runReport', () => {
       config: CONFIG,
       teacher: 'lenet5-mnist',
     });
+    // The recipe beside the result: the report itself loads as a recipe.
+    expect(report.recipe).toEqual({ format: 'clab-recipe', version: 1, ...CONFIG });
+    expect(configFromRecipe(parseRecipe(report, CATALOG.methods))).toEqual(CONFIG);
     expect(report.layers).toEqual([
       {
         layer: 'conv1',

@@ -1,5 +1,6 @@
 // The run report that leaves beside a downloaded student: what ran (configuration, seed), what
 // came out (the result and its metrics) and a per-layer table, as JSON a script can read.
+import { recipeFromConfig, type Recipe } from '../../core/experiments/recipe';
 import type { ModelStats, RunConfig, RunResult } from '../../worker/protocol';
 import type { RunRecord } from './runs';
 
@@ -22,6 +23,8 @@ export interface RunReport {
   createdAt: string;
   teacher: string;
   config: RunConfig;
+  /** The configuration as a recipe (`npx clab run --recipe` and "Load recipe…" read this file). */
+  recipe: Recipe;
   seed: number;
   result?: RunResult;
   layers: ReportLayer[];
@@ -68,6 +71,7 @@ export function runReport(run: RunRecord, teacher: string): RunReport {
     createdAt: new Date(run.createdAt).toISOString(),
     teacher,
     config: run.config,
+    recipe: recipeFromConfig(run.config),
     seed: run.config.seed,
     result: run.result,
     layers: layerRows(run.models, run.result?.metrics ?? {}),

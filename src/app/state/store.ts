@@ -16,6 +16,7 @@ import type {
   UploadFile,
   WorkerTask,
 } from '../../worker/protocol';
+import { configFromRecipe, parseRecipeText } from '../../core/experiments/recipe';
 import { decodeArchive, encodeArchive, type ArchiveEntry } from './archive';
 import { configErrors, methodDefaults } from './config';
 import type { RunDb } from './db';
@@ -143,6 +144,11 @@ export interface WorkbenchState {
    * form cannot show it; returns what is wrong with the text, or undefined.
    */
   loadSweep(text: string): string | undefined;
+  /**
+   * Loads a recipe file (or a run report, which carries one) into the run form through
+   * adoptConfig; returns what is wrong with the text, or undefined.
+   */
+  loadRecipe(text: string, name?: string): string | undefined;
   /** Leaves the loaded file for the form (what the form cannot show is dropped). */
   clearSweepFile(): void;
   /** Queues every cell of the panel's sweep as a run; returns the sweep's id, or undefined. */
@@ -530,6 +536,23 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
       },
 
       studentFiles: (id) => db.student(id),
+
+      loadRecipe(text, name = 'the recipe') {
+        const { catalog } = get();
+        if (!catalog) return 'The worker has not started yet.';
+        let config: RunConfig;
+        try {
+          config = configFromRecipe(parseRecipeText(text, catalog.methods, name));
+        } catch (e) {
+          return (e as Error).message;
+        }
+        if (!catalog.teachers.some((t) => t.id === config.teacher)) {
+          return `${name} names the teacher '${config.teacher}', which is not in this browser: upload that model and pick it, or choose another teacher.`;
+        }
+        get().adoptConfig(config);
+        set({ panel: 'run' });
+        return undefined;
+      },
 
       dismissNotice() {
         set({ notice: undefined });
