@@ -67,7 +67,7 @@ const USAGE = `Compression Lab CLI
            --preset: a named parameter set and budget of the method (clab help <method> lists them)
            --trace: every scalar the run streams, with seconds since the start, as CSV
            --out: the student as TF.js Layers (DIR/model.json) and ONNX (DIR/student.onnx)
-  clab run --recipe FILE.json [--json] [--out DIR] [--trace FILE.csv]
+  clab run --recipe FILE.json [--json] [--out DIR] [--trace FILE.csv] [--threads N]
            the run a recipe describes (the page's "Recipe (.json)", or one clab sweep --emit wrote:
            its result goes beside it as FILE.result.json); other options are refused: edit the recipe
   clab sweep <config.json> [--json] [--markdown FILE] [--results SAVED.json]

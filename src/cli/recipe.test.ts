@@ -139,7 +139,7 @@ describe('clab recipes', () => {
     expectOneLineFailure(await clab('sweep', config, '--emit', out), /already holds 5 JSON file/);
   }, 240_000);
 
-  it('refuses options beside --recipe, and what only a browser has', async () => {
+  it('refuses options beside --recipe and what only a browser has; clab run prints its recipe', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'clab-recipe-'));
     const recipe = {
       format: 'clab-recipe',
@@ -184,7 +184,27 @@ describe('clab recipes', () => {
     // A recipe outside an emitted sweep runs and prints; nothing is written beside it.
     const run = await clab('run', '--recipe', good, '--json');
     expect(run.code).toBe(0);
-    expect(JSON.parse(run.stdout)).toMatchObject({ method: 'kd', seed: 1, steps: 2, recipe });
+    const fromRecipe = JSON.parse(run.stdout) as Record<string, unknown>;
+    expect(fromRecipe).toMatchObject({ method: 'kd', seed: 1, steps: 2, recipe });
     expect((await readdir(dir)).filter((f) => f.includes('result'))).toEqual([]);
+
+    // The same run from options prints the same recipe (every parameter spelled out) and result.
+    const fromOptions = await clab(
+      'run',
+      'kd',
+      '--teacher',
+      'lenet5-mnist',
+      '--dataset',
+      'mnist',
+      '--steps',
+      '2',
+      '--test-examples',
+      '50',
+      '--json',
+    );
+    expect(fromOptions.code).toBe(0);
+    const { wallTimeMs: _a, estimationErrors: _e, ...a } = fromRecipe;
+    const { wallTimeMs: _b, ...b } = JSON.parse(fromOptions.stdout) as Record<string, unknown>;
+    expect(b).toEqual(a);
   }, 120_000);
 });
