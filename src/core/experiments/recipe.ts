@@ -257,7 +257,7 @@ export function parseRecipeText(
  */
 export function cliRecipeProblem(recipe: Recipe, source = 'the recipe'): string | undefined {
   if (recipe.teacher.startsWith('upload:')) {
-    return `${source} names a teacher uploaded in a browser ("teacher": "${recipe.teacher}"), which the CLI cannot read. Replace it with the path of that model's model.json or .onnx file`;
+    return `${source} names a teacher uploaded in a browser ("teacher": "${recipe.teacher}"), which the CLI cannot read. Replace it with the path of that model's model.json or .onnx file (its own preprocessing is used: one chosen in the page is not in the recipe)`;
   }
   if (recipe.shots !== undefined) {
     return `${source} trains on images uploaded in a browser ("shots": "${recipe.shots}"), which the CLI cannot read. Run it in the page that made it, or remove "shots" and "shotsAsTest" to use the dataset`;
