@@ -36,8 +36,20 @@ test('ticked runs are compared: final metrics, accuracy against cost, overlaid c
   // Layer-wise and Cross Distillation both report per-layer estimation errors.
   await expect(view.locator('[data-testid^="compare-layers-"]').first()).toBeVisible();
   await expect(view.locator('[data-testid^="compare-accuracy"]').first()).toBeVisible();
+  // What compression changed for the Cross Distillation student, against the teacher.
+  const changes = view.getByTestId('prediction-changes');
+  await changes
+    .getByRole('combobox', { name: 'Run' })
+    .selectOption({ label: 'Cross Distillation · seed 1' });
+  await changes.getByRole('button', { name: 'Compare with the teacher' }).click();
+  await expect(view.getByTestId('prediction-changes-summary')).toContainText(
+    /On 1000 test images the student flipped \d+/,
+    { timeout: 30_000 },
+  );
+  await expect(view.getByTestId('confusion-difference').locator('tbody tr')).toHaveCount(10);
   await page.setViewportSize({ width: 1600, height: 1100 });
   await page.screenshot({ path: '/tmp/shots/compare.png', fullPage: true });
+  await changes.screenshot({ path: '/tmp/shots/compare-changes.png' });
 
   // Choosing a run leaves the comparison; the button brings it back.
   await bench.runItems.first().click();

@@ -141,6 +141,27 @@ export interface ImportedTeacher {
   check: TeacherCheck;
 }
 
+/** The teacher's and a run's student's predictions on the run's test images, compared. */
+export interface PredictionChangesResult {
+  classNames: string[];
+  /** How many test images were compared. */
+  examples: number;
+  /** counts[true class][predicted class], of the teacher and of the student. */
+  teacher: number[][];
+  student: number[][];
+  /** Images the teacher gets right and the student wrong, and the other way round. */
+  flipped: number;
+  rescued: number;
+  /** The first flipped images as stored pixels, each captioned "true → student's class". */
+  images: {
+    width: number;
+    height: number;
+    channels: number;
+    pixels: Uint8Array;
+    captions: string[];
+  };
+}
+
 /** Work the page asks of the worker beside runs; each answers with its TaskResults entry. */
 export type WorkerTask =
   | { kind: 'import-teacher'; files: UploadFile[]; dataset: DatasetId; backend: BackendChoice }
@@ -155,13 +176,24 @@ export type WorkerTask =
       detect: boolean;
       backend: BackendChoice;
     }
-  | { kind: 'export-onnx'; model: ModelFiles };
+  | { kind: 'export-onnx'; model: ModelFiles }
+  | {
+      kind: 'prediction-changes';
+      /** A built-in teacher's id, or an uploaded teacher's files. */
+      teacher: string | TeacherModel;
+      student: ModelFiles;
+      dataset: DatasetId;
+      /** The run's test subset: the first N test images (0: all). */
+      testExamples: number;
+      backend: BackendChoice;
+    };
 
 export interface TaskResults {
   'import-teacher': ImportedTeacher;
   'check-teacher': TeacherCheck;
   'inspect-images': ImageSetSummary;
   'export-onnx': Uint8Array;
+  'prediction-changes': PredictionChangesResult;
 }
 
 /** An error as it crosses postMessage (which drops the class): ClabError's toJSON shape. */

@@ -1,5 +1,6 @@
 // The worker's work beside runs: importing an uploaded model, measuring a teacher on a built-in
-// dataset or uploaded images (and detecting its preprocessing), and exporting a student as ONNX. Every graph made
+// dataset or uploaded images (and detecting its preprocessing), exporting a student as ONNX, and
+// comparing a student's predictions with its teacher's. Every graph made
 // here is disposed before the answer goes back; only plain data and buffers cross.
 import {
   firstExamples,
@@ -11,12 +12,21 @@ import {
 import { disposeGraph, inferShapes, type Graph } from '../core/graph';
 import { graphFromUpload, serializeGraph } from '../core/io';
 import { graphToOnnx } from '../core/io/onnx';
-import { accuracy, detectPreprocessing, inputOptions } from '../core/metrics';
+import {
+  accuracy,
+  confusionMatrix,
+  detectPreprocessing,
+  inputOptions,
+  predictionChanges,
+  predictions,
+} from '../core/metrics';
 import { ClabError, InvalidModelError } from '../core/runtime/errors';
 import { inspectImages, labelledImages, readUploads } from './images';
 import { graphFromFiles, teacherFromModel } from './models';
+import { loadTeacher } from '../core/zoo';
 import type {
   ImportedTeacher,
+  PredictionChangesResult,
   TaskResults,
   TeacherCheck,
   UploadFile,
@@ -129,6 +139,47 @@ async function importTeacher(
   }));
 }
 
+/** Flipped images shown at most. */
+const MAX_FLIPPED_SHOWN = 40;
+
+/** The teacher against a run's student on the run's test images (see PredictionChangesResult). */
+async function comparePredictions(
+  task: Extract<WorkerTask, { kind: 'prediction-changes' }>,
+): Promise<PredictionChangesResult> {
+  const [teacher, student, all] = await Promise.all([
+    typeof task.teacher === 'string' ? loadTeacher(task.teacher) : teacherFromModel(task.teacher),
+    graphFromFiles(task.student),
+    loadDataset(task.dataset, 'test'),
+  ]);
+  return using(teacher, () =>
+    using(student, async () => {
+      const test = task.testExamples ? firstExamples(all, task.testExamples) : all;
+      const [t, s] = [await predictions(teacher, test), await predictions(student, test)];
+      const { flipped, rescued } = predictionChanges(test.labels, t, s);
+      const shown = flipped.slice(0, MAX_FLIPPED_SHOWN);
+      const size = test.height * test.width * test.channels;
+      const pixels = new Uint8Array(shown.length * size);
+      shown.forEach((k, i) => pixels.set(test.pixels.subarray(k * size, (k + 1) * size), i * size));
+      const name = (c: number) => test.classNames[c] ?? String(c);
+      return {
+        classNames: [...test.classNames],
+        examples: test.count,
+        teacher: confusionMatrix(test.labels, t, test.numClasses),
+        student: confusionMatrix(test.labels, s, test.numClasses),
+        flipped: flipped.length,
+        rescued: rescued.length,
+        images: {
+          width: test.width,
+          height: test.height,
+          channels: test.channels,
+          pixels,
+          captions: shown.map((k) => `${name(test.labels[k])} → ${name(s[k])}`),
+        },
+      };
+    }),
+  );
+}
+
 /** Does one task; the result's buffers are listed for transfer. */
 export async function runTask(
   task: WorkerTask,
@@ -157,6 +208,11 @@ export async function runTask(
       await sharedBackend('cpu');
       const bytes = await using(await graphFromFiles(task.model), graphToOnnx);
       return { result: bytes, transfer: [bytes.buffer] };
+    }
+    case 'prediction-changes': {
+      await sharedBackend(task.backend);
+      const changes = await comparePredictions(task);
+      return { result: changes, transfer: [changes.images.pixels.buffer] };
     }
   }
 }

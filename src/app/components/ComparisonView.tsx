@@ -40,6 +40,7 @@ import { describeLayers, describeScalars } from './charts/describe';
 import { ChartFigure, TableFigure } from './charts/figure';
 import { color } from './charts/palette';
 import { SelectField } from './ParamField';
+import { PredictionChanges } from './PredictionChanges';
 
 const HEIGHT = 260;
 const isAccuracy = (key: string) => key.split('/')[0] === 'accuracy';
@@ -359,6 +360,7 @@ export function ComparisonView() {
           <GroupedLayersChart key={k} layersKey={k} runs={runs} rows={rows} />
         ))}
       </div>
+      <PredictionChanges runs={runs} rows={rows} />
     </main>
   );
 }

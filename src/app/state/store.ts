@@ -10,6 +10,7 @@ import type {
   RunConfig,
   RunError,
   ImageSetSummary,
+  PredictionChangesResult,
   StudentFiles,
   TaskResults,
   TeacherModel,
@@ -134,6 +135,11 @@ export interface WorkbenchState {
   removeTeacher(id: string): Promise<void>;
   /** Deletes an uploaded image set; runs and sweeps that used it keep their results. */
   removeImageSet(id: string): Promise<void>;
+  /**
+   * A finished run's student against its teacher on the run's test images: both confusion
+   * matrices and the images compression flipped (computed in the worker).
+   */
+  predictionChanges(id: string): Promise<PredictionChangesResult | undefined>;
   /** A finished run's student as an ONNX file (converted in the worker). */
   studentOnnx(id: string): Promise<Uint8Array | undefined>;
 
@@ -658,6 +664,34 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
         if (get().config?.shots === id)
           get().setConfig({ shots: undefined, shotsAsTest: undefined });
         await db.deleteImageSet(id).catch(fail('Deleting the images failed'));
+      },
+
+      async predictionChanges(id) {
+        const run = get().runs[id];
+        if (!run) return undefined;
+        const { config } = run;
+        try {
+          const student = await db.student(id);
+          if (!student) throw new Error('its student is not stored in this browser');
+          let teacher: string | TeacherModel = config.teacher;
+          if (isUploadedTeacher(config.teacher)) {
+            const upload = get().teachers[config.teacher];
+            const files = upload && (await db.teacherFiles(upload.id));
+            if (!files) throw new Error('its uploaded teacher is no longer in this browser');
+            teacher = { files, preprocessing: upload.preprocessing };
+          }
+          return await request({
+            kind: 'prediction-changes',
+            teacher,
+            student,
+            dataset: config.dataset,
+            testExamples: config.testExamples,
+            backend: config.backend,
+          });
+        } catch (e) {
+          fail('Comparing the predictions failed')(e);
+          return undefined;
+        }
       },
 
       async studentOnnx(id) {

@@ -4,3 +4,4 @@ export * from './latency';
 export * from './estimation-error';
 export * from './error-keys';
 export * from './detect';
+export * from './confusion';

@@ -16,9 +16,12 @@ const LABEL_HEIGHT = 13;
 export const ImageGrid = memo(function ImageGrid({
   title,
   event,
+  atStep = true,
 }: {
   title: string;
   event: ImagesEvent;
+  /** Say the step the images are from (not for images that are no run's step). */
+  atStep?: boolean;
 }) {
   const canvas = useRef<HTMLCanvasElement>(null);
   const { width, height, channels, pixels, captions } = event;
@@ -57,7 +60,7 @@ export const ImageGrid = memo(function ImageGrid({
     <Figure
       className="chart images wide"
       title={text.title}
-      note={`${text.caption ? `${text.caption} ` : ''}${count} images at step ${event.step}.`}
+      note={`${text.caption ? `${text.caption} ` : ''}${count} images${atStep ? ` at step ${event.step}` : ''}.`}
       data-testid={`images-${title}`}
       data-count={count}
     >

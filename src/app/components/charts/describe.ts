@@ -120,6 +120,11 @@ const IMAGES: Record<string, ChartText> = {
     caption:
       'A random draw from every image synthesised so far, each labelled with the class the teacher predicts and its confidence.',
   },
+  flipped: {
+    title: 'Test images compression flipped',
+    caption:
+      'Images the teacher classifies correctly and the student does not, each captioned with its true class → the student’s answer.',
+  },
   'class-means': {
     title: 'Mean generated image per class',
     caption:
