@@ -29,6 +29,11 @@ test('every event kind is drawn, runs queue, and export → import round-trips',
     page.getByRole('button', { name: 'Export all' }).click(),
   );
   expect(exported.name).toMatch(/^compression-lab-runs-.*\.json$/);
+  // Deleting asks first: dismissed, nothing goes; accepted, the run goes.
+  page.once('dialog', (dialog) => void dialog.dismiss());
+  await page.getByRole('button', { name: 'Delete run' }).click();
+  await expect(bench.runItems).toHaveCount(2);
+  page.on('dialog', (dialog) => void dialog.accept());
   for (let i = 0; i < 2; i++) await page.getByRole('button', { name: 'Delete run' }).click();
   await expect(bench.runItems).toHaveCount(0);
 
@@ -82,7 +87,15 @@ test('a run cut off by a reload shows as interrupted, with what it had streamed'
   await expect.poll(() => bench.points('loss'), { timeout: 30_000 }).toBeGreaterThan(10);
   // Streaming runs are saved once a second.
   await page.waitForTimeout(1500);
+  // Leaving mid-run asks first.
+  const asked = new Promise<string>((resolve) =>
+    page.once('dialog', (dialog) => {
+      resolve(dialog.type());
+      void dialog.accept();
+    }),
+  );
   await page.reload();
+  expect(await asked).toBe('beforeunload');
   await expect(bench.runView).toHaveAttribute('data-status', 'interrupted');
   await expect(page.getByTestId('run-error')).toContainText('Interrupted');
   await expect.poll(() => bench.points('loss')).toBeGreaterThan(10);

@@ -13,6 +13,7 @@ import { ModelDropZone } from './components/TeacherUpload';
 import { TeacherView } from './components/TeacherView';
 import { useWorkbench } from './state/context';
 import { configToHash } from './state/hash';
+import { ACTIVE } from './state/runs';
 
 function isolationStatus(): string {
   return globalThis.crossOriginIsolated
@@ -49,6 +50,17 @@ function usePrefs(): [Prefs, (p: Partial<Prefs>) => void] {
   return [prefs, (p) => setPrefs((old) => ({ ...old, ...p }))];
 }
 
+/** Asks before the page goes away while a run is queued, running or paused: it would be cut off. */
+function useLeaveWarning(): void {
+  const active = useWorkbench((s) => Object.values(s.runs).some((r) => ACTIVE.has(r.status)));
+  useEffect(() => {
+    if (!active) return;
+    const warn = (e: BeforeUnloadEvent) => e.preventDefault();
+    addEventListener('beforeunload', warn);
+    return () => removeEventListener('beforeunload', warn);
+  }, [active]);
+}
+
 /** Keeps the URL hash equal to the draft configuration, so a link reproduces it. */
 function useConfigHash(): void {
   const config = useWorkbench((s) => s.config);
@@ -74,6 +86,7 @@ function Main() {
 export function App() {
   const [prefs, setPrefs] = usePrefs();
   useConfigHash();
+  useLeaveWarning();
   return (
     <ModelDropZone className="app">
       <header className="topbar">

@@ -1,3 +1,4 @@
+import { useEffect, useState } from 'react';
 import { modelZip, saveFile } from '../files';
 import { formatBytes, formatCount, formatDuration, formatNumber, formatPercent } from '../format';
 import { useTeacherLabel, useWorkbench } from '../state/context';
@@ -20,12 +21,22 @@ function Controls({ run }: { run: RunRecord }) {
   const pause = useWorkbench((s) => s.pause);
   const resume = useWorkbench((s) => s.resume);
   const stop = useWorkbench((s) => s.stop);
+  // The worker pauses between steps (or after timing the backends): say so at once.
+  const [pausing, setPausing] = useState(false);
+  useEffect(() => setPausing(false), [run.id, run.status]);
   if (!ACTIVE.has(run.status)) return null;
   return (
     <div className="controls">
       {run.status === 'running' && (
-        <button type="button" onClick={() => pause(run.id)}>
-          Pause
+        <button
+          type="button"
+          disabled={pausing}
+          onClick={() => {
+            setPausing(true);
+            pause(run.id);
+          }}
+        >
+          {pausing ? 'Pausing…' : 'Pause'}
         </button>
       )}
       {run.status === 'paused' && (
@@ -137,7 +148,16 @@ function Actions({ run }: { run: RunRecord }) {
       <button type="button" className="ghost" onClick={downloadRecipe}>
         Recipe (.json)
       </button>
-      <button type="button" className="ghost danger" onClick={() => void remove(run.id)}>
+      <button
+        type="button"
+        className="ghost danger"
+        onClick={() => {
+          const what = run.hasStudent ? 'this run and its student' : 'this run';
+          if (confirm(`Delete ${what} (${run.methodTitle}, seed ${run.config.seed})?`)) {
+            void remove(run.id);
+          }
+        }}
+      >
         Delete run
       </button>
     </div>

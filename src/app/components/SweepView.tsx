@@ -209,7 +209,15 @@ function Actions({ info, records }: { info: SweepInfo; records: RunRecord[] }) {
       >
         Table as CSV
       </button>
-      <button type="button" className="ghost danger" onClick={() => void removeSweep(info.id)}>
+      <button
+        type="button"
+        className="ghost danger"
+        onClick={() => {
+          if (confirm(`Delete this sweep and its ${info.runIds.length} runs?`)) {
+            void removeSweep(info.id);
+          }
+        }}
+      >
         Delete sweep
       </button>
     </div>
