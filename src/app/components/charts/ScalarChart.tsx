@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
 import { Legend, Line, LineChart, Tooltip, XAxis, YAxis } from 'recharts';
-import { formatNumber } from '../../format';
+import { formatNumber, formatPercent } from '../../format';
 import type { Point } from '../../state/lttb';
 import {
   TITLED_MARGIN,
@@ -34,10 +34,13 @@ interface Props {
 // Drawn for streaming: no animation (a series changes ten times a second), no grid, and axis
 // ticks of our own (axes.ts); each of these costs recharts milliseconds per update.
 function ScalarChartView({ title, keys, scalars }: Props) {
+  // Accuracies are fractions, read as percentages everywhere.
+  const accuracy = title === 'accuracy';
+  const format = accuracy ? formatPercent : formatNumber;
   const total = keys.reduce((n, k) => n + scalars[k].length, 0);
   const latest = keys.map((k) => {
     const points = scalars[k];
-    return `${k} ${formatNumber(points[points.length - 1].value)}`;
+    return `${k} ${format(points[points.length - 1].value)}`;
   });
   const all = keys.flatMap((k) => scalars[k]);
   const lastStep = Math.max(...all.map((p) => p.step));
@@ -62,14 +65,14 @@ function ScalarChartView({ title, keys, scalars }: Props) {
           {...valueYAxis(
             Math.min(...values),
             Math.max(...values),
-            formatNumber,
-            // Accuracies are fractions: no tick above 1.
-            title === 'accuracy' ? 1 : undefined,
+            format,
+            // No tick above 100 %.
+            accuracy ? 1 : undefined,
           )}
         />
         <Tooltip
           isAnimationActive={false}
-          formatter={(v) => formatNumber(Number(v))}
+          formatter={(v) => format(Number(v))}
           labelFormatter={(v) => `step ${String(v)}`}
         />
         {keys.length > 1 && <Legend />}

@@ -44,7 +44,7 @@ const SCALAR_GROUPS: Record<string, ChartText> = {
     title: 'Student accuracy on the test set',
     caption:
       'Share of the real test images the student classifies correctly. Data-free methods touch real data only here.',
-    y: 'accuracy (fraction)',
+    y: 'accuracy (%)',
     x: 'step',
   },
   prior: {
