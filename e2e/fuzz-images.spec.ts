@@ -15,6 +15,7 @@ import fc from 'fast-check';
 import { expect, test, type Browser, type Page } from '@playwright/test';
 import {
   buildImageFiles,
+  describeInput,
   formatImageReport,
   imagePassFailed,
   imageRecipes,
@@ -26,7 +27,7 @@ import {
   type PageOutcome,
   type Picture,
 } from '../scripts/fuzz/images';
-import { MEMORY_CAP_BYTES } from '../scripts/fuzz/report';
+import { describeRecipe, MEMORY_CAP_BYTES } from '../scripts/fuzz/report';
 
 const COUNT = Number(process.env.FUZZ_IMAGES_COUNT ?? 500);
 const SEED = Number(process.env.FUZZ_SEED ?? 20261128);
@@ -168,6 +169,10 @@ async function peakRss(browser: Browser): Promise<{ bytes: number; process: stri
   }
 }
 
+// A trace would hold every input's bytes (every page.evaluate's argument) of a long pass; the
+// report and FUZZ_AT are what a failure is followed up with.
+test.use({ trace: 'off' });
+
 test('fuzzed images end in a decoded image set or a typed, readable error', async ({
   page,
   browser,
@@ -226,6 +231,11 @@ test('fuzzed images end in a decoded image set or a typed, readable error', asyn
     seed: SEED,
     numRuns: AT === undefined ? COUNT : AT + 1,
   });
+  if (AT !== undefined) {
+    console.log(
+      `Input #${AT}: ${describeInput(recipes[AT], seeds)}\n${describeRecipe(recipes[AT])}`,
+    );
+  }
   const pass = new ImagePass(SEED);
   const fuzzStarted = performance.now();
   const indices = AT === undefined ? recipes.map((_, i) => i) : [AT];
