@@ -14,6 +14,21 @@ export type ClabErrorCode =
   | 'backend-unavailable'
   | 'tensor-leak';
 
+/**
+ * Each code's class name, written out: a minified build renames classes, so `new.target.name`
+ * would reach the page and the logs as a single letter.
+ */
+const NAMES: Record<ClabErrorCode, string> = {
+  divergence: 'DivergenceError',
+  'unsupported-layer': 'UnsupportedLayerError',
+  'invalid-model': 'InvalidModelError',
+  'data-missing': 'DataMissingError',
+  'invalid-data': 'DatasetFormatError',
+  'invalid-input': 'InvalidInputError',
+  'backend-unavailable': 'BackendUnavailableError',
+  'tensor-leak': 'TensorLeakError',
+};
+
 export class ClabError extends Error {
   constructor(
     readonly code: ClabErrorCode,
@@ -22,7 +37,7 @@ export class ClabError extends Error {
     options?: { cause?: unknown },
   ) {
     super(message, options);
-    this.name = new.target.name;
+    this.name = NAMES[code];
   }
 
   /** A plain object for postMessage and JSON logs. */
