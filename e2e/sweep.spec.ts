@@ -77,7 +77,9 @@ test('a kd sweep over K × seeds × temperature runs 8 queued runs into a table 
 
   // The rail groups the sweep's runs; each is an ordinary run with its own charts.
   await expect(bench.runItems).toHaveCount(0);
-  await page.getByRole('button', { name: "Show the sweep's runs" }).click();
+  const toggle = page.getByRole('button', { name: '8 runs', exact: true });
+  await expect(toggle).toHaveAttribute('aria-expanded', 'false');
+  await toggle.click();
   await expect(bench.runItems).toHaveCount(8);
   for (const item of await bench.runItems.all()) {
     await expect(item).toHaveAttribute('data-status', 'done');

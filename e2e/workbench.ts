@@ -1,5 +1,6 @@
 // A page object for the workbench, given to specs as the `bench` fixture.
 import { readFile } from 'node:fs/promises';
+import AxeBuilder from '@axe-core/playwright';
 import { test as base, expect, type Download, type Page } from '@playwright/test';
 
 export interface RunSetup {
@@ -22,6 +23,18 @@ export interface SweepSetup {
   seeds?: string;
   gridParam?: string;
   gridValues?: string;
+}
+
+/** axe-core's rule tags of WCAG 2.1 levels A and AA: the rule set every page state must pass. */
+const WCAG21AA = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
+
+/** One rule axe-core found violated, with the elements that violate it. */
+type AxeViolation = Awaited<ReturnType<AxeBuilder['analyze']>>['violations'][number];
+
+/** An axe-core check of one page state: its violations and a readable summary of them. */
+export interface AxeCheck {
+  violations: AxeViolation[];
+  summary: string;
 }
 
 /** Statuses after which a run no longer changes. */
@@ -83,6 +96,15 @@ export class Workbench {
   async waitForEnd(timeout = 120_000): Promise<string> {
     await expect(this.runView).toHaveAttribute('data-status', FINAL, { timeout });
     return (await this.runView.getAttribute('data-status'))!;
+  }
+
+  /** Switches the page to a theme with the "Dark theme" toggle (a no-op when it is on already). */
+  async setTheme(theme: 'light' | 'dark'): Promise<void> {
+    const toggle = this.page.getByRole('button', { name: 'Dark theme' });
+    if ((await toggle.getAttribute('aria-pressed')) !== String(theme === 'dark')) {
+      await toggle.click();
+    }
+    await expect(this.page.locator('html')).toHaveAttribute('data-theme', theme);
   }
 
   /** Opens the Sweep tab of the right panel. */
@@ -156,6 +178,31 @@ export class Workbench {
   async downloadText(click: () => Promise<void>): Promise<{ name: string; text: string }> {
     const [d] = await this.downloads(1, click);
     return { name: d.suggestedFilename(), text: await readFile((await d.path())!, 'utf8') };
+  }
+
+  /**
+   * Runs axe-core's WCAG 2.1 A/AA rules on the page as it is now. `summary` names the state,
+   * each violated rule with its impact and help, and the first few offending elements with
+   * axe's reason: as the message of `expect(check.violations.length, check.summary).toBe(0)`
+   * it reads as a to-do list.
+   */
+  async axe(state: string): Promise<AxeCheck> {
+    const { violations } = await new AxeBuilder({ page: this.page })
+      // WCAG 2.5.3 Label in Name (level A): axe ships it as experimental, so off unless asked.
+      // (options() replaces what withTags() set, so it comes first.)
+      .options({ rules: { 'label-content-name-mismatch': { enabled: true } } })
+      .withTags(WCAG21AA)
+      .analyze();
+    const lines = [`axe: ${violations.length} rule(s) violated in state "${state}"`];
+    for (const v of violations) {
+      lines.push(`- ${v.id} (${v.impact ?? 'n/a'}, ${v.nodes.length} element(s)): ${v.help}`);
+      for (const node of v.nodes.slice(0, 5)) {
+        const reason = node.failureSummary?.replace(/\s+/g, ' ').trim() ?? '';
+        lines.push(`    ${node.target.join(' ')}: ${reason.slice(0, 300)}`);
+      }
+      if (v.nodes.length > 5) lines.push(`    … and ${v.nodes.length - 5} more`);
+    }
+    return { violations, summary: lines.join('\n') };
   }
 
   /**

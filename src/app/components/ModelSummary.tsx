@@ -18,7 +18,7 @@ export function ModelTable({
       <h4>
         {role}: <code>{stats.name}</code>
       </h4>
-      <div className="table-scroll">
+      <div className="table-scroll" tabIndex={0}>
         <table>
           <thead>
             <tr>

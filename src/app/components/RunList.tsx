@@ -148,10 +148,11 @@ function SweepItem({
           type="button"
           className="ghost sweep-toggle"
           aria-expanded={open}
-          aria-label={`${open ? 'Hide' : 'Show'} the sweep's runs`}
+          title={`${open ? 'Hide' : 'Show'} the sweep's runs`}
           onClick={toggle}
         >
-          {open ? '▾' : '▸'} {info.runIds.length}
+          {/* The name is the visible text, "8 runs" (WCAG 2.5.3); aria-expanded says open or not. */}
+          <span aria-hidden="true">{open ? '▾' : '▸'}</span> {info.runIds.length} runs
         </button>
       </div>
       {open && (

@@ -111,7 +111,7 @@ function RunsTable({ records }: { records: RunRecord[] }) {
   return (
     <details className="panel">
       <summary>Runs ({records.length})</summary>
-      <div className="table-scroll">
+      <div className="table-scroll" tabIndex={0}>
         <table data-testid="sweep-runs">
           <thead>
             <tr>

@@ -29,7 +29,7 @@ function SummaryCards({ teacher }: { teacher: UploadedTeacher }) {
 /** Every preprocessing candidate detection tried, the chosen one first in weight. */
 function DetectionTable({ detection }: { detection: NonNullable<TeacherCheck['detection']> }) {
   return (
-    <div className="table-scroll">
+    <div className="table-scroll" tabIndex={0}>
       <table data-testid="detection-table">
         <caption className="small muted">
           Accuracy of each candidate on {detection.samples} labelled images

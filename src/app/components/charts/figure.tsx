@@ -52,11 +52,13 @@ export function ChartFigure({
   );
 }
 
-/** A table that scrolls sideways when wider than its column. */
+/** A table that scrolls sideways when wider than its column (focusable, so keys scroll it). */
 export function TableFigure({ children, ...figure }: FigureProps & { children: ReactNode }) {
   return (
     <Figure className="chart table-figure" {...figure}>
-      <div className="table-scroll">{children}</div>
+      <div className="table-scroll" tabIndex={0}>
+        {children}
+      </div>
     </Figure>
   );
 }
