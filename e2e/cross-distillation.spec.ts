@@ -33,4 +33,13 @@ test('a Cross Distillation run draws the estimation error per layer, held-out be
   await expect(chart).toHaveAttribute('data-points', '10');
   // Per-layer views that are not the estimation error keep their own charts.
   await expect(page.getByTestId('layers-sparsity')).toBeVisible();
+  // The loss curve marks where each fitted layer's solve and the fine-tune began.
+  const loss = page.getByTestId('chart-loss');
+  await expect(loss.getByText(/^conv\d$/).first()).toBeVisible();
+  await expect(loss.getByText('fine-tune', { exact: true })).toBeVisible();
+  // Every chart's numbers are also a table, made when it is opened.
+  const accuracy = page.getByTestId('chart-accuracy');
+  await accuracy.getByText('Data table').click();
+  await expect(accuracy.locator('table th').first()).toHaveText('step');
+  await expect(accuracy.locator('table td').last()).toHaveText(/%$/);
 });

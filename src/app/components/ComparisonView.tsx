@@ -29,6 +29,7 @@ import {
 import { useWorkbench } from '../state/context';
 import type { RunRecord } from '../state/runs';
 import {
+  accuracyYAxis,
   numberXAxis,
   TITLED_MARGIN,
   TITLED_X_AXIS_HEIGHT,
@@ -37,7 +38,7 @@ import {
   yAxisTitle,
 } from './charts/axes';
 import { describeLayers, describeScalars } from './charts/describe';
-import { ChartFigure, TableFigure } from './charts/figure';
+import { ChartFigure, seriesTable, TableFigure } from './charts/figure';
 import { color } from './charts/palette';
 import { SelectField } from './ParamField';
 import { PredictionChanges } from './PredictionChanges';
@@ -131,6 +132,15 @@ function ParetoChart({ rows }: { rows: ComparisonRow[] }) {
         height={HEIGHT}
         data-testid="compare-pareto"
         data-points={points.length}
+        table={() => ({
+          columns: ['run', COSTS[cost], 'student accuracy', 'on the Pareto front'],
+          rows: points.map((p) => [
+            label(p.id),
+            formatCost(cost, p.cost),
+            formatPercent(p.accuracy),
+            onFront.has(p.id) ? 'yes' : 'no',
+          ]),
+        })}
       >
         <ComposedChart margin={{ ...TITLED_MARGIN, right: 24 }}>
           <XAxis
@@ -142,7 +152,7 @@ function ParetoChart({ rows }: { rows: ComparisonRow[] }) {
           <YAxis
             dataKey="accuracy"
             type="number"
-            {...valueYAxis(Math.min(...ys), Math.max(...ys), formatPercent, 1)}
+            {...accuracyYAxis(Math.min(...ys), Math.max(...ys))}
             label={yAxisTitle('student accuracy (%)')}
           />
           <Tooltip
@@ -206,6 +216,13 @@ function OverlayChart({
       height={HEIGHT}
       data-testid={`compare-${scalarKey}`}
       data-points={all.length}
+      table={() =>
+        seriesTable(
+          rows.map((r) => r.label),
+          series,
+          accuracy ? formatPercent : formatNumber,
+        )
+      }
     >
       <LineChart margin={TITLED_MARGIN}>
         <XAxis
@@ -215,12 +232,9 @@ function OverlayChart({
         />
         <YAxis
           label={yAxisTitle(accuracy ? 'accuracy (%)' : (text.y ?? scalarKey))}
-          {...valueYAxis(
-            Math.min(...values),
-            Math.max(...values),
-            accuracy ? formatPercent : formatNumber,
-            accuracy ? 1 : undefined,
-          )}
+          {...(accuracy
+            ? accuracyYAxis(Math.min(...values), Math.max(...values))
+            : valueYAxis(Math.min(...values), Math.max(...values)))}
         />
         <Tooltip
           isAnimationActive={false}
@@ -277,6 +291,13 @@ function GroupedLayersChart({
       height={HEIGHT}
       data-testid={`compare-layers-${layersKey}`}
       data-points={values.length}
+      table={() => ({
+        columns: [text.x ?? 'layer', ...rows.map((r) => r.label)],
+        rows: data.map((d) => [
+          d.layer,
+          ...runs.map((r) => (r.id in d ? formatNumber(Number(d[r.id])) : '')),
+        ]),
+      })}
     >
       <BarChart data={data} margin={TITLED_MARGIN}>
         <XAxis

@@ -7,6 +7,7 @@ import { runReport } from '../state/report';
 import { ACTIVE, etaMs, type RunRecord } from '../state/runs';
 import { errorViewOf } from '../../core/metrics/error-keys';
 import { CurveChart } from './charts/CurveChart';
+import { describeMetric, type MetricText } from './charts/describe';
 import { EmbeddingView } from './charts/EmbeddingView';
 import { EstimationErrorChart } from './charts/EstimationErrorChart';
 import { ImageGrid } from './charts/ImageGrid';
@@ -67,6 +68,13 @@ function Progress({ run }: { run: RunRecord }) {
   );
 }
 
+const METRIC_FORMATS: Record<MetricText['format'], (v: number) => string> = {
+  percent: formatPercent,
+  bytes: formatBytes,
+  count: formatCount,
+  number: formatNumber,
+};
+
 /** A run on uploaded images without their labels as the test set measures agreement, not accuracy. */
 const measuresAgreement = (run: RunRecord) => !!run.config.shots && !run.config.shotsAsTest;
 
@@ -86,7 +94,10 @@ function ResultCards({ run }: { run: RunRecord }) {
     // Per-layer metrics ('estimation-error/conv2') are drawn by the per-layer charts.
     ...Object.entries(r.metrics)
       .filter(([k]) => !k.includes('/'))
-      .map(([k, v]): [string, string] => [k, formatNumber(v)]),
+      .map(([k, v]): [string, string] => {
+        const { label, format } = describeMetric(k);
+        return [label, METRIC_FORMATS[format](v)];
+      }),
   ];
   return <Cards cards={cards} testId="result" />;
 }
@@ -186,7 +197,13 @@ function Charts({ run }: { run: RunRecord }) {
   return (
     <div className="charts">
       {groups.map(([group, keys]) => (
-        <ScalarChart key={group} title={group} keys={keys} scalars={run.scalars} />
+        <ScalarChart
+          key={group}
+          title={group}
+          keys={keys}
+          scalars={run.scalars}
+          stages={run.stages}
+        />
       ))}
       <EstimationErrorChart layers={run.layers} />
       {named(run.layers)

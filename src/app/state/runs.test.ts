@@ -37,6 +37,27 @@ describe('run records', () => {
     expect(later.layers).toBe(next.layers);
   });
 
+  it('mark where each named phase began, once', () => {
+    const progress = (step: number, phase?: string): RunEvent => ({
+      kind: 'progress',
+      step,
+      total: 100,
+      phase,
+    });
+    const run = applyEvents(
+      newRun('r1', CONFIG, 'CD', 0),
+      [progress(0), progress(1, 'conv1'), progress(20, 'conv1'), progress(21, 'conv2')],
+      0,
+    );
+    const next = applyEvents(run, [progress(40, 'fine-tune'), progress(41, 'fine-tune')], 0);
+    expect(next.stages).toEqual([
+      { step: 1, label: 'conv1' },
+      { step: 21, label: 'conv2' },
+      { step: 40, label: 'fine-tune' },
+    ]);
+    expect(run.stages).toHaveLength(2);
+  });
+
   it('estimate the time left from the training rate', () => {
     let run = newRun('r1', CONFIG, 'KD', 0);
     run = applyEvents(run, [{ kind: 'progress', step: 10, total: 100 }], 1000);

@@ -53,6 +53,8 @@ export interface RunRecord {
   status: RunStatus;
   backend?: BackendInfo;
   progress?: { step: number; total: number; phase?: string };
+  /** Where each named phase of training began (a layer's solve, the fine-tune): chart markers. */
+  stages?: { step: number; label: string }[];
   /** First and latest training progress with their wall-clock times: the ETA's rate. */
   rate?: { t0: number; step0: number; t: number; step: number };
   /** Scalar series by key, each down-sampled to a few hundred points. */
@@ -148,6 +150,9 @@ export function applyEvents(run: RunRecord, events: readonly RunEvent[], now: nu
       }
       case 'progress':
         next.progress = { step: e.step, total: e.total, phase: e.phase };
+        if (e.phase && !next.stages?.some((s) => s.label === e.phase)) {
+          next.stages = [...(next.stages ?? []), { step: e.step, label: e.phase }];
+        }
         if (e.step > 0) {
           next.rate =
             next.rate && e.step >= next.rate.step0

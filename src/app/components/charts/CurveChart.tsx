@@ -34,6 +34,12 @@ export const CurveChart = staggered(function CurveChart({
       data-testid={`curve-${title}`}
       data-series={event.series.length}
       data-points={xs.length}
+      table={() => ({
+        columns: ['curve', event.xLabel, event.yLabel],
+        rows: event.series.flatMap((c) =>
+          c.x.map((x, i) => [c.name, formatNumber(x), formatNumber(c.y[i])]),
+        ),
+      })}
     >
       <LineChart margin={TITLED_MARGIN}>
         <XAxis

@@ -130,6 +130,14 @@ const Bars = staggered(function EstimationErrorBars({
       data-testid="estimation-error"
       data-view={estimationErrorKey({ ...view, data: 'held-out' })}
       data-points={values.length}
+      table={() => ({
+        columns: ['layer', 'held-out test images', 'the K shots (training)'],
+        rows: data.map((d) => [
+          d.layer,
+          d.heldOut === undefined ? '' : formatNumber(d.heldOut),
+          d.shots === undefined ? '' : formatNumber(d.shots),
+        ]),
+      })}
     >
       <BarChart data={data} margin={{ ...MARGIN, left: 8, bottom: 4 }}>
         <XAxis dataKey="layer" interval={0} />

@@ -24,6 +24,10 @@ export const LayersChart = staggered(function LayersChart({
       height={240}
       data-testid={`layers-${title}`}
       data-points={data.length}
+      table={() => ({
+        columns: [text.x ?? 'layer', text.y ?? 'value'],
+        rows: data.map((d) => [d.layer, formatNumber(d.value)]),
+      })}
     >
       <BarChart data={data} margin={TITLED_MARGIN}>
         <XAxis

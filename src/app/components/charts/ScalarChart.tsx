@@ -1,8 +1,9 @@
 import { useEffect, useState } from 'react';
-import { Legend, Line, LineChart, Tooltip, XAxis, YAxis } from 'recharts';
+import { Legend, Line, LineChart, ReferenceLine, Tooltip, XAxis, YAxis } from 'recharts';
 import { formatNumber, formatPercent } from '../../format';
 import type { Point } from '../../state/lttb';
 import {
+  accuracyYAxis,
   TITLED_MARGIN,
   numberXAxis,
   TITLED_X_AXIS_HEIGHT,
@@ -11,7 +12,7 @@ import {
   yAxisTitle,
 } from './axes';
 import { describeScalars } from './describe';
-import { ChartFigure } from './figure';
+import { ChartFigure, seriesTable } from './figure';
 import { color } from './palette';
 import { staggered } from './stagger';
 
@@ -29,11 +30,13 @@ interface Props {
   title: string;
   keys: string[];
   scalars: Record<string, Point[]>;
+  /** Where the run's phases began: drawn as labelled vertical lines. */
+  stages?: readonly { step: number; label: string }[];
 }
 
 // Drawn for streaming: no animation (a series changes ten times a second), no grid, and axis
 // ticks of our own (axes.ts); each of these costs recharts milliseconds per update.
-function ScalarChartView({ title, keys, scalars }: Props) {
+function ScalarChartView({ title, keys, scalars, stages = [] }: Props) {
   // Accuracies are fractions, read as percentages everywhere.
   const accuracy = title === 'accuracy';
   const format = accuracy ? formatPercent : formatNumber;
@@ -43,6 +46,7 @@ function ScalarChartView({ title, keys, scalars }: Props) {
     return `${k} ${format(points[points.length - 1].value)}`;
   });
   const all = keys.flatMap((k) => scalars[k]);
+  const firstStep = Math.min(...all.map((p) => p.step));
   const lastStep = Math.max(...all.map((p) => p.step));
   const values = all.map((p) => p.value);
   const text = describeScalars(title);
@@ -53,22 +57,25 @@ function ScalarChartView({ title, keys, scalars }: Props) {
       height={240}
       data-testid={`chart-${title}`}
       data-points={total}
+      table={() =>
+        seriesTable(
+          keys,
+          keys.map((k) => scalars[k]),
+          format,
+        )
+      }
     >
       <LineChart margin={TITLED_MARGIN}>
         <XAxis
-          {...numberXAxis('step', Math.min(...all.map((p) => p.step)), lastStep)}
+          {...numberXAxis('step', firstStep, lastStep)}
           height={TITLED_X_AXIS_HEIGHT}
           label={xAxisTitle(text.x ?? 'step')}
         />
         <YAxis
           label={text.y && yAxisTitle(text.y)}
-          {...valueYAxis(
-            Math.min(...values),
-            Math.max(...values),
-            format,
-            // No tick above 100 %.
-            accuracy ? 1 : undefined,
-          )}
+          {...(accuracy
+            ? accuracyYAxis(Math.min(...values), Math.max(...values))
+            : valueYAxis(Math.min(...values), Math.max(...values)))}
         />
         <Tooltip
           isAnimationActive={false}
@@ -76,6 +83,22 @@ function ScalarChartView({ title, keys, scalars }: Props) {
           labelFormatter={(v) => `step ${String(v)}`}
         />
         {keys.length > 1 && <Legend />}
+        {stages
+          .filter((s) => s.step >= firstStep && s.step <= lastStep)
+          .map((s) => (
+            <ReferenceLine
+              key={s.label}
+              x={s.step}
+              stroke="var(--muted)"
+              strokeDasharray="2 3"
+              label={{
+                value: s.label,
+                position: 'insideTopLeft',
+                fontSize: 10,
+                fill: 'var(--muted)',
+              }}
+            />
+          ))}
         {keys.map((k, i) => (
           <Line
             key={k}
@@ -99,6 +122,7 @@ export const ScalarChart = staggered(
   ScalarChartView,
   (a, b) =>
     a.title === b.title &&
+    a.stages === b.stages &&
     a.keys.length === b.keys.length &&
     a.keys.every((k, i) => k === b.keys[i] && a.scalars[k] === b.scalars[k]),
 );

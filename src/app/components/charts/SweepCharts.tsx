@@ -2,7 +2,7 @@
 // and the per-layer estimation-error ratio to layer-wise distillation (Fig. 2). They change
 // only when a run of the sweep ends, but draw on their turn like every chart (stagger.tsx).
 import { ErrorBar, Legend, Line, LineChart, ReferenceLine, Tooltip, XAxis, YAxis } from 'recharts';
-import { formatNumber } from '../../format';
+import { formatNumber, formatPercent } from '../../format';
 import type { RatioSeries, SensitivitySeries } from '../../state/sweeps';
 import { MARGIN, numberXAxis, valueYAxis, yAxisTitle } from './axes';
 import { estimationErrorKey } from '../../../core/metrics/error-keys';
@@ -56,6 +56,18 @@ export const SensitivityChart = staggered(function SensitivityChart({
       empty={all.length === 0 ? 'No run has finished yet.' : undefined}
       data-testid="sweep-sensitivity"
       data-points={points}
+      table={() => ({
+        columns: ['method and K', param, 'accuracy (mean)', 'std', 'seeds'],
+        rows: drawn.flatMap((s) =>
+          s.points.map((p) => [
+            s.label,
+            s.flat ? '(any)' : formatNumber(p.x),
+            formatPercent(p.mean),
+            formatPercent(p.std),
+            p.n,
+          ]),
+        ),
+      })}
     >
       <LineChart margin={{ ...MARGIN, bottom: 8 }}>
         <XAxis
@@ -147,6 +159,10 @@ export const ErrorRatioChart = staggered(function ErrorRatioChart({
       empty={series.length === 0 ? 'No finished pair of runs reported this view.' : undefined}
       data-testid="sweep-error-ratio"
       data-view={estimationErrorKey({ ...view, data: 'held-out' })}
+      table={() => ({
+        columns: ['layer', ...series.map((s) => s.label)],
+        rows: data.map((d, i) => [d.layer, ...series.map((s) => formatNumber(s.values[i]))]),
+      })}
       data-series={series.length}
       data-points={values.length}
     >

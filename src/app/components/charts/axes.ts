@@ -36,6 +36,17 @@ export function valueYAxis(min: number, max: number, format = formatNumber, ceil
   return { ...ticked(min, max, format, ceiling), width: 56 } satisfies YAxisProps;
 }
 
+/**
+ * An accuracy axis in percent, at least 10 points tall and never above 100 %: a change of a few
+ * tenths of a point is not drawn as a cliff.
+ */
+export function accuracyYAxis(min: number, max: number) {
+  return valueYAxis(Math.max(0, Math.min(min, max - 0.1)), max, percentTick, 1);
+}
+
+/** A tick label in percent with only the digits the ticks need: 80%, 82.5%. */
+const percentTick = (v: number) => `${Number((v * 100).toPrecision(4))}%`;
+
 /** A value axis' title, written upwards along it and centred on it. */
 export const yAxisTitle = (value: string) => ({
   value,

@@ -188,3 +188,29 @@ export const describeCurves = (key: string): CurveText => {
   return CURVES[kind]?.(of.join('/')) ?? fallback(key);
 };
 export const describeTable = (key: string): ChartText => TABLES[key] ?? fallback(key);
+
+/** A result metric's name in words and how its value reads. */
+export interface MetricText {
+  label: string;
+  format: 'percent' | 'bytes' | 'count' | 'number';
+}
+
+const METRICS: Record<string, MetricText> = {
+  finalLoss: { label: 'final training loss', format: 'number' },
+  finalKdLoss: { label: 'final distillation loss', format: 'number' },
+  finalGeneratorLoss: { label: 'final generator loss', format: 'number' },
+  finalLayerLoss: { label: 'final layer loss', format: 'number' },
+  itersPerLayer: { label: 'iterations per layer', format: 'number' },
+  shots: { label: 'labelled images used', format: 'number' },
+  bestTestAccuracy: { label: 'best test accuracy during the run', format: 'percent' },
+  collapsedAtStep: { label: 'generator collapsed at step', format: 'number' },
+  poolSize: { label: 'synthesised images', format: 'count' },
+  'nonzero-params': { label: 'non-zero parameters', format: 'count' },
+  'quantized-bytes': { label: 'size with quantized weights', format: 'bytes' },
+  'flops-ratio': { label: 'FLOPs per image vs teacher', format: 'percent' },
+  'mean-flops': { label: 'mean FLOPs per test image', format: 'count' },
+  'gated-full-flops': { label: 'FLOPs with every gate open', format: 'count' },
+};
+
+export const describeMetric = (key: string): MetricText =>
+  METRICS[key] ?? { label: key, format: 'number' };

@@ -1,6 +1,52 @@
 // The frame of every chart and table of the run and sweep views: a figure with a caption.
-import type { ReactNode } from 'react';
+import { useState, type ReactNode } from 'react';
 import { ResponsiveContainer } from 'recharts';
+
+/** A chart's numbers as a table: what a screen reader reads instead of the drawing. */
+export interface DataTable {
+  columns: string[];
+  rows: (string | number)[][];
+}
+
+/**
+ * The chart's data table under it, folded; its rows are made only when it is opened, so a
+ * streaming chart does not rebuild a hidden table ten times a second.
+ */
+function DataTableDetails({ table }: { table: () => DataTable }) {
+  const [open, setOpen] = useState(false);
+  const shown = open ? table() : undefined;
+  return (
+    <details className="data-table" onToggle={(e) => setOpen(e.currentTarget.open)}>
+      <summary>Data table</summary>
+      {shown && (
+        <div className="table-scroll" tabIndex={0}>
+          <table>
+            <thead>
+              <tr>
+                {shown.columns.map((c) => (
+                  <th key={c} scope="col">
+                    {c}
+                  </th>
+                ))}
+              </tr>
+            </thead>
+            <tbody>
+              {shown.rows.map((row, i) => (
+                <tr key={i}>
+                  {row.map((v, j) => (
+                    <td key={j} className={typeof v === 'number' ? 'num' : undefined}>
+                      {v}
+                    </td>
+                  ))}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </details>
+  );
+}
 
 interface FigureProps {
   title: ReactNode;
@@ -36,20 +82,51 @@ export function ChartFigure({
   height,
   empty,
   wide,
+  table,
   children,
   ...figure
-}: FigureProps & { height: number; empty?: string; wide?: boolean; children: ReactNode }) {
+}: FigureProps & {
+  height: number;
+  empty?: string;
+  wide?: boolean;
+  /** The drawn numbers, made on demand for the "Data table" under the chart. */
+  table?: () => DataTable;
+  children: ReactNode;
+}) {
   return (
     <Figure className={wide ? 'chart wide' : 'chart'} {...figure}>
       {empty ? (
         <p className="muted chart-empty">{empty}</p>
       ) : (
-        <ResponsiveContainer width="100%" height={height}>
-          {children}
-        </ResponsiveContainer>
+        <>
+          <ResponsiveContainer width="100%" height={height}>
+            {children}
+          </ResponsiveContainer>
+          {table && <DataTableDetails table={table} />}
+        </>
       )}
     </Figure>
   );
+}
+
+/**
+ * Series of (step, value) points as one table: a row per step, a column per series, blank
+ * where a series has no point at that step.
+ */
+export function seriesTable(
+  names: string[],
+  series: (readonly { step: number; value: number }[] | undefined)[],
+  format: (v: number) => string,
+): DataTable {
+  const byStep = new Map<number, (string | number)[]>();
+  series.forEach((points, k) => {
+    for (const p of points ?? []) {
+      const row = byStep.get(p.step) ?? [p.step, ...names.map(() => '')];
+      row[k + 1] = format(p.value);
+      byStep.set(p.step, row);
+    }
+  });
+  return { columns: ['step', ...names], rows: [...byStep.values()].sort((a, b) => +a[0] - +b[0]) };
 }
 
 /** A table that scrolls sideways when wider than its column (focusable, so keys scroll it). */
