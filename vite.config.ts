@@ -11,6 +11,46 @@ const crossOriginIsolation = {
   'Cross-Origin-Embedder-Policy': 'require-corp',
 } as const;
 
+// Nothing leaves the machine: the built page may load and connect to its own origin only.
+// - script-src: our chunks; 'wasm-unsafe-eval' compiles WebAssembly (TF.js's WASM backend);
+//   blob: is what the threaded backend's pthread workers run (Emscripten makes its glue a blob
+//   URL and importScripts() it).
+// - worker-src: the run worker ('self') and those pthread workers (blob:).
+// - style-src 'self': the stylesheet; React and recharts set inline styles through the CSSOM
+//   (element.style), which style-src does not govern, so no 'unsafe-inline'.
+// - img-src: data: for the empty favicon (href="data:,"), blob: for images made in the page.
+// - connect-src 'self': datasets, models and the .wasm binaries are fetched from the origin.
+// The built index.html carries it as a <meta> (any static server), the preview server also as
+// a header, which is what reaches the worker (a worker's policy comes from its own response,
+// never from the page's <meta>). The dev server sends none: its HMR client needs an inline
+// script and a WebSocket.
+const CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "script-src 'self' 'wasm-unsafe-eval' blob:",
+  "worker-src 'self' blob:",
+  "style-src 'self'",
+  "img-src 'self' data: blob:",
+  "font-src 'self'",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'self'",
+  "form-action 'none'",
+].join('; ');
+
+function contentSecurityPolicy(): Plugin {
+  return {
+    name: 'clab:content-security-policy',
+    apply: 'build',
+    // Right after <meta charset>, before any script or stylesheet the policy is to govern.
+    transformIndexHtml(html) {
+      const charset = '<meta charset="UTF-8" />';
+      if (!html.includes(charset)) throw new Error(`index.html lost its ${charset}`);
+      const meta = `<meta http-equiv="Content-Security-Policy" content="${CONTENT_SECURITY_POLICY}" />`;
+      return html.replace(charset, `${charset}\n    ${meta}`);
+    },
+  };
+}
+
 // The runtime calls setWasmPaths('/wasm/'), so the binaries of @tensorflow/tfjs-backend-wasm
 // must be reachable there: streamed from node_modules in dev, emitted as-is into dist/wasm/ in
 // build (not hashed, because the backend builds their file names itself).
@@ -50,9 +90,11 @@ function tfjsWasmFiles(): Plugin {
 }
 
 export default defineConfig({
-  plugins: [react(), tfjsWasmFiles()],
+  plugins: [react(), tfjsWasmFiles(), contentSecurityPolicy()],
   server: { headers: crossOriginIsolation },
-  preview: { headers: crossOriginIsolation },
+  preview: {
+    headers: { ...crossOriginIsolation, 'Content-Security-Policy': CONTENT_SECURITY_POLICY },
+  },
   worker: {
     format: 'es',
     rolldownOptions: {

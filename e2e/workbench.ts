@@ -1,7 +1,13 @@
 // A page object for the workbench, given to specs as the `bench` fixture.
 import { readFile } from 'node:fs/promises';
 import AxeBuilder from '@axe-core/playwright';
-import { test as base, expect, type Download, type Page } from '@playwright/test';
+import {
+  test as base,
+  expect,
+  type ConsoleMessage,
+  type Download,
+  type Page,
+} from '@playwright/test';
 
 export interface RunSetup {
   teacher?: string;
@@ -241,9 +247,49 @@ export class Workbench {
   }
 }
 
+/**
+ * Collects Content-Security-Policy violations of the page and its workers: Chromium's console
+ * line for each ("Refused to … because it violates the following Content Security Policy
+ * directive …") and, in the page, the `securitypolicyviolation` event, logged with its details.
+ */
+async function watchCsp(page: Page): Promise<string[]> {
+  const violations: string[] = [];
+  const watch = (m: ConsoleMessage) => {
+    const text = m.text();
+    if (/Content Security Policy|securitypolicyviolation/i.test(text)) violations.push(text);
+  };
+  page.on('console', watch);
+  page.on('worker', (worker) => {
+    worker.on('console', watch);
+    // Chromium does not surface a worker's violation reports as console lines: listen in the
+    // worker for its event. Only from when the worker is seen: a violation in its first moments
+    // (a pthread worker's importScripts) can slip by, but then the run fails on its own.
+    worker
+      .evaluate(() =>
+        self.addEventListener('securitypolicyviolation', (e) =>
+          console.error(
+            `securitypolicyviolation in a worker: ${e.effectiveDirective} blocked ${e.blockedURI} at ${e.sourceFile}:${e.lineNumber}`,
+          ),
+        ),
+      )
+      .catch(() => undefined);
+  });
+  await page.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) =>
+      console.error(
+        `securitypolicyviolation: ${e.effectiveDirective} blocked ${e.blockedURI} at ${e.sourceFile}:${e.lineNumber}`,
+      ),
+    );
+  });
+  return violations;
+}
+
 export const test = base.extend<{ bench: Workbench }>({
+  // Every spec's page runs under the built page's CSP; a violation is a bug, so it fails the test.
   bench: async ({ page }, use) => {
+    const csp = await watchCsp(page);
     await use(new Workbench(page));
+    expect(csp, `Content-Security-Policy violations:\n${csp.join('\n')}`).toEqual([]);
   },
 });
 
