@@ -267,7 +267,7 @@ test('bad model and image files say what is wrong and what to do; the page goes 
   await expect(notice).toContainText("Weight 'conv2d/kernel' contains NaN or infinite values");
 
   // Images: a zip without class folders, and a file that is no image inside one.
-  const uploadImages = (name: string, files: Record<string, string>) =>
+  const uploadImages = (name: string, files: Record<string, string | Buffer>) =>
     page.getByLabel('Upload image zip').setInputFiles({
       name,
       mimeType: 'application/zip',
@@ -280,6 +280,14 @@ test('bad model and image files say what is wrong and what to do; the page goes 
   await expect(notice).toContainText('one sub-folder per class');
   await uploadImages('broken.zip', { 'd/0/a.png': 'not a png', 'd/1/b.png': 'nor this' });
   await expect(notice).toContainText("'d/0/a.png' is not a readable image");
+  // A PNG header that claims 30000×30000 pixels is refused before any decoder sees it.
+  const huge = Buffer.alloc(33);
+  Buffer.from([0x89, 0x50, 0x4e, 0x47, 13, 10, 26, 10, 0, 0, 0, 13]).copy(huge);
+  huge.write('IHDR', 12, 'latin1');
+  huge.writeUInt32BE(30000, 16);
+  huge.writeUInt32BE(30000, 20);
+  await uploadImages('huge.zip', { 'd/0/a.png': huge, 'd/1/b.png': huge });
+  await expect(notice).toContainText("'d/0/a.png' is 30000×30000 pixels, over the 48 million");
 
   await expect(bench.runItems).toHaveCount(0);
   await bench.run({ backend: 'wasm', steps: 5, testExamples: 200 });

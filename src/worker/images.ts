@@ -2,6 +2,7 @@
 // images decoded with createImageBitmap + OffscreenCanvas to a model's input size and channels.
 import * as tf from '@tensorflow/tfjs';
 import { batches, classIndices, imagesByClass, type Dataset } from '../core/data';
+import { imageSize, MAX_IMAGE_PIXELS } from '../core/data/image-size';
 import { forward, inferShapes, type Graph } from '../core/graph';
 import { formatMiB, isZip, MAX_MODEL_BYTES, unzipFiles, type NamedBytes } from '../core/io';
 import { inputOptions } from '../core/metrics';
@@ -28,6 +29,13 @@ const IMAGE_HINT = 'Use PNG, JPEG, GIF, BMP or WebP files, or leave the unreadab
 
 /** One image as h·w·c bytes: scaled to h×w, grey (ITU-R 601 luma) for one channel, RGB for three. */
 async function decodeImage(f: NamedBytes, [h, w, c]: number[]): Promise<Uint8Array> {
+  const size = imageSize(f.bytes);
+  if (size && size.width * size.height > MAX_IMAGE_PIXELS) {
+    throw new InvalidInputError(
+      `'${f.name}' is ${size.width}×${size.height} pixels, over the ${MAX_IMAGE_PIXELS / 1e6} million decoded at most`,
+      "Scale the images down first: each is drawn at the model's input size anyway.",
+    );
+  }
   let bitmap: ImageBitmap;
   try {
     bitmap = await createImageBitmap(new Blob([f.bytes as Uint8Array<ArrayBuffer>]));
