@@ -38,7 +38,11 @@ test('no axe violations: opened, running, stopped, done, failed, sweep, comparis
   await bench.run({ steps: 60, params: { 'Step ms': 0 } });
   expect(await bench.waitForEnd()).toBe('done');
   await expect(page.getByTestId('embedding-decision-umap')).toHaveAttribute('data-points', '1500');
-  await checkBothThemes(bench, 'done');
+  // With every chart's data table (the screen-reader alternative) unfolded.
+  const tables = page.locator('summary', { hasText: /^Data table$/ });
+  expect(await tables.count()).toBeGreaterThan(0);
+  for (const summary of await tables.all()) await summary.click();
+  await checkBothThemes(bench, 'done, data tables open');
 
   await bench.run({ steps: 40, params: { 'Fail at step': 15 } });
   expect(await bench.waitForEnd()).toBe('failed');
