@@ -1,7 +1,7 @@
 // The workbench: run list on the left, the selected run in the middle, configuration on the
 // right. The page imports nothing from src/core but types (and the pure param checks): TF.js
 // lives in the worker chunk.
-import { useEffect, useState } from 'react';
+import { lazy, Suspense, useEffect, useState } from 'react';
 import { ChartWarmup } from './components/charts/ScalarChart';
 import { ComparisonView } from './components/ComparisonView';
 import { ConfigPanel } from './components/ConfigPanel';
@@ -10,6 +10,9 @@ import { RunList } from './components/RunList';
 import { RunView } from './components/RunView';
 import { SweepView } from './components/SweepView';
 import { ModelDropZone } from './components/TeacherUpload';
+
+// KaTeX and the demos load when the gallery is first opened.
+const DemoGallery = lazy(() => import('./demos/DemoGallery'));
 import { TeacherView } from './components/TeacherView';
 import { useWorkbench } from './state/context';
 import { configToHash } from './state/hash';
@@ -25,13 +28,15 @@ type Theme = 'light' | 'dark';
 interface Prefs {
   theme: Theme;
   largeFonts: boolean;
+  /** Only the middle, larger and with more contrast: for a projector. */
+  presenter: boolean;
 }
 
 const PREFS_KEY = 'clab-prefs';
 
 function loadPrefs(): Prefs {
   const dark = globalThis.matchMedia?.('(prefers-color-scheme: dark)').matches ?? false;
-  const fallback: Prefs = { theme: dark ? 'dark' : 'light', largeFonts: false };
+  const fallback: Prefs = { theme: dark ? 'dark' : 'light', largeFonts: false, presenter: false };
   try {
     return { ...fallback, ...(JSON.parse(localStorage.getItem(PREFS_KEY) ?? '{}') as Prefs) };
   } catch {
@@ -39,12 +44,13 @@ function loadPrefs(): Prefs {
   }
 }
 
-/** Theme and the classroom "large fonts" mode, remembered across visits. */
+/** Theme and the classroom modes (large fonts, presenter), remembered across visits. */
 function usePrefs(): [Prefs, (p: Partial<Prefs>) => void] {
   const [prefs, setPrefs] = useState(loadPrefs);
   useEffect(() => {
     document.documentElement.dataset.theme = prefs.theme;
     document.documentElement.dataset.fonts = prefs.largeFonts ? 'large' : 'normal';
+    document.documentElement.dataset.presenter = prefs.presenter ? 'on' : 'off';
     localStorage.setItem(PREFS_KEY, JSON.stringify(prefs));
   }, [prefs]);
   return [prefs, (p) => setPrefs((old) => ({ ...old, ...p }))];
@@ -76,15 +82,25 @@ function useConfigHash(): void {
  */
 function Main() {
   const teacherId = useWorkbench((s) => s.selectedTeacherId);
+  const demos = useWorkbench((s) => s.showingDemos);
   const comparing = useWorkbench((s) => s.comparing);
   const sweepId = useWorkbench((s) => s.selectedSweepId);
   if (teacherId) return <TeacherView key={teacherId} id={teacherId} />;
+  if (demos) {
+    return (
+      <Suspense fallback={<main className="main" aria-busy="true" />}>
+        <DemoGallery />
+      </Suspense>
+    );
+  }
   if (comparing) return <ComparisonView />;
   return sweepId ? <SweepView key={sweepId} id={sweepId} /> : <RunView />;
 }
 
 export function App() {
   const [prefs, setPrefs] = usePrefs();
+  const showingDemos = useWorkbench((s) => s.showingDemos);
+  const showDemos = useWorkbench((s) => s.showDemos);
   useConfigHash();
   useLeaveWarning();
   return (
@@ -95,6 +111,22 @@ export function App() {
           {isolationStatus()}
         </p>
         <div className="prefs">
+          <button
+            type="button"
+            className="ghost"
+            aria-pressed={showingDemos}
+            onClick={() => showDemos(!showingDemos)}
+          >
+            Demos
+          </button>
+          <button
+            type="button"
+            className="ghost"
+            aria-pressed={prefs.presenter}
+            onClick={() => setPrefs({ presenter: !prefs.presenter })}
+          >
+            Presenter mode
+          </button>
           <button
             type="button"
             className="ghost"

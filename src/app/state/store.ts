@@ -88,6 +88,8 @@ export interface WorkbenchState {
   compared: string[];
   /** The middle shows the comparison of the ticked runs. */
   comparing: boolean;
+  /** The middle shows the gallery of ready demos. */
+  showingDemos: boolean;
   /** Teachers uploaded in this browser, by id ('upload:…'); the catalog lists them too. */
   teachers: Record<string, UploadedTeacher>;
   /** The uploaded teacher the middle shows (before a sweep or a run). */
@@ -114,6 +116,12 @@ export interface WorkbenchState {
   /** Shows the comparison of the ticked runs (two or more), or leaves it with `false`. */
   showComparison(show: boolean): void;
   clearCompared(): void;
+  showDemos(show: boolean): void;
+  /**
+   * Puts the configuration a link's hash describes (with its hidden controls) into the run form,
+   * as a demo does; with `run`, starts it too.
+   */
+  openHash(hash: string, run?: boolean): void;
   remove(id: string): Promise<void>;
   /** The export file's text for the given runs (default: all). */
   exportRuns(ids?: string[]): Promise<string>;
@@ -412,6 +420,7 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
       order: [],
       compared: [],
       comparing: false,
+      showingDemos: false,
       loaded: false,
       panel: 'run',
 
@@ -471,6 +480,7 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
           selectedSweepId: undefined,
           selectedTeacherId: undefined,
           comparing: false,
+          showingDemos: false,
         });
         return run.id;
       },
@@ -485,6 +495,7 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
           selectedSweepId: undefined,
           selectedTeacherId: undefined,
           comparing: false,
+          showingDemos: false,
         });
       },
 
@@ -496,11 +507,27 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
 
       showComparison(show) {
         const comparing = show && get().compared.length >= 2;
-        set(comparing ? { comparing, selectedTeacherId: undefined } : { comparing });
+        set(
+          comparing
+            ? { comparing, selectedTeacherId: undefined, showingDemos: false }
+            : { comparing },
+        );
       },
 
       clearCompared() {
         set({ compared: [], comparing: false });
+      },
+
+      showDemos(show) {
+        set({ showingDemos: show });
+      },
+
+      openHash(hash, run = false) {
+        const { catalog } = get();
+        if (!catalog) return;
+        const { config, hidden } = configFromHash(hash, catalog);
+        set({ config, hidden, panel: 'run', showingDemos: false, comparing: false });
+        if (run) get().startRun();
       },
 
       remove: (id) => removeRuns([id]),
@@ -766,7 +793,12 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
       },
 
       selectSweep(id) {
-        set({ selectedSweepId: id, selectedTeacherId: undefined, comparing: false });
+        set({
+          selectedSweepId: id,
+          selectedTeacherId: undefined,
+          comparing: false,
+          showingDemos: false,
+        });
       },
 
       stopSweep(id) {
