@@ -66,9 +66,20 @@ test('a run pauses, resumes and stops mid-way, and keeps its student', async ({ 
   await page.waitForTimeout(1500);
   expect(await bench.points('loss')).toBe(paused);
 
+  // Step mode: on to the next reported step, its loss terms shown, then paused again.
+  await page.getByRole('button', { name: 'Step', exact: true }).click();
+  await expect.poll(() => bench.points('loss'), { timeout: 30_000 }).toBeGreaterThan(paused);
+  const stepped = await bench.points('loss');
+  await expect(page.getByTestId('step-terms')).toContainText(
+    /Paused at step \d+: loss [\d.e+-]+ · loss\/soft [\d.e+-]+ · loss\/hard/,
+  );
+  await page.waitForTimeout(1000);
+  expect(await bench.points('loss')).toBe(stepped);
+  await expect(bench.runView).toHaveAttribute('data-status', 'paused');
+
   await page.getByRole('button', { name: 'Resume' }).click();
   await expect(bench.runView).toHaveAttribute('data-status', 'running');
-  await expect.poll(() => bench.points('loss'), { timeout: 30_000 }).toBeGreaterThan(paused);
+  await expect.poll(() => bench.points('loss'), { timeout: 30_000 }).toBeGreaterThan(stepped);
 
   await page.getByRole('button', { name: 'Stop' }).click();
   expect(await bench.waitForEnd()).toBe('stopped');

@@ -219,6 +219,8 @@ export type ToWorker =
     }
   | { kind: 'task'; id: string; task: WorkerTask }
   | { kind: 'pause'; id: string }
+  /** A paused run goes on to its next reported step and pauses again (step mode). */
+  | { kind: 'step'; id: string }
   | { kind: 'resume'; id: string }
   | { kind: 'stop'; id: string };
 

@@ -32,7 +32,9 @@ export interface RunJob {
   shots?: UploadFile[];
   stop: boolean;
   paused: boolean;
-  /** Wakes a paused run (after resume or stop). */
+  /** Paused, but let through to the next reported step (step mode). */
+  stepping?: boolean;
+  /** Wakes a paused run (after resume, step or stop). */
   wake?: () => void;
 }
 
@@ -171,12 +173,21 @@ export async function runJob(
         testExamples: config.testExamples,
         backend,
       },
-      (e) => batcher.push(e),
+      (e) => {
+        batcher.push(e);
+        // Step mode: a reported step ends the step; show its events at once, then hold.
+        if (e.kind === 'progress' && job.stepping) {
+          job.stepping = false;
+          batcher.flush();
+        }
+      },
       {
         stopRequested: () => job.stop,
         whilePaused: async () => {
           await letMessagesIn();
-          while (job.paused && !job.stop) await new Promise<void>((wake) => (job.wake = wake));
+          while (job.paused && !job.stepping && !job.stop) {
+            await new Promise<void>((wake) => (job.wake = wake));
+          }
         },
       },
     );

@@ -106,6 +106,13 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
       post({ kind: msg.kind === 'pause' ? 'paused' : 'resumed', id: msg.id });
       return;
     }
+    case 'step': {
+      const j = job(msg.id);
+      if (!j?.paused) return;
+      j.stepping = true;
+      j.wake?.();
+      return;
+    }
     case 'stop': {
       const queued = queue.findIndex((j) => j.id === msg.id);
       if (queued >= 0) {

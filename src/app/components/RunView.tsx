@@ -21,6 +21,7 @@ import { ViewHead } from './ViewHead';
 function Controls({ run }: { run: RunRecord }) {
   const pause = useWorkbench((s) => s.pause);
   const resume = useWorkbench((s) => s.resume);
+  const step = useWorkbench((s) => s.step);
   const stop = useWorkbench((s) => s.stop);
   // The worker pauses between steps (or after timing the backends): say so at once.
   const [pausing, setPausing] = useState(false);
@@ -41,14 +42,41 @@ function Controls({ run }: { run: RunRecord }) {
         </button>
       )}
       {run.status === 'paused' && (
-        <button type="button" onClick={() => resume(run.id)}>
-          Resume
-        </button>
+        <>
+          <button type="button" onClick={() => resume(run.id)}>
+            Resume
+          </button>
+          <button
+            type="button"
+            title="Run to the next reported step, then pause again"
+            onClick={() => step(run.id)}
+          >
+            Step
+          </button>
+        </>
       )}
       <button type="button" className="danger" onClick={() => stop(run.id)}>
         Stop
       </button>
     </div>
+  );
+}
+
+/** While paused: the loss terms of the latest reported step, what a Step just produced. */
+function StepTerms({ run }: { run: RunRecord }) {
+  const step = run.progress?.step;
+  if (run.status !== 'paused' || step === undefined) return null;
+  const terms = Object.entries(run.scalars)
+    .filter(([key]) => /(^|\/)loss(\/|$)/.test(key))
+    .flatMap(([key, points]) => {
+      const last = points.at(-1);
+      return last?.step === step ? [`${key} ${formatNumber(last.value)}`] : [];
+    });
+  return (
+    <p className="muted small" data-testid="step-terms">
+      Paused at step {step}
+      {terms.length > 0 && `: ${terms.join(' · ')}`}. “Step” runs to the next reported step.
+    </p>
   );
 }
 
@@ -287,6 +315,7 @@ export function RunView() {
         <Controls run={run} />
       </ViewHead>
       <Progress run={run} />
+      <StepTerms run={run} />
       <p className="backend small" data-testid="backend">
         {run.backend ? (
           <>

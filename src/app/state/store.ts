@@ -109,6 +109,8 @@ export interface WorkbenchState {
   startRun(): string | undefined;
   pause(id: string): void;
   resume(id: string): void;
+  /** A paused run advances to its next reported step and pauses again. */
+  step(id: string): void;
   stop(id: string): void;
   select(id: string): void;
   /** Ticks or unticks a run for comparison. */
@@ -365,7 +367,7 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
         fail('Reading saved runs failed')(e);
       });
 
-    const control = (kind: 'pause' | 'resume' | 'stop') => (id: string) =>
+    const control = (kind: 'pause' | 'resume' | 'step' | 'stop') => (id: string) =>
       worker.send({ kind, id });
 
     /** Queues runs (all at once: one store update, then one save and one start each). */
@@ -487,6 +489,7 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
 
       pause: control('pause'),
       resume: control('resume'),
+      step: control('step'),
       stop: control('stop'),
 
       select(id) {
