@@ -97,6 +97,15 @@ function Main() {
   return sweepId ? <SweepView key={sweepId} id={sweepId} /> : <RunView />;
 }
 
+/** A top-bar switch: a button that says whether it is on (aria-pressed). */
+function Toggle({ label, on, set }: { label: string; on: boolean; set: (on: boolean) => void }) {
+  return (
+    <button type="button" className="ghost" aria-pressed={on} onClick={() => set(!on)}>
+      {label}
+    </button>
+  );
+}
+
 export function App() {
   const [prefs, setPrefs] = usePrefs();
   const showingDemos = useWorkbench((s) => s.showingDemos);
@@ -111,38 +120,22 @@ export function App() {
           {isolationStatus()}
         </p>
         <div className="prefs">
-          <button
-            type="button"
-            className="ghost"
-            aria-pressed={showingDemos}
-            onClick={() => showDemos(!showingDemos)}
-          >
-            Demos
-          </button>
-          <button
-            type="button"
-            className="ghost"
-            aria-pressed={prefs.presenter}
-            onClick={() => setPrefs({ presenter: !prefs.presenter })}
-          >
-            Presenter mode
-          </button>
-          <button
-            type="button"
-            className="ghost"
-            aria-pressed={prefs.theme === 'dark'}
-            onClick={() => setPrefs({ theme: prefs.theme === 'dark' ? 'light' : 'dark' })}
-          >
-            Dark theme
-          </button>
-          <button
-            type="button"
-            className="ghost"
-            aria-pressed={prefs.largeFonts}
-            onClick={() => setPrefs({ largeFonts: !prefs.largeFonts })}
-          >
-            Large fonts
-          </button>
+          <Toggle label="Demos" on={showingDemos} set={showDemos} />
+          <Toggle
+            label="Presenter mode"
+            on={prefs.presenter}
+            set={(presenter) => setPrefs({ presenter })}
+          />
+          <Toggle
+            label="Dark theme"
+            on={prefs.theme === 'dark'}
+            set={(dark) => setPrefs({ theme: dark ? 'dark' : 'light' })}
+          />
+          <Toggle
+            label="Large fonts"
+            on={prefs.largeFonts}
+            set={(largeFonts) => setPrefs({ largeFonts })}
+          />
         </div>
       </header>
       <NoticeBar />

@@ -4,6 +4,7 @@ import { DATASET_IDS } from '../core/data';
 import { METHODS } from '../core/methods';
 import { usableBackends, type BackendName } from '../core/runtime/backend';
 import { ARCHITECTURES, TEACHERS } from '../core/zoo';
+import { methodInfo } from './catalog';
 import { TEST_METHODS } from './probe';
 import type { Catalog, FromWorker, ToWorker } from './protocol';
 import { runJob, teacherAvailable, toRunError, type RunJob } from './run';
@@ -27,19 +28,7 @@ async function catalog(): Promise<Catalog> {
     Promise.all(TEACHERS.map((t) => teacherAvailable(t.id))),
   ]);
   return {
-    methods: methods.map(
-      ({ id, title, paper, summary, needs, defaultStudent, defaultSteps, params, presets }) => ({
-        id,
-        title,
-        paper,
-        summary,
-        needs,
-        defaultStudent,
-        defaultSteps,
-        params,
-        presets,
-      }),
-    ),
+    methods: methods.map(methodInfo),
     teachers: TEACHERS.map((t, i) => ({
       id: t.id,
       title: t.title,

@@ -3,24 +3,14 @@
 import { describe, expect, it } from 'vitest';
 import { METHODS } from '../../core/methods';
 import { ARCHITECTURES, TEACHERS } from '../../core/zoo';
+import { methodInfo } from '../../worker/catalog';
 import type { Catalog } from '../../worker/protocol';
 import { configErrors } from '../state/config';
 import { configFromHash } from '../state/hash';
 import { DEMOS } from './demos';
 
 const catalog: Catalog = {
-  methods: METHODS.map(
-    ({ id, title, paper, summary, needs, defaultStudent, defaultSteps, params }) => ({
-      id,
-      title,
-      paper,
-      summary,
-      needs,
-      defaultStudent,
-      defaultSteps,
-      params,
-    }),
-  ),
+  methods: METHODS.map(methodInfo),
   teachers: TEACHERS.map((t) => ({ ...t, available: true })),
   architectures: ARCHITECTURES.map(({ id, title, description }) => ({ id, title, description })),
   datasets: [

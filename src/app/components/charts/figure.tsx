@@ -8,6 +8,40 @@ export interface DataTable {
   rows: (string | number)[][];
 }
 
+/** Columns and rows as a table; numbers are right-aligned and read through `format`. */
+export function PlainTable({
+  table,
+  format = String,
+}: {
+  table: DataTable;
+  format?: (v: number) => string;
+}) {
+  return (
+    <table>
+      <thead>
+        <tr>
+          {table.columns.map((c) => (
+            <th key={c} scope="col">
+              {c}
+            </th>
+          ))}
+        </tr>
+      </thead>
+      <tbody>
+        {table.rows.map((row, i) => (
+          <tr key={i}>
+            {row.map((cell, j) => (
+              <td key={j} className={typeof cell === 'number' ? 'num' : undefined}>
+                {typeof cell === 'number' ? format(cell) : cell}
+              </td>
+            ))}
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
 /**
  * The chart's data table under it, folded; its rows are made only when it is opened, so a
  * streaming chart does not rebuild a hidden table ten times a second.
@@ -20,28 +54,7 @@ function DataTableDetails({ table }: { table: () => DataTable }) {
       <summary>Data table</summary>
       {shown && (
         <div className="table-scroll" tabIndex={0}>
-          <table>
-            <thead>
-              <tr>
-                {shown.columns.map((c) => (
-                  <th key={c} scope="col">
-                    {c}
-                  </th>
-                ))}
-              </tr>
-            </thead>
-            <tbody>
-              {shown.rows.map((row, i) => (
-                <tr key={i}>
-                  {row.map((v, j) => (
-                    <td key={j} className={typeof v === 'number' ? 'num' : undefined}>
-                      {v}
-                    </td>
-                  ))}
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <PlainTable table={shown} />
         </div>
       )}
     </details>
