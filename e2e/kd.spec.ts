@@ -23,9 +23,10 @@ test('KD streams live charts without long tasks, downloads the student, survives
   expect(await bench.waitForEnd()).toBe('done');
   await longTasks.report('a 75-step KD run streaming');
 
-  // Losses (total, soft, hard) are read at steps 25, 50 and 75; accuracy at the end.
+  // Losses (total, soft, hard) are read at steps 25, 50 and 75.
   await expect(bench.chart('loss')).toHaveAttribute('data-points', '9');
-  await expect(bench.chart('accuracy')).toHaveAttribute('data-points', '1');
+  // Accuracy before the first step and after the last (evalEvery 250 > 75 steps).
+  await expect(bench.chart('accuracy')).toHaveAttribute('data-points', '2');
   await expect(page.getByTestId('result')).toContainText('student accuracy');
   await expect(page.getByTestId('backend')).toContainText('Backend wasm');
   await expect(page.getByTestId('model-summary')).toContainText('conv1');

@@ -104,7 +104,7 @@ describe('Hinton knowledge distillation', () => {
     const { result, student } = await executeRun(
       {
         method: methodById('kd')!,
-        params: { alpha: 1, temperature: 4 },
+        params: { alpha: 1, temperature: 4, evalEvery: 50 },
         teacher,
         train,
         test,
@@ -123,6 +123,13 @@ describe('Hinton knowledge distillation', () => {
     expect(soft.at(-1)!.value).toBeLessThan(soft[0].value * 0.5);
     // No label was used: what the student knows came through the teacher's soft targets.
     expect(result.student.accuracy).toBeGreaterThan(0.85);
+    // The accuracy curve starts before the first step and is read every evalEvery steps.
+    const accuracy = events.filter(
+      (e): e is Extract<RunEvent, { kind: 'scalar' }> =>
+        e.kind === 'scalar' && e.key === 'accuracy/test',
+    );
+    expect(accuracy.map((e) => e.step)).toEqual([0, 50, 100, 150]);
+    expect(accuracy[0].value).toBeLessThan(0.5);
     disposeGraph(student);
     disposeGraph(teacher);
   });

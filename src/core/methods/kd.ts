@@ -30,6 +30,13 @@ const params = {
     max: 6000,
     help: 'Train on K labelled examples per class (few-shot); 0 uses the whole training set.',
   },
+  evalEvery: {
+    kind: 'int',
+    default: 250,
+    min: 1,
+    max: 100_000,
+    help: 'Student test accuracy every this many steps (and before the first, and after the last).',
+  },
 } as const;
 
 /** KL(softmax(z_T/T) ‖ softmax(z_S/T)), summed over classes, averaged over the batch. */
@@ -88,6 +95,8 @@ export const knowledgeDistillation: MethodSpec<typeof params> = {
         test: ctx.test,
         testIndices: Int32Array.from({ length: Math.min(2000, ctx.test.count) }, (_, i) => i),
         steps: ctx.steps,
+        evalEvery: p.evalEvery,
+        evalAtStart: true,
         batchSize: p.batchSize,
         optimizer,
         variables: trainableVariables(student),

@@ -25,6 +25,8 @@ export interface TrainLoopOptions {
   afterStep?(step: number): void;
   logEvery?: number;
   evalEvery?: number;
+  /** Also measure test accuracy before the first step: where the curve starts. */
+  evalAtStart?: boolean;
   /** Steps of earlier phases of the run: events count on from there. */
   stepOffset?: number;
   /** The run's whole budget, for progress; default stepOffset + steps. */
@@ -71,7 +73,7 @@ export function optimizerStep(
 /**
  * The mini-batch loop most methods share: seeded shuffles epoch after epoch, one tidied
  * optimiser step per batch, losses read back only every `logEvery` steps (a read is a GPU sync),
- * a NaN check on every read, test accuracy every `evalEvery` steps.
+ * a NaN check on every read, test accuracy every `evalEvery` steps (and at step 0 if asked).
  */
 export async function* trainLoop(
   o: TrainLoopOptions,
@@ -83,6 +85,12 @@ export async function* trainLoop(
   const prefix = o.phase ? `${o.phase}/` : '';
   const shuffle = o.rng.fork('batches');
   const last: Record<string, number> = {};
+  const evaluate = async function* (step: number): AsyncGenerator<RunEvent> {
+    const acc = await accuracy(o.graph, o.test, { indices: o.testIndices });
+    last.testAccuracy = acc;
+    yield { kind: 'scalar', key: 'accuracy/test', step: offset + step, value: acc };
+  };
+  if (o.evalAtStart) yield* evaluate(0);
   let step = 0;
   while (step < o.steps) {
     for (const batch of batches(o.data, {
@@ -111,11 +119,7 @@ export async function* trainLoop(
         }
         yield { kind: 'progress', step: offset + step, total, ...(o.phase && { phase: o.phase }) };
       }
-      if (step % evalEvery === 0 || step === o.steps) {
-        const acc = await accuracy(o.graph, o.test, { indices: o.testIndices });
-        last.testAccuracy = acc;
-        yield { kind: 'scalar', key: 'accuracy/test', step: offset + step, value: acc };
-      }
+      if (step % evalEvery === 0 || step === o.steps) yield* evaluate(step);
       if (step >= o.steps) break;
     }
   }
