@@ -164,9 +164,11 @@ test('TF.js and ONNX teachers and a few-shot folder upload; detect, distil, down
   expect(parsed.config.method).toBe('cross-distillation');
   expect(parsed.layers.length).toBeGreaterThan(0);
 
-  // Both downloads come back as teachers that predict alike (the preprocessing travels along).
+  // Both downloads come back as teachers that predict alike (the preprocessing travels along),
+  // first checked on the run's uploaded images, which are chosen now.
   await uploadTeacher(page, [zipPath]);
   await expect(view).toContainText('uploaded TF.js Layers teacher', { timeout: 60_000 });
+  await expect(summary).toContainText('accuracy on digits');
   const fromZip = await shownAccuracy(page);
   await uploadTeacher(page, [onnxPath]);
   await expect(view).toContainText('uploaded ONNX teacher', { timeout: 60_000 });

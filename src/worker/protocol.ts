@@ -164,7 +164,14 @@ export interface PredictionChangesResult {
 
 /** Work the page asks of the worker beside runs; each answers with its TaskResults entry. */
 export type WorkerTask =
-  | { kind: 'import-teacher'; files: UploadFile[]; dataset: DatasetId; backend: BackendChoice }
+  | {
+      kind: 'import-teacher';
+      files: UploadFile[];
+      dataset: DatasetId;
+      /** The run's uploaded images, when chosen: the first check is on them, not the dataset. */
+      images?: { name: string; files: UploadFile[] };
+      backend: BackendChoice;
+    }
   | { kind: 'inspect-images'; files: UploadFile[] }
   | {
       kind: 'check-teacher';

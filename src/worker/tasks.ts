@@ -135,7 +135,12 @@ async function importTeacher(
     inputShape: g.inputShape,
     classes: inferShapes(g).get(g.output)!.at(-1)!,
     files: await serializeGraph(g, { shardName: `${g.name}.weights.bin` }),
-    check: await checkTeacher(g, task.dataset, builtInData(task.dataset), false),
+    check: await checkTeacher(
+      g,
+      task.dataset,
+      task.images ? uploadedData(task.images, g) : builtInData(task.dataset),
+      false,
+    ),
   }));
 }
 

@@ -240,6 +240,14 @@ describe('workbench store', () => {
     expect(first.store.getState().config?.shots).toBe(imagesId);
     expect(await first.db.imageFiles(imagesId)).toEqual(files);
 
+    // A teacher imported now is first checked on them.
+    void first.store.getState().importTeacher(uploadFiles([new File(['{}'], 'model.json')]));
+    await vi.waitFor(() =>
+      expect(first.sent.at(-1)).toMatchObject({
+        task: { kind: 'import-teacher', images: { name: 'digits', files } },
+      }),
+    );
+
     // Another visit: the images are listed again and their files go with runs and sweeps.
     const second = await setup(first.db, '', SWEEP_CATALOG);
     const { store, sent } = second;

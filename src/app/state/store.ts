@@ -599,10 +599,14 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
         if (!config || files.length === 0) return;
         set({ teacherTask: `Reading ${files.length} file(s)…`, notice: undefined });
         try {
+          // The first check is on the run's uploaded images when they are chosen.
+          const imageSet = config.shots ? get().imageSets[config.shots] : undefined;
+          const images = imageSet && (await db.imageFiles(imageSet.id));
           const imported = await request({
             kind: 'import-teacher',
             files,
             dataset: config.dataset,
+            ...(imageSet && images && { images: { name: imageSet.name, files: images } }),
             backend: config.backend,
           });
           const teacher = uploadedTeacher(`${UPLOAD_PREFIX}${newId()}`, now(), imported);
