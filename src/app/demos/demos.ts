@@ -28,7 +28,7 @@ export const DEMOS: readonly Demo[] = [
     formula:
       '\\mathcal{L} = \\alpha\\,T^2\\,\\mathrm{KL}\\big(\\sigma(z_t/T)\\,\\|\\,\\sigma(z_s/T)\\big)' +
       ' + (1-\\alpha)\\,\\mathrm{CE}\\big(y,\\ \\sigma(z_s)\\big)',
-    hash: `teacher=lenet5-mnist&dataset=mnist&method=kd&student=half&steps=300&testExamples=2000&p.temperature=4&${FIXED}`,
+    hash: `teacher=lenet5-mnist&dataset=mnist&method=kd&student=half&steps=1000&testExamples=2000&p.temperature=4&${FIXED}`,
   },
   {
     id: 'cross-distillation-one-shot',
@@ -54,7 +54,7 @@ export const DEMOS: readonly Demo[] = [
     formula:
       '\\mathcal{L}_G = \\mathcal{L}_{\\mathrm{oh}} + \\alpha\\,\\mathcal{L}_a + \\beta\\,\\mathcal{L}_{\\mathrm{ie}},' +
       '\\qquad \\mathcal{L}_{\\mathrm{ie}} = -H\\Big(\\tfrac{1}{n}\\textstyle\\sum_i \\sigma(y_T^i)\\Big)',
-    hash: `teacher=lenet5-mnist&dataset=mnist&method=dafl&student=half&steps=150&testExamples=2000&p.evalEvery=30&${FIXED}`,
+    hash: `teacher=lenet5-mnist&dataset=mnist&method=dafl&student=half&steps=80&testExamples=2000&p.evalEvery=20&${FIXED}`,
   },
   {
     id: 'adversarial-paths',
