@@ -46,7 +46,12 @@ describe('run records', () => {
     });
     const run = applyEvents(
       newRun('r1', CONFIG, 'CD', 0),
-      [progress(0), progress(1, 'conv1'), progress(20, 'conv1'), progress(21, 'conv2')],
+      [
+        progress(0, 'loading teacher and data'),
+        progress(1, 'conv1'),
+        progress(20, 'conv1'),
+        progress(21, 'conv2'),
+      ],
       0,
     );
     const next = applyEvents(run, [progress(40, 'fine-tune'), progress(41, 'fine-tune')], 0);

@@ -150,7 +150,8 @@ export function applyEvents(run: RunRecord, events: readonly RunEvent[], now: nu
       }
       case 'progress':
         next.progress = { step: e.step, total: e.total, phase: e.phase };
-        if (e.phase && !next.stages?.some((s) => s.label === e.phase)) {
+        // Step 0 is the worker's own setup ('loading teacher and data'), not a method's phase.
+        if (e.phase && e.step > 0 && !next.stages?.some((s) => s.label === e.phase)) {
           next.stages = [...(next.stages ?? []), { step: e.step, label: e.phase }];
         }
         if (e.step > 0) {
