@@ -97,6 +97,12 @@ test('a run cut off by a reload shows as interrupted, with what it had streamed'
   await page.reload();
   expect(await asked).toBe('beforeunload');
   await expect(bench.runView).toHaveAttribute('data-status', 'interrupted');
+  // Its student as of the first evaluation (step 10) was kept, and downloads.
+  await expect(page.getByTestId('checkpoint-note')).toContainText('as of step 10');
+  const [zip] = await bench.downloads(1, () =>
+    page.getByRole('button', { name: 'Student as TF.js (.zip)' }).click(),
+  );
+  expect(zip.suggestedFilename()).toMatch(/^student-.*\.zip$/);
   await expect(page.getByTestId('run-error')).toContainText('Interrupted');
   await expect.poll(() => bench.points('loss')).toBeGreaterThan(10);
 });

@@ -253,6 +253,8 @@ export type FromWorker =
   | { kind: 'paused'; id: string }
   | { kind: 'resumed'; id: string }
   | { kind: 'finished'; id: string; result: RunResult; student: StudentFiles }
+  /** The student as it was at `step`: kept, so a run cut off still leaves a student. */
+  | { kind: 'student-checkpoint'; id: string; step: number; student: StudentFiles }
   /** Stopped while still queued: it never ran. */
   | { kind: 'cancelled'; id: string }
   | { kind: 'failed'; id: string; error: RunError };

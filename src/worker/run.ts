@@ -108,6 +108,41 @@ async function uploadedData(
   return { train, test: await labelledByTeacher(train, teacher) };
 }
 
+/** A run's student is checkpointed at an evaluation at most this often. */
+const CHECKPOINT_EVERY_MS = 30_000;
+
+/**
+ * After the first evaluation and then at most every CHECKPOINT_EVERY_MS, the student's files go
+ * to the page,
+ * which keeps them: a run cut off by a reload or a crash still leaves its student. Taken between
+ * events, when the method is suspended and the weights hold still.
+ */
+function studentCheckpoints(id: string, post: Post) {
+  // The first evaluation is checkpointed at once: a run cut off early still leaves a student.
+  let last = -Infinity;
+  let dueStep: number | undefined;
+  const state = {
+    student: undefined as Graph | undefined,
+    due(step: number) {
+      if (performance.now() - last >= CHECKPOINT_EVERY_MS) dueStep = step;
+    },
+    async take() {
+      const step = dueStep;
+      if (step === undefined || !state.student) return;
+      dueStep = undefined;
+      last = performance.now();
+      try {
+        const g = state.student;
+        const student = await serializeGraph(g, { shardName: `${g.name}.weights.bin` });
+        post({ kind: 'student-checkpoint', id, step, student }, [student.weightData]);
+      } catch {
+        // The method replaced (and disposed) the graph it started from: no checkpoint this time.
+      }
+    },
+  };
+  return state;
+}
+
 export async function runJob(
   job: RunJob,
   method: AnyMethodSpec | undefined,
@@ -160,6 +195,7 @@ export async function runJob(
     post({ kind: 'models', id, teacher: stats(teacher), student: stats(planned), classNames });
     disposeGraph(planned);
     phase('training');
+    const checkpoint = studentCheckpoints(id, post);
     const outcome = await executeRun(
       {
         method,
@@ -175,6 +211,7 @@ export async function runJob(
       },
       (e) => {
         batcher.push(e);
+        if (e.kind === 'scalar' && e.key === 'accuracy/test') checkpoint.due(e.step);
         // Step mode: a reported step ends the step; show its events at once, then hold.
         if (e.kind === 'progress' && job.stepping) {
           job.stepping = false;
@@ -183,7 +220,9 @@ export async function runJob(
       },
       {
         stopRequested: () => job.stop,
+        onStudent: (g) => (checkpoint.student = g),
         whilePaused: async () => {
+          await checkpoint.take();
           await letMessagesIn();
           while (job.paused && !job.stepping && !job.stop) {
             await new Promise<void>((wake) => (job.wake = wake));

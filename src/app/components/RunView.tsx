@@ -177,6 +177,11 @@ function Actions({ run }: { run: RunRecord }) {
           <button type="button" className="ghost" onClick={() => void downloadOnnx()}>
             Student as ONNX
           </button>
+          {run.checkpointStep !== undefined && (
+            <span className="muted small" data-testid="checkpoint-note">
+              the student as of step {run.checkpointStep}, its last checkpoint
+            </span>
+          )}
         </>
       )}
       {run.result && (

@@ -63,6 +63,21 @@ describe('run records', () => {
     expect(run.stages).toHaveLength(2);
   });
 
+  it('keep a checkpointed student until the finished one replaces it', () => {
+    const files = { modelJson: '{}', shardName: 'w.bin', weightData: new ArrayBuffer(4) };
+    const run = applyMessage(
+      newRun('r1', CONFIG, 'KD', 0),
+      { kind: 'student-checkpoint', id: 'r1', step: 250, student: files },
+      1,
+    );
+    expect(run).toMatchObject({ hasStudent: true, checkpointStep: 250 });
+    expect(interrupt({ ...run, status: 'running' })).toMatchObject({ checkpointStep: 250 });
+    const result = { status: 'done' } as never;
+    const done = applyMessage(run, { kind: 'finished', id: 'r1', result, student: files }, 2);
+    expect(done.hasStudent).toBe(true);
+    expect(done.checkpointStep).toBeUndefined();
+  });
+
   it('estimate the time left from the training rate', () => {
     let run = newRun('r1', CONFIG, 'KD', 0);
     run = applyEvents(run, [{ kind: 'progress', step: 10, total: 100 }], 1000);

@@ -74,6 +74,8 @@ export interface RunRecord {
   error?: RunError;
   /** The student's TF.js Layers files are stored (IndexedDB, beside the record). */
   hasStudent: boolean;
+  /** The stored student is the checkpoint of this step, not a finished run's. */
+  checkpointStep?: number;
   /** Set when a sweep queued this run. */
   sweep?: SweepTag;
 }
@@ -192,14 +194,18 @@ export function applyMessage(run: RunRecord, msg: FromWorker, now: number): RunR
       return { ...run, status: 'paused' };
     case 'resumed':
       return { ...run, status: 'running' };
-    case 'finished':
+    case 'finished': {
+      const { checkpointStep: _replaced, ...rest } = run;
       return {
-        ...run,
+        ...rest,
         status: msg.result.status,
         result: msg.result,
         endedAt: now,
         hasStudent: true,
       };
+    }
+    case 'student-checkpoint':
+      return { ...run, hasStudent: true, checkpointStep: msg.step };
     case 'cancelled':
       return { ...run, status: 'stopped', endedAt: now };
     case 'failed':

@@ -268,7 +268,7 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
       if (!run) return; // deleted while the worker still talked about it
       const next = applyMessage(run, msg, now());
       putRun(next);
-      if (msg.kind === 'finished') {
+      if (msg.kind === 'finished' || msg.kind === 'student-checkpoint') {
         db.putStudent(msg.id, msg.student).catch(fail('Saving the student failed'));
       }
       if (msg.kind === 'events') saveSoon(msg.id);

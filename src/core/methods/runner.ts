@@ -61,6 +61,11 @@ export interface RunControl {
   stopRequested?(): boolean;
   /** Awaited between events; resolves when the run may go on. */
   whilePaused?(): Promise<void>;
+  /**
+   * Called with the student once it is made. Between events (in whilePaused) its weights hold
+   * still, so a checkpoint may read them there.
+   */
+  onStudent?(student: Graph): void;
 }
 
 export function deriveStudent(
@@ -126,6 +131,7 @@ export async function executeRun(
     req.train,
     rng.fork('student').int(2 ** 31),
   );
+  control.onStudent?.(student);
   const gen = method.run(
     {
       teacher: req.teacher,
