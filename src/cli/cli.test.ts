@@ -4,35 +4,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-
-interface Outcome {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function clab(...args: string[]): Promise<Outcome> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['bin/clab.mjs', ...args],
-      { timeout: 120_000 },
-      (error, stdout, stderr) => {
-        resolve({ code: error ? ((error.code as number | undefined) ?? 1) : 0, stdout, stderr });
-      },
-    );
-  });
-}
-
-/** A failure is a non-zero exit with exactly one line that says what was wrong. */
-function expectOneLineFailure(out: Outcome, pattern: RegExp) {
-  expect(out.code).not.toBe(0);
-  expect(out.stdout).toBe('');
-  const lines = out.stderr.trim().split('\n');
-  expect(lines).toHaveLength(1);
-  expect(lines[0]).toMatch(/^clab: /);
-  expect(lines[0]).toMatch(pattern);
-}
+import { clab, expectOneLineFailure } from './run-clab';
 
 describe('clab', () => {
   it('evaluates the built-in LeNet-5 teacher as JSON', async () => {

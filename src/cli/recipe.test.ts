@@ -1,38 +1,10 @@
 // Recipes through the CLI as a batch scheduler would drive it: `clab sweep --emit`, one
 // `clab run --recipe` per file (each its own process), `clab collect`; and the refusals.
-import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-
-interface Outcome {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function clab(...args: string[]): Promise<Outcome> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['bin/clab.mjs', ...args],
-      { timeout: 120_000 },
-      (error, stdout, stderr) => {
-        resolve({ code: error ? ((error.code as number | undefined) ?? 1) : 0, stdout, stderr });
-      },
-    );
-  });
-}
-
-function expectOneLineFailure(out: Outcome, pattern: RegExp) {
-  expect(out.code).not.toBe(0);
-  expect(out.stdout).toBe('');
-  const lines = out.stderr.trim().split('\n');
-  expect(lines).toHaveLength(1);
-  expect(lines[0]).toMatch(/^clab: /);
-  expect(lines[0]).toMatch(pattern);
-}
+import { clab, expectOneLineFailure } from './run-clab';
 
 /** The tables without the closing line, which sums the runs' wall time (never the same twice). */
 const tables = (stdout: string) =>

@@ -3,7 +3,7 @@ import { useWorkbench } from '../state/context';
 import { configErrors, matchingPreset, presetValues } from '../state/config';
 import type { MethodInfo, RunConfig } from '../../worker/protocol';
 import { ConfigSelect, NetworkFields, RunFields, type ControlProps } from './ConfigFields';
-import { ParamField, SelectField } from './ParamField';
+import { LoadMessageLine, ParamField, SelectField, type LoadMessage } from './ParamField';
 import { SweepForm } from './SweepForm';
 
 /** Fills the method's parameters and steps from one of its presets. */
@@ -33,7 +33,7 @@ function PresetSelect({ method, config }: { method: MethodInfo; config: RunConfi
 function RecipeLoader() {
   const loadRecipe = useWorkbench((s) => s.loadRecipe);
   const input = useRef<HTMLInputElement>(null);
-  const [message, setMessage] = useState<{ error: boolean; text: string }>();
+  const [message, setMessage] = useState<LoadMessage>();
   return (
     <div className="sweep-file">
       <div className="actions">
@@ -56,15 +56,7 @@ function RecipeLoader() {
           />
         </label>
       </div>
-      {message && (
-        <p
-          className={message.error ? 'field-error' : 'field-help'}
-          role={message.error ? 'alert' : 'status'}
-          data-testid="recipe-load-message"
-        >
-          {message.text}
-        </p>
-      )}
+      <LoadMessageLine message={message} testId="recipe-load-message" />
     </div>
   );
 }

@@ -191,3 +191,22 @@ export function ParamField({
     </Field>
   );
 }
+
+/** What loading a file said: an error (an alert) or that it loaded (a status). */
+export interface LoadMessage {
+  error: boolean;
+  text: string;
+}
+
+export function LoadMessageLine({ message, testId }: { message?: LoadMessage; testId: string }) {
+  if (!message) return null;
+  return (
+    <p
+      className={message.error ? 'field-error' : 'field-help'}
+      role={message.error ? 'alert' : 'status'}
+      data-testid={testId}
+    >
+      {message.text}
+    </p>
+  );
+}

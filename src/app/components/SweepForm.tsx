@@ -13,7 +13,14 @@ import {
   studentOptions,
   type ControlProps,
 } from './ConfigFields';
-import { Field, humanize, ParamField, SelectField } from './ParamField';
+import {
+  Field,
+  humanize,
+  LoadMessageLine,
+  ParamField,
+  SelectField,
+  type LoadMessage,
+} from './ParamField';
 
 function slug(name: string | undefined): string {
   const s = (name ?? '')
@@ -71,7 +78,7 @@ function SweepFileActions({ sweep }: { sweep?: SweepConfig }) {
   const loadSweep = useWorkbench((s) => s.loadSweep);
   const input = useRef<HTMLInputElement>(null);
   const [pasted, setPasted] = useState('');
-  const [message, setMessage] = useState<{ error: boolean; text: string }>();
+  const [message, setMessage] = useState<LoadMessage>();
   const load = (text: string, what: string) => {
     const error = loadSweep(text);
     setMessage(error ? { error: true, text: error } : { error: false, text: `Loaded ${what}.` });
@@ -123,15 +130,7 @@ function SweepFileActions({ sweep }: { sweep?: SweepConfig }) {
           Load pasted sweep
         </button>
       </details>
-      {message && (
-        <p
-          className={message.error ? 'field-error' : 'field-help'}
-          role={message.error ? 'alert' : 'status'}
-          data-testid="sweep-load-message"
-        >
-          {message.text}
-        </p>
-      )}
+      <LoadMessageLine message={message} testId="sweep-load-message" />
     </div>
   );
 }
