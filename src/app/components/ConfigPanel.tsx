@@ -1,9 +1,10 @@
-import { useRef, useState } from 'react';
+import { useState } from 'react';
 import { useWorkbench } from '../state/context';
 import { configErrors, matchingPreset, presetValues } from '../state/config';
 import type { MethodInfo, RunConfig } from '../../worker/protocol';
 import { ConfigSelect, NetworkFields, RunFields, type ControlProps } from './ConfigFields';
 import { LoadMessageLine, ParamField, SelectField, type LoadMessage } from './ParamField';
+import { JsonFileButton } from './JsonFileButton';
 import { SweepForm } from './SweepForm';
 
 /** Fills the method's parameters and steps from one of its presets. */
@@ -32,29 +33,17 @@ function PresetSelect({ method, config }: { method: MethodInfo; config: RunConfi
 /** Loads a recipe file (a run's "Recipe (.json)", an emitted one, or a run report) into the form. */
 function RecipeLoader() {
   const loadRecipe = useWorkbench((s) => s.loadRecipe);
-  const input = useRef<HTMLInputElement>(null);
   const [message, setMessage] = useState<LoadMessage>();
   return (
     <div className="sweep-file">
       <div className="actions">
-        <label className="button ghost">
-          Load recipe…
-          <input
-            ref={input}
-            type="file"
-            accept=".json,application/json"
-            className="visually-hidden"
-            onChange={(e) => {
-              const file = e.target.files?.[0];
-              if (file)
-                void file.text().then((text) => {
-                  const error = loadRecipe(text, file.name);
-                  setMessage({ error: !!error, text: error ?? `Loaded ${file.name}.` });
-                });
-              if (input.current) input.current.value = '';
-            }}
-          />
-        </label>
+        <JsonFileButton
+          label="Load recipe…"
+          onText={(text, name) => {
+            const error = loadRecipe(text, name);
+            setMessage({ error: !!error, text: error ?? `Loaded ${name}.` });
+          }}
+        />
       </div>
       <LoadMessageLine message={message} testId="recipe-load-message" />
     </div>

@@ -1,4 +1,4 @@
-import { memo, useRef, useState, type MouseEvent, type ReactNode } from 'react';
+import { memo, useState, type MouseEvent, type ReactNode } from 'react';
 import { saveFile, timestamp } from '../files';
 import { formatDuration, formatTime } from '../format';
 import { useTeacherLabel, useWorkbench } from '../state/context';
@@ -10,6 +10,7 @@ import {
   type SweepInfo,
   type SweepStatus,
 } from '../state/sweeps';
+import { JsonFileButton } from './JsonFileButton';
 import { StatusBadge } from './StatusBadge';
 
 /** A run's or a sweep's button in the rail: status, title and a key figure, then detail lines. */
@@ -184,16 +185,11 @@ export function RunList() {
   const comparing = useWorkbench((s) => s.comparing);
   const showComparison = useWorkbench((s) => s.showComparison);
   const ticked = new Set(compared);
-  const input = useRef<HTMLInputElement>(null);
   /** Sweeps opened or closed by hand; the others are open while one of their runs is shown. */
   const [folded, setFolded] = useState<ReadonlyMap<string, boolean>>(new Map());
 
   const exportAll = async () => {
     saveFile(`compression-lab-runs-${timestamp()}.json`, await exportRuns(), 'application/json');
-  };
-  const importFile = async (file: File | undefined) => {
-    if (file) await importRuns(await file.text());
-    if (input.current) input.current.value = '';
   };
 
   const sweeps = collectSweeps(runs);
@@ -224,16 +220,7 @@ export function RunList() {
           >
             Export all
           </button>
-          <label className="button ghost">
-            Import runs
-            <input
-              ref={input}
-              type="file"
-              accept=".json,application/json"
-              className="visually-hidden"
-              onChange={(e) => void importFile(e.target.files?.[0])}
-            />
-          </label>
+          <JsonFileButton label="Import runs" onText={importRuns} />
         </div>
       </div>
       {compared.length > 0 && (

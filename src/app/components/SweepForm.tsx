@@ -1,9 +1,10 @@
 // The Sweep tab: methods × K × seeds × a grid over one parameter, built on the run
 // configuration, or loaded from the JSON file `npx clab sweep` reads. Starting it queues every
 // cell as an ordinary run.
-import { useMemo, useRef, useState } from 'react';
+import { useMemo, useState } from 'react';
 import { paramError } from '../../core/methods/params';
 import { saveFile } from '../files';
+import { JsonFileButton } from './JsonFileButton';
 import { useWorkbench } from '../state/context';
 import { gridChoices, resolveSweep, sweepParams, type SweepConfig } from '../state/sweeps';
 import {
@@ -76,7 +77,6 @@ function TextField({
 /** Export, import and paste of the sweep file: the one format of the page and the CLI. */
 function SweepFileActions({ sweep }: { sweep?: SweepConfig }) {
   const loadSweep = useWorkbench((s) => s.loadSweep);
-  const input = useRef<HTMLInputElement>(null);
   const [pasted, setPasted] = useState('');
   const [message, setMessage] = useState<LoadMessage>();
   const load = (text: string, what: string) => {
@@ -95,20 +95,7 @@ function SweepFileActions({ sweep }: { sweep?: SweepConfig }) {
         <button type="button" className="ghost" onClick={exportFile} disabled={!sweep}>
           Export sweep file
         </button>
-        <label className="button ghost">
-          Import sweep file
-          <input
-            ref={input}
-            type="file"
-            accept=".json,application/json"
-            className="visually-hidden"
-            onChange={(e) => {
-              const file = e.target.files?.[0];
-              if (file) void file.text().then((text) => load(text, file.name));
-              if (input.current) input.current.value = '';
-            }}
-          />
-        </label>
+        <JsonFileButton label="Import sweep file" onText={load} />
       </div>
       <details>
         <summary className="small">Paste a sweep file</summary>
