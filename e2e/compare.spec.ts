@@ -50,6 +50,10 @@ test('ticked runs are compared: final metrics, accuracy against cost, overlaid c
   await page.setViewportSize({ width: 1600, height: 1100 });
   await page.screenshot({ path: '/tmp/shots/compare.png', fullPage: true });
   await changes.screenshot({ path: '/tmp/shots/compare-changes.png' });
+  await view
+    .locator('[data-testid^="compare-layers-"]')
+    .first()
+    .screenshot({ path: '/tmp/shots/compare-layers.png' });
 
   // Choosing a run leaves the comparison; the button brings it back.
   await bench.runItems.first().click();

@@ -2,18 +2,7 @@
 // front, the series several runs share overlaid on one axis, and their per-layer values as
 // grouped bars. Every run keeps one colour throughout.
 import { useMemo, useState } from 'react';
-import {
-  Bar,
-  BarChart,
-  ComposedChart,
-  Legend,
-  Line,
-  LineChart,
-  Scatter,
-  Tooltip,
-  XAxis,
-  YAxis,
-} from 'recharts';
+import { ComposedChart, Legend, Line, LineChart, Scatter, Tooltip, XAxis, YAxis } from 'recharts';
 import { formatBytes, formatCount, formatDuration, formatNumber, formatPercent } from '../format';
 import {
   availableCosts,
@@ -37,8 +26,9 @@ import {
   xAxisTitle,
   yAxisTitle,
 } from './charts/axes';
-import { describeLayers, describeScalars } from './charts/describe';
+import { describeScalars } from './charts/describe';
 import { ChartFigure, seriesTable, TableFigure } from './charts/figure';
+import { LayerBars } from './charts/LayersChart';
 import { color } from './charts/palette';
 import { SelectField } from './ParamField';
 import { PredictionChanges } from './PredictionChanges';
@@ -272,60 +262,18 @@ function GroupedLayersChart({
   runs: RunRecord[];
   rows: ComparisonRow[];
 }) {
-  const text = describeLayers(layersKey);
-  const labels = [...new Set(runs.flatMap((r) => r.layers[layersKey]?.labels ?? []))];
-  const data = labels.map((layer) => {
-    const entry: Record<string, string | number> = { layer };
-    runs.forEach((r) => {
-      const s = r.layers[layersKey];
-      const at = s?.labels.indexOf(layer) ?? -1;
-      if (s && at >= 0) entry[r.id] = s.values[at];
-    });
-    return entry;
+  // Each run keeps its colour (its index), with or without this key.
+  const series = runs.flatMap((r, i) => {
+    const snapshot = r.layers[layersKey];
+    return snapshot ? [{ id: r.id, name: rows[i].label, color: color(i), snapshot }] : [];
   });
-  const values = runs.flatMap((r) => r.layers[layersKey]?.values ?? []);
   return (
-    <ChartFigure
-      title={text.title}
-      note={text.caption}
+    <LayerBars
+      layersKey={layersKey}
+      series={series}
+      testId={`compare-layers-${layersKey}`}
       height={HEIGHT}
-      data-testid={`compare-layers-${layersKey}`}
-      data-points={values.length}
-      table={() => ({
-        columns: [text.x ?? 'layer', ...rows.map((r) => r.label)],
-        rows: data.map((d) => [
-          d.layer,
-          ...runs.map((r) => (r.id in d ? formatNumber(Number(d[r.id])) : '')),
-        ]),
-      })}
-    >
-      <BarChart data={data} margin={TITLED_MARGIN}>
-        <XAxis
-          dataKey="layer"
-          interval={0}
-          height={TITLED_X_AXIS_HEIGHT}
-          label={xAxisTitle(text.x ?? 'layer')}
-        />
-        <YAxis
-          {...valueYAxis(Math.min(0, ...values), Math.max(0, ...values))}
-          label={text.y && yAxisTitle(text.y)}
-        />
-        <Tooltip isAnimationActive={false} formatter={(v) => formatNumber(Number(v))} />
-        <Legend />
-        {runs.map(
-          (r, i) =>
-            r.layers[layersKey] && (
-              <Bar
-                key={r.id}
-                dataKey={r.id}
-                name={rows[i].label}
-                fill={color(i)}
-                isAnimationActive={false}
-              />
-            ),
-        )}
-      </BarChart>
-    </ChartFigure>
+    />
   );
 }
 

@@ -1,4 +1,4 @@
-import { Bar, BarChart, Tooltip, XAxis, YAxis } from 'recharts';
+import { Bar, BarChart, Legend, Tooltip, XAxis, YAxis } from 'recharts';
 import { formatNumber } from '../../format';
 import type { LayersSnapshot } from '../../state/runs';
 import { TITLED_MARGIN, TITLED_X_AXIS_HEIGHT, valueYAxis, xAxisTitle, yAxisTitle } from './axes';
@@ -7,26 +7,55 @@ import { ChartFigure } from './figure';
 import { color } from './palette';
 import { staggered } from './stagger';
 
-/** One value per layer (estimation error, sparsity, …); the bars move as training goes. */
-export const LayersChart = staggered(function LayersChart({
-  title,
-  snapshot,
-}: {
-  title: string;
+/** One bar series: a run's (or a view's) per-layer values, in its colour. */
+export interface LayerSeries {
+  id: string;
+  name: string;
+  color: string;
   snapshot: LayersSnapshot;
+}
+
+/**
+ * Per-layer values of a `layers` key as bars, one series or several grouped by layer (layers
+ * in first-seen order; a series without a layer leaves a gap).
+ */
+export function LayerBars({
+  layersKey,
+  series,
+  note,
+  testId,
+  height = 240,
+}: {
+  layersKey: string;
+  series: LayerSeries[];
+  note?: string;
+  testId: string;
+  height?: number;
 }) {
-  const data = snapshot.labels.map((layer, i) => ({ layer, value: snapshot.values[i] }));
-  const text = describeLayers(title);
+  const text = describeLayers(layersKey);
+  const labels = [...new Set(series.flatMap((s) => s.snapshot.labels))];
+  const data = labels.map((layer) => {
+    const entry: Record<string, string | number> = { layer };
+    for (const s of series) {
+      const at = s.snapshot.labels.indexOf(layer);
+      if (at >= 0) entry[s.id] = s.snapshot.values[at];
+    }
+    return entry;
+  });
+  const values = series.flatMap((s) => s.snapshot.values);
   return (
     <ChartFigure
       title={text.title}
-      note={`${text.caption ? `${text.caption} ` : ''}At step ${snapshot.step}.`}
-      height={240}
-      data-testid={`layers-${title}`}
-      data-points={data.length}
+      note={note ?? text.caption}
+      height={height}
+      data-testid={testId}
+      data-points={values.length}
       table={() => ({
-        columns: [text.x ?? 'layer', text.y ?? 'value'],
-        rows: data.map((d) => [d.layer, formatNumber(d.value)]),
+        columns: [text.x ?? 'layer', ...series.map((s) => s.name)],
+        rows: data.map((d) => [
+          d.layer,
+          ...series.map((s) => (s.id in d ? formatNumber(Number(d[s.id])) : '')),
+        ]),
       })}
     >
       <BarChart data={data} margin={TITLED_MARGIN}>
@@ -37,13 +66,35 @@ export const LayersChart = staggered(function LayersChart({
           label={xAxisTitle(text.x ?? 'layer')}
         />
         <YAxis
-          {...valueYAxis(Math.min(0, ...snapshot.values), Math.max(0, ...snapshot.values))}
+          {...valueYAxis(Math.min(0, ...values), Math.max(0, ...values))}
           label={text.y && yAxisTitle(text.y)}
         />
         <Tooltip isAnimationActive={false} formatter={(v) => formatNumber(Number(v))} />
+        {series.length > 1 && <Legend />}
         {/* Each update redraws the bars at once: a tween would re-render every frame. */}
-        <Bar dataKey="value" fill={color(0)} isAnimationActive={false} />
+        {series.map((s) => (
+          <Bar key={s.id} dataKey={s.id} name={s.name} fill={s.color} isAnimationActive={false} />
+        ))}
       </BarChart>
     </ChartFigure>
+  );
+}
+
+/** One value per layer (estimation error, sparsity, …); the bars move as training goes. */
+export const LayersChart = staggered(function LayersChart({
+  title,
+  snapshot,
+}: {
+  title: string;
+  snapshot: LayersSnapshot;
+}) {
+  const text = describeLayers(title);
+  return (
+    <LayerBars
+      layersKey={title}
+      series={[{ id: 'value', name: text.y ?? 'value', color: color(0), snapshot }]}
+      note={`${text.caption ? `${text.caption} ` : ''}At step ${snapshot.step}.`}
+      testId={`layers-${title}`}
+    />
   );
 });
