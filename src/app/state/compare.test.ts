@@ -57,6 +57,13 @@ describe('comparison', () => {
     expect(testSetMismatch(rows)).toBeUndefined();
     const subset = comparisonRows([runs[0], finished('d', 'kd', 0.9, 50, { testExamples: 500 })]);
     expect(testSetMismatch(subset)).toMatch(/different test sets \(all mnist; first 500 mnist\)/);
+    // What was varied tells runs of one method apart.
+    const warm = finished('f', 'kd', 0.9, 50, { params: { temperature: 1, batchSize: 64 } });
+    expect(comparisonRows([runs[0], warm, runs[2]]).map((r) => r.label)).toEqual([
+      'KD · temperature=4 · seed 1',
+      'KD · temperature=1 · seed 1',
+      'CD · seed 1',
+    ]);
     const shots = comparisonRows([finished('e', 'kd', 0.9, 50, { shots: 'images:1' })]);
     expect(shots[0]).toMatchObject({ agreement: true, testSet: 'teacher agreement' });
   });

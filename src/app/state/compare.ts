@@ -2,7 +2,6 @@
 // accuracy-vs-cost plane with its Pareto front, and the series and per-layer values several
 // runs share. Pure functions of run records, unit-tested without a browser.
 import type { RunRecord } from './runs';
-import { gridLabel } from './sweeps';
 
 export interface ComparisonRow {
   id: string;
@@ -52,17 +51,27 @@ function testSet(run: RunRecord): string {
     : `all ${config.dataset}`;
 }
 
+/**
+ * The parameters in which a run differs from another compared run of its method, as
+ * "temperature=1, mu=0.6" (what tells two KD runs apart is what was varied).
+ */
+function differingParams(run: RunRecord, runs: readonly RunRecord[]): string {
+  const same = runs.filter((r) => r.config.method === run.config.method);
+  return Object.entries(run.config.params)
+    .filter(([key, value]) => same.some((r) => r.config.params[key] !== value))
+    .map(([key, value]) => `${key}=${String(value)}`)
+    .join(', ');
+}
+
 /** The runs' rows, labelled so that no two read alike. */
 export function comparisonRows(runs: readonly RunRecord[]): ComparisonRow[] {
   const rows = runs.map((run): ComparisonRow => {
     const { config, result, models } = run;
-    const cell = run.sweep?.cell;
-    const k = cell?.shotsPerClass ? ` · K=${cell.shotsPerClass}` : '';
-    const grid = cell && Object.keys(cell.grid).length ? ` · ${gridLabel(cell.grid)}` : '';
     const metric = (key: string) => result?.metrics[key];
+    const changed = differingParams(run, runs);
     return {
       id: run.id,
-      label: `${run.methodTitle}${k}${grid} · seed ${config.seed}`,
+      label: `${run.methodTitle}${changed ? ` · ${changed}` : ''} · seed ${config.seed}`,
       method: config.method,
       networks: `${models?.teacher.name ?? config.teacher} → ${models?.student.name ?? config.student}`,
       data: config.shots ? 'uploaded images' : config.dataset,
