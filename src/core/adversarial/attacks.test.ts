@@ -9,6 +9,9 @@ import { Rng } from '../runtime/rng';
 import { loadTeacher } from '../zoo';
 import {
   attackSuccessRate,
+  bim,
+  carliniWagner,
+  deepfool,
   fgsm,
   graphLogits,
   pgd,
@@ -41,6 +44,23 @@ afterAll(() => {
 /** Mean cross-entropy of the teacher on a pixel batch. */
 const loss = (pixels: tf.Tensor4D) =>
   tf.tidy(() => tf.losses.softmaxCrossEntropy(tf.oneHot(y, 10), logitsOf(pixels)).dataSync()[0]);
+
+/** Per-image L2 distances between two pixel batches. */
+const l2 = (a: tf.Tensor4D, b: tf.Tensor4D) =>
+  tf.tidy(() => Array.from(tf.sqrt(tf.sum(tf.square(tf.sub(a, b)), [1, 2, 3])).dataSync()));
+
+/** Success rate and the median L2 size of the successful perturbations of `clean`. */
+async function minimality(clean: tf.Tensor4D, labels: tf.Tensor1D, adv: tf.Tensor4D) {
+  const before = await predict(logitsOf, clean);
+  const after = await predict(logitsOf, adv);
+  const truth = labels.dataSync();
+  const sizes = l2(adv, clean).filter((_, i) => before[i] === truth[i] && after[i] !== before[i]);
+  sizes.sort((a, b) => a - b);
+  return {
+    rate: attackSuccessRate(before, after, truth).rate,
+    medianL2: sizes[Math.floor(sizes.length / 2)],
+  };
+}
 
 /** Largest |a − b| and the range of a. */
 function stats(a: tf.Tensor4D, b: tf.Tensor4D) {
@@ -95,12 +115,57 @@ describe('adversarial attacks on the LeNet-5 teacher', () => {
     expect(run(4)).not.toEqual(a);
   });
 
+  it('BIM walks from x itself to at least FGSM’s loss, inside the ball, the same every time', () => {
+    const one = fgsm(logitsOf, x, y, EPSILON);
+    const adv = bim(logitsOf, x, y, { epsilon: EPSILON });
+    const again = bim(logitsOf, x, y, { epsilon: EPSILON });
+    const s = stats(adv, x);
+    expect(loss(adv)).toBeGreaterThanOrEqual(loss(one));
+    expect(s.linf).toBeLessThanOrEqual(EPSILON + 1e-6);
+    expect(s.min).toBeGreaterThanOrEqual(0);
+    expect(s.max).toBeLessThanOrEqual(1);
+    expect(again.dataSync()).toEqual(adv.dataSync());
+    tf.dispose([one, adv, again]);
+  });
+
+  it('DeepFool and C&W flip nearly every answer with far smaller L2 changes than FGSM', async () => {
+    // 24 images keep the class-by-class Jacobians and the Adam search quick.
+    const [xs, ys] = [tf.slice(x, 0, 24), tf.slice(y, 0, 24)];
+    const coarse = fgsm(logitsOf, xs, ys, 0.3);
+    const fool = await deepfool(logitsOf, xs);
+    const cw = await carliniWagner(logitsOf, xs, ys, {
+      steps: 40,
+      searchSteps: 2,
+      learningRate: 0.05,
+    });
+    const [f, d, c] = await Promise.all([coarse, fool, cw].map((adv) => minimality(xs, ys, adv)));
+    expect(d.rate).toBeGreaterThan(0.9);
+    expect(c.rate).toBeGreaterThan(0.9);
+    // The minimal attacks stop at the boundary; FGSM at ε = 0.3 overshoots it by far.
+    expect(d.medianL2).toBeLessThan(f.medianL2 / 2);
+    expect(c.medianL2).toBeLessThan(f.medianL2 / 2);
+    for (const adv of [fool, cw]) {
+      const s = stats(adv, xs);
+      expect(s.min).toBeGreaterThanOrEqual(0);
+      expect(s.max).toBeLessThanOrEqual(1);
+    }
+    tf.dispose([xs, ys, coarse, fool, cw]);
+  });
+
   it('leave the tensor count flat', async () => {
     await expectFlatTensorCount(() => fgsm(logitsOf, x, y, EPSILON).dispose(), 3);
     const rng = new Rng(2);
     await expectFlatTensorCount(
       () => pgd(logitsOf, x, y, { epsilon: EPSILON, steps: 2, rng }).dispose(),
       3,
+    );
+    await expectFlatTensorCount(
+      async () => (await deepfool(logitsOf, x, { maxIterations: 2 })).dispose(),
+      2,
+    );
+    await expectFlatTensorCount(
+      async () => (await carliniWagner(logitsOf, x, y, { steps: 2, searchSteps: 1 })).dispose(),
+      2,
     );
   });
 
