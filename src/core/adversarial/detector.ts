@@ -51,7 +51,8 @@ export function standardize(s: Standardizer, rows: ArrayLike<number>[]): Float64
   });
 }
 
-function checkLabels(rows: ArrayLike<number>[], labels: ArrayLike<number>): void {
+/** Throws a RangeError unless there is one 0/1 label per row and both classes occur. */
+export function checkLabels(rows: ArrayLike<number>[], labels: ArrayLike<number>): void {
   if (rows.length !== labels.length) {
     throw new RangeError(`${rows.length} rows but ${labels.length} labels`);
   }

@@ -1,3 +1,4 @@
 export * from './attacks';
 export * from './detector';
 export * from './embed';
+export * from './forest';
