@@ -1,7 +1,7 @@
 // Three methods on one teacher, ticked in the run list and compared side by side.
 import { expect, test } from './workbench';
 
-test('ticked runs are compared: final metrics, accuracy against cost, overlaid curves, grouped layers', async ({
+test('ticked runs are compared: final metrics, latency, accuracy against cost, overlaid curves, grouped layers', async ({
   bench,
   page,
 }) => {
@@ -36,6 +36,37 @@ test('ticked runs are compared: final metrics, accuracy against cost, overlaid c
   // Layer-wise and Cross Distillation both report per-layer estimation errors.
   await expect(view.locator('[data-testid^="compare-layers-"]').first()).toBeVisible();
   await expect(view.locator('[data-testid^="compare-accuracy"]').first()).toBeVisible();
+  // Inference latency of the three students (and the teacher) on WASM: a column per measure,
+  // a number in every row, and latency becomes a cost of the scatter.
+  const costSelect = view.getByRole('combobox', { name: 'Cost' });
+  await expect(costSelect.locator('option', { hasText: 'latency' })).toBeDisabled();
+  await view.getByRole('button', { name: 'Measure latency' }).click();
+  const table = view.getByTestId('compare-table');
+  await expect(table.getByRole('columnheader', { name: 'ms, batch 1 (wasm)' })).toBeVisible({
+    timeout: 30_000,
+  });
+  await expect(
+    table.getByRole('columnheader', { name: 'ms/image, batch 64 (wasm)' }),
+  ).toBeVisible();
+  for (const measure of ['batch1Ms', 'perImageMs']) {
+    const cells = table.getByTestId(`latency-wasm-${measure}`);
+    await expect(cells).toHaveCount(3);
+    for (const text of await cells.allInnerTexts()) {
+      expect(text).toMatch(/^\d+(\.\d+)?(e-\d+)?\s+teacher \d+(\.\d+)?(e-\d+)?$/);
+      expect(Number(text.split(/\s/)[0])).toBeGreaterThan(0);
+    }
+  }
+  await costSelect.selectOption({ label: 'latency (ms, batch 1, wasm)' });
+  const pareto = view.getByTestId('compare-pareto');
+  await expect(pareto).toHaveAttribute('data-points', '3');
+  await expect(pareto).toContainText('latency (ms, batch 1, wasm)');
+  await expect(pareto.locator('.recharts-scatter-symbol')).toHaveCount(3);
+  await page.setViewportSize({ width: 1600, height: 1100 });
+  // The latency columns are the table's last: scrolled into view for the picture.
+  await table.locator('.table-scroll').evaluate((el) => (el.scrollLeft = el.scrollWidth));
+  await table.screenshot({ path: '/tmp/shots/compare-latency-table.png' });
+  await pareto.screenshot({ path: '/tmp/shots/compare-latency-pareto.png' });
+
   // What compression changed for the Cross Distillation student, against the teacher.
   const changes = view.getByTestId('prediction-changes');
   await changes

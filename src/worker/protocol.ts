@@ -162,6 +162,21 @@ export interface PredictionChangesResult {
   };
 }
 
+/** Median inference wall time of one network on the backend named (see timeInference). */
+export interface InferenceLatency {
+  backend: BackendName;
+  /** One image alone: what an interactive prediction waits for. */
+  batch1Ms: number;
+  /** A pass over 64 images divided by 64: the throughput cost. */
+  perImageMs: number;
+}
+
+/** The latency task's answer: the students by run id, the teachers by teacher id. */
+export interface LatencyResult {
+  students: Record<string, InferenceLatency>;
+  teachers: Record<string, InferenceLatency>;
+}
+
 /** Work the page asks of the worker beside runs; each answers with its TaskResults entry. */
 export type WorkerTask =
   | {
@@ -193,6 +208,15 @@ export type WorkerTask =
       /** The run's test subset: the first N test images (0: all). */
       testExamples: number;
       backend: BackendChoice;
+    }
+  | {
+      kind: 'latency';
+      /** The runs' stored students, by run id. */
+      students: Record<string, ModelFiles>;
+      /** Their teachers, each once, by teacher id: a built-in id or an uploaded teacher's files. */
+      teachers: Record<string, string | TeacherModel>;
+      /** The page's backend choice: switched to when no run holds the worker's backend. */
+      backend: BackendChoice;
     };
 
 export interface TaskResults {
@@ -201,6 +225,7 @@ export interface TaskResults {
   'inspect-images': ImageSetSummary;
   'export-onnx': Uint8Array;
   'prediction-changes': PredictionChangesResult;
+  latency: LatencyResult;
 }
 
 /** An error as it crosses postMessage (which drops the class): ClabError's toJSON shape. */

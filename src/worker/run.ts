@@ -54,6 +54,18 @@ export async function sharedBackend(choice: BackendChoice): Promise<BackendInfo>
   return activeBackend?.info ?? ensureBackend(choice);
 }
 
+/** Runs between their start and their end: switching the backend under them loses their tensors. */
+let runsGoing = 0;
+
+/**
+ * The backend a measurement asks for by name, switched to when no run holds the current one (so
+ * latencies on WASM and WebGPU can be measured one after the other); 'auto' keeps the current
+ * one rather than timing every backend again.
+ */
+export async function measuringBackend(choice: BackendChoice): Promise<BackendInfo> {
+  return runsGoing > 0 || choice === 'auto' ? sharedBackend(choice) : ensureBackend(choice);
+}
+
 const modelUrl = (teacher: string) => `${import.meta.env.BASE_URL}models/${teacher}/model.json`;
 
 /** Whether a built-in teacher has been trained; dev servers answer a missing file with index.html. */
@@ -156,6 +168,7 @@ export async function runJob(
     batcher.push({ kind: 'progress', step: 0, total: config.steps, phase: name });
   let teacher: Graph | undefined;
   let student: Graph | undefined;
+  runsGoing++;
   try {
     post({ kind: 'started', id });
     if (!method) {
@@ -240,6 +253,7 @@ export async function runJob(
     batcher.flush();
     post({ kind: 'failed', id, error: toRunError(e) });
   } finally {
+    runsGoing--;
     if (teacher) disposeGraph(teacher);
     if (student) disposeGraph(student);
   }

@@ -1,6 +1,6 @@
 // The worker's work beside runs: importing an uploaded model, measuring a teacher on a built-in
-// dataset or uploaded images (and detecting its preprocessing), exporting a student as ONNX, and
-// comparing a student's predictions with its teacher's. Every graph made
+// dataset or uploaded images (and detecting its preprocessing), exporting a student as ONNX,
+// comparing a student's predictions with its teacher's, and timing inference. Every graph made
 // here is disposed before the answer goes back; only plain data and buffers cross.
 import {
   firstExamples,
@@ -19,6 +19,7 @@ import {
   inputOptions,
   predictionChanges,
   predictions,
+  timeInference,
 } from '../core/metrics';
 import { ClabError, InvalidModelError } from '../core/runtime/errors';
 import { inspectImages, labelledImages, readUploads } from './images';
@@ -26,13 +27,16 @@ import { graphFromFiles, teacherFromModel } from './models';
 import { loadTeacher } from '../core/zoo';
 import type {
   ImportedTeacher,
+  InferenceLatency,
+  LatencyResult,
   PredictionChangesResult,
   TaskResults,
   TeacherCheck,
+  TeacherModel,
   UploadFile,
   WorkerTask,
 } from './protocol';
-import { sharedBackend, stats, toRunError } from './run';
+import { measuringBackend, sharedBackend, stats, toRunError } from './run';
 
 /** Labelled training images each preprocessing candidate is tried on (as `clab --preprocessing detect`). */
 const DETECTION_SAMPLES = 500;
@@ -144,6 +148,10 @@ async function importTeacher(
   }));
 }
 
+/** A run's teacher as the page sends it: a built-in id, or an uploaded teacher's files. */
+const teacherGraph = (teacher: string | TeacherModel): Promise<Graph> =>
+  typeof teacher === 'string' ? loadTeacher(teacher) : teacherFromModel(teacher);
+
 /** Flipped images shown at most. */
 const MAX_FLIPPED_SHOWN = 40;
 
@@ -152,7 +160,7 @@ async function comparePredictions(
   task: Extract<WorkerTask, { kind: 'prediction-changes' }>,
 ): Promise<PredictionChangesResult> {
   const [teacher, student, all] = await Promise.all([
-    typeof task.teacher === 'string' ? loadTeacher(task.teacher) : teacherFromModel(task.teacher),
+    teacherGraph(task.teacher),
     graphFromFiles(task.student),
     loadDataset(task.dataset, 'test'),
   ]);
@@ -183,6 +191,37 @@ async function comparePredictions(
       };
     }),
   );
+}
+
+/** The batch whose per-image time is the throughput cost. */
+const THROUGHPUT_BATCH = 64;
+
+/** Median ms of one image alone and per image of a full batch, on the backend in use. */
+async function inferenceLatency(
+  g: Graph,
+  backend: InferenceLatency['backend'],
+): Promise<InferenceLatency> {
+  const single = await timeInference(g, { batchSize: 1, repeats: 15, warmup: 20 });
+  const batch = await timeInference(g, { batchSize: THROUGHPUT_BATCH, repeats: 5, warmup: 2 });
+  return { backend, batch1Ms: single.median, perImageMs: batch.median / THROUGHPUT_BATCH };
+}
+
+/** Times each student and each teacher in turn: one network in memory at a time. */
+async function measureLatency(
+  task: Extract<WorkerTask, { kind: 'latency' }>,
+): Promise<LatencyResult> {
+  const { name } = await measuringBackend(task.backend);
+  const timeAll = async <T>(models: Record<string, T>, load: (m: T) => Promise<Graph>) => {
+    const timed: Record<string, InferenceLatency> = {};
+    for (const [id, model] of Object.entries(models)) {
+      timed[id] = await using(await load(model), (g) => inferenceLatency(g, name));
+    }
+    return timed;
+  };
+  return {
+    students: await timeAll(task.students, graphFromFiles),
+    teachers: await timeAll(task.teachers, teacherGraph),
+  };
 }
 
 /** Does one task; the result's buffers are listed for transfer. */
@@ -219,5 +258,7 @@ export async function runTask(
       const changes = await comparePredictions(task);
       return { result: changes, transfer: [changes.images.pixels.buffer] };
     }
+    case 'latency':
+      return { result: await measureLatency(task), transfer: [] };
   }
 }

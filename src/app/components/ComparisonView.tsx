@@ -1,14 +1,19 @@
-// Runs side by side: a table of final metrics, accuracy against a chosen cost with the Pareto
-// front, the series several runs share overlaid on one axis, and their per-layer values as
-// grouped bars. Every run keeps one colour throughout.
+// Runs side by side: a table of final metrics (with inference latency per backend, measured on
+// request), accuracy against a chosen cost with the Pareto front, the series several runs share
+// overlaid on one axis, and their per-layer values as grouped bars. Every run keeps one colour
+// throughout.
 import { useMemo, useState } from 'react';
 import { ComposedChart, Legend, Line, LineChart, Scatter, Tooltip, XAxis, YAxis } from 'recharts';
 import { formatBytes, formatCount, formatDuration, formatNumber, formatPercent } from '../format';
+import type { BackendName } from '../../worker/protocol';
 import {
   availableCosts,
   comparisonRows,
   costPoints,
-  COSTS,
+  costTitle,
+  isLatencyCost,
+  latencyBackends,
+  latencyCosts,
   paretoFront,
   sharedKeys,
   testSetMismatch,
@@ -16,7 +21,7 @@ import {
   type Cost,
 } from '../state/compare';
 import { useWorkbench } from '../state/context';
-import type { RunRecord } from '../state/runs';
+import { ACTIVE, type LatencyByBackend, type RunRecord } from '../state/runs';
 import {
   accuracyYAxis,
   numberXAxis,
@@ -30,21 +35,60 @@ import { describeScalars } from './charts/describe';
 import { ChartFigure, seriesTable, TableFigure } from './charts/figure';
 import { LayerBars } from './charts/LayersChart';
 import { color } from './charts/palette';
-import { SelectField } from './ParamField';
+import { SelectField, type SelectOption } from './ParamField';
 import { PredictionChanges } from './PredictionChanges';
 
 const HEIGHT = 260;
 const isAccuracy = (key: string) => key.split('/')[0] === 'accuracy';
 
+const formatMs = (ms: number) => `${formatNumber(ms)} ms`;
+
 const formatCost = (cost: Cost, v: number) =>
-  cost === 'bytes' || cost === 'encodedBytes' ? formatBytes(v) : formatCount(v);
+  isLatencyCost(cost)
+    ? formatMs(v)
+    : cost === 'bytes' || cost === 'encodedBytes'
+      ? formatBytes(v)
+      : formatCount(v);
+
+const cell = (v: number | undefined, f: (x: number) => string) => (v === undefined ? '–' : f(v));
+
+/** The two latency measures, as the table's columns name them. */
+const LATENCY_COLUMNS = [
+  { measure: 'batch1Ms', title: 'ms, batch 1' },
+  { measure: 'perImageMs', title: 'ms/image, batch 64' },
+] as const;
+
+/** One latency measure of a student on one backend, its teacher's beneath; why not, if absent. */
+function LatencyCell({
+  row,
+  backend,
+  measure,
+}: {
+  row: ComparisonRow;
+  backend: BackendName;
+  measure: (typeof LATENCY_COLUMNS)[number]['measure'];
+}) {
+  const of = (byBackend: LatencyByBackend) => byBackend[backend]?.[measure];
+  const student = of(row.latency);
+  const teacher = of(row.teacherLatency);
+  return (
+    <td
+      className="num"
+      data-testid={`latency-${backend}-${measure}`}
+      title={student === undefined ? (row.noLatency ?? `not measured on ${backend}`) : undefined}
+    >
+      {cell(student, formatNumber)}
+      {teacher !== undefined && <div className="muted small">teacher {formatNumber(teacher)}</div>}
+    </td>
+  );
+}
 
 function MetricsTable({ rows }: { rows: ComparisonRow[] }) {
-  const cell = (v: number | undefined, f: (x: number) => string) => (v === undefined ? '–' : f(v));
+  const backends = latencyBackends(rows);
   return (
     <TableFigure
       title="Final metrics"
-      note="Student accuracy on the test set (agreement with the teacher where marked), its size and cost, and how the run went."
+      note={`Student accuracy on the test set (agreement with the teacher where marked), its size and cost, and how the run went.${backends.length ? ' Latency: median wall time of one inference pass on the backend named, the teacher’s beneath.' : ''}`}
       data-testid="compare-table"
     >
       <table>
@@ -63,6 +107,13 @@ function MetricsTable({ rows }: { rows: ComparisonRow[] }) {
               ),
             )}
             <th scope="col">backend</th>
+            {backends.flatMap((b) =>
+              LATENCY_COLUMNS.map(({ measure, title }) => (
+                <th key={`${b}-${measure}`} scope="col" className="num">
+                  {title} ({b})
+                </th>
+              )),
+            )}
           </tr>
         </thead>
         <tbody>
@@ -88,6 +139,11 @@ function MetricsTable({ rows }: { rows: ComparisonRow[] }) {
               <td className="num">{cell(r.encodedBytes, formatBytes)}</td>
               <td className="num">{cell(r.wallTimeMs, formatDuration)}</td>
               <td>{r.backend ?? '–'}</td>
+              {backends.flatMap((b) =>
+                LATENCY_COLUMNS.map(({ measure }) => (
+                  <LatencyCell key={`${b}-${measure}`} row={r} backend={b} measure={measure} />
+                )),
+              )}
             </tr>
           ))}
         </tbody>
@@ -98,7 +154,23 @@ function MetricsTable({ rows }: { rows: ComparisonRow[] }) {
 
 /** Accuracy against a cost, every run a dot in its colour, the Pareto front a line. */
 function ParetoChart({ rows }: { rows: ComparisonRow[] }) {
-  const costs = availableCosts(rows);
+  // Latency is offered per backend measured, and only where every plotted run has it.
+  const latency = latencyCosts(rows);
+  const costs: Cost[] = [
+    ...availableCosts(rows),
+    ...latency.flatMap((l) => (l.cost && !l.missing.length ? [l.cost] : [])),
+  ];
+  const options: SelectOption[] = [
+    ...costs.filter((c) => !isLatencyCost(c)).map((c) => ({ value: c, title: costTitle(c) })),
+    ...latency.map((l) => ({
+      value: l.cost ?? 'latency',
+      title: l.title,
+      disabled: !l.cost || l.missing.length > 0,
+      hint: l.missing.length
+        ? `Not measured${l.cost ? ' on this backend' : ''} for ${l.missing.join(', ')}: press Measure latency.`
+        : undefined,
+    })),
+  ];
   const [chosen, setCost] = useState<Cost>('bytes');
   const cost = costs.includes(chosen) ? chosen : costs[0];
   if (!cost) return null;
@@ -113,7 +185,7 @@ function ParetoChart({ rows }: { rows: ComparisonRow[] }) {
       <SelectField
         label="Cost"
         value={cost}
-        options={costs.map((c) => ({ value: c, title: COSTS[c] }))}
+        options={options}
         onChange={(v) => setCost(v as Cost)}
       />
       <ChartFigure
@@ -123,7 +195,7 @@ function ParetoChart({ rows }: { rows: ComparisonRow[] }) {
         data-testid="compare-pareto"
         data-points={points.length}
         table={() => ({
-          columns: ['run', COSTS[cost], 'student accuracy', 'on the Pareto front'],
+          columns: ['run', costTitle(cost), 'student accuracy', 'on the Pareto front'],
           rows: points.map((p) => [
             label(p.id),
             formatCost(cost, p.cost),
@@ -137,7 +209,7 @@ function ParetoChart({ rows }: { rows: ComparisonRow[] }) {
             {...numberXAxis('cost', Math.min(...xs), Math.max(...xs))}
             tickFormatter={(v: number) => formatCost(cost, v)}
             height={TITLED_X_AXIS_HEIGHT}
-            label={xAxisTitle(COSTS[cost])}
+            label={xAxisTitle(costTitle(cost))}
           />
           <YAxis
             dataKey="accuracy"
@@ -277,6 +349,43 @@ function GroupedLayersChart({
   );
 }
 
+/**
+ * Times the compared runs' students (and teachers) on the run form's backend; switching the
+ * backend there and measuring again puts a second backend's columns beside the first.
+ */
+function MeasureLatency({ runs, rows }: { runs: RunRecord[]; rows: ComparisonRow[] }) {
+  const measureLatency = useWorkbench((s) => s.measureLatency);
+  const backend = useWorkbench((s) => s.config?.backend);
+  // Any run holding the worker, compared or not: it would share the CPU (or GPU) with the timing.
+  const training = useWorkbench((s) => Object.values(s.runs).find((r) => ACTIVE.has(r.status)));
+  const [busy, setBusy] = useState(false);
+  const missing = rows.filter((r) => r.noLatency);
+  const measurable = runs.length - missing.length;
+  const measure = async () => {
+    setBusy(true);
+    await measureLatency(runs.map((r) => r.id));
+    setBusy(false);
+  };
+  return (
+    <div className="upload-row" data-testid="measure-latency">
+      <button
+        type="button"
+        disabled={busy || !!training || measurable === 0}
+        onClick={() => void measure()}
+      >
+        {busy ? 'Measuring latency…' : 'Measure latency'}
+      </button>
+      <span className="muted small">
+        {training
+          ? `Wait until ${training.methodTitle} (${training.status}) ends or stop it: timing while a run trains measures the contention, not the model.`
+          : `Median of repeated inference passes of each student and its teacher, at batch 1 and batch 64, on ${!backend || backend === 'auto' ? 'the backend in use' : backend}; choose another backend in the Run tab and measure again to compare.`}
+        {missing.length > 0 &&
+          ` Not for ${missing.map((r) => `${r.label} (${r.noLatency})`).join('; ')}.`}
+      </span>
+    </div>
+  );
+}
+
 /** The ticked runs compared; the rail's checkboxes choose them. */
 export function ComparisonView() {
   const ids = useWorkbench((s) => s.compared);
@@ -319,6 +428,7 @@ export function ComparisonView() {
           {mismatch}
         </p>
       )}
+      <MeasureLatency runs={runs} rows={rows} />
       <MetricsTable rows={rows} />
       <ParetoChart rows={rows} />
       <div className="charts">

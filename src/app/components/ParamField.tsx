@@ -81,6 +81,8 @@ export interface SelectOption {
   value: string;
   title: string;
   disabled?: boolean;
+  /** Shown on hover: why it is disabled, say. */
+  hint?: string;
 }
 
 /** The select of a Field: a schema's enum, a run setting, a sweep's student or grid parameter. */
@@ -105,7 +107,7 @@ function Select({
       onChange={(e) => onChange(e.target.value)}
     >
       {options.map((o) => (
-        <option key={o.value} value={o.value} disabled={o.disabled}>
+        <option key={o.value} value={o.value} disabled={o.disabled} title={o.hint}>
           {o.title}
         </option>
       ))}

@@ -3,12 +3,14 @@ import {
   availableCosts,
   comparisonRows,
   costPoints,
+  latencyBackends,
+  latencyCosts,
   paretoFront,
   sharedKeys,
   testSetMismatch,
 } from './compare';
 import { CONFIG } from './fixtures';
-import { newRun, type RunRecord } from './runs';
+import { newRun, withLatency, type RunRecord } from './runs';
 
 function finished(id: string, method: string, accuracy: number, bytes: number, extra = {}) {
   const run: RunRecord = {
@@ -84,6 +86,32 @@ describe('comparison', () => {
     ]);
     // Only one run has encoded bytes: not a cost to compare on.
     expect(availableCosts(rows)).toEqual(['bytes', 'flops', 'params']);
+  });
+
+  it('offers latency as a cost per backend, only once every plotted run was timed there', () => {
+    const timed = (run: RunRecord, backend: 'wasm' | 'webgpu', batch1Ms: number) => ({
+      ...run,
+      hasStudent: true,
+      latency: withLatency(run.latency, { backend, batch1Ms, perImageMs: batch1Ms / 10 }, 5),
+    });
+    const a = finished('a', 'kd', 0.9, 100);
+    const c = finished('c', 'cd', 0.95, 200);
+    expect(latencyCosts(comparisonRows([a, c]))).toEqual([
+      { title: 'latency (ms, batch 1)', missing: ['KD · seed 1', 'CD · seed 1'] },
+    ]);
+    const rows = comparisonRows([timed(timed(a, 'wasm', 2), 'webgpu', 1), timed(c, 'wasm', 3)]);
+    expect(rows[0].latency.wasm).toEqual({ batch1Ms: 2, perImageMs: 0.2, at: 5 });
+    expect(latencyBackends(rows)).toEqual(['webgpu', 'wasm']);
+    expect(latencyCosts(rows)).toEqual([
+      { cost: 'latency:webgpu', title: 'latency (ms, batch 1, webgpu)', missing: ['CD · seed 1'] },
+      { cost: 'latency:wasm', title: 'latency (ms, batch 1, wasm)', missing: [] },
+    ]);
+    expect(costPoints(rows, 'latency:wasm')).toEqual([
+      { id: 'a', cost: 2, accuracy: 0.9 },
+      { id: 'c', cost: 3, accuracy: 0.95 },
+    ]);
+    // A run without a stored student says why it has no latency.
+    expect(comparisonRows([a])[0].noLatency).toBe('it has no stored student');
   });
 
   it('shares the keys at least two runs have', () => {

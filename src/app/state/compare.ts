@@ -1,7 +1,8 @@
 // The comparison view's data: finished runs side by side, as rows of final metrics, points of an
 // accuracy-vs-cost plane with its Pareto front, and the series and per-layer values several
 // runs share. Pure functions of run records, unit-tested without a browser.
-import type { RunRecord } from './runs';
+import type { BackendName } from '../../worker/protocol';
+import { latencyUnavailable, type LatencyByBackend, type RunRecord } from './runs';
 
 export interface ComparisonRow {
   id: string;
@@ -28,6 +29,11 @@ export interface ComparisonRow {
   backend?: string;
   /** The test images accuracy was measured on: 'all' or the first N. */
   testSet: string;
+  /** Inference latency of the student and of its teacher, per backend measured on. */
+  latency: LatencyByBackend;
+  teacherLatency: LatencyByBackend;
+  /** Why the student's latency cannot be measured (no stored student). */
+  noLatency?: string;
 }
 
 /** Costs the accuracy-vs-cost plane can put on its x axis. */
@@ -38,7 +44,22 @@ export const COSTS = {
   params: 'parameters',
   nonZeroParams: 'non-zero parameters',
 } as const;
-export type Cost = keyof typeof COSTS;
+/** Batch-1 inference latency on one backend: a cost only comparable on the same backend. */
+export type LatencyCost = `latency:${BackendName}`;
+export type Cost = keyof typeof COSTS | LatencyCost;
+
+const BACKEND_ORDER: readonly BackendName[] = ['webgpu', 'wasm', 'webgl', 'cpu'];
+const latencyBackend = (cost: LatencyCost) => cost.slice('latency:'.length) as BackendName;
+export const isLatencyCost = (cost: Cost): cost is LatencyCost => cost.startsWith('latency:');
+
+export function costTitle(cost: Cost): string {
+  return isLatencyCost(cost) ? `latency (ms, batch 1, ${latencyBackend(cost)})` : COSTS[cost];
+}
+
+/** A row's value of a cost, if it has one. */
+export function costOf(row: ComparisonRow, cost: Cost): number | undefined {
+  return isLatencyCost(cost) ? row.latency[latencyBackend(cost)]?.batch1Ms : row[cost];
+}
 
 const DATASET_TEST_SIZE: Record<string, number> = { mnist: 10000, fashion: 10000 };
 
@@ -88,6 +109,9 @@ export function comparisonRows(runs: readonly RunRecord[]): ComparisonRow[] {
       wallTimeMs: result?.wallTimeMs,
       backend: run.backend?.name ?? result?.backend,
       testSet: testSet(run),
+      latency: run.latency ?? {},
+      teacherLatency: run.teacherLatency ?? {},
+      noLatency: latencyUnavailable(run),
     };
   });
   // Runs that still read alike (the same method and seed) are told apart by their order.
@@ -131,18 +155,47 @@ export function paretoFront(points: readonly CostPoint[]): CostPoint[] {
 
 /** The rows' points on a cost axis: those with both an accuracy and that cost. */
 export function costPoints(rows: readonly ComparisonRow[], cost: Cost): CostPoint[] {
-  return rows.flatMap((r) =>
-    r.accuracy !== undefined && r[cost] !== undefined
-      ? [{ id: r.id, cost: r[cost], accuracy: r.accuracy }]
-      : [],
+  return rows.flatMap((r) => {
+    const c = costOf(r, cost);
+    return r.accuracy !== undefined && c !== undefined
+      ? [{ id: r.id, cost: c, accuracy: r.accuracy }]
+      : [];
+  });
+}
+
+/** The size and compute costs at least two of the rows have, in COSTS' order. */
+export function availableCosts(rows: readonly ComparisonRow[]): Cost[] {
+  return (Object.keys(COSTS) as (keyof typeof COSTS)[]).filter(
+    (c) => rows.filter((r) => r.accuracy !== undefined && r[c] !== undefined).length >= 2,
   );
 }
 
-/** The costs at least two of the rows have, in COSTS' order. */
-export function availableCosts(rows: readonly ComparisonRow[]): Cost[] {
-  return (Object.keys(COSTS) as Cost[]).filter(
-    (c) => rows.filter((r) => r.accuracy !== undefined && r[c] !== undefined).length >= 2,
-  );
+/** The backends any row's student was timed on, in the order backends are preferred. */
+export function latencyBackends(rows: readonly ComparisonRow[]): BackendName[] {
+  return BACKEND_ORDER.filter((b) => rows.some((r) => r.latency[b]));
+}
+
+/**
+ * Latency as a cost, one per backend measured on: usable only when every run with an accuracy
+ * has been timed on that backend (latencies on different backends do not compare). `missing`
+ * names the runs that lack it; with nothing measured yet there is one entry, `cost` undefined.
+ */
+export function latencyCosts(
+  rows: readonly ComparisonRow[],
+): { cost?: LatencyCost; title: string; missing: string[] }[] {
+  const plotted = rows.filter((r) => r.accuracy !== undefined);
+  const backends = latencyBackends(rows);
+  if (!backends.length) {
+    return [{ title: 'latency (ms, batch 1)', missing: plotted.map((r) => r.label) }];
+  }
+  return backends.map((b) => {
+    const cost: LatencyCost = `latency:${b}`;
+    return {
+      cost,
+      title: costTitle(cost),
+      missing: plotted.filter((r) => !r.latency[b]).map((r) => r.label),
+    };
+  });
 }
 
 /** Keys present in at least two of the records, in first-seen order. */

@@ -3,7 +3,9 @@
 // without a browser.
 import type {
   BackendInfo,
+  BackendName,
   FromWorker,
+  InferenceLatency,
   ModelStats,
   RunConfig,
   RunError,
@@ -29,6 +31,16 @@ export interface LayersSnapshot {
   labels: string[];
   values: number[];
 }
+
+/** A network's inference latency on one backend, and when it was measured. */
+export interface MeasuredLatency {
+  batch1Ms: number;
+  perImageMs: number;
+  at: number;
+}
+
+/** The latest measurement on each backend measured on. */
+export type LatencyByBackend = Partial<Record<BackendName, MeasuredLatency>>;
 
 /** A run made by a sweep: which sweep, which of its cells, and the sweep's config. */
 export interface SweepTag {
@@ -78,6 +90,27 @@ export interface RunRecord {
   checkpointStep?: number;
   /** Set when a sweep queued this run. */
   sweep?: SweepTag;
+  /** The stored student's inference latency, per backend it was measured on. */
+  latency?: LatencyByBackend;
+  /** The teacher's, measured alongside, so both sit side by side. */
+  teacherLatency?: LatencyByBackend;
+}
+
+/** Adds a measurement on its backend (replacing an older one there); none leaves them as they were. */
+export function withLatency(
+  byBackend: LatencyByBackend | undefined,
+  measured: InferenceLatency | undefined,
+  at: number,
+): LatencyByBackend | undefined {
+  if (!measured) return byBackend;
+  const { backend, batch1Ms, perImageMs } = measured;
+  return { ...byBackend, [backend]: { batch1Ms, perImageMs, at } };
+}
+
+/** Why a run's inference latency cannot be measured, or undefined when it can. */
+export function latencyUnavailable(run: RunRecord): string | undefined {
+  if (run.hasStudent) return undefined;
+  return ACTIVE.has(run.status) ? 'it has no student yet' : 'it has no stored student';
 }
 
 /** Newest first; a sweep's runs share a creation time and keep their cell order. */

@@ -73,6 +73,46 @@ describe('workbench store', () => {
     expect((await db.all())[0]).toMatchObject({ id, status: 'done' });
   });
 
+  it('measures latency of stored students and their teacher once, keeping each backend', async () => {
+    const { store, sent, db, reply } = await setup();
+    const student = { modelJson: '{}', shardName: 'w.bin', weightData: new ArrayBuffer(8) };
+    const finish = () => {
+      const id = store.getState().startRun()!;
+      reply({ kind: 'finished', id, result: { status: 'done' } as never, student });
+      return id;
+    };
+    const [a, b] = [finish(), finish()];
+    await vi.waitFor(async () => expect(await db.student(b)).toEqual(student));
+    const measure = async (backend: 'wasm' | 'webgpu', ms: number) => {
+      sent.length = 0;
+      store.getState().setConfig({ backend });
+      const done = store.getState().measureLatency([a, b]);
+      await vi.waitFor(() => expect(sent).toHaveLength(1));
+      const task = sent[0] as Extract<ToWorker, { kind: 'task' }>;
+      expect(task.task).toEqual({
+        kind: 'latency',
+        students: { [a]: student, [b]: student },
+        teachers: { 'lenet5-mnist': 'lenet5-mnist' },
+        backend,
+      });
+      const timed = { backend, batch1Ms: ms, perImageMs: ms / 10 };
+      const result = { students: { [a]: timed, [b]: timed }, teachers: { 'lenet5-mnist': timed } };
+      reply({ kind: 'task-done', id: task.id, result });
+      await done;
+    };
+    await measure('wasm', 2);
+    await measure('webgpu', 1);
+    const run = store.getState().runs[a];
+    expect(run.latency).toMatchObject({
+      wasm: { batch1Ms: 2, perImageMs: 0.2 },
+      webgpu: { batch1Ms: 1, perImageMs: 0.1 },
+    });
+    expect(run.teacherLatency?.wasm?.batch1Ms).toBe(2);
+    await vi.waitFor(async () =>
+      expect((await db.all()).find((r) => r.id === a)?.latency?.webgpu?.batch1Ms).toBe(1),
+    );
+  });
+
   it('marks runs cut off by a reload as interrupted', async () => {
     const first = await setup();
     const id = first.store.getState().startRun()!;

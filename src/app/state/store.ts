@@ -22,7 +22,16 @@ import { decodeArchive, encodeArchive, type ArchiveEntry } from './archive';
 import { configErrors, methodDefaults } from './config';
 import type { RunDb } from './db';
 import { configFromHash } from './hash';
-import { ACTIVE, applyMessage, interrupt, newestFirst, newRun, type RunRecord } from './runs';
+import {
+  ACTIVE,
+  applyMessage,
+  interrupt,
+  latencyUnavailable,
+  newestFirst,
+  newRun,
+  withLatency,
+  type RunRecord,
+} from './runs';
 import {
   cellRunConfig,
   collectSweeps,
@@ -150,6 +159,11 @@ export interface WorkbenchState {
    * matrices and the images compression flipped (computed in the worker).
    */
   predictionChanges(id: string): Promise<PredictionChangesResult | undefined>;
+  /**
+   * Times the runs' stored students and their teachers (batch 1 and batch 64) on the run form's
+   * backend and keeps the result in each run, beside earlier measurements on other backends.
+   */
+  measureLatency(ids: string[]): Promise<void>;
   /** A finished run's student as an ONNX file (converted in the worker). */
   studentOnnx(id: string): Promise<Uint8Array | undefined>;
 
@@ -220,6 +234,15 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
         tasks.set(id, { resolve: resolve as (result: unknown) => void, reject });
         worker.send({ kind: 'task', id, task });
       });
+
+    /** A run's teacher as tasks take it: a built-in id, or an uploaded one's files from IndexedDB. */
+    const taskTeacher = async (id: string): Promise<string | TeacherModel> => {
+      if (!isUploadedTeacher(id)) return id;
+      const upload = get().teachers[id];
+      const files = upload && (await db.teacherFiles(upload.id));
+      if (!files) throw new Error('its uploaded teacher is no longer in this browser');
+      return { files, preprocessing: upload.preprocessing };
+    };
 
     /** The worker's own catalog; the state's adds the uploaded teachers. */
     let workerCatalog: Catalog | undefined;
@@ -707,16 +730,9 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
         try {
           const student = await db.student(id);
           if (!student) throw new Error('its student is not stored in this browser');
-          let teacher: string | TeacherModel = config.teacher;
-          if (isUploadedTeacher(config.teacher)) {
-            const upload = get().teachers[config.teacher];
-            const files = upload && (await db.teacherFiles(upload.id));
-            if (!files) throw new Error('its uploaded teacher is no longer in this browser');
-            teacher = { files, preprocessing: upload.preprocessing };
-          }
           return await request({
             kind: 'prediction-changes',
-            teacher,
+            teacher: await taskTeacher(config.teacher),
             student,
             dataset: config.dataset,
             testExamples: config.testExamples,
@@ -725,6 +741,43 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
         } catch (e) {
           fail('Comparing the predictions failed')(e);
           return undefined;
+        }
+      },
+
+      async measureLatency(ids) {
+        const runs = ids.map((id) => get().runs[id]).filter((r) => r && !latencyUnavailable(r));
+        if (!runs.length) return;
+        try {
+          const students: Record<string, StudentFiles> = {};
+          const teachers: Record<string, string | TeacherModel> = {};
+          for (const { id, config } of runs) {
+            const student = await db.student(id);
+            if (student) students[id] = student;
+            teachers[config.teacher] ??= await taskTeacher(config.teacher);
+          }
+          const measured = await request({
+            kind: 'latency',
+            students,
+            teachers,
+            backend: get().config?.backend ?? 'auto',
+          });
+          const at = now();
+          for (const { id, config } of runs) {
+            const run = get().runs[id];
+            if (!run) continue; // deleted while it was measured
+            putRun({
+              ...run,
+              latency: withLatency(run.latency, measured.students[id], at),
+              teacherLatency: withLatency(
+                run.teacherLatency,
+                measured.teachers[config.teacher],
+                at,
+              ),
+            });
+            saveNow(id);
+          }
+        } catch (e) {
+          fail('Measuring latency failed')(e);
         }
       },
 

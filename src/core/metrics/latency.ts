@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { forward, trainableVariables, type Graph } from '../graph';
+import { forward, predict, trainableVariables, type Graph } from '../graph';
 import { timeRepeated, type StepTiming } from '../runtime/timing';
 
 /**
@@ -36,6 +36,59 @@ export async function timeTrainingStep(
   } finally {
     tf.dispose([x, y]);
     optimizer.dispose();
+  }
+}
+
+/** Wall time of one inference pass: the median and how far the timed passes spread. */
+export interface InferenceTiming extends StepTiming {
+  /** Slowest minus fastest timed sample, ms: how much to trust the median. */
+  spread: number;
+  /** Passes averaged in each sample (more than one for passes shorter than the clock's tick). */
+  group: number;
+}
+
+/**
+ * Shortest sample worth timing, ms: browsers coarsen performance.now() to 100 µs without
+ * cross-origin isolation, and a small network's batch-1 pass takes about that long.
+ */
+const MIN_SAMPLE_MS = 5;
+
+/**
+ * Wall time of one inference forward pass (training: false) of `g` on a random batch, waiting
+ * for the backend to finish each pass. The first `warmup` passes (kernel compilation, weight
+ * uploads) are not timed; passes too short for the clock are timed in groups, each sample the
+ * group's mean, so the median is of `repeats` samples either way.
+ */
+export async function timeInference(
+  g: Graph,
+  opts: { batchSize?: number; repeats?: number; warmup?: number; seed?: number } = {},
+): Promise<InferenceTiming> {
+  const { batchSize = 1, repeats = 20, warmup = 3, seed = 1 } = opts;
+  const x = tf.randomNormal([batchSize, ...g.inputShape], 0, 1, 'float32', seed);
+  const pass = async () => {
+    const logits = predict(g, x);
+    await logits.data();
+    logits.dispose();
+  };
+  try {
+    const probe = await timeRepeated(pass, { steps: 3, warmup });
+    // A probe under the clock's tick may read 0: count it as a tick (so at most 50 passes).
+    const group = Math.max(1, Math.ceil(MIN_SAMPLE_MS / Math.max(probe.median, 0.1)));
+    const timing = await timeRepeated(
+      async () => {
+        for (let i = 0; i < group; i++) await pass();
+      },
+      { steps: repeats, warmup: 0 },
+    );
+    const samples = timing.samples.map((ms) => ms / group);
+    return {
+      samples,
+      median: timing.median / group,
+      spread: Math.max(...samples) - Math.min(...samples),
+      group,
+    };
+  } finally {
+    x.dispose();
   }
 }
 
