@@ -2,12 +2,14 @@
  * The runs behind docs/results/dynamic-and-scratch.md, and the tables from them.
  *
  *   npx tsx scripts/dynamic-results.ts run --dataset mnist --seeds 1,2,3 --steps 600 --out runs.jsonl
+ *     [--arms dynamic,static,scratch] [--attacks linf|all]
  *   npx tsx scripts/dynamic-results.ts table runs.jsonl [more.jsonl …]
  *
  * `run`, per seed on the BN-VGG teacher of the dataset: `dynamic-prune`; then, at the mean
  * FLOPs per input it reached, static channel pruning (`prune-from-scratch --from pretrained`:
  * gates learnt on the teacher's weights, the same global budget search, fine-tuned) and pruning
- * from scratch (`--from scratch`), each with the same step budget. One JSON line per run is
+ * from scratch (`--from scratch`), each with the same step budget (`--arms` picks some; `--attacks
+ * all` adds BIM, DeepFool and C&W to the dynamic run's analysis). One JSON line per run is
  * appended as it finishes, so datasets can run in parallel processes and a stopped run resumes.
  * `table` prints the Markdown tables: mean ± std over seeds and the paired differences.
  */
@@ -44,6 +46,8 @@ async function run(args: string[]) {
   const steps = Number(arg(args, 'steps', '600'));
   const out = arg(args, 'out');
   const threads = Number(arg(args, 'threads', String(availableParallelism())));
+  const arms = arg(args, 'arms', 'dynamic,static,scratch').split(',');
+  const attacks = arg(args, 'attacks', 'linf');
   const backend = await initBackend(
     'wasm',
     threads === 1 ? {} : { wasmThreads: { threads, source: nodeThreadedWasm() } },
@@ -71,10 +75,10 @@ async function run(args: string[]) {
     return result;
   };
   for (const seed of seeds) {
-    const dynamic = await once(seed, 'dynamic', {});
+    const dynamic = await once(seed, 'dynamic', { attacks });
     const prunedRatio = 1 - dynamic.metrics['flops-ratio'];
-    await once(seed, 'static', { from: 'pretrained', prunedRatio });
-    await once(seed, 'scratch', { from: 'scratch', prunedRatio });
+    if (arms.includes('static')) await once(seed, 'static', { from: 'pretrained', prunedRatio });
+    if (arms.includes('scratch')) await once(seed, 'scratch', { from: 'scratch', prunedRatio });
   }
 }
 
@@ -138,43 +142,62 @@ function table(files: string[]) {
       ),
     );
     const dyn = of('dynamic');
+    const m = (key: string) => dyn.map((r) => r.result.metrics[key]);
+    const auc = (v: number[]) => {
+      const { mean, std } = meanStd(v);
+      return `${mean.toFixed(3)} ± ${std.toFixed(3)}`;
+    };
+    const attacks = ATTACKS.filter((a) =>
+      dyn.every((r) => `attack-success/${a.id}` in r.result.metrics),
+    );
+    const detectors = DETECTORS.filter((d) =>
+      dyn.every((r) => `${d.prefix}/fgsm/decision` in r.result.metrics),
+    );
     print(
       markdownTable(
         [
           'attack',
           'success rate %',
-          'detector AUC on decision features',
-          'detector AUC on softmax outputs',
-          'paired difference (features − softmax)',
+          ...detectors.flatMap((d) => [
+            `${d.name}: AUC on decision features`,
+            `on softmax outputs`,
+            `paired difference`,
+          ]),
         ],
-        ['fgsm', 'pgd'].map((attack) => {
-          const m = (key: string) => dyn.map((r) => r.result.metrics[key]);
-          const features = m(`auc/${attack}/decision`);
-          const softmax = m(`auc/${attack}/softmax`);
-          const d = features.map((f, i) => f - softmax[i]);
-          const fmt = (v: number[]) => {
-            const { mean, std } = meanStd(v);
-            return `${mean.toFixed(3)} ± ${std.toFixed(3)}`;
-          };
-          return [
-            attack.toUpperCase(),
-            pct(m(`attack-success/${attack}`)),
-            fmt(features),
-            fmt(softmax),
-            fmt(d),
-          ];
-        }),
+        attacks.map((attack) => [
+          attack.name,
+          pct(m(`attack-success/${attack.id}`)),
+          ...detectors.flatMap((d) => {
+            const features = m(`${d.prefix}/${attack.id}/decision`);
+            const softmax = m(`${d.prefix}/${attack.id}/softmax`);
+            return [auc(features), auc(softmax), auc(features.map((f, i) => f - softmax[i]))];
+          }),
+        ]),
       ),
     );
   }
 }
+
+const ATTACKS = [
+  { id: 'fgsm', name: 'FGSM' },
+  { id: 'pgd', name: 'PGD' },
+  { id: 'bim', name: 'BIM' },
+  { id: 'deepfool', name: 'DeepFool (L2)' },
+  { id: 'cw', name: 'C&W (L2)' },
+];
+
+/** The analysis's detectors by the prefix of their metric keys. */
+const DETECTORS = [
+  { prefix: 'auc', name: 'logistic regression' },
+  { prefix: 'auc-forest', name: 'random forest' },
+];
 
 const [command, ...rest] = process.argv.slice(2);
 if (command === 'run') await run(rest);
 else if (command === 'table') table(rest);
 else {
   console.error(
-    'usage: dynamic-results.ts run --dataset mnist|fashion --out FILE [--seeds 1,2,3] [--steps 600] [--threads N]\n       dynamic-results.ts table FILE…',
+    'usage: dynamic-results.ts run --dataset mnist|fashion --out FILE [--seeds 1,2,3] [--steps 600] [--threads N] [--arms dynamic,static,scratch] [--attacks linf|all]\n       dynamic-results.ts table FILE…',
   );
   process.exit(2);
 }

@@ -1,6 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import {
   attackSuccessRate,
+  bim,
+  carliniWagner,
+  deepfool,
   fgsm,
   graphLogits,
   pgd,
@@ -8,20 +11,49 @@ import {
   pixelsToInput,
   roc,
   splitTrainTest,
+  trainForest,
   trainLogistic,
   umapEmbedAsync,
+  type Detector,
 } from '../adversarial';
 import { toTensors } from '../data';
 import { decide, type Decisions, type FlopsTerm, type GatedLayer } from '../dynamic';
 import { graphStats, type Graph } from '../graph';
 import { assertFinite } from '../runtime/guards';
+import type { Rng } from '../runtime/rng';
 import type { RunContext, RunEvent } from './types';
 
 export interface AnalysisParams {
   analysisExamples: number;
   epsilon: number;
   pgdSteps: number;
+  /** 'linf': FGSM and PGD; 'all': also BIM, DeepFool and C&W. */
+  attacks: 'linf' | 'all';
 }
+
+/** C&W's budget here: enough to flip nearly every answer of the built-in nets (attacks.test). */
+const CW_BUDGET = { steps: 50, searchSteps: 3, learningRate: 0.05 };
+
+/**
+ * The detectors fitted on each feature set, clean (0) against one attack's inputs (1): the
+ * logistic regression, and a random forest, which also splits on interactions of features.
+ */
+const DETECTORS: {
+  id: string;
+  name: string;
+  train: (rows: ArrayLike<number>[], labels: number[], rng: Rng) => Detector;
+}[] = [
+  {
+    id: 'logistic',
+    name: 'logistic regression',
+    train: (rows, labels) => trainLogistic(rows, labels),
+  },
+  {
+    id: 'forest',
+    name: 'random forest',
+    train: (rows, labels, rng) => trainForest(rows, labels, { rng }),
+  },
+];
 
 /** n rows of `width` numbers each, as views (no copy). */
 function rows(values: Float32Array, n: number): Float32Array[] {
@@ -44,11 +76,12 @@ function argmaxRows(logits: Float32Array, n: number): Int32Array {
 
 /**
  * After training, what Wang et al. read from a dynamic network's decisions (§5.3): on a seeded
- * sample of test images and their FGSM and PGD versions, the decision features (every unit's
- * action probabilities), the FLOPs each input's path costs (per class, clean vs attacked), the
- * attacks' success, a detector of adversarial inputs trained on the decision features beside
- * the same detector on the softmax outputs (the baseline the paper's point must beat), with ROC
- * curves on held-out images, and a UMAP of the decision features. Returns the headline numbers.
+ * sample of test images and their attacked versions (FGSM and PGD; with `attacks: 'all'` also
+ * BIM, DeepFool and C&W), the decision features (every unit's action probabilities), the FLOPs
+ * each input's path costs (per class, clean vs attacked), the attacks' success, detectors of
+ * attacked inputs trained on the decision features beside the same detectors on the softmax
+ * outputs (the baseline the paper's point must beat), with ROC curves on held-out images, and a
+ * UMAP of the decision features. Returns the headline numbers.
  */
 export async function* analyseDecisions(
   graph: Graph,
@@ -71,10 +104,11 @@ export async function* analyseDecisions(
   const toInput = (u: tf.Tensor4D) => tf.tidy(() => pixelsToModel(u));
 
   yield { kind: 'progress', step: ctx.steps, total: ctx.steps, phase: 'attacks' };
-  const groups: { name: string; pixels: tf.Tensor4D }[] = [
-    { name: 'clean', pixels },
-    { name: `FGSM ε=${p.epsilon}`, pixels: fgsm(logitsOf, pixels, y, p.epsilon) },
+  const groups: { id: string; name: string; pixels: tf.Tensor4D }[] = [
+    { id: 'clean', name: 'clean', pixels },
+    { id: 'fgsm', name: `FGSM ε=${p.epsilon}`, pixels: fgsm(logitsOf, pixels, y, p.epsilon) },
     {
+      id: 'pgd',
       name: `PGD ε=${p.epsilon}, ${p.pgdSteps} steps`,
       pixels: pgd(logitsOf, pixels, y, {
         epsilon: p.epsilon,
@@ -83,6 +117,17 @@ export async function* analyseDecisions(
       }),
     },
   ];
+  if (p.attacks === 'all') {
+    groups.push(
+      {
+        id: 'bim',
+        name: `BIM ε=${p.epsilon}`,
+        pixels: bim(logitsOf, pixels, y, { epsilon: p.epsilon }),
+      },
+      { id: 'deepfool', name: 'DeepFool (L2)', pixels: await deepfool(logitsOf, pixels) },
+      { id: 'cw', name: 'C&W (L2)', pixels: await carliniWagner(logitsOf, pixels, y, CW_BUDGET) },
+    );
+  }
   const decisions: Decisions[] = [];
   const images: Uint8Array[] = [];
   for (const g of groups) {
@@ -113,7 +158,7 @@ export async function* analyseDecisions(
     if (k > 0) {
       const success = attackSuccessRate(predictions[0], predictions[k], labels);
       row.push(+(100 * success.rate).toFixed(2));
-      metrics[`attack-success/${k === 1 ? 'fgsm' : 'pgd'}`] = success.rate;
+      metrics[`attack-success/${groups[k].id}`] = success.rate;
     } else row.push('');
     attackRows.push(row);
   });
@@ -137,31 +182,42 @@ export async function* analyseDecisions(
   };
 
   // Detectors: clean (0) vs one attack (1), trained on half the images, scored on the others.
+  const features = [
+    { id: 'decision', name: 'decision features', of: (d: Decisions) => rows(d.features, n) },
+    { id: 'softmax', name: 'softmax outputs', of: (d: Decisions) => softmaxRows(d.logits, n) },
+  ];
   const aucRows: (string | number)[][] = [];
   for (let k = 1; k < groups.length; k++) {
+    const attack = groups[k].id;
     const split = splitTrainTest(n, 0.5, rng.fork(`split-${k}`), 2);
     const label = (i: number) => (i < n ? 0 : 1);
     const series: { name: string; x: number[]; y: number[] }[] = [];
-    const aucs: number[] = [];
-    for (const [name, of] of [
-      ['decision features', (d: Decisions) => rows(d.features, n)],
-      ['softmax outputs', (d: Decisions) => softmaxRows(d.logits, n)],
-    ] as const) {
-      const all = [...of(decisions[0]), ...of(decisions[k])];
-      const detector = trainLogistic(
-        Array.from(split.train, (i) => all[i]),
-        Array.from(split.train, label),
-      );
-      const scores = detector.score(Array.from(split.test, (i) => all[i]));
-      const curve = roc(scores, Array.from(split.test, label));
-      aucs.push(curve.auc);
-      series.push({ name: `${name} (AUC ${curve.auc.toFixed(3)})`, x: curve.fpr, y: curve.tpr });
-      metrics[`auc/${k === 1 ? 'fgsm' : 'pgd'}/${name.split(' ')[0]}`] = curve.auc;
+    const row: (string | number)[] = [groups[k].name];
+    for (const detector of DETECTORS) {
+      for (const set of features) {
+        const all = [...set.of(decisions[0]), ...set.of(decisions[k])];
+        const fitted = detector.train(
+          Array.from(split.train, (i) => all[i]),
+          Array.from(split.train, label),
+          rng.fork(`${detector.id}-${attack}-${set.id}`),
+        );
+        const scores = fitted.score(Array.from(split.test, (i) => all[i]));
+        const curve = roc(scores, Array.from(split.test, label));
+        row.push(+curve.auc.toFixed(4));
+        series.push({
+          name: `${set.name}, ${detector.name} (AUC ${curve.auc.toFixed(3)})`,
+          x: curve.fpr,
+          y: curve.tpr,
+        });
+        // The logistic detector keeps the metric names runs were saved with.
+        const prefix = detector.id === 'logistic' ? 'auc' : `auc-${detector.id}`;
+        metrics[`${prefix}/${attack}/${set.id}`] = curve.auc;
+      }
     }
-    aucRows.push([groups[k].name, ...aucs.map((a) => +a.toFixed(4))]);
+    aucRows.push(row);
     yield {
       kind: 'curve',
-      key: `roc/${k === 1 ? 'fgsm' : 'pgd'}`,
+      key: `roc/${attack}`,
       step: 0,
       xLabel: 'false-positive rate (clean flagged)',
       yLabel: 'true-positive rate (attacks caught)',
@@ -171,13 +227,18 @@ export async function* analyseDecisions(
   yield {
     kind: 'table',
     key: 'detector-auc',
-    columns: ['attack', 'AUC on decision features', 'AUC on softmax outputs'],
+    columns: [
+      'attack',
+      ...DETECTORS.flatMap((d) => features.map((f) => `AUC, ${d.name} on ${f.name}`)),
+    ],
     rows: aucRows,
   };
   yield { kind: 'progress', step: ctx.steps, total: ctx.steps, phase: 'UMAP' };
 
-  const features = decisions.flatMap((d) => rows(d.features, n));
-  const points = await umapEmbedAsync(features, { rng: rng.fork('umap'), nEpochs: 200 });
+  const points = await umapEmbedAsync(
+    decisions.flatMap((d) => rows(d.features, n)),
+    { rng: rng.fork('umap'), nEpochs: 200 },
+  );
   const [h, w, c] = graph.inputShape;
   const widths = gated.map((u) => u.channels);
   const concat = <T extends Int32Array | Uint8Array | Float32Array>(
@@ -193,8 +254,11 @@ export async function* analyseDecisions(
     key: 'decision-umap',
     step: 0,
     points,
-    labels: concat([labels, labels, labels], Int32Array),
-    groups: Int32Array.from({ length: 3 * n }, (_, i) => Math.floor(i / n)),
+    labels: concat(
+      groups.map(() => labels),
+      Int32Array,
+    ),
+    groups: Int32Array.from({ length: groups.length * n }, (_, i) => Math.floor(i / n)),
     groupNames: groups.map((g) => g.name),
     predictions: concat(predictions, Int32Array),
     images: { width: w, height: h, channels: c, pixels: concat(images, Uint8Array) },

@@ -114,6 +114,7 @@ describe('dynamic channel pruning', () => {
           fineTuneSteps: 4,
           analysisExamples: 40,
           pgdSteps: 2,
+          attacks: 'all',
           lambda: 5,
         },
         teacher,
@@ -128,20 +129,24 @@ describe('dynamic channel pruning', () => {
     );
     expect(result.metrics['flops-ratio']).toBeGreaterThan(0);
     expect(result.metrics['flops-ratio']).toBeLessThanOrEqual(1.01);
-    for (const attack of ['fgsm', 'pgd']) {
-      for (const on of ['decision', 'softmax']) {
-        const auc = result.metrics[`auc/${attack}/${on}`];
-        expect(auc).toBeGreaterThanOrEqual(0);
-        expect(auc).toBeLessThanOrEqual(1);
+    const attacks = ['fgsm', 'pgd', 'bim', 'deepfool', 'cw'];
+    for (const attack of attacks) {
+      expect(result.metrics[`attack-success/${attack}`]).toBeGreaterThan(0);
+      for (const detector of ['auc', 'auc-forest']) {
+        for (const on of ['decision', 'softmax']) {
+          const auc = result.metrics[`${detector}/${attack}/${on}`];
+          expect(auc).toBeGreaterThanOrEqual(0);
+          expect(auc).toBeLessThanOrEqual(1);
+        }
       }
     }
     const umap = events.find((e) => e.kind === 'embedding')!;
     if (umap.kind !== 'embedding') throw new Error('no embedding');
-    expect(umap.points.length).toBe(2 * 120);
-    expect(umap.groupNames).toHaveLength(3);
-    expect(umap.images!.pixels.length).toBe(120 * 28 * 28);
-    expect(umap.gates!.values.length).toBe(120 * umap.gates!.widths.reduce((a, b) => a + b, 0));
-    expect(events.filter((e) => e.kind === 'curve')).toHaveLength(2);
+    expect(umap.points.length).toBe(2 * 240);
+    expect(umap.groupNames).toHaveLength(6);
+    expect(umap.images!.pixels.length).toBe(240 * 28 * 28);
+    expect(umap.gates!.values.length).toBe(240 * umap.gates!.widths.reduce((a, b) => a + b, 0));
+    expect(events.filter((e) => e.kind === 'curve')).toHaveLength(attacks.length);
     const tables = events.filter((e) => e.kind === 'table').map((e) => e.kind === 'table' && e.key);
     expect(tables).toEqual(expect.arrayContaining(['attacks', 'detector-auc']));
     // The student keeps its decision units and evaluates deterministically.

@@ -117,6 +117,13 @@ const params = {
     max: 1000,
     help: 'PGD steps (step size 2.5·ε / steps, from a random start).',
   },
+  attacks: {
+    kind: 'enum',
+    default: 'linf',
+    options: ['linf', 'all'],
+    label: 'attacks',
+    help: 'linf: FGSM and PGD at ε. all: also BIM at ε (Kurakin’s 1/255 steps) and the minimal L2 attacks DeepFool and C&W (50 Adam steps × 3 values of c) — several times slower.',
+  },
 } as const;
 
 type Params = ParamValues<typeof params>;

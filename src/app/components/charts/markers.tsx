@@ -24,6 +24,11 @@ const MARKERS: Marker[] = [
   },
   { name: 'square', path: (r) => `M${-r},${-r}H${r}V${r}H${-r}Z`, filled: false },
   { name: 'diamond', path: (r) => `M0,${-1.3 * r}L${r},0L0,${1.3 * r}L${-r},0Z`, filled: false },
+  {
+    name: 'plus',
+    path: (r) => `M${-1.2 * r},0H${1.2 * r}M0,${-1.2 * r}V${1.2 * r}`,
+    filled: false,
+  },
 ];
 
 export const marker = (i: number): Marker => MARKERS[i % MARKERS.length];
