@@ -403,7 +403,10 @@ describe('the few-shot methods end to end', () => {
     expect(loss.some((e, i) => Math.abs(e.value - regression[i].value) > 1e-3 * e.value)).toBe(
       true,
     );
-    expect(scalars(events, 'accuracy/test')).toHaveLength(5); // after each of 4 layers + fine-tune
+    // Before any layer is fitted (step 0), after each of the 4 layers, after the fine-tune.
+    const accuracies = scalars(events, 'accuracy/test');
+    expect(accuracies.map((e) => e.step)[0]).toBe(0);
+    expect(accuracies).toHaveLength(6);
     const progress = events.filter((e) => e.kind === 'progress').at(-1)!;
     expect(progress).toMatchObject({ step: 4 * 60 + 2, total: 4 * 60 + 2 });
     expect(graphStats(student).params).toBe(result.student.params);

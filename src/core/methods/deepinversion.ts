@@ -240,6 +240,8 @@ export const deepInversion: MethodSpec<typeof params> = {
       message: `Matching ${bn.length} BatchNorm layers; ${p.batchSize} images every ${p.kdStepsPerRound} distillation steps${p.competitionWeight > 0 ? ', with the ADI competition term' : ''}. Real data is used only to measure the student on the test set.`,
     };
     try {
+      // The untrained student's accuracy: the chart's baseline at step 0.
+      yield { kind: 'scalar', key: 'accuracy/test', step: 0, value: await accuracy(student, test) };
       for (let step = 0; step < ctx.steps;) {
         yield { kind: 'progress', step, total: ctx.steps, phase: 'synthesising a batch' };
         const batch = await synthesise(teacher, bn, student, p, synthesisRng);

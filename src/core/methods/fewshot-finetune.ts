@@ -68,6 +68,13 @@ export const fewShotFineTune: MethodSpec<typeof params> = {
       level: 'info',
       message: `fewshot-finetune: ${shots.indices.length} training images (K = ${p.shotsPerClass}), ${steps} steps, compression ${p.compression}`,
     } satisfies RunEvent;
+    // The student before fine-tuning: the chart's baseline at step 0.
+    yield {
+      kind: 'scalar',
+      key: 'accuracy/test',
+      step: 0,
+      value: await subsetAccuracy(ctx, student),
+    };
     try {
       const compressor = await Compressor.create(student, plans, cfg, { iters: steps });
       const optimizer = new ScheduledAdam(p.learningRate);

@@ -201,6 +201,13 @@ export class GeneratorDistillation {
     const last: Record<string, number> = {};
     let best = 0;
     let collapsedAt = 0;
+    // The untrained student's accuracy: the chart's baseline at step 0.
+    yield {
+      kind: 'scalar',
+      key: 'accuracy/test',
+      step: 0,
+      value: await accuracy(this.student, test),
+    };
     for (let step = 1; step <= steps; step++) {
       const evalNow = step % evalEvery === 0 || step === steps;
       const { studentSchedule, studentLearningRate } = this.o;

@@ -551,6 +551,13 @@ export async function* compressLayerByLayer(
       `${method}: ${n} training images (K = ${p.shotsPerClass} per class), ${fitted.length} ${p.fitLayers === 'conv' ? 'conv ' : ''}layers × ${iters} iterations, ` +
       `compression ${p.compression}${p.compression === 'none' ? '' : ` (${p.compression === 'quantize' ? `${p.bits} bits` : `${p.proximal}`})`}`,
   };
+  // The student before any layer is fitted: the chart's baseline at step 0.
+  yield {
+    kind: 'scalar',
+    key: 'accuracy/test',
+    step: 0,
+    value: await subsetAccuracy(ctx, student),
+  };
   try {
     for (const [li, plan] of fitted.entries()) {
       const tLayer = nodeById(teacher, plan.id);
