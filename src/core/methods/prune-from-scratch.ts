@@ -137,6 +137,7 @@ export const pruneFromScratch: MethodSpec<typeof params> = {
         steps: gateSteps,
         total: ctx.steps,
         phase: 'gates',
+        evalAtStart: true,
         batchSize: p.batchSize,
         optimizer: adam,
         variables: gates,
