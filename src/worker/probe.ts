@@ -121,11 +121,12 @@ const probe: MethodSpec<typeof params> = {
   defaultStudent: 'half',
   defaultSteps: 60,
   params,
+  resume: { resumable: true },
   async *run(ctx, p: ParamValues<typeof params>) {
     const { student, train } = ctx;
     const layers = layerIds(student);
     const pixelsPerImage = train.height * train.width * train.channels;
-    for (let step = 1; step <= ctx.steps; step++) {
+    for (let step = (ctx.resumeFrom ?? 0) + 1; step <= ctx.steps; step++) {
       await sleep(p.stepMs);
       if (step === p.failAtStep) throw new DivergenceError('loss total', NaN, step);
       if (step === p.crashAtStep) {

@@ -107,6 +107,11 @@ export interface CompressorOptions {
    * prune further: the fine-tuning after the layer-wise stage.
    */
   frozen?: boolean;
+  /**
+   * The stage goes on from weights a checkpoint kept: the top-k schedule's masks are read from
+   * the zeros it left (soft thresholds keep none) and pruning goes on from there.
+   */
+  resumed?: boolean;
 }
 
 /**
@@ -134,7 +139,10 @@ export class Compressor {
       });
   }
 
-  /** A compressor; with `frozen`, its masks are read from the zeros already in the kernels. */
+  /**
+   * A compressor; with `frozen` (or `resumed` under the top-k schedule), its masks are read from
+   * the zeros already in the kernels.
+   */
   static async create(
     g: Graph,
     plans: LayerPlan[],
@@ -142,7 +150,7 @@ export class Compressor {
     opts: CompressorOptions,
   ): Promise<Compressor> {
     const c = new Compressor(g, plans, cfg, opts);
-    if (opts.frozen) for (const l of c.layers) await c.freezeZeros(l);
+    if (opts.frozen || (opts.resumed && c.topK)) for (const l of c.layers) await c.freezeZeros(l);
     return c;
   }
 

@@ -1,4 +1,4 @@
-import { compressLayerByLayer, LAYERWISE_PARAMS } from './layer-solver';
+import { compressLayerByLayer, LAYER_BY_LAYER_RESUME, LAYERWISE_PARAMS } from './layer-solver';
 import type { ParamValues } from './params';
 import type { MethodSpec } from './types';
 
@@ -58,6 +58,7 @@ export const crossDistillation: MethodSpec<typeof params> = {
   needs: { teacher: true, data: 'few-shot' },
   defaultStudent: 'copy',
   defaultSteps: 3000,
+  resume: LAYER_BY_LAYER_RESUME,
   params,
   run(ctx, p: ParamValues<typeof params>) {
     const objective =

@@ -175,6 +175,10 @@ export const dafl: MethodSpec<typeof params> = {
   defaultStudent: 'half',
   defaultSteps: 1600,
   params,
+  resume: {
+    resumable: false,
+    reason: "DAFL's generator is not checkpointed: resuming would restart it from noise.",
+  },
   presets: {
     paper: {
       title: 'the reference code’s MNIST schedule',

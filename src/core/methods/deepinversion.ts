@@ -207,6 +207,11 @@ export const deepInversion: MethodSpec<typeof params> = {
   needs: { teacher: true, data: 'none' },
   defaultStudent: 'half',
   defaultSteps: 2000,
+  resume: {
+    resumable: false,
+    reason:
+      "DeepInversion's pool of synthesised images is not checkpointed: resuming would distil from an empty pool.",
+  },
   params,
   presets: {
     adi: {

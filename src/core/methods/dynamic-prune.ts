@@ -256,6 +256,11 @@ export const dynamicPrune: MethodSpec<typeof params> = {
   needs: { teacher: true, data: 'full' },
   defaultStudent: 'copy',
   defaultSteps: 800,
+  resume: {
+    resumable: false,
+    reason:
+      'Its checkpoints hold the network it started from, not the gated one it trains, nor which phase (decisions and backbone in turn, then the fine-tune) it was in.',
+  },
   params,
   presets: {
     paper: {

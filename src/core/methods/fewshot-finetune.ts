@@ -55,6 +55,8 @@ export const fewShotFineTune: MethodSpec<typeof params> = {
   defaultStudent: 'copy',
   defaultSteps: 300,
   params,
+  // The student holds the weights and, as zeros, the pruning masks; Adam's moments restart.
+  resume: { resumable: true },
   async *run(ctx, p: ParamValues<typeof params>) {
     const { student } = ctx;
     const cfg: CompressionConfig = p;
@@ -68,19 +70,25 @@ export const fewShotFineTune: MethodSpec<typeof params> = {
       level: 'info',
       message: `fewshot-finetune: ${shots.indices.length} training images (K = ${p.shotsPerClass}), ${steps} steps, compression ${p.compression}`,
     } satisfies RunEvent;
-    // The student before fine-tuning: the chart's baseline at step 0.
-    yield {
-      kind: 'scalar',
-      key: 'accuracy/test',
-      step: 0,
-      value: await subsetAccuracy(ctx, student),
-    };
+    // The student before fine-tuning: the chart's baseline at step 0 (a resumed run has it).
+    if (ctx.resumeFrom === undefined) {
+      yield {
+        kind: 'scalar',
+        key: 'accuracy/test',
+        step: 0,
+        value: await subsetAccuracy(ctx, student),
+      };
+    }
     try {
-      const compressor = await Compressor.create(student, plans, cfg, { iters: steps });
+      const compressor = await Compressor.create(student, plans, cfg, {
+        iters: steps,
+        resumed: ctx.resumeFrom !== undefined,
+      });
       const optimizer = new ScheduledAdam(p.learningRate);
       try {
-        for (let done = 0; done < steps;) {
-          const chunk = Math.min(p.evalEvery, steps - done);
+        for (let done = ctx.resumeFrom ?? 0; done < steps;) {
+          // Up to the next multiple of evalEvery, where an uninterrupted run evaluates too.
+          const chunk = Math.min(p.evalEvery - (done % p.evalEvery), steps - done);
           // The compressor's schedule runs over the whole run: offset its iteration counter.
           const offset = done;
           yield* fineTuneOnShots({

@@ -127,6 +127,10 @@ export const generativeMomentMatching: MethodSpec<typeof params> = {
   defaultStudent: 'half',
   defaultSteps: 2000,
   params,
+  resume: {
+    resumable: false,
+    reason: 'Its generators are not checkpointed: resuming would restart them from noise.',
+  },
   async *run(ctx, p: GenerativeMmParams) {
     const { teacher, student } = ctx;
     const objective = momentMatchingObjective(teacher, p);

@@ -80,6 +80,8 @@ export const knowledgeDistillation: MethodSpec<typeof params> = {
   defaultStudent: 'half',
   defaultSteps: 3000,
   params,
+  // The student is the whole state: Adam's moments restart, batches are drawn anew.
+  resume: { resumable: true },
   async *run(ctx, p: ParamValues<typeof params>) {
     const { teacher, student } = ctx;
     const indices =
@@ -95,6 +97,7 @@ export const knowledgeDistillation: MethodSpec<typeof params> = {
         test: ctx.test,
         testIndices: Int32Array.from({ length: Math.min(2000, ctx.test.count) }, (_, i) => i),
         steps: ctx.steps,
+        resumeFrom: ctx.resumeFrom,
         evalEvery: p.evalEvery,
         evalAtStart: true,
         batchSize: p.batchSize,

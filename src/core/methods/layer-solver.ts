@@ -41,7 +41,7 @@ import { LeastSquares, type LeastSquaresTerm } from './least-squares';
 import { maskedStep } from './masked-step';
 import { ScheduledAdam } from './optim';
 import type { ParamValues } from './params';
-import type { MethodResult, RunContext, RunEvent } from './types';
+import type { MethodResult, ResumeSupport, RunContext, RunEvent } from './types';
 
 /** What a student layer is fitted to. */
 export type LayerObjective =
@@ -232,6 +232,13 @@ export class LayerSolver {
 }
 
 /** Parameters of the layer-by-layer methods (layerwise, cross-distillation). */
+/** The layer-by-layer methods keep per-layer state a checkpoint does not hold. */
+export const LAYER_BY_LAYER_RESUME: ResumeSupport = {
+  resumable: false,
+  reason:
+    'It fits and compresses the layers one after another, each with its own schedule and masks: a checkpoint holds the weights, not which layer it was fitting.',
+};
+
 export const LAYERWISE_PARAMS = {
   shotsPerClass: SHOTS_PER_CLASS,
   fitLayers: {

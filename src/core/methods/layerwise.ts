@@ -1,4 +1,9 @@
-import { compressLayerByLayer, LAYERWISE_PARAMS, type LayerwiseParams } from './layer-solver';
+import {
+  compressLayerByLayer,
+  LAYER_BY_LAYER_RESUME,
+  LAYERWISE_PARAMS,
+  type LayerwiseParams,
+} from './layer-solver';
 import type { MethodSpec } from './types';
 
 /**
@@ -17,6 +22,7 @@ export const layerwiseDistillation: MethodSpec<typeof LAYERWISE_PARAMS> = {
   defaultStudent: 'copy',
   defaultSteps: 3000,
   params: LAYERWISE_PARAMS,
+  resume: LAYER_BY_LAYER_RESUME,
   run(ctx, p: LayerwiseParams) {
     return compressLayerByLayer(ctx, p, { kind: 'regression' }, 'layerwise');
   },

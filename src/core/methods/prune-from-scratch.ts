@@ -103,6 +103,11 @@ export const pruneFromScratch: MethodSpec<typeof params> = {
   needs: { teacher: true, data: 'full' },
   defaultStudent: 'copy',
   defaultSteps: 800,
+  resume: {
+    resumable: false,
+    reason:
+      'It learns gates on one network, then prunes, re-initialises and trains a smaller one; its checkpoints hold none of these, only the network it started from.',
+  },
   params,
   async *run(ctx, p: Params) {
     const scratch = p.from === 'scratch';

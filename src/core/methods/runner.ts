@@ -12,7 +12,7 @@ import type { BackendInfo } from '../runtime/backend';
 import { InvalidInputError } from '../runtime/errors';
 import { Rng } from '../runtime/rng';
 import { buildArchitecture } from '../zoo';
-import { resolveParams } from './params';
+import { resolveParams, type ParamSchema, type ParamValues } from './params';
 import type { AnyMethodSpec, MethodResult, RunEvent } from './types';
 
 /** Which student to compress into: the teacher at half width, a copy of it, or a zoo architecture. */
@@ -30,6 +30,11 @@ export interface RunRequest {
   /** Evaluate on the first N test examples only (0 or absent: all); for slow backends. */
   testExamples?: number;
   backend: BackendInfo;
+  /**
+   * Go on from a checkpoint: the student as it was after `step` of `steps` steps (the runner owns
+   * it from here) instead of a fresh one. Refused for methods that cannot resume.
+   */
+  fromCheckpoint?: { step: number; student: Graph };
 }
 
 export interface ModelSummary {
@@ -54,6 +59,13 @@ export interface RunResult {
   /** Teacher bytes / student bytes. */
   compressionRatio: number;
   metrics: Record<string, number>;
+  /**
+   * The run went on from its checkpoint of this step: the steps before it ran in an earlier
+   * attempt (the optimiser's state restarted here), so the run cannot be reproduced bit for bit.
+   */
+  resumedFrom?: number;
+  /** With status 'stopped': the steps the student had trained (the last event's step). */
+  stoppedAtStep?: number;
 }
 
 export interface RunControl {
@@ -92,6 +104,33 @@ export function deriveStudent(
   return student;
 }
 
+function checkSteps(steps: number): number {
+  if (!Number.isInteger(steps) || steps < 1) {
+    throw new InvalidInputError(
+      `steps must be a positive whole number, got ${steps}`,
+      'Pass --steps N with N ≥ 1.',
+    );
+  }
+  return steps;
+}
+
+/** The checkpoint's step, if the method can go on from it there; otherwise why not, thrown. */
+function checkResume(method: AnyMethodSpec, step: number, steps: number): number {
+  if (!method.resume.resumable) {
+    throw new InvalidInputError(
+      `${method.title} cannot resume from a checkpoint: ${method.resume.reason}`,
+      'Start the run again from the beginning.',
+    );
+  }
+  if (!Number.isInteger(step) || step < 0 || step >= steps) {
+    throw new InvalidInputError(
+      `A checkpoint at step ${step} cannot be resumed in a run of ${steps} steps`,
+      'Resume from a checkpoint taken before the last step.',
+    );
+  }
+  return step;
+}
+
 async function summarize(g: Graph, test: Dataset): Promise<ModelSummary> {
   const stats = graphStats(g);
   return {
@@ -114,23 +153,29 @@ export async function executeRun(
   control: RunControl = {},
 ): Promise<{ result: RunResult; student: Graph }> {
   const { method } = req;
-  const params = resolveParams(method.params, req.params, method.id);
-  const steps = req.steps ?? method.defaultSteps;
-  if (!Number.isInteger(steps) || steps < 1) {
-    throw new InvalidInputError(
-      `steps must be a positive whole number, got ${steps}`,
-      'Pass --steps N with N ≥ 1.',
-    );
+  let params: ParamValues<ParamSchema>;
+  let steps: number;
+  let resumeFrom: number | undefined;
+  try {
+    params = resolveParams(method.params, req.params, method.id);
+    steps = checkSteps(req.steps ?? method.defaultSteps);
+    resumeFrom = req.fromCheckpoint && checkResume(method, req.fromCheckpoint.step, steps);
+  } catch (e) {
+    // The checkpoint's student is the runner's to dispose, refused or not.
+    if (req.fromCheckpoint) disposeGraph(req.fromCheckpoint.student);
+    throw e;
   }
   const test = req.testExamples ? firstExamples(req.test, req.testExamples) : req.test;
   const rng = new Rng(req.seed);
   const started = performance.now();
-  const student = deriveStudent(
-    req.teacher,
-    req.student ?? method.defaultStudent,
-    req.train,
-    rng.fork('student').int(2 ** 31),
-  );
+  const student =
+    req.fromCheckpoint?.student ??
+    deriveStudent(
+      req.teacher,
+      req.student ?? method.defaultStudent,
+      req.train,
+      rng.fork('student').int(2 ** 31),
+    );
   control.onStudent?.(student);
   const gen = method.run(
     {
@@ -141,11 +186,13 @@ export async function executeRun(
       rng,
       backend: req.backend,
       steps,
+      ...(resumeFrom !== undefined && { resumeFrom }),
     },
     params,
   );
   let status: RunResult['status'] = 'done';
   let outcome: MethodResult | undefined;
+  let lastStep = resumeFrom ?? 0;
   try {
     for (;;) {
       if (control.stopRequested?.()) {
@@ -160,6 +207,7 @@ export async function executeRun(
         outcome = next.value;
         break;
       }
+      if ('step' in next.value) lastStep = Math.max(lastStep, next.value.step);
       onEvent(next.value);
     }
   } catch (e) {
@@ -186,6 +234,8 @@ export async function executeRun(
     student: studentSummary,
     compressionRatio: teacherSummary.bytes / studentSummary.bytes,
     metrics: outcome.metrics ?? {},
+    ...(resumeFrom !== undefined && { resumedFrom: resumeFrom }),
+    ...(status === 'stopped' && { stoppedAtStep: lastStep }),
   };
   return { result, student: outcome.student };
 }

@@ -27,6 +27,11 @@ export interface TrainLoopOptions {
   evalEvery?: number;
   /** Also measure test accuracy before the first step: where the curve starts. */
   evalAtStart?: boolean;
+  /**
+   * Steps of this loop done before (a run resumed from a checkpoint): it runs the rest, logging
+   * and evaluating on the same steps as an uninterrupted run; its curve has its start already.
+   */
+  resumeFrom?: number;
   /** Steps of earlier phases of the run: events count on from there. */
   stepOffset?: number;
   /** The run's whole budget, for progress; default stepOffset + steps. */
@@ -90,8 +95,8 @@ export async function* trainLoop(
     last.testAccuracy = acc;
     yield { kind: 'scalar', key: 'accuracy/test', step: offset + step, value: acc };
   };
-  if (o.evalAtStart) yield* evaluate(0);
-  let step = 0;
+  if (o.evalAtStart && o.resumeFrom === undefined) yield* evaluate(0);
+  let step = o.resumeFrom ?? 0;
   while (step < o.steps) {
     for (const batch of batches(o.data, {
       ...inputOptions(o.graph, o.data),

@@ -71,6 +71,11 @@ export interface RunContext {
   backend: BackendInfo;
   /** Total optimisation steps the user allowed (the `--steps` budget). */
   steps: number;
+  /**
+   * Set when the student comes from a checkpoint taken after this many of `steps` (only for a
+   * method whose `resume` allows it): train the remaining steps and number events from here + 1.
+   */
+  resumeFrom?: number;
 }
 
 export interface MethodResult {
@@ -104,9 +109,17 @@ export interface MethodSpec<S extends ParamSchema = ParamSchema> {
   params: S;
   /** Alternatives to the defaults by name; `default` is implied by the schema and defaultSteps. */
   presets?: Record<string, MethodPreset>;
+  resume: ResumeSupport;
   /** Yields events while it trains; between yields the runner may pause or stop it. */
   run(ctx: RunContext, params: ParamValues<S>): AsyncGenerator<RunEvent, MethodResult, void>;
 }
+
+/**
+ * Whether a run cut off at a checkpoint can go on from it. A checkpoint holds the student's
+ * weights and nothing else, so only a method whose training state is the student (its
+ * optimiser's moments aside, which restart) can; any other says why not, in words the page shows.
+ */
+export type ResumeSupport = { resumable: true } | { resumable: false; reason: string };
 
 /** A MethodSpec with its parameter types erased, as the registry lists them. */
 export type AnyMethodSpec = MethodSpec<ParamSchema>;

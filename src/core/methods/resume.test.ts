@@ -1,0 +1,129 @@
+// Going on from a checkpoint: a resumed run trains the steps left and numbers its events on from
+// the checkpoint; a method with more state than its student refuses, saying why.
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadDataset, type Dataset } from '../data';
+import { disposeGraph, type Graph } from '../graph';
+import { initBackend, type BackendInfo } from '../runtime/backend';
+import { buildArchitecture } from '../zoo';
+import { methodById } from './registry';
+import { deriveStudent, executeRun, type RunRequest } from './runner';
+import type { RunEvent } from './types';
+
+let backend: BackendInfo;
+let train: Dataset;
+let test: Dataset;
+let teacher: Graph;
+
+beforeAll(async () => {
+  backend = await initBackend('wasm');
+  [train, test] = await Promise.all([loadDataset('mnist', 'train'), loadDataset('mnist', 'test')]);
+  teacher = buildArchitecture('lenet5', 'mnist', 1);
+});
+
+const kd = (): RunRequest => ({
+  method: methodById('kd')!,
+  params: { batchSize: 16, evalEvery: 20 },
+  teacher,
+  train,
+  test,
+  seed: 2,
+  steps: 60,
+  testExamples: 200,
+  backend,
+});
+
+/** The steps at which each kind of event (`key` for scalars) came. */
+function stepsOf(events: RunEvent[]): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  for (const e of events) {
+    if (!('step' in e)) continue;
+    (out[e.kind === 'scalar' ? e.key : e.kind] ??= []).push(e.step);
+  }
+  return out;
+}
+
+describe('resuming from a checkpoint', () => {
+  it('trains the steps left from the stored student, its events from the checkpoint on, as an uninterrupted run numbers them', async () => {
+    const whole: RunEvent[] = [];
+    const uninterrupted = await executeRun(kd(), (e) => whole.push(e));
+    disposeGraph(uninterrupted.student);
+
+    const checkpoint = deriveStudent(teacher, 'half', train, 9);
+    const events: RunEvent[] = [];
+    const { result, student } = await executeRun(
+      { ...kd(), fromCheckpoint: { step: 40, student: checkpoint } },
+      (e) => events.push(e),
+    );
+    // The run went on with the checkpoint's graph itself.
+    expect(student).toBe(checkpoint);
+    const resumed = stepsOf(events);
+    expect(Math.min(...Object.values(resumed).flat())).toBeGreaterThan(40);
+    // 60 − 40 steps: losses read at 50 and 60, accuracy at 60, the progress reaching 60 of 60.
+    expect(resumed.loss).toEqual([50, 60]);
+    expect(resumed['accuracy/test']).toEqual([60]);
+    const progress = events.filter((e) => e.kind === 'progress');
+    expect(progress.at(-1)).toMatchObject({ step: 60, total: 60 });
+    // On the same steps as the uninterrupted run after step 40.
+    const after40 = (steps: number[]) => steps.filter((s) => s > 40);
+    expect(resumed.loss).toEqual(after40(stepsOf(whole).loss));
+    expect(resumed['accuracy/test']).toEqual(after40(stepsOf(whole)['accuracy/test']));
+    expect(result).toMatchObject({ status: 'done', steps: 60, resumedFrom: 40 });
+    expect(uninterrupted.result.resumedFrom).toBeUndefined();
+    disposeGraph(student);
+  });
+
+  it('refuses a method whose state is more than its student, with the reason, and disposes the checkpoint', async () => {
+    const before = tf.memory().numTensors;
+    const checkpoint = deriveStudent(teacher, 'half', train, 9);
+    await expect(
+      executeRun(
+        {
+          ...kd(),
+          method: methodById('dafl')!,
+          params: {},
+          fromCheckpoint: { step: 40, student: checkpoint },
+        },
+        () => {},
+      ),
+    ).rejects.toThrow(
+      "DAFL (data-free learning) cannot resume from a checkpoint: DAFL's generator is not checkpointed: resuming would restart it from noise.",
+    );
+    expect(tf.memory().numTensors).toBe(before);
+    const late = deriveStudent(teacher, 'half', train, 9);
+    await expect(
+      executeRun({ ...kd(), fromCheckpoint: { step: 60, student: late } }, () => {}),
+    ).rejects.toThrow('A checkpoint at step 60 cannot be resumed in a run of 60 steps');
+  });
+
+  it('says how far a stopped run trained: its student is resumable from there', async () => {
+    let stop = false;
+    const { result, student } = await executeRun(
+      kd(),
+      (e) => {
+        if (e.kind === 'progress' && e.step >= 25) stop = true;
+      },
+      { stopRequested: () => stop },
+    );
+    expect(result).toMatchObject({ status: 'stopped', stoppedAtStep: 25 });
+    disposeGraph(student);
+  });
+
+  it('every method says whether it resumes, and why not', () => {
+    for (const id of ['kd', 'fewshot-finetune']) {
+      expect(methodById(id)!.resume).toEqual({ resumable: true });
+    }
+    for (const id of [
+      'dafl',
+      'generative-mm',
+      'deepinversion',
+      'cross-distillation',
+      'layerwise',
+      'dynamic-prune',
+      'prune-from-scratch',
+    ]) {
+      const resume = methodById(id)!.resume;
+      expect(resume.resumable ? '' : resume.reason).toMatch(/checkpoint/);
+    }
+  });
+});
