@@ -12,6 +12,18 @@ export function methodInfo({
   defaultSteps,
   params,
   presets,
+  resume,
 }: AnyMethodSpec): MethodInfo {
-  return { id, title, paper, summary, needs, defaultStudent, defaultSteps, params, presets };
+  return {
+    id,
+    title,
+    paper,
+    summary,
+    needs,
+    defaultStudent,
+    defaultSteps,
+    params,
+    presets,
+    resume,
+  };
 }

@@ -1,6 +1,13 @@
 // The typed messages between the page and the run worker. Type-only: the page imports this and
 // core's types, never core's code, so TensorFlow.js stays in the worker chunk.
-import type { DataNeed, MethodPreset, RunEvent, RunResult, ParamSchema } from '../core/methods';
+import type {
+  DataNeed,
+  MethodPreset,
+  ParamSchema,
+  ResumeSupport,
+  RunEvent,
+  RunResult,
+} from '../core/methods';
 import type { DatasetId } from '../core/data';
 import type { GraphStats, Preprocessing } from '../core/graph';
 import type { BackendChoice, BackendInfo, BackendName } from '../core/runtime/backend';
@@ -12,6 +19,7 @@ export type {
   BackendName,
   DatasetId,
   Preprocessing,
+  ResumeSupport,
   RunEvent,
   RunResult,
 };
@@ -62,6 +70,8 @@ export interface MethodInfo {
   defaultSteps: number;
   params: ParamSchema;
   presets?: Record<string, MethodPreset>;
+  /** Whether an interrupted run can go on from its checkpoint, or why not. */
+  resume: ResumeSupport;
 }
 
 export interface TeacherInfo {
@@ -248,6 +258,8 @@ export type ToWorker =
       teacher?: TeacherModel;
       /** The images of `config.shots`. */
       shots?: UploadFile[];
+      /** Go on from this checkpoint: the student after `step` steps, trained for the rest. */
+      checkpoint?: { step: number; student: ModelFiles };
     }
   | { kind: 'task'; id: string; task: WorkerTask }
   | { kind: 'pause'; id: string }

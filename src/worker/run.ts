@@ -11,6 +11,7 @@ import { EventBatcher } from './batcher';
 import { labelledByTeacher, labelledImages } from './images';
 import type {
   FromWorker,
+  ModelFiles,
   ModelStats,
   RunConfig,
   RunError,
@@ -18,7 +19,7 @@ import type {
   TeacherModel,
   UploadFile,
 } from './protocol';
-import { teacherFromModel } from './models';
+import { graphFromFiles, teacherFromModel } from './models';
 
 export type Post = (message: FromWorker, transfer?: Transferable[]) => void;
 
@@ -30,6 +31,8 @@ export interface RunJob {
   teacher?: TeacherModel;
   /** The images of `config.shots`. */
   shots?: UploadFile[];
+  /** The checkpoint the run goes on from, when it is resumed. */
+  checkpoint?: { step: number; student: ModelFiles };
   stop: boolean;
   paused: boolean;
   /** Paused, but let through to the next reported step (step mode). */
@@ -124,19 +127,23 @@ async function uploadedData(
 const CHECKPOINT_EVERY_MS = 30_000;
 
 /**
- * After the first evaluation and then at most every CHECKPOINT_EVERY_MS, the student's files go
- * to the page,
- * which keeps them: a run cut off by a reload or a crash still leaves its student. Taken between
+ * After the first evaluation, the first after step 0, and then at most every CHECKPOINT_EVERY_MS,
+ * the student's files go to the page, which keeps them: a run cut off by a reload or a crash still leaves its student. Taken between
  * events, when the method is suspended and the weights hold still.
  */
 function studentCheckpoints(id: string, post: Post) {
   // The first evaluation is checkpointed at once: a run cut off early still leaves a student.
+  // So is the first after training began: the first one worth resuming from.
   let last = -Infinity;
+  let trained = false;
   let dueStep: number | undefined;
   const state = {
     student: undefined as Graph | undefined,
     due(step: number) {
-      if (performance.now() - last >= CHECKPOINT_EVERY_MS) dueStep = step;
+      if (performance.now() - last >= CHECKPOINT_EVERY_MS || (step > 0 && !trained)) {
+        dueStep = step;
+        trained ||= step > 0;
+      }
     },
     async take() {
       const step = dueStep;
@@ -207,6 +214,10 @@ export async function runJob(
     const planned = deriveStudent(teacher, config.student, train, config.seed);
     post({ kind: 'models', id, teacher: stats(teacher), student: stats(planned), classNames });
     disposeGraph(planned);
+    const fromCheckpoint = job.checkpoint && {
+      step: job.checkpoint.step,
+      student: await graphFromFiles(job.checkpoint.student),
+    };
     phase('training');
     const checkpoint = studentCheckpoints(id, post);
     const outcome = await executeRun(
@@ -221,6 +232,7 @@ export async function runJob(
         steps: config.steps,
         testExamples: config.testExamples,
         backend,
+        fromCheckpoint,
       },
       (e) => {
         batcher.push(e);

@@ -74,6 +74,7 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
         config: msg.config,
         teacher: msg.teacher,
         shots: msg.shots,
+        checkpoint: msg.checkpoint,
         stop: false,
         paused: false,
       });

@@ -23,6 +23,7 @@ export const CATALOG: Catalog = {
       needs: { teacher: true, data: 'full' },
       defaultStudent: 'half',
       defaultSteps: 3000,
+      resume: { resumable: true },
       params: {
         temperature: { kind: 'number', default: 4, min: 1, max: 50, help: 'T' },
         batchSize: { kind: 'int', default: 64, min: 1, max: 1024, help: 'B' },
@@ -36,6 +37,7 @@ export const CATALOG: Catalog = {
       needs: { teacher: true, data: 'full' },
       defaultStudent: 'copy',
       defaultSteps: 500,
+      resume: { resumable: false, reason: 'Its masks are not checkpointed.' },
       params: {
         schedule: { kind: 'enum', default: 'cubic', options: ['linear', 'cubic'], help: 's' },
         global: { kind: 'boolean', default: false, help: 'g' },
@@ -74,6 +76,7 @@ const method = (id: string, params: MethodInfo['params']): MethodInfo => ({
   needs: { teacher: true, data: 'few-shot' },
   defaultStudent: 'half',
   defaultSteps: 100,
+  resume: { resumable: false, reason: 'Not checkpointed.' },
   params,
 });
 const shots = { kind: 'int', default: 5, min: 0, max: 100, help: 'K' } as const;
