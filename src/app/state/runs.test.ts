@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RunEvent } from '../../worker/protocol';
-import { CONFIG, EMBEDDING, ROC } from './fixtures';
+import { CATALOG, CONFIG, EMBEDDING, ROC } from './fixtures';
 import {
   applyEvents,
   applyMessage,
@@ -9,6 +9,8 @@ import {
   interrupt,
   keyMetric,
   newRun,
+  resumability,
+  resumedRun,
   type RunRecord,
 } from './runs';
 
@@ -76,6 +78,67 @@ describe('run records', () => {
     const done = applyMessage(run, { kind: 'finished', id: 'r1', result, student: files }, 2);
     expect(done.hasStudent).toBe(true);
     expect(done.checkpointStep).toBeUndefined();
+  });
+
+  it("keep a stopped run's student as a checkpoint of the step it stopped at", () => {
+    const files = { modelJson: '{}', shardName: 'w.bin', weightData: new ArrayBuffer(4) };
+    const result = { status: 'stopped', stoppedAtStep: 130 } as never;
+    const run = { ...newRun('r1', CONFIG, 'KD', 0), status: 'running' as const };
+    const stopped = applyMessage(run, { kind: 'finished', id: 'r1', result, student: files }, 2);
+    expect(stopped).toMatchObject({ status: 'stopped', checkpointStep: 130, hasStudent: true });
+  });
+
+  it('go on from a checkpoint: what came after it is dropped, a marker says where it resumed', () => {
+    const [kd, prune] = CATALOG.methods;
+    let run = applyEvents(
+      { ...newRun('r1', CONFIG, 'KD', 0), status: 'running' },
+      [
+        { kind: 'scalar', key: 'accuracy/test', step: 0, value: 0.1 },
+        { kind: 'scalar', key: 'loss', step: 25, value: 2 },
+        { kind: 'scalar', key: 'accuracy/test', step: 50, value: 0.8 },
+        { kind: 'scalar', key: 'loss', step: 50, value: 1 },
+        { kind: 'scalar', key: 'loss', step: 75, value: 0.9 },
+        { kind: 'scalar', key: 'late', step: 75, value: 3 },
+        { kind: 'layers', key: 'norms', step: 75, labels: ['conv1'], values: [1] },
+        { kind: 'progress', step: 60, total: 100, phase: 'fine-tune' },
+        { ...ROC, step: 40 },
+      ],
+      1000,
+    );
+    run = applyMessage(
+      run,
+      { kind: 'student-checkpoint', id: 'r1', step: 50, student: {} as never },
+      1001,
+    );
+    // Going on, it cannot resume; once cut off, it can from step 50.
+    expect(resumability(run, kd)).toBeUndefined();
+    run = interrupt(run);
+    expect(resumability(run, kd)).toEqual({ step: 50 });
+    expect(resumability(run, { ...kd, resume: prune.resume })).toEqual({
+      reason: 'Its masks are not checkpointed.',
+    });
+
+    const resumed = resumedRun(run);
+    expect(resumed).toMatchObject({ status: 'queued', resumedFrom: 50, checkpointStep: 50 });
+    expect(resumed.scalars).toEqual({
+      'accuracy/test': [
+        { step: 0, value: 0.1 },
+        { step: 50, value: 0.8 },
+      ],
+      loss: [
+        { step: 25, value: 2 },
+        { step: 50, value: 1 },
+      ],
+    });
+    expect(resumed.layers).toEqual({});
+    expect(resumed.curves).toEqual({ 'roc/fgsm': { ...ROC, step: 40 } });
+    expect(resumed.stages).toEqual([{ step: 50, label: 'resumed from step 50' }]);
+    expect(resumed.progress).toBeUndefined();
+    expect(resumed.logs.at(-1)?.message).toMatch(/^Resumed from the checkpoint at step 50/);
+    // The resumed attempt's events continue the curves from step 51 on.
+    const next = applyEvents(resumed, [{ kind: 'scalar', key: 'loss', step: 75, value: 0.7 }], 2);
+    expect(next.scalars.loss.map((p) => p.step)).toEqual([25, 50, 75]);
+    expect(resumability({ ...run, status: 'done' }, kd)).toBeUndefined();
   });
 
   it('estimate the time left from the training rate', () => {

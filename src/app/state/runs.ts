@@ -6,6 +6,7 @@ import type {
   BackendName,
   FromWorker,
   InferenceLatency,
+  MethodInfo,
   ModelStats,
   RunConfig,
   RunError,
@@ -88,6 +89,8 @@ export interface RunRecord {
   hasStudent: boolean;
   /** The stored student is the checkpoint of this step, not a finished run's. */
   checkpointStep?: number;
+  /** The run went on from its checkpoint of this step (the latest time it was resumed). */
+  resumedFrom?: number;
   /** Set when a sweep queued this run. */
   sweep?: SweepTag;
   /** The stored student's inference latency, per backend it was measured on. */
@@ -229,12 +232,15 @@ export function applyMessage(run: RunRecord, msg: FromWorker, now: number): RunR
       return { ...run, status: 'running' };
     case 'finished': {
       const { checkpointStep: _replaced, ...rest } = run;
+      const { stoppedAtStep } = msg.result;
       return {
         ...rest,
         status: msg.result.status,
         result: msg.result,
         endedAt: now,
         hasStudent: true,
+        // A stopped run's student is where it stopped: a checkpoint to resume from.
+        ...(stoppedAtStep !== undefined && { checkpointStep: stoppedAtStep }),
       };
     }
     case 'student-checkpoint':
@@ -255,6 +261,57 @@ export function applyMessage(run: RunRecord, msg: FromWorker, now: number): RunR
 export function interrupt(run: RunRecord, error?: RunError): RunRecord {
   if (!ACTIVE.has(run.status)) return run;
   return error ? { ...run, status: 'failed', error } : { ...run, status: 'interrupted' };
+}
+
+/**
+ * Whether a run that ended unfinished can go on from its checkpoint: its step, or why not (the
+ * method's reason); undefined where the question does not arise (going on, done, no checkpoint).
+ */
+export function resumability(
+  run: RunRecord,
+  method: MethodInfo | undefined,
+): { step: number } | { reason: string } | undefined {
+  const step = run.checkpointStep;
+  if (step === undefined || !run.hasStudent || step >= run.config.steps) return undefined;
+  if (ACTIVE.has(run.status) || run.status === 'done') return undefined;
+  if (!method) return { reason: `This page has no method '${run.config.method}'.` };
+  return method.resume.resumable ? { step } : { reason: method.resume.reason };
+}
+
+/**
+ * The run queued again to go on from its checkpoint: what the cut-off attempt streamed after the
+ * checkpoint's step is dropped (so curves do not double back), the scalars up to it kept, and a
+ * chart marker says where it was resumed. Tables carry no step and stay until replaced.
+ */
+export function resumedRun(run: RunRecord): RunRecord {
+  const step = run.checkpointStep;
+  if (step === undefined) throw new Error(`Run ${run.id} has no checkpoint to resume from`);
+  const upTo = <T extends { step: number }>(byKey: Record<string, T>) =>
+    Object.fromEntries(Object.entries(byKey).filter(([, v]) => v.step <= step));
+  const scalars = Object.entries(run.scalars)
+    .map(([key, points]) => [key, points.filter((p) => p.step <= step)] as const)
+    .filter(([, points]) => points.length > 0);
+  const { result: _r, error: _e, endedAt: _t, progress: _p, rate: _q, ...kept } = run;
+  return {
+    ...kept,
+    status: 'queued',
+    resumedFrom: step,
+    scalars: Object.fromEntries(scalars),
+    layers: upTo(run.layers),
+    images: upTo(run.images),
+    embeddings: upTo(run.embeddings),
+    ...(run.curves && { curves: upTo(run.curves) }),
+    stages: [
+      ...(run.stages ?? []).filter((s) => s.step <= step),
+      { step, label: `resumed from step ${step}` },
+    ],
+    logs: run.logs
+      .concat({
+        level: 'info',
+        message: `Resumed from the checkpoint at step ${step}: it holds the student's weights only, so the optimiser's state starts afresh.`,
+      })
+      .slice(-MAX_LOGS),
+  };
 }
 
 /** Milliseconds left, from the rate of training progress so far. */

@@ -73,6 +73,43 @@ describe('workbench store', () => {
     expect((await db.all())[0]).toMatchObject({ id, status: 'done' });
   });
 
+  it('resumes an interrupted run from its checkpoint, sending the stored student', async () => {
+    const db = memoryRunDb();
+    const first = await setup(db);
+    const id = first.store.getState().startRun()!;
+    first.reply({ kind: 'started', id });
+    first.reply({
+      kind: 'events',
+      id,
+      events: [
+        { kind: 'scalar', key: 'loss', step: 25, value: 1.5 },
+        { kind: 'scalar', key: 'loss', step: 75, value: 1 },
+      ],
+    });
+    const student = { modelJson: '{}', shardName: 'w.bin', weightData: new ArrayBuffer(8) };
+    first.reply({ kind: 'student-checkpoint', id, step: 50, student });
+    await vi.waitFor(async () => expect(await db.student(id)).toEqual(student));
+    await vi.waitFor(async () => expect((await db.all())[0].scalars.loss).toHaveLength(2));
+
+    // A reload: the run was interrupted; it goes on from step 50.
+    const { store, sent } = await setup(db);
+    expect(store.getState().runs[id]).toMatchObject({ status: 'interrupted', checkpointStep: 50 });
+    store.getState().resumeFromCheckpoint(id);
+    expect(store.getState().runs[id]).toMatchObject({ status: 'queued', resumedFrom: 50 });
+    expect(store.getState().runs[id].scalars.loss.map((p) => p.step)).toEqual([25]);
+    await vi.waitFor(() => expect(sent).toHaveLength(1));
+    expect(sent[0]).toMatchObject({ kind: 'start', id, checkpoint: { step: 50, student } });
+    expect((await db.all())[0]).toMatchObject({ status: 'queued', resumedFrom: 50 });
+
+    // A run of a method that cannot resume is not sent.
+    const pruned = { ...store.getState().runs[id], status: 'failed' as const };
+    store.setState({
+      runs: { [id]: { ...pruned, config: { ...pruned.config, method: 'prune' } } },
+    });
+    store.getState().resumeFromCheckpoint(id);
+    expect(sent.filter((m) => m.kind === 'start')).toHaveLength(1);
+  });
+
   it('measures latency of stored students and their teacher once, keeping each backend', async () => {
     const { store, sent, db, reply } = await setup();
     const student = { modelJson: '{}', shardName: 'w.bin', weightData: new ArrayBuffer(8) };

@@ -29,6 +29,8 @@ import {
   latencyUnavailable,
   newestFirst,
   newRun,
+  resumability,
+  resumedRun,
   withLatency,
   type RunRecord,
 } from './runs';
@@ -121,6 +123,8 @@ export interface WorkbenchState {
   /** A paused run advances to its next reported step and pauses again. */
   step(id: string): void;
   stop(id: string): void;
+  /** Queues a run that ended unfinished to go on from its checkpoint (see `resumability`). */
+  resumeFromCheckpoint(id: string): void;
   select(id: string): void;
   /** Ticks or unticks a run for comparison. */
   toggleCompared(id: string): void;
@@ -298,29 +302,34 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
       else saveNow(msg.id);
     };
 
-    // Runs of an uploaded teacher or on uploaded images carry their files, read from IndexedDB
-    // first; while a read is pending, later starts wait behind it so the worker queues runs in
-    // the order they were made.
+    // Runs of an uploaded teacher or on uploaded images carry their files, and resumed runs
+    // their checkpoint, read from IndexedDB first; while a read is pending, later starts wait
+    // behind it so the worker queues runs in the order they were made.
     let reading: Promise<void> | undefined;
     const sendStart = (run: RunRecord) => {
-      const { id, config } = run;
+      const { id, config, resumedFrom } = run;
       const upload = isUploadedTeacher(config.teacher) ? get().teachers[config.teacher] : undefined;
-      const send = (teacher?: TeacherModel, shots?: UploadFile[]) =>
+      const send = (teacher?: TeacherModel, shots?: UploadFile[], student?: StudentFiles) =>
         worker.send({
           kind: 'start',
           id,
           config,
           ...(teacher && { teacher }),
           ...(shots && { shots }),
+          ...(student && { checkpoint: { step: resumedFrom!, student } }),
         });
-      if (!upload && !config.shots && !reading) return send();
+      if (!upload && !config.shots && resumedFrom === undefined && !reading) return send();
       const read = (reading ?? Promise.resolve())
         .then(async () => {
           const files = upload && (await db.teacherFiles(upload.id));
           const shots = config.shots ? await db.imageFiles(config.shots) : undefined;
-          send(files && { files, preprocessing: upload.preprocessing }, shots);
+          const student = resumedFrom === undefined ? undefined : await db.student(id);
+          if (resumedFrom !== undefined && !student) {
+            throw new Error('its checkpoint is no longer in this browser');
+          }
+          send(files && { files, preprocessing: upload.preprocessing }, shots, student);
         })
-        .catch(fail('Reading the uploaded teacher failed'))
+        .catch(fail("Reading the run's stored files failed"))
         .finally(() => {
           if (reading === read) reading = undefined;
         });
@@ -514,6 +523,18 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
       resume: control('resume'),
       step: control('step'),
       stop: control('stop'),
+
+      resumeFromCheckpoint(id) {
+        const run = get().runs[id];
+        const method = get().catalog?.methods.find((m) => m.id === run?.config.method);
+        const option = run && resumability(run, method);
+        if (!option || !('step' in option)) return;
+        const resumed = resumedRun(run);
+        putRun(resumed);
+        saveNow(id);
+        sendStart(resumed);
+        set({ selectedId: id });
+      },
 
       select(id) {
         set({
