@@ -1,11 +1,8 @@
 import { useEffect, useId, useState } from 'react';
+import { humanize } from '../../core/methods/params';
 import type { ParamSpec } from '../../core/methods/params';
 
-/** "learningRate" → "Learning rate": the label when a schema gives none. */
-export function humanize(key: string): string {
-  const words = key.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase();
-  return words.charAt(0).toUpperCase() + words.slice(1);
-}
+export { humanize };
 
 interface FieldProps {
   label: string;

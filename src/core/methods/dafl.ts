@@ -35,6 +35,7 @@ const params = {
     min: 1e-5,
     max: 1,
     log: true,
+    live: true,
     help: 'Adam step size of the generator. The reference’s MNIST value, 0.2 (--preset paper), made our generator and the authors’ collapse at batch 128 (docs/results/data-free.md); 0.1 did not.',
   },
   studentLearningRate: {
@@ -43,6 +44,7 @@ const params = {
     min: 1e-5,
     max: 1,
     log: true,
+    live: true,
     help: 'Adam step size of the student (the reference’s MNIST default: 2e-3).',
   },
   oneHot: {
@@ -50,6 +52,7 @@ const params = {
     default: 1,
     min: 0,
     max: 100,
+    live: true,
     help: 'Weight of the one-hot loss (teacher confident on generated images); 0 turns it off.',
   },
   activation: {
@@ -57,6 +60,7 @@ const params = {
     default: 0.1,
     min: 0,
     max: 100,
+    live: true,
     help: 'Weight of the activation loss (large teacher features, −mean |f_T|); 0 turns it off.',
   },
   entropy: {
@@ -64,6 +68,7 @@ const params = {
     default: 5,
     min: 0,
     max: 100,
+    live: true,
     help: 'Weight of the information-entropy loss (batches balanced over classes, Σ p̄ log10 p̄); 0 turns it off.',
   },
   studentSchedule: STUDENT_SCHEDULE,
@@ -203,7 +208,11 @@ export const dafl: MethodSpec<typeof params> = {
       message: `Generator: ${trainer.parameterCount.toLocaleString('en')} parameters, ${p.batchSize} images a step; the teacher's features are '${featureNode(ctx.teacher)}'. Real data is used only to measure the student on the test set.`,
     };
     try {
-      const last = yield* trainer.train(ctx.steps, p.evalEvery, ctx.teacher, ctx.test);
+      // The loss weights are read by daflObjective each step; the step sizes are the trainer's.
+      const last = yield* trainer.train(ctx.steps, p.evalEvery, ctx.teacher, ctx.test, (step) => {
+        ctx.paramsAt(step);
+        trainer.setLearningRates(p.generatorLearningRate, p.studentLearningRate);
+      });
       return {
         student: ctx.student,
         metrics: {

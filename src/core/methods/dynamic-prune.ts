@@ -47,6 +47,7 @@ const params = {
     default: 10,
     min: 0,
     max: 100,
+    live: true,
     help: 'λ, weight of the sparsity regulariser in the decision units’ loss (the code: 0.5).',
   },
   learningRate: {
@@ -340,6 +341,8 @@ export const dynamicPrune: MethodSpec<typeof params> = {
           rng: shuffle,
         })) {
           step++;
+          // λ is read by decisionLoss each step.
+          ctx.paramsAt(step);
           const deciding = step <= decisionSteps;
           const temperature = gumbelTemperature(p, step, decisionSteps);
           const read = step % 25 === 0 || step === steps;

@@ -85,6 +85,8 @@ export class GeneratorDistillation {
   private readonly noise: Rng;
   /** The extra student batches' own latents, so the generator's path does not depend on k. */
   private readonly studentNoise: Rng;
+  /** The student's base step size, which its schedule scales (a live parameter may change it). */
+  private studentRate: number;
 
   constructor(
     private readonly teacher: Graph,
@@ -103,7 +105,14 @@ export class GeneratorDistillation {
     // PyTorch's Adam (ε = 1e-8, TF.js' default is 1e-7), as the reference code runs.
     this.optimizerG = new ScheduledAdam(o.generatorLearningRate);
     this.optimizerS = new ScheduledAdam(o.studentLearningRate);
+    this.studentRate = o.studentLearningRate;
     this.studentVariables = trainableVariables(student);
+  }
+
+  /** New step sizes from the next step on (the student's still follows its schedule). */
+  setLearningRates(generator: number, student: number): void {
+    this.optimizerG.setLearningRate(generator);
+    this.studentRate = student;
   }
 
   get names(): string[] {
@@ -190,13 +199,15 @@ export class GeneratorDistillation {
 
   /**
    * The run: `steps` steps, every loss read every tenth step, the samples, class means and class
-   * histogram and the student's real test accuracy every `evalEvery` steps.
+   * histogram and the student's real test accuracy every `evalEvery` steps. `beforeStep` runs
+   * before each step (live parameters).
    */
   async *train(
     steps: number,
     evalEvery: number,
     teacher: Graph,
     test: Parameters<typeof accuracy>[1],
+    beforeStep?: (step: number) => void,
   ): AsyncGenerator<RunEvent, Record<string, number>> {
     const last: Record<string, number> = {};
     let best = 0;
@@ -210,9 +221,9 @@ export class GeneratorDistillation {
     };
     for (let step = 1; step <= steps; step++) {
       const evalNow = step % evalEvery === 0 || step === steps;
-      const { studentSchedule, studentLearningRate } = this.o;
+      beforeStep?.(step);
       this.optimizerS.setLearningRate(
-        studentStepSize(studentSchedule, studentLearningRate, step, steps),
+        studentStepSize(this.o.studentSchedule, this.studentRate, step, steps),
       );
       const out = this.step();
       if (step % 10 === 0 || step === 1 || evalNow) {

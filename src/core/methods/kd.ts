@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { sampleKShot } from '../data';
 import { forward } from '../graph';
 import { trainableVariables } from '../graph';
+import { ScheduledAdam } from './optim';
 import { ADAM_LEARNING_RATE, type ParamValues } from './params';
 import { trainLoop } from './train';
 import type { MethodSpec } from './types';
@@ -12,6 +13,7 @@ const params = {
     default: 4,
     min: 1,
     max: 50,
+    live: true,
     help: 'Softmax temperature T of the soft targets (Hinton et al. use T = 20 for the MNIST MLPs).',
   },
   alpha: {
@@ -19,9 +21,10 @@ const params = {
     default: 0.9,
     min: 0,
     max: 1,
+    live: true,
     help: 'Weight of the soft (teacher) term; 1 − alpha weighs the hard-label cross-entropy.',
   },
-  learningRate: ADAM_LEARNING_RATE,
+  learningRate: { ...ADAM_LEARNING_RATE, live: true },
   batchSize: { kind: 'int', default: 64, min: 1, max: 1024, help: 'Examples per step.' },
   shotsPerClass: {
     kind: 'int',
@@ -88,7 +91,8 @@ export const knowledgeDistillation: MethodSpec<typeof params> = {
       p.shotsPerClass > 0
         ? sampleKShot(ctx.train, p.shotsPerClass, ctx.rng.int(2 ** 31))
         : undefined;
-    const optimizer = tf.train.adam(p.learningRate);
+    // tf.train.adam's ε (the backend's), so the numbers are those of tf.train.adam(rate).
+    const optimizer = new ScheduledAdam(p.learningRate, 0.9, 0.999, tf.backend().epsilon());
     try {
       const last = yield* trainLoop({
         graph: student,
@@ -104,6 +108,11 @@ export const knowledgeDistillation: MethodSpec<typeof params> = {
         optimizer,
         variables: trainableVariables(student),
         rng: ctx.rng,
+        beforeStep: (step) => {
+          // Temperature and α are read by the loss below; the step size lives in the optimiser.
+          ctx.paramsAt(step);
+          optimizer.setLearningRate(p.learningRate);
+        },
         loss: (batch) => {
           // The teacher is frozen: its logits are constants of the student's loss.
           const teacherLogits = forward(teacher, batch.x).output;

@@ -1,19 +1,23 @@
 import { InvalidInputError } from '../runtime/errors';
 
+/**
+ * `live`: the method reads this value at every step, so it may change while the run goes on
+ * (the page's Apply, a recipe's schedule); every other parameter is fixed once the run starts.
+ */
+interface SpecCommon {
+  help: string;
+  label?: string;
+  live?: boolean;
+}
+
 /** One schema drives the page's form, the CLI's flags and validation. */
-export type ParamSpec =
-  | { kind: 'int'; default: number; min: number; max: number; help: string; label?: string }
-  | {
-      kind: 'number';
-      default: number;
-      min: number;
-      max: number;
-      help: string;
-      label?: string;
-      log?: boolean;
-    }
-  | { kind: 'enum'; default: string; options: readonly string[]; help: string; label?: string }
-  | { kind: 'boolean'; default: boolean; help: string; label?: string };
+export type ParamSpec = SpecCommon &
+  (
+    | { kind: 'int'; default: number; min: number; max: number }
+    | { kind: 'number'; default: number; min: number; max: number; log?: boolean }
+    | { kind: 'enum'; default: string; options: readonly string[] }
+    | { kind: 'boolean'; default: boolean }
+  );
 
 export type ParamSchema = Record<string, ParamSpec>;
 
@@ -96,3 +100,88 @@ export const ADAM_LEARNING_RATE = {
   log: true,
   help: 'Adam step size.',
 } as const;
+
+/** The names of the parameters that may change while a run goes on. */
+export function liveParamNames(schema: ParamSchema): string[] {
+  return Object.keys(schema).filter((k) => schema[k].live);
+}
+
+/** Parameter values set mid-run, by name. */
+export type ParamSettings = Record<string, number | string | boolean>;
+
+/** Live parameters set at a step: one entry of a run's schedule (recorded and replayed). */
+export interface ParamChange {
+  step: number;
+  params: ParamSettings;
+}
+
+/**
+ * Why `changes` cannot be made to a running method of this schema, or null: each must name a
+ * live parameter and hold a value its spec accepts (paramError, as at the start).
+ */
+export function liveParamsError(
+  schema: ParamSchema,
+  changes: Record<string, unknown>,
+  methodId: string,
+): string | null {
+  const keys = Object.keys(changes);
+  if (keys.length === 0) return 'no parameter to change';
+  const live = liveParamNames(schema);
+  const problems = keys.map((key) => {
+    const spec = schema[key] as ParamSpec | undefined;
+    if (!spec) return `'${key}' is not a parameter of '${methodId}'`;
+    if (!spec.live) {
+      const which = live.length ? `only ${live.join(', ')} can` : 'none of its parameters can';
+      return `'${key}' cannot change while a '${methodId}' run goes on (${which})`;
+    }
+    const err = paramError(spec, changes[key]);
+    return err && `${key} ${err} (got ${JSON.stringify(changes[key])})`;
+  });
+  const found = problems.filter((p): p is string => p !== null);
+  return found.length ? found.join('; ') : null;
+}
+
+/** Why a schedule (a run's recorded changes, a recipe's) is unusable for this schema, or null. */
+export function scheduleError(
+  schema: ParamSchema,
+  schedule: unknown,
+  methodId: string,
+): string | null {
+  if (!Array.isArray(schedule)) return 'must be a list of { step, params }';
+  let previous = 0;
+  for (const [i, entry] of schedule.entries()) {
+    const e = entry as Partial<ParamChange> | null;
+    const step = e?.step;
+    if (typeof step !== 'number' || !Number.isInteger(step) || step <= previous) {
+      return `entry ${i}: "step" must be a whole number above ${previous} (steps increase; got ${JSON.stringify(step)})`;
+    }
+    previous = step;
+    const params = e?.params;
+    if (typeof params !== 'object' || params === null || Array.isArray(params)) {
+      return `entry ${i}: "params" must be an object of live parameters`;
+    }
+    const err = liveParamsError(schema, params, methodId);
+    if (err) return `entry ${i} (step ${step}): ${err}`;
+  }
+  return null;
+}
+
+/** "learningRate" → "Learning rate": the label when a schema gives none. */
+export function humanize(key: string): string {
+  const words = key.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase();
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+/** "learning rate 0.01 → 0.001, temperature 4 → 2": a change as a chart marker reads. */
+export function describeChange(
+  schema: ParamSchema,
+  previous: ParamSettings,
+  next: ParamSettings,
+): string {
+  return Object.keys(next)
+    .map((key) => {
+      const label = schema[key]?.label ?? humanize(key).toLowerCase();
+      return `${label} ${String(previous[key])} → ${String(next[key])}`;
+    })
+    .join(', ');
+}

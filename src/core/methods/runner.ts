@@ -12,7 +12,14 @@ import type { BackendInfo } from '../runtime/backend';
 import { InvalidInputError } from '../runtime/errors';
 import { Rng } from '../runtime/rng';
 import { buildArchitecture } from '../zoo';
-import { resolveParams, type ParamSchema, type ParamValues } from './params';
+import { ParamSchedule } from './live-params';
+import {
+  resolveParams,
+  type ParamChange,
+  type ParamSchema,
+  type ParamSettings,
+  type ParamValues,
+} from './params';
 import type { AnyMethodSpec, MethodResult, RunEvent } from './types';
 
 /** Which student to compress into: the teacher at half width, a copy of it, or a zoo architecture. */
@@ -35,6 +42,8 @@ export interface RunRequest {
    * it from here) instead of a fresh one. Refused for methods that cannot resume.
    */
   fromCheckpoint?: { step: number; student: Graph };
+  /** Live parameter changes to make at their steps (a recipe's schedule). */
+  schedule?: readonly ParamChange[];
 }
 
 export interface ModelSummary {
@@ -66,6 +75,8 @@ export interface RunResult {
   resumedFrom?: number;
   /** With status 'stopped': the steps the student had trained (the last event's step). */
   stoppedAtStep?: number;
+  /** The live parameter changes made, at their steps (absent when none): replays the run. */
+  schedule?: ParamChange[];
 }
 
 export interface RunControl {
@@ -78,6 +89,8 @@ export interface RunControl {
    * still, so a checkpoint may read them there.
    */
   onStudent?(student: Graph): void;
+  /** Live parameter changes asked for since the last call; polled at each step boundary. */
+  takeParamChanges?(): ParamSettings | undefined;
 }
 
 export function deriveStudent(
@@ -177,6 +190,23 @@ export async function executeRun(
       rng.fork('student').int(2 ** 31),
     );
   control.onStudent?.(student);
+  // The method's own copy, which live changes write into: the result reports the start values.
+  const values = { ...params };
+  let schedule: ParamSchedule;
+  try {
+    schedule = new ParamSchedule(
+      method.params,
+      method.id,
+      values,
+      req.schedule ?? [],
+      () => control.takeParamChanges?.(),
+      onEvent,
+      resumeFrom,
+    );
+  } catch (e) {
+    disposeGraph(student);
+    throw e;
+  }
   const gen = method.run(
     {
       teacher: req.teacher,
@@ -187,8 +217,9 @@ export async function executeRun(
       backend: req.backend,
       steps,
       ...(resumeFrom !== undefined && { resumeFrom }),
+      paramsAt: (step) => schedule.at(step),
     },
-    params,
+    values,
   );
   let status: RunResult['status'] = 'done';
   let outcome: MethodResult | undefined;
@@ -236,6 +267,7 @@ export async function executeRun(
     metrics: outcome.metrics ?? {},
     ...(resumeFrom !== undefined && { resumedFrom: resumeFrom }),
     ...(status === 'stopped' && { stoppedAtStep: lastStep }),
+    ...(schedule.applied.length > 0 && { schedule: schedule.applied }),
   };
   return { result, student: outcome.student };
 }

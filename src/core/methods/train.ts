@@ -21,6 +21,8 @@ export interface TrainLoopOptions {
   rng: Rng;
   /** The loss of one batch, as named terms; `total` is minimised, all are charted. */
   loss(batch: Batch): Record<string, tf.Scalar> & { total: tf.Scalar };
+  /** Runs before every optimiser step, with the step as events number it (live parameters). */
+  beforeStep?(step: number): void;
   /** Runs after every optimiser step (e.g. a proximal map or re-masking). */
   afterStep?(step: number): void;
   logEvery?: number;
@@ -105,6 +107,7 @@ export async function* trainLoop(
       rng: shuffle,
     })) {
       step++;
+      o.beforeStep?.(offset + step);
       const logNow = step % logEvery === 0 || step === o.steps;
       const terms = optimizerStep(o.optimizer, o.variables, () => o.loss(batch), logNow);
       tf.dispose([batch.x, batch.y]);

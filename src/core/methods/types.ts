@@ -2,7 +2,7 @@ import type { Dataset } from '../data';
 import type { Graph } from '../graph';
 import type { BackendInfo } from '../runtime/backend';
 import type { Rng } from '../runtime/rng';
-import type { ParamSchema, ParamValues } from './params';
+import type { ParamSchema, ParamSettings, ParamValues } from './params';
 
 /**
  * The one stream a run produces: the worker batches it to the page, the CLI prints it, the
@@ -56,6 +56,14 @@ export type RunEvent =
   | { kind: 'table'; key: string; columns: string[]; rows: (string | number)[][] }
   | { kind: 'log'; level: 'info' | 'warn'; message: string }
   | { kind: 'progress'; step: number; total: number; phase?: string }
+  /** Live parameters changed before `step` (the page marks it on the charts with `label`). */
+  | {
+      kind: 'params';
+      step: number;
+      params: ParamSettings;
+      previous: ParamSettings;
+      label: string;
+    }
   | { kind: 'checkpoint'; step: number; metrics: Record<string, number> };
 
 export type DataNeed = 'full' | 'few-shot' | 'none';
@@ -76,6 +84,11 @@ export interface RunContext {
    * method whose `resume` allows it): train the remaining steps and number events from here + 1.
    */
   resumeFrom?: number;
+  /**
+   * A method with live parameters calls this before each optimisation step (numbered as its
+   * events are): due changes are then written into its params object, which it reads per step.
+   */
+  paramsAt(step: number): void;
 }
 
 export interface MethodResult {

@@ -1,0 +1,148 @@
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { firstExamples, loadDataset, type Dataset } from '../data';
+import { disposeGraph, trainableVariables, type Graph } from '../graph';
+import { initBackend, type BackendInfo } from '../runtime/backend';
+import { buildArchitecture } from '../zoo';
+import { ScheduledAdam } from './optim';
+import { liveParamsError, scheduleError, type ParamChange, type ParamSettings } from './params';
+import { methodById } from './registry';
+import { executeRun, type RunControl } from './runner';
+import type { RunEvent } from './types';
+
+let backend: BackendInfo;
+let train: Dataset;
+let test: Dataset;
+let teacher: Graph;
+
+beforeAll(async () => {
+  backend = await initBackend('wasm');
+  [train, test] = await Promise.all([loadDataset('mnist', 'train'), loadDataset('mnist', 'test')]);
+  test = firstExamples(test, 50);
+  teacher = buildArchitecture('lenet5', 'mnist', 1);
+});
+
+// Each optimiser step's learning rate, in step order: ScheduledAdam's applyGradients, recorded.
+const rates: number[] = [];
+const applyGradients = ScheduledAdam.prototype.applyGradients;
+afterEach(() => {
+  rates.length = 0;
+  delete (ScheduledAdam.prototype as Partial<ScheduledAdam>).applyGradients;
+});
+function recordRates(): void {
+  ScheduledAdam.prototype.applyGradients = function (this: ScheduledAdam, grads) {
+    rates.push(this.rate);
+    return applyGradients.call(this, grads);
+  };
+}
+
+/** Six KD steps; the student's weights, the events and the result. */
+async function kd(schedule?: ParamChange[], control?: RunControl) {
+  const events: RunEvent[] = [];
+  const { result, student } = await executeRun(
+    {
+      method: methodById('kd')!,
+      params: { batchSize: 16, evalEvery: 1000 },
+      teacher,
+      train,
+      test,
+      seed: 5,
+      steps: 6,
+      backend,
+      schedule,
+    },
+    (e) => events.push(e),
+    control,
+  );
+  const weights = await Promise.all(
+    trainableVariables(student).map(async (v) => [...(await v.data())]),
+  );
+  disposeGraph(student);
+  return { result, events, weights: weights.flat() };
+}
+
+describe('live parameters', () => {
+  it('a schedule changes KD’s learning rate at its step, deterministically; a live request is the same change', async () => {
+    recordRates();
+    const schedule = [{ step: 4, params: { learningRate: 0.01 } }];
+    const changed = await kd(schedule);
+    // (a) the optimiser's rate is the start value for steps 1–3 and the new one from step 4.
+    expect(rates).toEqual([1e-3, 1e-3, 1e-3, 0.01, 0.01, 0.01]);
+    const marker = changed.events.find((e) => e.kind === 'params');
+    expect(marker).toEqual({
+      kind: 'params',
+      step: 4,
+      params: { learningRate: 0.01 },
+      previous: { learningRate: 1e-3 },
+      label: 'learning rate 0.001 → 0.01',
+    });
+    expect(changed.result.schedule).toEqual(schedule);
+    // The result reports the parameters the run started with.
+    expect(changed.result.params.learningRate).toBe(1e-3);
+
+    // (b) different from the unchanged run, equal to the same schedule again.
+    const unchanged = await kd();
+    expect(unchanged.result.schedule).toBeUndefined();
+    expect(unchanged.weights).not.toEqual(changed.weights);
+    const again = await kd(schedule);
+    expect(again.weights).toEqual(changed.weights);
+
+    // Asked for mid-run (the page's Apply), the change takes the next step boundary's step and
+    // is the same change: the run records it as that schedule and lands on the same weights.
+    let boundaries = 0;
+    const live = await kd(undefined, {
+      takeParamChanges: (): ParamSettings | undefined =>
+        ++boundaries === 4 ? { learningRate: 0.01 } : undefined,
+    });
+    expect(live.result.schedule).toEqual(schedule);
+    expect(live.weights).toEqual(changed.weights);
+  });
+
+  it('refuses a change of a parameter that is fixed once the run starts, naming the live ones', async () => {
+    const kdParams = methodById('kd')!.params;
+    expect(liveParamsError(kdParams, { batchSize: 32 }, 'kd')).toBe(
+      "'batchSize' cannot change while a 'kd' run goes on (only temperature, alpha, learningRate can)",
+    );
+    expect(liveParamsError(kdParams, { learningRate: 5 }, 'kd')).toBe(
+      'learningRate must be between 0.000001 and 1 (got 5)',
+    );
+    expect(liveParamsError(kdParams, { temperature: 2, alpha: 0.5 }, 'kd')).toBeNull();
+    expect(
+      scheduleError(
+        kdParams,
+        [
+          { step: 3, params: {} },
+          { step: 2, params: {} },
+        ],
+        'kd',
+      ),
+    ).toMatch(/entry 0 \(step 3\): no parameter to change/);
+    expect(
+      scheduleError(
+        kdParams,
+        [
+          { step: 3, params: { alpha: 0.5 } },
+          { step: 3, params: { alpha: 0.4 } },
+        ],
+        'kd',
+      ),
+    ).toMatch(/entry 1: "step" must be a whole number above 3/);
+    await expect(kd([{ step: 2, params: { batchSize: 32 } }])).rejects.toThrow(
+      /Bad parameter schedule for 'kd': entry 0 \(step 2\): 'batchSize' cannot change while a 'kd' run goes on/,
+    );
+  });
+
+  it('marks live parameters of DAFL and dynamic pruning', () => {
+    const live = (id: string) =>
+      Object.entries(methodById(id)!.params)
+        .filter(([, s]) => s.live)
+        .map(([k]) => k);
+    expect(live('dafl')).toEqual([
+      'generatorLearningRate',
+      'studentLearningRate',
+      'oneHot',
+      'activation',
+      'entropy',
+    ]);
+    expect(live('dynamic-prune')).toEqual(['lambda']);
+  });
+});
