@@ -15,7 +15,7 @@ import {
   type ConvKernel,
 } from '../core/metrics';
 import { dafl, timeDaflStep } from '../core/methods/dafl';
-import { defaultParams, resolveParams } from '../core/methods/params';
+import { defaultParams, resolveParams, type ParamChange } from '../core/methods/params';
 import {
   executeRun,
   METHODS,
@@ -293,6 +293,8 @@ interface RunOptions {
   steps: number | undefined;
   testExamples: number | undefined;
   backend: BackendInfo;
+  /** A recipe's live parameter changes, replayed at their steps. */
+  schedule?: ParamChange[];
 }
 
 interface RunOutcome {
@@ -341,6 +343,7 @@ async function runOnce(
       estimationErrors[e.key] = { labels: e.labels, values: e.values };
     if (e.kind === 'progress') bar.update(e.step, e.total, latest);
     if (e.kind === 'log' && !json) process.stderr.write(`${e.message}\n`);
+    if (e.kind === 'params' && !json) process.stderr.write(`step ${e.step}: ${e.label}\n`);
     if (e.kind === 'table' && !json) {
       const rows = e.rows.map((r) => r.map(String));
       process.stderr.write(`${e.key}:\n${markdownTable(e.columns, rows).join('\n')}\n`);
@@ -358,6 +361,7 @@ async function runOnce(
       steps: o.steps,
       testExamples: o.testExamples,
       backend: o.backend,
+      schedule: o.schedule,
     },
     onEvent,
   );
@@ -426,6 +430,7 @@ async function recipeRunCommand(args: ParsedArgs, path: string): Promise<void> {
       steps: recipe.steps,
       testExamples: recipe.testExamples,
       backend,
+      schedule: recipe.schedule,
     },
     { json, out, trace },
   );

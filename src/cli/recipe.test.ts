@@ -178,5 +178,19 @@ describe('clab recipes', () => {
     const { wallTimeMs: _a, estimationErrors: _e, ...a } = fromRecipe;
     const { wallTimeMs: _b, ...b } = JSON.parse(fromOptions.stdout) as Record<string, unknown>;
     expect(b).toEqual(a);
-  }, 120_000);
+
+    // A recipe's schedule is replayed at its steps: the result records the changes it made.
+    const schedule = [{ step: 2, params: { learningRate: 0.01, temperature: 2 } }];
+    const scheduled = await clab(
+      'run',
+      '--recipe',
+      await write('scheduled.json', { ...recipe, schedule }),
+    );
+    expect(scheduled.code).toBe(0);
+    expect(scheduled.stderr).toMatch(/step 2: learning rate 0\.001 → 0\.01, temperature 4 → 2/);
+    const replayed = JSON.parse(
+      (await clab('run', '--recipe', join(dir, 'scheduled.json'), '--json')).stdout,
+    ) as Record<string, unknown>;
+    expect(replayed).toMatchObject({ schedule, recipe: { schedule } });
+  }, 180_000);
 });

@@ -16,7 +16,15 @@ import {
 
 const kdParams: ParamSchema = {
   temperature: { kind: 'number', default: 4, min: 1, max: 20, help: '' },
-  learningRate: { kind: 'number', default: 0.001, min: 1e-5, max: 1, help: '', log: true },
+  learningRate: {
+    kind: 'number',
+    default: 0.001,
+    min: 1e-5,
+    max: 1,
+    help: '',
+    log: true,
+    live: true,
+  },
   shotsPerClass: { kind: 'int', default: 0, min: 0, max: 1000, help: '' },
   optimizer: { kind: 'enum', default: 'adam', options: ['adam', 'sgd'], help: '' },
 };
@@ -54,6 +62,33 @@ describe('recipes', () => {
     expect(back).toEqual(recipe);
     expect(configFromRecipe(back)).toEqual(config);
     expect(JSON.stringify(recipeFromConfig(configFromRecipe(back)), null, 2)).toBe(text);
+  });
+
+  it('round-trips a schedule of live parameter changes and refuses a bad one', () => {
+    const scheduled: RecipeConfig = {
+      ...config,
+      schedule: [
+        { step: 10, params: { learningRate: 0.001 } },
+        { step: 30, params: { learningRate: 0.0001 } },
+      ],
+    };
+    const text = JSON.stringify(recipeFromConfig(scheduled), null, 2);
+    const back = parseRecipeText(text, methods);
+    expect(back.schedule).toEqual(scheduled.schedule);
+    expect(configFromRecipe(back)).toEqual(scheduled);
+    // No changes: no field, so recipes of ordinary runs read as before.
+    expect('schedule' in recipeFromConfig({ ...config, schedule: [] })).toBe(false);
+    const bad = (schedule: unknown) => refusal({ ...recipeFromConfig(config), schedule });
+    expect(bad([{ step: 5, params: { temperature: 3 } }])).toMatch(
+      /"schedule" entry 0 \(step 5\): 'temperature' cannot change while a 'kd' run goes on \(only learningRate can\)/,
+    );
+    expect(bad([{ step: 5, params: { learningRate: 2 } }])).toMatch(
+      /"schedule" entry 0 \(step 5\): learningRate must be between 0.00001 and 1 \(got 2\)/,
+    );
+    expect(bad([{ step: 41, params: { learningRate: 0.1 } }])).toMatch(
+      /"schedule" has a change after the last step \(40\)/,
+    );
+    expect(bad({ step: 5 })).toMatch(/"schedule" must be a list of \{ step, params \}/);
   });
 
   it('keeps uploaded images and an emitted sweep cell, and reads a report for its recipe', () => {

@@ -5,7 +5,7 @@
 import type { DatasetId } from '../data/dataset';
 import type { BackendChoice } from '../runtime/backend';
 import { InvalidInputError } from '../runtime/errors';
-import { paramError } from '../methods/params';
+import { paramError, scheduleError, type ParamChange } from '../methods/params';
 import type { MethodParams, SweepCell } from './plan';
 
 export const RECIPE_FORMAT = 'clab-recipe';
@@ -52,6 +52,11 @@ export interface Recipe {
   /** Images uploaded in a browser (an image set's id there) as the few-shot data: page only. */
   shots?: string;
   shotsAsTest?: boolean;
+  /**
+   * Live parameter changes, each made before its step (a run whose learning rate was changed
+   * at step 200 records it here; replaying it reproduces that run). Absent: none.
+   */
+  schedule?: ParamChange[];
   /** Set by `clab sweep --emit`. */
   sweep?: RecipeSweepCell;
 }
@@ -73,6 +78,7 @@ const FIELDS = [
   'backend',
   'shots',
   'shotsAsTest',
+  'schedule',
   'sweep',
 ] as const;
 
@@ -92,6 +98,9 @@ export function recipeFromConfig(config: RecipeConfig, sweep?: RecipeSweepCell):
     backend: config.backend,
     ...(config.shots !== undefined && { shots: config.shots }),
     ...(config.shotsAsTest !== undefined && { shotsAsTest: config.shotsAsTest }),
+    ...(config.schedule?.length && {
+      schedule: config.schedule.map((c) => ({ step: c.step, params: { ...c.params } })),
+    }),
     ...(sweep && { sweep }),
   };
 }
@@ -99,7 +108,13 @@ export function recipeFromConfig(config: RecipeConfig, sweep?: RecipeSweepCell):
 /** The run configuration of a recipe (what the page's form and the runner take). */
 export function configFromRecipe(recipe: Recipe): RecipeConfig {
   const { format: _f, version: _v, sweep: _s, ...config } = recipe;
-  return { ...config, params: { ...config.params } };
+  return {
+    ...config,
+    params: { ...config.params },
+    ...(config.schedule && {
+      schedule: config.schedule.map((c) => ({ ...c, params: { ...c.params } })),
+    }),
+  };
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
@@ -210,6 +225,20 @@ export function parseRecipe(
     problems.push(
       `"shotsAsTest" must be true or false, or left out (got ${shown(value.shotsAsTest)})`,
     );
+  }
+  if (value.schedule !== undefined && method) {
+    const err = scheduleError(method.params, value.schedule, method.id);
+    if (err) problems.push(`"schedule" ${err}`);
+  }
+  if (
+    value.schedule !== undefined &&
+    wholeAtLeast(value.steps, 1) &&
+    Array.isArray(value.schedule) &&
+    value.schedule.some(
+      (c: { step?: unknown }) => typeof c?.step === 'number' && c.step > (value.steps as number),
+    )
+  ) {
+    problems.push(`"schedule" has a change after the last step (${String(value.steps)})`);
   }
   const sweep = value.sweep;
   if (
