@@ -8,6 +8,7 @@ import type {
   RunEvent,
   RunResult,
 } from '../core/methods';
+import type { ParamChange, ParamSettings } from '../core/methods/params';
 import type { DatasetId } from '../core/data';
 import type { GraphStats, Preprocessing } from '../core/graph';
 import type { BackendChoice, BackendInfo, BackendName } from '../core/runtime/backend';
@@ -45,6 +46,8 @@ export interface RunConfig {
   shots?: string;
   /** The uploaded images are also the test set; otherwise accuracy means agreement with the teacher. */
   shotsAsTest?: boolean;
+  /** Live parameter changes to make at their steps (a loaded recipe's schedule). */
+  schedule?: ParamChange[];
 }
 
 /** A file the page hands to the worker, with its path in a picked folder (or its name). */
@@ -266,6 +269,8 @@ export type ToWorker =
   /** A paused run goes on to its next reported step and pauses again (step mode). */
   | { kind: 'step'; id: string }
   | { kind: 'resume'; id: string }
+  /** New values of live parameters for a running or paused run, from its next step on. */
+  | { kind: 'set-params'; id: string; params: ParamSettings }
   | { kind: 'stop'; id: string };
 
 /** Worker → page. Every run message carries the run's id. */
@@ -289,6 +294,10 @@ export type FromWorker =
   | { kind: 'events'; id: string; events: RunEvent[] }
   | { kind: 'paused'; id: string }
   | { kind: 'resumed'; id: string }
+  /** A set-params took effect before `step` (a schedule's entries are answered so too). */
+  | { kind: 'params-set'; id: string; step: number; params: ParamSettings }
+  /** A set-params that cannot be made: why. */
+  | { kind: 'params-refused'; id: string; message: string }
   | { kind: 'finished'; id: string; result: RunResult; student: StudentFiles }
   /** The student as it was at `step`: kept, so a run cut off still leaves a student. */
   | { kind: 'student-checkpoint'; id: string; step: number; student: StudentFiles }

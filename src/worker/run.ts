@@ -4,6 +4,7 @@ import { loadDataset, type Dataset } from '../core/data';
 import { disposeGraph, graphStats, type Graph } from '../core/graph';
 import { serializeGraph } from '../core/io';
 import { deriveStudent, executeRun, type AnyMethodSpec } from '../core/methods';
+import type { ParamSettings } from '../core/methods/params';
 import { initBackend, type BackendChoice, type BackendInfo } from '../core/runtime/backend';
 import { ClabError, InvalidInputError, InvalidModelError } from '../core/runtime/errors';
 import { loadTeacher, teacherSpec } from '../core/zoo';
@@ -37,6 +38,8 @@ export interface RunJob {
   paused: boolean;
   /** Paused, but let through to the next reported step (step mode). */
   stepping?: boolean;
+  /** Live parameter values asked for (set-params), made at the run's next step. */
+  paramChanges?: ParamSettings;
   /** Wakes a paused run (after resume, step or stop). */
   wake?: () => void;
 }
@@ -233,9 +236,11 @@ export async function runJob(
         testExamples: config.testExamples,
         backend,
         fromCheckpoint,
+        schedule: config.schedule,
       },
       (e) => {
         batcher.push(e);
+        if (e.kind === 'params') post({ kind: 'params-set', id, step: e.step, params: e.params });
         if (e.kind === 'scalar' && e.key === 'accuracy/test') checkpoint.due(e.step);
         // Step mode: a reported step ends the step; show its events at once, then hold.
         if (e.kind === 'progress' && job.stepping) {
@@ -245,6 +250,11 @@ export async function runJob(
       },
       {
         stopRequested: () => job.stop,
+        takeParamChanges: () => {
+          const asked = job.paramChanges;
+          job.paramChanges = undefined;
+          return asked;
+        },
         onStudent: (g) => (checkpoint.student = g),
         whilePaused: async () => {
           await checkpoint.take();

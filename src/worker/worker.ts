@@ -2,6 +2,7 @@
 // queued runs one after another. The page talks to it only through protocol.ts messages.
 import { DATASET_IDS } from '../core/data';
 import { METHODS } from '../core/methods';
+import { liveParamsError } from '../core/methods/params';
 import { usableBackends, type BackendName } from '../core/runtime/backend';
 import { ARCHITECTURES, TEACHERS } from '../core/zoo';
 import { methodInfo } from './catalog';
@@ -101,6 +102,16 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
       if (!j?.paused) return;
       j.stepping = true;
       j.wake?.();
+      return;
+    }
+    case 'set-params': {
+      // Checked here, so a refusal is answered at once; made by the run at its next step.
+      const method = current?.id === msg.id && methods.find((m) => m.id === current!.config.method);
+      const error = method
+        ? liveParamsError(method.params, msg.params, method.id)
+        : 'the run is not going (only a running or paused run takes new parameters)';
+      if (error) post({ kind: 'params-refused', id: msg.id, message: error });
+      else current!.paramChanges = { ...current!.paramChanges, ...msg.params };
       return;
     }
     case 'stop': {
