@@ -4,7 +4,7 @@ import { formatBytes, formatCount, formatDuration, formatNumber, formatPercent }
 import { useTeacherLabel, useWorkbench } from '../state/context';
 import { recipeFromConfig } from '../../core/experiments/recipe';
 import { runReport } from '../state/report';
-import { ACTIVE, etaMs, type RunRecord } from '../state/runs';
+import { ACTIVE, configWithChanges, etaMs, type RunRecord } from '../state/runs';
 import { errorViewOf } from '../../core/metrics/error-keys';
 import { CurveChart } from './charts/CurveChart';
 import { describeMetric, type MetricText } from './charts/describe';
@@ -14,6 +14,7 @@ import { ImageGrid } from './charts/ImageGrid';
 import { LayersChart } from './charts/LayersChart';
 import { groupScalars, ScalarChart } from './charts/ScalarChart';
 import { TableView } from './charts/TableView';
+import { LiveParams } from './LiveParams';
 import { ModelSummary } from './ModelSummary';
 import { Cards } from './Cards';
 import { ViewHead } from './ViewHead';
@@ -158,7 +159,7 @@ function Actions({ run }: { run: RunRecord }) {
   const downloadRecipe = () =>
     saveFile(
       `recipe-${run.config.method}-${short}.json`,
-      `${JSON.stringify(recipeFromConfig(run.config), null, 2)}\n`,
+      `${JSON.stringify(recipeFromConfig(configWithChanges(run)), null, 2)}\n`,
       'application/json',
     );
   return (
@@ -321,6 +322,7 @@ export function RunView() {
       </ViewHead>
       <Progress run={run} />
       <StepTerms run={run} />
+      <LiveParams run={run} />
       <p className="backend small" data-testid="backend">
         {run.backend ? (
           <>

@@ -25,7 +25,7 @@ export const CATALOG: Catalog = {
       defaultSteps: 3000,
       resume: { resumable: true },
       params: {
-        temperature: { kind: 'number', default: 4, min: 1, max: 50, help: 'T' },
+        temperature: { kind: 'number', default: 4, min: 1, max: 50, help: 'T', live: true },
         batchSize: { kind: 'int', default: 64, min: 1, max: 1024, help: 'B' },
       },
     },

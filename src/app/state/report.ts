@@ -2,7 +2,7 @@
 // came out (the result and its metrics) and a per-layer table, as JSON a script can read.
 import { recipeFromConfig, type Recipe } from '../../core/experiments/recipe';
 import type { ModelStats, RunConfig, RunResult } from '../../worker/protocol';
-import type { RunRecord } from './runs';
+import { configWithChanges, type RunRecord } from './runs';
 
 export interface ReportLayer {
   layer: string;
@@ -71,7 +71,7 @@ export function runReport(run: RunRecord, teacher: string): RunReport {
     createdAt: new Date(run.createdAt).toISOString(),
     teacher,
     config: run.config,
-    recipe: recipeFromConfig(run.config),
+    recipe: recipeFromConfig(configWithChanges(run)),
     seed: run.config.seed,
     result: run.result,
     layers: layerRows(run.models, run.result?.metrics ?? {}),

@@ -5,12 +5,14 @@ import {
   applyEvents,
   applyMessage,
   classLabels,
+  configWithChanges,
   etaMs,
   interrupt,
   keyMetric,
   newRun,
   resumability,
   resumedRun,
+  paramsNow,
   type RunRecord,
 } from './runs';
 
@@ -63,6 +65,33 @@ describe('run records', () => {
       { step: 40, label: 'fine-tune' },
     ]);
     expect(run.stages).toHaveLength(2);
+  });
+
+  it('mark live parameter changes and keep them as the schedule its recipe replays', () => {
+    const planned = { ...CONFIG, schedule: [{ step: 90, params: { temperature: 2 } }] };
+    const run = newRun('r1', planned, 'KD', 0);
+    const next = applyEvents(
+      run,
+      [
+        {
+          kind: 'params',
+          step: 40,
+          params: { learningRate: 0.0001 },
+          previous: { learningRate: 0.001 },
+          label: 'learning rate 0.001 → 0.0001',
+        },
+      ],
+      0,
+    );
+    expect(next.stages).toEqual([{ step: 40, label: 'learning rate 0.001 → 0.0001' }]);
+    expect(next.schedule).toEqual([{ step: 40, params: { learningRate: 0.0001 } }]);
+    expect(paramsNow(next)).toEqual({ ...CONFIG.params, learningRate: 0.0001 });
+    // Made changes, then the planned ones not reached yet.
+    expect(configWithChanges(next).schedule).toEqual([
+      { step: 40, params: { learningRate: 0.0001 } },
+      { step: 90, params: { temperature: 2 } },
+    ]);
+    expect(configWithChanges(run)).toBe(run.config);
   });
 
   it('keep a checkpointed student until the finished one replaces it', () => {

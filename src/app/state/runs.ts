@@ -14,6 +14,7 @@ import type {
   RunResult,
 } from '../../worker/protocol';
 import type { SweepCell, SweepConfig } from '../../core/experiments/plan';
+import type { ParamChange } from '../../core/methods/params';
 import { formatNumber, formatPercent } from '../format';
 import { appendPoints, type Point } from './lttb';
 
@@ -66,8 +67,13 @@ export interface RunRecord {
   status: RunStatus;
   backend?: BackendInfo;
   progress?: { step: number; total: number; phase?: string };
-  /** Where each named phase of training began (a layer's solve, the fine-tune): chart markers. */
+  /**
+   * Where each named phase of training began (a layer's solve, the fine-tune) and where live
+   * parameters changed ("learning rate 0.01 → 0.001"): chart markers.
+   */
   stages?: { step: number; label: string }[];
+  /** The live parameter changes the run made, at their steps (its recipe's schedule). */
+  schedule?: ParamChange[];
   /** First and latest training progress with their wall-clock times: the ETA's rate. */
   rate?: { t0: number; step0: number; t: number; step: number };
   /** Scalar series by key, each down-sampled to a few hundred points. */
@@ -186,6 +192,12 @@ export function applyEvents(run: RunRecord, events: readonly RunEvent[], now: nu
         logs.push({ level: 'info', message: `checkpoint at step ${e.step}: ${metrics}` });
         break;
       }
+      case 'params': {
+        next.stages = [...(next.stages ?? []), { step: e.step, label: e.label }];
+        const made = next.schedule ?? [];
+        next.schedule = [...made, { step: e.step, params: e.params }];
+        break;
+      }
       case 'progress':
         next.progress = { step: e.step, total: e.total, phase: e.phase };
         // Step 0 is the worker's own setup ('loading teacher and data'), not a method's phase.
@@ -230,6 +242,9 @@ export function applyMessage(run: RunRecord, msg: FromWorker, now: number): RunR
       return { ...run, status: 'paused' };
     case 'resumed':
       return { ...run, status: 'running' };
+    case 'params-set': // the change came as a 'params' event too, which marks it
+    case 'params-refused': // the store shows why
+      return run;
     case 'finished': {
       const { checkpointStep: _replaced, ...rest } = run;
       const { stoppedAtStep } = msg.result;
@@ -255,6 +270,23 @@ export function applyMessage(run: RunRecord, msg: FromWorker, now: number): RunR
     case 'task-failed':
       return run;
   }
+}
+
+/** The parameter values the run trains with now: its start values and the changes made since. */
+export function paramsNow(run: RunRecord): Record<string, unknown> {
+  return Object.assign({}, run.config.params, ...(run.schedule ?? []).map((c) => c.params));
+}
+
+/**
+ * The run's configuration with the live changes it made as its schedule, so its recipe
+ * reproduces it; planned changes it did not reach yet stay planned.
+ */
+export function configWithChanges(run: RunRecord): RunConfig {
+  const made = run.schedule ?? [];
+  if (made.length === 0) return run.config;
+  const last = made[made.length - 1].step;
+  const planned = (run.config.schedule ?? []).filter((c) => c.step > last);
+  return { ...run.config, schedule: [...made, ...planned] };
 }
 
 /** A run the page lost track of (reload, worker crash) is over, whatever it was doing. */
@@ -292,8 +324,12 @@ export function resumedRun(run: RunRecord): RunRecord {
     .map(([key, points]) => [key, points.filter((p) => p.step <= step)] as const)
     .filter(([, points]) => points.length > 0);
   const { result: _r, error: _e, endedAt: _t, progress: _p, rate: _q, ...kept } = run;
+  // Live changes made up to the checkpoint hold as it goes on: the runner makes them at once.
+  const made = run.schedule?.filter((c) => c.step <= step);
   return {
     ...kept,
+    config: configWithChanges({ ...run, schedule: made }),
+    ...(made && { schedule: made }),
     status: 'queued',
     resumedFrom: step,
     scalars: Object.fromEntries(scalars),

@@ -110,6 +110,22 @@ describe('workbench store', () => {
     expect(sent.filter((m) => m.kind === 'start')).toHaveLength(1);
   });
 
+  it('sends live parameter changes of a run and shows a refusal', async () => {
+    const { store, sent, reply } = await setup();
+    const id = store.getState().startRun()!;
+    reply({ kind: 'started', id });
+    sent.length = 0;
+    expect(store.getState().setRunParams(id, { batchSize: 32 })).toBe(
+      "'batchSize' cannot change while a 'kd' run goes on (only temperature can)",
+    );
+    expect(store.getState().setRunParams(id, { temperature: 0 })).toMatch(/between 1 and 50/);
+    expect(sent).toHaveLength(0);
+    expect(store.getState().setRunParams(id, { temperature: 2 })).toBeUndefined();
+    expect(sent).toEqual([{ kind: 'set-params', id, params: { temperature: 2 } }]);
+    reply({ kind: 'params-refused', id, message: 'the run is not going' });
+    expect(store.getState().notice?.text).toMatch(/^Parameters not changed: the run is not going/);
+  });
+
   it('measures latency of stored students and their teacher once, keeping each backend', async () => {
     const { store, sent, db, reply } = await setup();
     const student = { modelJson: '{}', shardName: 'w.bin', weightData: new ArrayBuffer(8) };

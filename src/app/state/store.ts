@@ -18,6 +18,7 @@ import type {
   WorkerTask,
 } from '../../worker/protocol';
 import { configFromRecipe, parseRecipeText } from '../../core/experiments/recipe';
+import { liveParamsError, type ParamSettings } from '../../core/methods/params';
 import { decodeArchive, encodeArchive, type ArchiveEntry } from './archive';
 import { configErrors, methodDefaults } from './config';
 import type { RunDb } from './db';
@@ -122,6 +123,11 @@ export interface WorkbenchState {
   resume(id: string): void;
   /** A paused run advances to its next reported step and pauses again. */
   step(id: string): void;
+  /**
+   * New values of live parameters for a running or paused run, made at its next step; returns
+   * why they cannot be made (nothing is sent then), or undefined.
+   */
+  setRunParams(id: string, params: ParamSettings): string | undefined;
   stop(id: string): void;
   /** Queues a run that ended unfinished to go on from its checkpoint (see `resumability`). */
   resumeFromCheckpoint(id: string): void;
@@ -295,6 +301,9 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
       if (!run) return; // deleted while the worker still talked about it
       const next = applyMessage(run, msg, now());
       putRun(next);
+      if (msg.kind === 'params-refused') {
+        set({ notice: { kind: 'error', text: `Parameters not changed: ${msg.message}.` } });
+      }
       if (msg.kind === 'finished' || msg.kind === 'student-checkpoint') {
         db.putStudent(msg.id, msg.student).catch(fail('Saving the student failed'));
       }
@@ -463,7 +472,10 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
         if (!config || !catalog) return;
         const next = { ...config, ...patch };
         const method = catalog.methods.find((m) => m.id === patch.method);
-        if (method && patch.method !== config.method) Object.assign(next, methodDefaults(method));
+        if (method && patch.method !== config.method) {
+          Object.assign(next, methodDefaults(method));
+          delete next.schedule; // a loaded recipe's changes belong to its method
+        }
         const teacher = catalog.teachers.find((t) => t.id === patch.teacher);
         if (teacher && patch.teacher !== config.teacher) next.dataset = teacher.dataset;
         set({ config: next });
@@ -534,6 +546,16 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
         saveNow(id);
         sendStart(resumed);
         set({ selectedId: id });
+      },
+
+      setRunParams(id, params) {
+        const run = get().runs[id];
+        const method = get().catalog?.methods.find((m) => m.id === run?.config.method);
+        if (!run || !method) return 'the run or its method is gone';
+        const error = liveParamsError(method.params, params, method.id);
+        if (error) return error;
+        worker.send({ kind: 'set-params', id, params });
+        return undefined;
       },
 
       select(id) {
