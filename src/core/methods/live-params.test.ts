@@ -3,6 +3,7 @@ import { firstExamples, loadDataset, type Dataset } from '../data';
 import { disposeGraph, trainableVariables, type Graph } from '../graph';
 import { initBackend, type BackendInfo } from '../runtime/backend';
 import { buildArchitecture } from '../zoo';
+import { ParamSchedule } from './live-params';
 import { ScheduledAdam } from './optim';
 import { liveParamsError, scheduleError, type ParamChange, type ParamSettings } from './params';
 import { methodById } from './registry';
@@ -129,6 +130,31 @@ describe('live parameters', () => {
     await expect(kd([{ step: 2, params: { batchSize: 32 } }])).rejects.toThrow(
       /Bad parameter schedule for 'kd': entry 0 \(step 2\): 'batchSize' cannot change while a 'kd' run goes on/,
     );
+  });
+
+  it('a run resumed from its checkpoint starts with the changes made before it, unannounced', () => {
+    const values: Record<string, unknown> = { learningRate: 1e-3, temperature: 4 };
+    const events: RunEvent[] = [];
+    const schedule = [
+      { step: 3, params: { learningRate: 0.01 } },
+      { step: 8, params: { temperature: 2 } },
+    ];
+    const params = new ParamSchedule(
+      methodById('kd')!.params,
+      'kd',
+      values,
+      schedule,
+      () => undefined,
+      (e) => events.push(e),
+      5,
+    );
+    expect(values).toEqual({ learningRate: 0.01, temperature: 4 });
+    params.at(6);
+    params.at(7);
+    expect(events).toEqual([]);
+    params.at(8);
+    expect(events.map((e) => e.kind === 'params' && e.label)).toEqual(['temperature 4 → 2']);
+    expect(params.applied).toEqual(schedule);
   });
 
   it('marks live parameters of DAFL and dynamic pruning', () => {
