@@ -416,6 +416,7 @@ async function recipeRunCommand(args: ParsedArgs, path: string): Promise<void> {
     );
   }
   const recipe = await readRecipeFile(path, METHODS);
+  if (recipe.resumed) process.stderr.write(`clab: note: ${recipe.resumed.note}\n`);
   const method = methodById(recipe.method)!;
   const backend = await initNodeBackend(recipe.backend, threads);
   const run = await runOnce(

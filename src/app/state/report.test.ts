@@ -56,4 +56,20 @@ describe('runReport', () => {
       },
     ]);
   });
+
+  it('says a resumed run was resumed, and cannot be reproduced bit for bit, in its recipe too', () => {
+    const run = { ...newRun('r1', CONFIG, 'KD', 0), status: 'done' as const, resumedFrom: 250 };
+    const report = runReport(run, 'lenet5-mnist');
+    expect(report.resumed).toEqual({ fromStep: 250, note: expect.stringMatching(/step 250/) });
+    expect(report.resumed?.note).toMatch(/cannot be reproduced bit for bit/);
+    expect(report.recipe.resumed).toEqual(report.resumed);
+    // It still reads as a recipe (clab run --recipe says what it is) and loads into the form.
+    const recipe = parseRecipe(JSON.parse(JSON.stringify(report)), CATALOG.methods);
+    expect(recipe.resumed?.fromStep).toBe(250);
+    expect(configFromRecipe(recipe)).toEqual(CONFIG);
+    expect(() => parseRecipe({ ...report.recipe, resumed: 3 }, CATALOG.methods)).toThrow(
+      '"resumed" must be the { fromStep, note } the page wrote',
+    );
+    expect(runReport({ ...run, resumedFrom: undefined }, 't').recipe.resumed).toBeUndefined();
+  });
 });

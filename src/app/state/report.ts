@@ -1,6 +1,11 @@
 // The run report that leaves beside a downloaded student: what ran (configuration, seed), what
 // came out (the result and its metrics) and a per-layer table, as JSON a script can read.
-import { recipeFromConfig, type Recipe } from '../../core/experiments/recipe';
+import {
+  recipeFromConfig,
+  describeResume,
+  type Recipe,
+  type ResumedRun,
+} from '../../core/experiments/recipe';
 import type { ModelStats, RunConfig, RunResult } from '../../worker/protocol';
 import { configWithChanges, type RunRecord } from './runs';
 
@@ -25,6 +30,8 @@ export interface RunReport {
   config: RunConfig;
   /** The configuration as a recipe (`npx clab run --recipe` and "Load recipe…" read this file). */
   recipe: Recipe;
+  /** The run was resumed from a checkpoint: it cannot be reproduced bit for bit. */
+  resumed?: ResumedRun;
   seed: number;
   result?: RunResult;
   layers: ReportLayer[];
@@ -62,6 +69,14 @@ function layerRows(
     }));
 }
 
+/** The run's configuration as a recipe, saying so when the run was resumed from a checkpoint. */
+export function runRecipe(run: RunRecord): Recipe {
+  const recipe = recipeFromConfig(configWithChanges(run));
+  return run.resumedFrom === undefined
+    ? recipe
+    : { ...recipe, resumed: describeResume(run.resumedFrom) };
+}
+
 /** The report of one run; `teacher` is the teacher's name as the page shows it. */
 export function runReport(run: RunRecord, teacher: string): RunReport {
   return {
@@ -71,7 +86,8 @@ export function runReport(run: RunRecord, teacher: string): RunReport {
     createdAt: new Date(run.createdAt).toISOString(),
     teacher,
     config: run.config,
-    recipe: recipeFromConfig(configWithChanges(run)),
+    recipe: runRecipe(run),
+    ...(run.resumedFrom !== undefined && { resumed: describeResume(run.resumedFrom) }),
     seed: run.config.seed,
     result: run.result,
     layers: layerRows(run.models, run.result?.metrics ?? {}),

@@ -59,10 +59,26 @@ export interface Recipe {
   schedule?: ParamChange[];
   /** Set by `clab sweep --emit`. */
   sweep?: RecipeSweepCell;
+  /** Set when the run it comes from was resumed from a checkpoint: running it is not that run. */
+  resumed?: ResumedRun;
+}
+
+/** A resumed run, as its recipe and report say: from which step, and what that means. */
+export interface ResumedRun {
+  fromStep: number;
+  note: string;
 }
 
 /** The run configuration a recipe carries: exactly the page's RunConfig. */
-export type RecipeConfig = Omit<Recipe, 'format' | 'version' | 'sweep'>;
+export type RecipeConfig = Omit<Recipe, 'format' | 'version' | 'sweep' | 'resumed'>;
+
+/** What a recipe or report says of a run resumed from its checkpoint at `step`. */
+export function describeResume(step: number): ResumedRun {
+  return {
+    fromStep: step,
+    note: `The run was cut off and resumed from its checkpoint at step ${step}, which holds the student's weights only: the optimiser's state restarted there and batches were drawn afresh, so that run cannot be reproduced bit for bit. This recipe runs every step uninterrupted.`,
+  };
+}
 
 const FIELDS = [
   'format',
@@ -80,6 +96,7 @@ const FIELDS = [
   'shotsAsTest',
   'schedule',
   'sweep',
+  'resumed',
 ] as const;
 
 /** A run configuration as a recipe (fields in a fixed order, so files diff well). */
@@ -107,7 +124,7 @@ export function recipeFromConfig(config: RecipeConfig, sweep?: RecipeSweepCell):
 
 /** The run configuration of a recipe (what the page's form and the runner take). */
 export function configFromRecipe(recipe: Recipe): RecipeConfig {
-  const { format: _f, version: _v, sweep: _s, ...config } = recipe;
+  const { format: _f, version: _v, sweep: _s, resumed: _r, ...config } = recipe;
   return {
     ...config,
     params: { ...config.params },
@@ -255,11 +272,19 @@ export function parseRecipe(
       '"sweep" must be the { index, total, cell } that `clab sweep --emit` wrote, or left out',
     );
   }
+  const resumed = value.resumed;
+  if (
+    resumed !== undefined &&
+    !(isObject(resumed) && wholeAtLeast(resumed.fromStep, 0) && typeof resumed.note === 'string')
+  ) {
+    problems.push('"resumed" must be the { fromStep, note } the page wrote, or left out');
+  }
   if (problems.length) throw bad(problems);
-  return recipeFromConfig(
+  const recipe = recipeFromConfig(
     { ...(value as unknown as RecipeConfig), params },
     value.sweep as RecipeSweepCell | undefined,
   );
+  return resumed ? { ...recipe, resumed: resumed as unknown as ResumedRun } : recipe;
 }
 
 /** Parses a recipe file's text; broken JSON gets the same kind of message as a bad field. */
