@@ -2,9 +2,8 @@ import { useEffect, useState } from 'react';
 import { modelZip, saveFile } from '../files';
 import { formatBytes, formatCount, formatDuration, formatNumber, formatPercent } from '../format';
 import { useTeacherLabel, useWorkbench } from '../state/context';
-import { recipeFromConfig } from '../../core/experiments/recipe';
-import { runReport } from '../state/report';
-import { ACTIVE, configWithChanges, etaMs, type RunRecord } from '../state/runs';
+import { runRecipe, runReport } from '../state/report';
+import { ACTIVE, etaMs, resumability, type RunRecord } from '../state/runs';
 import { errorViewOf } from '../../core/metrics/error-keys';
 import { CurveChart } from './charts/CurveChart';
 import { describeMetric, type MetricText } from './charts/describe';
@@ -120,6 +119,9 @@ function ResultCards({ run }: { run: RunRecord }) {
     ['student params', formatCount(r.student.params)],
     ['student size', formatBytes(r.student.bytes)],
     ['wall time', formatDuration(r.wallTimeMs)],
+    ...(r.resumedFrom !== undefined
+      ? [['resumed from', `step ${r.resumedFrom}`] as [string, string]]
+      : []),
     // Per-layer metrics ('estimation-error/conv2') are drawn by the per-layer charts.
     ...Object.entries(r.metrics)
       .filter(([k]) => !k.includes('/'))
@@ -129,6 +131,33 @@ function ResultCards({ run }: { run: RunRecord }) {
       }),
   ];
   return <Cards cards={cards} testId="result" />;
+}
+
+/** A run that ended unfinished goes on from its checkpoint, or the line says why it cannot. */
+function ResumeFromCheckpoint({ run }: { run: RunRecord }) {
+  const method = useWorkbench((s) => s.catalog?.methods.find((m) => m.id === run.config.method));
+  const resumeFromCheckpoint = useWorkbench((s) => s.resumeFromCheckpoint);
+  const option = resumability(run, method);
+  if (!option) return null;
+  if ('reason' in option) {
+    return (
+      <p className="small muted" data-testid="resume-note">
+        Cannot resume from the checkpoint at step {run.checkpointStep}: {option.reason}
+      </p>
+    );
+  }
+  return (
+    <div className="actions" data-testid="resume">
+      <button type="button" onClick={() => resumeFromCheckpoint(run.id)}>
+        Resume from step {option.step}
+      </button>
+      <p className="small muted" data-testid="resume-note">
+        Trains the stored student for the {run.config.steps - option.step} steps left. A checkpoint
+        holds its weights only: the optimiser&apos;s moments restart, so the result is not what an
+        uninterrupted run would give bit for bit.
+      </p>
+    </div>
+  );
 }
 
 function Actions({ run }: { run: RunRecord }) {
@@ -159,7 +188,7 @@ function Actions({ run }: { run: RunRecord }) {
   const downloadRecipe = () =>
     saveFile(
       `recipe-${run.config.method}-${short}.json`,
-      `${JSON.stringify(recipeFromConfig(configWithChanges(run)), null, 2)}\n`,
+      `${JSON.stringify(runRecipe(run), null, 2)}\n`,
       'application/json',
     );
   return (
@@ -180,7 +209,8 @@ function Actions({ run }: { run: RunRecord }) {
           </button>
           {run.checkpointStep !== undefined && (
             <span className="muted small" data-testid="checkpoint-note">
-              the student as of step {run.checkpointStep}, its last checkpoint
+              the student as of step {run.checkpointStep},{' '}
+              {run.status === 'stopped' ? 'where it stopped' : 'its last checkpoint'}
             </span>
           )}
         </>
@@ -344,6 +374,7 @@ export function RunView() {
           up to the last save; run it again with <em>Use this config</em>.
         </div>
       )}
+      <ResumeFromCheckpoint run={run} />
       {measuresAgreement(run) && (
         <p className="small muted" data-testid="agreement-note">
           No labelled test set: every accuracy of this run is the student&apos;s agreement with the
