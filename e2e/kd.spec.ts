@@ -88,3 +88,61 @@ test('a run pauses, resumes and stops mid-way, and keeps its student', async ({ 
   await expect(page.getByTestId('result')).toContainText('student accuracy');
   await expect(page.getByRole('button', { name: 'Student as TF.js (.zip)' })).toBeVisible();
 });
+
+test('a KD run cut off by a reload resumes from its checkpoint and finishes, its curves going on', async ({
+  bench,
+  page,
+}) => {
+  test.setTimeout(300_000);
+  await bench.open();
+  await bench.run({
+    teacher: 'lenet5-mnist',
+    method: 'kd',
+    student: 'half',
+    backend: 'wasm',
+    steps: 600,
+    testExamples: 1000,
+    params: { 'Eval every': 100 },
+  });
+  // The first evaluation after step 0 is checkpointed at once.
+  await expect(page.getByTestId('checkpoint-note')).toContainText(/as of step [1-9]\d*/, {
+    timeout: 120_000,
+  });
+  // Streaming runs are saved once a second: let the steps after the checkpoint be saved too.
+  await page.waitForTimeout(1500);
+  page.once('dialog', (dialog) => void dialog.accept());
+  await page.reload();
+  await expect(bench.runView).toHaveAttribute('data-status', 'interrupted');
+
+  const resume = page.getByRole('button', { name: /^Resume from step \d+$/ });
+  const from = Number((await resume.textContent())!.match(/\d+/)![0]);
+  expect(from % 100).toBe(0);
+  await expect(page.getByTestId('resume-note')).toContainText(`for the ${600 - from} steps left`);
+  await expect(page.getByTestId('resume-note')).toContainText("the optimiser's moments restart");
+  await bench.runView.screenshot({ path: test.info().outputPath('interrupted-kd-run.png') });
+  await resume.click();
+  expect(await bench.waitForEnd(240_000)).toBe('done');
+
+  // One curve from step 0 to 600: accuracy at 0, 100, …, 600 and the losses (total, soft, hard)
+  // every 25 steps, none twice although the cut-off attempt had streamed past the checkpoint.
+  await expect(bench.chart('accuracy')).toHaveAttribute('data-points', '7');
+  await expect(bench.chart('loss')).toHaveAttribute('data-points', String(3 * 24));
+  await expect(bench.chart('accuracy')).toContainText('@ step 600');
+  await expect(bench.chart('accuracy')).toContainText(`resumed from step ${from}`);
+  await expect(page.getByTestId('result')).toContainText(
+    new RegExp(`resumed from\\s*step ${from}`),
+  );
+  await page.getByTestId('chart-accuracy').scrollIntoViewIfNeeded();
+  await bench.runView.screenshot({ path: test.info().outputPath('resumed-kd-run.png') });
+
+  const report = await bench.downloadText(() =>
+    page.getByRole('button', { name: 'Run report' }).click(),
+  );
+  const parsed = JSON.parse(report.text) as {
+    resumed: { fromStep: number; note: string };
+    result: { resumedFrom: number; status: string };
+  };
+  expect(parsed.resumed.fromStep).toBe(from);
+  expect(parsed.resumed.note).toContain('cannot be reproduced bit for bit');
+  expect(parsed.result).toMatchObject({ resumedFrom: from, status: 'done' });
+});
