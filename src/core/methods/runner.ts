@@ -71,6 +71,7 @@ export interface RunResult {
   /**
    * The run went on from its checkpoint of this step: the steps before it ran in an earlier
    * attempt (the optimiser's state restarted here), so the run cannot be reproduced bit for bit.
+   * `wallTimeMs` counts this attempt only.
    */
   resumedFrom?: number;
   /** With status 'stopped': the steps the student had trained (the last event's step). */
