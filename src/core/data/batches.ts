@@ -147,6 +147,11 @@ export interface BatchOptions extends TensorOptions {
   indices?: ArrayLike<number>;
   /** Skip the final, smaller batch. */
   dropRemainder?: boolean;
+  /**
+   * Pass over this many of the epoch's first batches without making them, after shuffling as
+   * usual (a resumed loop draws the batches an uninterrupted one would).
+   */
+  skip?: number;
 }
 
 /**
@@ -155,7 +160,7 @@ export interface BatchOptions extends TensorOptions {
  * disposes each batch's x and y.
  */
 export function* batches(ds: Dataset, opts: BatchOptions): Generator<Batch, void, undefined> {
-  const { batchSize, rng, indices, dropRemainder = false } = opts;
+  const { batchSize, rng, indices, dropRemainder = false, skip = 0 } = opts;
   if (!Number.isInteger(batchSize) || batchSize < 1) {
     throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
   }
@@ -164,7 +169,7 @@ export function* batches(ds: Dataset, opts: BatchOptions): Generator<Batch, void
     : Int32Array.from({ length: ds.count }, (_, i) => i);
   if (rng) shuffleInPlace(order, rng);
   const end = dropRemainder ? order.length - (order.length % batchSize) : order.length;
-  for (let start = 0; start < end; start += batchSize) {
+  for (let start = skip * batchSize; start < end; start += batchSize) {
     const batchIndices = order.subarray(start, Math.min(start + batchSize, end));
     yield { ...toTensors(ds, batchIndices, opts), indices: batchIndices };
   }

@@ -83,7 +83,7 @@ export const knowledgeDistillation: MethodSpec<typeof params> = {
   defaultStudent: 'half',
   defaultSteps: 3000,
   params,
-  // The student is the whole state: Adam's moments restart, the batch order starts over.
+  // The student is the whole state; Adam's moments restart.
   resume: { resumable: true },
   async *run(ctx, p: ParamValues<typeof params>) {
     const { teacher, student } = ctx;

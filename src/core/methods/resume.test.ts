@@ -3,11 +3,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadDataset, type Dataset } from '../data';
-import { disposeGraph, type Graph } from '../graph';
+import { disposeGraph, forward, trainableVariables, type Graph } from '../graph';
 import { initBackend, type BackendInfo } from '../runtime/backend';
+import { Rng } from '../runtime/rng';
 import { buildArchitecture } from '../zoo';
 import { methodById } from './registry';
 import { deriveStudent, executeRun, type RunRequest } from './runner';
+import { crossEntropy, trainLoop } from './train';
 import type { RunEvent } from './types';
 
 let backend: BackendInfo;
@@ -71,6 +73,41 @@ describe('resuming from a checkpoint', () => {
     expect(result).toMatchObject({ status: 'done', steps: 60, resumedFrom: 40 });
     expect(uninterrupted.result.resumedFrom).toBeUndefined();
     disposeGraph(student);
+  });
+
+  it('a resumed training loop draws the batches an uninterrupted one would, across epochs', async () => {
+    const net = buildArchitecture('lenet5-half', 'mnist', 3);
+    // 50 examples in batches of 16: four batches an epoch, the last one short.
+    const indices = Int32Array.from({ length: 50 }, (_, i) => i * 7);
+    const drawn = async (resumeFrom?: number) => {
+      const seen: number[][] = [];
+      const optimizer = tf.train.sgd(0.01);
+      for await (const _ of trainLoop({
+        graph: net,
+        data: train,
+        indices,
+        test,
+        testIndices: [0],
+        steps: 11,
+        resumeFrom,
+        batchSize: 16,
+        optimizer,
+        variables: trainableVariables(net),
+        rng: new Rng(5),
+        loss: (batch) => {
+          seen.push(Array.from(batch.indices));
+          return { total: crossEntropy(forward(net, batch.x, { training: true }).output, batch.y) };
+        },
+      })) {
+        /* train */
+      }
+      optimizer.dispose();
+      return seen;
+    };
+    const whole = await drawn();
+    expect(whole).toHaveLength(11);
+    expect(await drawn(6)).toEqual(whole.slice(6));
+    disposeGraph(net);
   });
 
   it('refuses a method whose state is more than its student, with the reason, and disposes the checkpoint', async () => {

@@ -99,12 +99,19 @@ export async function* trainLoop(
   };
   if (o.evalAtStart && o.resumeFrom === undefined) yield* evaluate(0);
   let step = o.resumeFrom ?? 0;
+  // A resumed loop shuffles through the epochs it had done and passes over the batches it had
+  // drawn, so it trains on the batches an uninterrupted run would.
+  const perEpoch = Math.ceil((o.indices?.length ?? o.data.count) / o.batchSize);
+  let skip = step;
   while (step < o.steps) {
+    const skipNow = Math.min(skip, perEpoch);
+    skip -= skipNow;
     for (const batch of batches(o.data, {
       ...inputOptions(o.graph, o.data),
       batchSize: o.batchSize,
       indices: o.indices,
       rng: shuffle,
+      skip: skipNow,
     })) {
       step++;
       o.beforeStep?.(offset + step);
