@@ -135,7 +135,7 @@ describe('live parameters', () => {
   it('a run resumed from its checkpoint starts with the changes made before it, unannounced', () => {
     const values: Record<string, unknown> = { learningRate: 1e-3, temperature: 4 };
     const events: RunEvent[] = [];
-    const schedule = [
+    const schedule: ParamChange[] = [
       { step: 3, params: { learningRate: 0.01 } },
       { step: 8, params: { temperature: 2 } },
     ];
