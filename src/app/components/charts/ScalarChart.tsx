@@ -87,13 +87,14 @@ function ScalarChartView({ title, keys, scalars, stages = [] }: Props) {
           .filter((s) => s.step >= firstStep && s.step <= lastStep)
           .map((s) => (
             <ReferenceLine
-              key={s.label}
+              key={`${s.step} ${s.label}`}
               x={s.step}
               stroke="var(--muted)"
               strokeDasharray="2 3"
               label={{
                 value: s.label,
-                position: 'insideTopLeft',
+                // Right of the line, or left of it in the chart's right half, so it fits.
+                position: 2 * s.step > firstStep + lastStep ? 'insideTopRight' : 'insideTopLeft',
                 fontSize: 10,
                 fill: 'var(--muted)',
               }}
