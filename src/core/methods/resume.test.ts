@@ -110,6 +110,51 @@ describe('resuming from a checkpoint', () => {
     disposeGraph(net);
   });
 
+  it('few-shot fine-tuning goes on pruning from the zeros its checkpoint kept', async () => {
+    const fineTune = (): RunRequest => ({
+      ...kd(),
+      method: methodById('fewshot-finetune')!,
+      params: {
+        shotsPerClass: 2,
+        compression: 'weights',
+        targetSparsity: 0.8,
+        evalEvery: 10,
+        heldOutExamples: 50,
+      },
+      steps: 30,
+    });
+    // Stopped at step 6, a third of the way through the top-k schedule's annealing.
+    let stop = false;
+    const first = await executeRun(
+      fineTune(),
+      (e) => (stop ||= e.kind === 'progress' && e.step >= 6),
+      { stopRequested: () => stop },
+    );
+    expect(first.result.stoppedAtStep).toBe(6);
+    const kernels = (g: Graph) =>
+      g.nodes.filter((n) => n.weights.kernel).map((n) => Array.from(n.weights.kernel.dataSync()));
+    const zerosAt6 = kernels(first.student).map((k) => k.flatMap((v, i) => (v === 0 ? [i] : [])));
+    expect(zerosAt6.flat().length).toBeGreaterThan(0);
+
+    const events: RunEvent[] = [];
+    const resumed = await executeRun(
+      { ...fineTune(), fromCheckpoint: { step: 6, student: first.student } },
+      (e) => events.push(e),
+    );
+    expect(Math.min(...Object.values(stepsOf(events)).flat())).toBeGreaterThan(6);
+    expect(resumed.result.resumedFrom).toBe(6);
+    // The masks went on from the checkpoint's zeros: none came back, and the target was reached.
+    const end = kernels(resumed.student);
+    for (const [layer, zeros] of zerosAt6.entries()) {
+      expect(zeros.filter((i) => end[layer][i] !== 0)).toEqual([]);
+    }
+    const sparsity = events.filter((e) => e.kind === 'layers' && e.key === 'sparsity').at(-1);
+    expect(sparsity && 'values' in sparsity ? sparsity.values.slice(1) : []).toEqual(
+      [0.8, 0.8, 0.8, 0.8].map((v) => expect.closeTo(v, 2)),
+    );
+    disposeGraph(resumed.student);
+  });
+
   it('refuses a method whose state is more than its student, with the reason, and disposes the checkpoint', async () => {
     const before = tf.memory().numTensors;
     const checkpoint = deriveStudent(teacher, 'half', train, 9);
