@@ -49,8 +49,17 @@ export function methodHelp(m: AnyMethodSpec): string {
   for (const [name, p] of Object.entries(m.params)) {
     lines.push(
       '',
-      `  --${name} <${range(p)}>   default ${String(p.default)}${p.label ? `   “${p.label}” in the page` : ''}`,
+      `  --${name} <${range(p)}>   default ${String(p.default)}${p.label ? `   “${p.label}” in the page` : ''}${p.live ? '   live: may change mid-run' : ''}`,
       ...wrap(p.help, '      '),
+    );
+  }
+  if (Object.values(m.params).some((p) => p.live)) {
+    lines.push(
+      '',
+      ...wrap(
+        'Live parameters may change while the run goes on: the page\'s "Change while running", or a recipe\'s "schedule": [{ "step": 200, "params": { "learningRate": 0.0001 } }], each change made before its step.',
+        '',
+      ),
     );
   }
   for (const [name, preset] of Object.entries(m.presets ?? {})) {
