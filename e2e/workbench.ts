@@ -71,8 +71,11 @@ export class Workbench {
     return this.page.getByRole('combobox', { name, exact: true });
   }
 
+  /** A field of the run or sweep form (a running run's view has fields of its live parameters too). */
   field(label: string) {
-    return this.page.getByLabel(label, { exact: true });
+    return this.page
+      .getByRole('complementary', { name: 'Configuration' })
+      .getByLabel(label, { exact: true });
   }
 
   async configure(setup: RunSetup): Promise<void> {
