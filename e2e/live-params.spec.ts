@@ -2,6 +2,7 @@
 // resumed; the change is marked on the charts at the step it took effect and its recipe
 // carries it as a schedule.
 import { readFile } from 'node:fs/promises';
+import { clabRecipe, finalMetrics, saveForCli, type Result } from './clab';
 import { expect, test } from './workbench';
 
 test('a paused KD run takes a new learning rate, marks it on the charts and in its recipe', async ({
@@ -56,4 +57,45 @@ test('a paused KD run takes a new learning rate, marks it on the charts and in i
   expect(await bench.waitForEnd()).toBe('stopped');
   // Over, so nothing can change any more.
   await expect(live).toHaveCount(0);
+});
+
+test('the recipe of a run whose learning rate changed mid-way reproduces it in the CLI', async ({
+  bench,
+  page,
+}) => {
+  test.setTimeout(240_000);
+  await bench.open();
+  await bench.run({ backend: 'wasm', seed: 7, steps: 300, testExamples: 300 });
+  await expect.poll(() => bench.points('loss'), { timeout: 60_000 }).toBeGreaterThan(0);
+  await page.getByRole('button', { name: 'Pause' }).click();
+  await expect(bench.runView).toHaveAttribute('data-status', 'paused');
+  const live = page.getByTestId('live-params');
+  await live.getByLabel('Learning rate', { exact: true }).fill('0.005');
+  await live.getByLabel('Temperature', { exact: true }).fill('2');
+  await live.getByRole('button', { name: 'Apply' }).click();
+  await page.getByRole('button', { name: 'Resume' }).click();
+  expect(await bench.waitForEnd()).toBe('done');
+  await expect(bench.chart('loss')).toContainText('learning rate 0.001 → 0.005, temperature 4 → 2');
+
+  const report = await bench.downloadText(() =>
+    page.getByRole('button', { name: 'Run report' }).click(),
+  );
+  const { result } = JSON.parse(report.text) as { result: Result & { wallTimeMs: number } };
+  const file = await bench.downloadText(() =>
+    page.getByRole('button', { name: 'Recipe (.json)' }).click(),
+  );
+  const recipe = JSON.parse(file.text) as {
+    schedule: { step: number; params: Record<string, unknown> }[];
+  };
+  expect(recipe.schedule).toHaveLength(1);
+  expect(recipe.schedule[0].params).toEqual({ learningRate: 0.005, temperature: 2 });
+  const cli = await clabRecipe(await saveForCli(file.name, file.text));
+  expect(cli.code).toBe(0);
+  const fromCli = JSON.parse(cli.stdout) as Result & { wallTimeMs: number; schedule: unknown };
+  expect(fromCli.schedule).toEqual(recipe.schedule);
+  // Exactly equal: the change made at the same step of the same run.
+  expect(finalMetrics(fromCli)).toEqual(finalMetrics(result));
+  console.log(
+    `[live params] changed at step ${JSON.stringify(recipe.schedule)}; page and CLI: student accuracy ${result.student.accuracy} / ${fromCli.student.accuracy}`,
+  );
 });

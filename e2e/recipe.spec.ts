@@ -1,44 +1,7 @@
 // A run's recipe leaves the page, reproduces the run in the CLI (same seed, same wasm backend:
 // the same final metrics), and loads back into the form.
-import { execFile } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { clabRecipe, finalMetrics, saveForCli, type Result } from './clab';
 import { expect, test } from './workbench';
-
-interface Result {
-  method: string;
-  seed: number;
-  steps: number;
-  dataset: string;
-  backend: string;
-  status: string;
-  teacher: { name: string; accuracy: number; params: number; flops: number; bytes: number };
-  student: { name: string; accuracy: number; params: number; flops: number; bytes: number };
-  compressionRatio: number;
-  metrics: Record<string, number>;
-}
-
-/** `clab run --recipe FILE --json` in Node, as a user would run the downloaded file. */
-function clabRecipe(path: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['bin/clab.mjs', 'run', '--recipe', path, '--json'],
-      { timeout: 120_000 },
-      (error, stdout, stderr) =>
-        resolve({ code: error ? ((error.code as number | undefined) ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
-
-/** What must agree between the page's run and the CLI's: the RunResult but its wall time. */
-const finalMetrics = ({
-  wallTimeMs: _t,
-  recipe: _r,
-  estimationErrors: _e,
-  ...r
-}: Result & { wallTimeMs: number; recipe?: unknown; estimationErrors?: unknown }) => r;
 
 test('a recipe from the page reproduces the run in the CLI and loads back into the form', async ({
   bench,
@@ -84,9 +47,7 @@ test('a recipe from the page reproduces the run in the CLI and loads back into t
     backend: 'wasm',
   });
 
-  const dir = await mkdtemp(join(tmpdir(), 'clab-page-recipe-'));
-  const path = join(dir, file.name);
-  await writeFile(path, file.text);
+  const path = await saveForCli(file.name, file.text);
   const cli = await clabRecipe(path);
   expect(cli.stderr).toBe('');
   expect(cli.code).toBe(0);
