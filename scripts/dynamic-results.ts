@@ -2,15 +2,15 @@
  * The runs behind docs/results/dynamic-and-scratch.md, and the tables from them.
  *
  *   npx tsx scripts/dynamic-results.ts run --dataset mnist --seeds 1,2,3 --steps 600 --out runs.jsonl
- *     [--arms dynamic,static,scratch] [--attacks linf|all]
+ *     [--arms dynamic,static,scratch] [--pruned-ratio R] [--attacks linf|all]
  *   npx tsx scripts/dynamic-results.ts table runs.jsonl [more.jsonl …]
  *
  * `run`, per seed on the BN-VGG teacher of the dataset: `dynamic-prune`; then, at the mean
  * FLOPs per input it reached, static channel pruning (`prune-from-scratch --from pretrained`:
  * gates learnt on the teacher's weights, the same global budget search, fine-tuned) and pruning
- * from scratch (`--from scratch`), each with the same step budget (`--arms` picks some; `--attacks
- * all` adds BIM, DeepFool and C&W to the dynamic run's analysis). One JSON line per run is
- * appended as it finishes, so datasets can run in parallel processes and a stopped run resumes.
+ * from scratch (`--from scratch`), each with the same step budget. `--arms` picks some (without
+ * the dynamic arm `--pruned-ratio` gives the budget); `--attacks all` adds BIM, DeepFool and C&W
+ * to the dynamic run's analysis. One JSON line per run is appended as it finishes, so datasets can run in parallel processes and a stopped run resumes.
  * `table` prints the Markdown tables: mean ± std over seeds and the paired differences.
  */
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
@@ -48,6 +48,13 @@ async function run(args: string[]) {
   const threads = Number(arg(args, 'threads', String(availableParallelism())));
   const arms = arg(args, 'arms', 'dynamic,static,scratch').split(',');
   const attacks = arg(args, 'attacks', 'linf');
+  // Without the dynamic arm, the static and scratch arms need the budget given.
+  const fixedRatio = args.includes('--pruned-ratio')
+    ? Number(arg(args, 'pruned-ratio'))
+    : undefined;
+  if (!arms.includes('dynamic') && fixedRatio === undefined) {
+    throw new Error('--arms without dynamic needs --pruned-ratio R (the FLOPs fraction to remove)');
+  }
   const backend = await initBackend(
     'wasm',
     threads === 1 ? {} : { wasmThreads: { threads, source: nodeThreadedWasm() } },
@@ -75,8 +82,8 @@ async function run(args: string[]) {
     return result;
   };
   for (const seed of seeds) {
-    const dynamic = await once(seed, 'dynamic', { attacks });
-    const prunedRatio = 1 - dynamic.metrics['flops-ratio'];
+    const prunedRatio =
+      fixedRatio ?? 1 - (await once(seed, 'dynamic', { attacks })).metrics['flops-ratio'];
     if (arms.includes('static')) await once(seed, 'static', { from: 'pretrained', prunedRatio });
     if (arms.includes('scratch')) await once(seed, 'scratch', { from: 'scratch', prunedRatio });
   }
@@ -104,7 +111,7 @@ function table(files: string[]) {
     const of = (arm: Line['arm']) =>
       lines.filter((l) => l.dataset === dataset && l.arm === arm).sort((a, b) => a.seed - b.seed);
     const arms = (['dynamic', 'static', 'scratch'] as const).map((arm) => ({ arm, runs: of(arm) }));
-    const seeds = of('dynamic').map((l) => l.seed);
+    const seeds = [...new Set(lines.filter((l) => l.dataset === dataset).map((l) => l.seed))];
     console.log(`### ${dataset} (teacher ${TEACHER[dataset]}; seeds ${seeds.join(', ')})\n`);
     print(
       markdownTable(
@@ -135,13 +142,18 @@ function table(files: string[]) {
     print(
       markdownTable(
         ['paired difference (accuracy points, same seed)', 'mean ± std'],
-        [
-          ['dynamic − static', paired('dynamic', 'static')],
-          ['scratch − static (pretrained)', paired('scratch', 'static')],
-        ],
+        (
+          [
+            ['dynamic − static', 'dynamic', 'static'],
+            ['scratch − static (pretrained)', 'scratch', 'static'],
+          ] as const
+        )
+          .filter(([, a, b]) => of(a).length && of(b).length)
+          .map(([name, a, b]) => [name, paired(a, b)]),
       ),
     );
     const dyn = of('dynamic');
+    if (!dyn.length) continue;
     const m = (key: string) => dyn.map((r) => r.result.metrics[key]);
     const auc = (v: number[]) => {
       const { mean, std } = meanStd(v);
@@ -197,7 +209,7 @@ if (command === 'run') await run(rest);
 else if (command === 'table') table(rest);
 else {
   console.error(
-    'usage: dynamic-results.ts run --dataset mnist|fashion --out FILE [--seeds 1,2,3] [--steps 600] [--threads N] [--arms dynamic,static,scratch] [--attacks linf|all]\n       dynamic-results.ts table FILE…',
+    'usage: dynamic-results.ts run --dataset mnist|fashion --out FILE [--seeds 1,2,3] [--steps 600] [--threads N] [--arms dynamic,static,scratch] [--pruned-ratio R] [--attacks linf|all]\n       dynamic-results.ts table FILE…',
   );
   process.exit(2);
 }
