@@ -157,6 +157,58 @@ describe('live parameters', () => {
     expect(params.applied).toEqual(schedule);
   });
 
+  it('DAFL’s step sizes reach both optimisers at their step', async () => {
+    recordRates();
+    const { student } = await executeRun(
+      {
+        method: methodById('dafl')!,
+        params: { generatorWidth: 4, latentDim: 8, batchSize: 16, studentSteps: 1, evalEvery: 100 },
+        teacher,
+        train,
+        test,
+        seed: 2,
+        steps: 3,
+        backend,
+        schedule: [{ step: 2, params: { generatorLearningRate: 0.05, studentLearningRate: 1e-3 } }],
+      },
+      () => {},
+    );
+    disposeGraph(student);
+    // Each step updates the student, then the generator.
+    expect(rates).toEqual([2e-3, 0.1, 1e-3, 0.05, 1e-3, 0.05]);
+  });
+
+  it('dynamic pruning’s λ is read at every step: at 0 the sparsity term vanishes', async () => {
+    const sparsity = async (schedule?: ParamChange[]) => {
+      const events: RunEvent[] = [];
+      const { student } = await executeRun(
+        {
+          method: methodById('dynamic-prune')!,
+          params: {
+            actions: 2,
+            batchSize: 16,
+            fineTuneSteps: 0,
+            analysisExamples: 0,
+            evalEvery: 100,
+          },
+          teacher,
+          train,
+          test,
+          seed: 3,
+          steps: 4,
+          backend,
+          schedule,
+        },
+        (e) => events.push(e),
+      );
+      disposeGraph(student);
+      const read = events.filter((e) => e.kind === 'scalar' && e.key === 'decision/sparsity');
+      return read.map((e) => (e.kind === 'scalar' ? e.value : NaN));
+    };
+    expect((await sparsity())[0]).toBeGreaterThan(0);
+    expect(await sparsity([{ step: 2, params: { lambda: 0 } }])).toEqual([0]);
+  });
+
   it('marks live parameters of DAFL and dynamic pruning', () => {
     const live = (id: string) =>
       Object.entries(methodById(id)!.params)
