@@ -40,6 +40,8 @@ test('a paused KD run takes a new learning rate, marks it on the charts and in i
   await page.getByRole('button', { name: 'Pause' }).click();
   await expect(bench.runView).toHaveAttribute('data-status', 'paused');
   await bench.runView.screenshot({ path: test.info().outputPath('live-params.png') });
+  const check = await bench.axe('a paused KD run with its live parameters');
+  expect(check.violations.length, check.summary).toBe(0);
 
   const [download] = await bench.downloads(1, () =>
     page.getByRole('button', { name: 'Recipe (.json)' }).click(),
