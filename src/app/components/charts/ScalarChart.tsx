@@ -36,6 +36,15 @@ interface Props {
 
 // Drawn for streaming: no animation (a series changes ten times a second), no grid, and axis
 // ticks of our own (axes.ts); each of these costs recharts milliseconds per update.
+/**
+ * Where a stage line's label goes, by where the line is across the chart (0 left … 1 right):
+ * right of it near the left edge, left of it near the right edge, centred on it between, so
+ * a label as long as "learning rate 0.001 → 0.0001" stays inside a narrow chart.
+ */
+function stageLabelPosition(at: number): 'insideTopLeft' | 'insideTop' | 'insideTopRight' {
+  return at < 0.3 ? 'insideTopLeft' : at > 0.7 ? 'insideTopRight' : 'insideTop';
+}
+
 function ScalarChartView({ title, keys, scalars, stages = [] }: Props) {
   // Accuracies are fractions, read as percentages everywhere.
   const accuracy = title === 'accuracy';
@@ -93,8 +102,7 @@ function ScalarChartView({ title, keys, scalars, stages = [] }: Props) {
               strokeDasharray="2 3"
               label={{
                 value: s.label,
-                // Right of the line, or left of it in the chart's right half, so it fits.
-                position: 2 * s.step > firstStep + lastStep ? 'insideTopRight' : 'insideTopLeft',
+                position: stageLabelPosition((s.step - firstStep) / (lastStep - firstStep || 1)),
                 fontSize: 10,
                 fill: 'var(--muted)',
               }}
