@@ -260,7 +260,7 @@ export const dynamicPrune: MethodSpec<typeof params> = {
   resume: {
     resumable: false,
     reason:
-      'Its checkpoints hold the network it started from, not the gated one it trains, nor which phase (decisions and backbone in turn, then the fine-tune) it was in.',
+      'Its checkpoints hold the gated network’s weights but not its optimisers or which phase (decisions and backbone in turn, then the fine-tune) it was in.',
   },
   params,
   presets: {
@@ -331,6 +331,7 @@ export const dynamicPrune: MethodSpec<typeof params> = {
     };
 
     let finished = false;
+    ctx.training(graph);
     try {
       yield* evaluate(0);
       let step = 0;

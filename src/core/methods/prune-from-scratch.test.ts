@@ -20,6 +20,8 @@ beforeAll(async () => {
 
 const run = async (params: Record<string, unknown>) => {
   const events: RunEvent[] = [];
+  // What a checkpoint would hold: the network the method says it trains.
+  const training: (Graph | undefined)[] = [];
   const out = await executeRun(
     {
       method: methodById('prune-from-scratch')!,
@@ -33,17 +35,20 @@ const run = async (params: Record<string, unknown>) => {
       backend,
     },
     (e) => events.push(e),
+    { onStudent: (g) => training.push(g) },
   );
   const scalars = (key: string) =>
     events.flatMap((e) => (e.kind === 'scalar' && e.key === key ? [e.value] : []));
-  return { ...out, scalars };
+  return { ...out, scalars, training };
 };
 
 describe('pruning from scratch', () => {
   it('learns gates towards the target mean, then trains a physically pruned net within the FLOPs budget', async () => {
     const budget = 0.7 * graphStats(teacher).flops;
     for (const from of ['scratch', 'pretrained']) {
-      const { result, student, scalars } = await run({ from, prunedRatio: 0.3 });
+      const { result, student, scalars, training } = await run({ from, prunedRatio: 0.3 });
+      // No checkpoint while gates learn; from the pruned network's training on, that network.
+      expect(training.slice(1)).toEqual([undefined, student]);
       // The regulariser pulls the mean gate from its start at 1 towards r = 0.2.
       expect(scalars('gates/loss/meanGate').at(-1)!).toBeLessThan(0.99);
       expect(student.nodes.some((n) => n.op === 'channelGate')).toBe(false);

@@ -106,11 +106,13 @@ export const pruneFromScratch: MethodSpec<typeof params> = {
   resume: {
     resumable: false,
     reason:
-      'It learns gates on one network, then prunes, re-initialises and trains a smaller one; its checkpoints hold none of these, only the network it started from.',
+      'It learns gates on one network, then prunes, re-initialises and trains a smaller one; a checkpoint holds only the pruned network’s weights, from its training phase on.',
   },
   params,
   async *run(ctx, p: Params) {
     const scratch = p.from === 'scratch';
+    // The gated network is not a student: until the pruned one trains, nothing to checkpoint.
+    ctx.training(undefined);
     const teacherFlops = graphStats(ctx.teacher).flops;
     const seed = ctx.rng.fork('init').int(2 ** 31);
     const base = scratch
@@ -206,6 +208,7 @@ export const pruneFromScratch: MethodSpec<typeof params> = {
         : plain;
       if (scratch) owned.push(student);
       followBatchStatistics(student);
+      ctx.training(student);
       const flops = graphStats(student).flops;
       yield {
         kind: 'log',

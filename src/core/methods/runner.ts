@@ -89,7 +89,7 @@ export interface RunControl {
    * Called with the student once it is made. Between events (in whilePaused) its weights hold
    * still, so a checkpoint may read them there.
    */
-  onStudent?(student: Graph): void;
+  onStudent?(student: Graph | undefined): void;
   /** Live parameter changes asked for since the last call; polled at each step boundary. */
   takeParamChanges?(): ParamSettings | undefined;
 }
@@ -219,6 +219,7 @@ export async function executeRun(
       steps,
       ...(resumeFrom !== undefined && { resumeFrom }),
       paramsAt: (step) => schedule.at(step),
+      training: (g) => control.onStudent?.(g),
     },
     values,
   );

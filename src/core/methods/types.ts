@@ -89,6 +89,12 @@ export interface RunContext {
    * events are): due changes are then written into its params object, which it reads per step.
    */
   paramsAt(step: number): void;
+  /**
+   * A method that trains another network than `student` (a gated copy, a network pruned anew)
+   * names it here as it starts training it, or undefined while nothing it trains is a usable
+   * student yet, so that checkpoints hold what is being trained.
+   */
+  training(student: Graph | undefined): void;
 }
 
 export interface MethodResult {
