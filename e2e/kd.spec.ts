@@ -77,6 +77,14 @@ test('a run pauses, resumes and stops mid-way, and keeps its student', async ({ 
   await page.waitForTimeout(1000);
   expect(await bench.points('loss')).toBe(stepped);
   await expect(bench.runView).toHaveAttribute('data-status', 'paused');
+  // While stepping every step reports: one more Step is exactly one optimiser step.
+  const pausedAt = async () =>
+    Number((await page.getByTestId('step-terms').textContent())!.match(/step (\d+)/)![1]);
+  const before = await pausedAt();
+  await page.getByRole('button', { name: 'Step', exact: true }).click();
+  await expect.poll(pausedAt, { timeout: 30_000 }).toBe(before + 1);
+  await page.waitForTimeout(1000);
+  expect(await pausedAt()).toBe(before + 1);
 
   await page.getByRole('button', { name: 'Resume' }).click();
   await expect(bench.runView).toHaveAttribute('data-status', 'running');

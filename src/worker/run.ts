@@ -256,6 +256,8 @@ export async function runJob(
           return asked;
         },
         onStudent: (g) => (checkpoint.student = g),
+        // While the user steps, every step is reported, so one Step is one optimiser step.
+        stepping: () => job.stepping === true,
         whilePaused: async () => {
           await checkpoint.take();
           await letMessagesIn();

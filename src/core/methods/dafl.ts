@@ -209,9 +209,12 @@ export const dafl: MethodSpec<typeof params> = {
     };
     try {
       // The loss weights are read by daflObjective each step; the step sizes are the trainer's.
-      const last = yield* trainer.train(ctx.steps, p.evalEvery, ctx.teacher, ctx.test, (step) => {
-        ctx.paramsAt(step);
-        trainer.setLearningRates(p.generatorLearningRate, p.studentLearningRate);
+      const last = yield* trainer.train(ctx.steps, p.evalEvery, ctx.teacher, ctx.test, {
+        beforeStep: (step) => {
+          ctx.paramsAt(step);
+          trainer.setLearningRates(p.generatorLearningRate, p.studentLearningRate);
+        },
+        stepping: ctx.stepping,
       });
       return {
         student: ctx.student,

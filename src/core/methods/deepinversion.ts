@@ -279,7 +279,7 @@ export const deepInversion: MethodSpec<typeof params> = {
               variables,
             )!;
           });
-          if (step % 10 === 0 || step === ctx.steps) {
+          if (step % 10 === 0 || step === ctx.steps || ctx.stepping()) {
             lastKd = (await loss.data())[0];
             assertFinite(lastKd, 'loss kd', step);
             yield { kind: 'scalar', key: 'loss/kd', step, value: lastKd };

@@ -346,7 +346,7 @@ export const dynamicPrune: MethodSpec<typeof params> = {
           ctx.paramsAt(step);
           const deciding = step <= decisionSteps;
           const temperature = gumbelTemperature(p, step, decisionSteps);
-          const read = step % 25 === 0 || step === steps;
+          const read = step % 25 === 0 || step === steps || ctx.stepping();
           const values = await trainer.step(
             batch.x,
             batch.y,

@@ -93,6 +93,7 @@ export const fewShotFineTune: MethodSpec<typeof params> = {
           const offset = done;
           yield* fineTuneOnShots({
             student,
+            stepping: ctx.stepping,
             x: shots.x,
             y: shots.y,
             compressor: {

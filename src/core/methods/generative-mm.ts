@@ -153,7 +153,9 @@ export const generativeMomentMatching: MethodSpec<typeof params> = {
       message: `${perClass} generator${perClass > 1 ? 's' : ''}, ${trainer.parameterCount.toLocaleString('en')} parameters in all. Real data is used only to measure the student on the test set.`,
     };
     try {
-      const last = yield* trainer.train(ctx.steps, p.evalEvery, teacher, ctx.test);
+      const last = yield* trainer.train(ctx.steps, p.evalEvery, teacher, ctx.test, {
+        stepping: ctx.stepping,
+      });
       return {
         student,
         metrics: {

@@ -198,16 +198,16 @@ export class GeneratorDistillation {
   }
 
   /**
-   * The run: `steps` steps, every loss read every tenth step, the samples, class means and class
-   * histogram and the student's real test accuracy every `evalEvery` steps. `beforeStep` runs
-   * before each step (live parameters).
+   * The run: `steps` steps, every loss read every tenth step (every step while `stepping`), the
+   * samples, class means and class histogram and the student's real test accuracy every
+   * `evalEvery` steps. `beforeStep` runs before each step (live parameters).
    */
   async *train(
     steps: number,
     evalEvery: number,
     teacher: Graph,
     test: Parameters<typeof accuracy>[1],
-    beforeStep?: (step: number) => void,
+    hooks: { beforeStep?: (step: number) => void; stepping?: () => boolean } = {},
   ): AsyncGenerator<RunEvent, Record<string, number>> {
     const last: Record<string, number> = {};
     let best = 0;
@@ -221,12 +221,12 @@ export class GeneratorDistillation {
     };
     for (let step = 1; step <= steps; step++) {
       const evalNow = step % evalEvery === 0 || step === steps;
-      beforeStep?.(step);
+      hooks.beforeStep?.(step);
       this.optimizerS.setLearningRate(
         studentStepSize(this.o.studentSchedule, this.studentRate, step, steps),
       );
       const out = this.step();
-      if (step % 10 === 0 || step === 1 || evalNow) {
+      if (step % 10 === 0 || step === 1 || evalNow || hooks.stepping?.()) {
         const values = await out.losses.data();
         for (const [i, name] of this.names.entries()) {
           assertFinite(values[i], `loss ${name}`, step);

@@ -183,4 +183,37 @@ describe('Hinton knowledge distillation', () => {
     ).rejects.toThrow(/unknown parameter 'bogus'.*temperature must be between 1 and 50/);
     disposeGraph(teacher);
   });
+
+  it('while the user steps, every step reports its losses and progress; otherwise every 25th', async () => {
+    const teacher = buildArchitecture('lenet5', 'mnist', 1);
+    const lossSteps = async (stepping: boolean) => {
+      const events: RunEvent[] = [];
+      const { student } = await executeRun(
+        {
+          method: methodById('kd')!,
+          params: { evalEvery: 1000 },
+          teacher,
+          train,
+          test,
+          seed: 5,
+          steps: 30,
+          testExamples: 100,
+          backend,
+        },
+        (e) => events.push(e),
+        { stepping: () => stepping },
+      );
+      disposeGraph(student);
+      const stepsOf = (keep: (e: RunEvent) => boolean) =>
+        events.flatMap((e) => (keep(e) && 'step' in e ? [e.step] : []));
+      return {
+        loss: stepsOf((e) => e.kind === 'scalar' && e.key === 'loss'),
+        progress: stepsOf((e) => e.kind === 'progress'),
+      };
+    };
+    const everyStep = Array.from({ length: 30 }, (_, i) => i + 1);
+    expect(await lossSteps(true)).toEqual({ loss: everyStep, progress: everyStep });
+    expect((await lossSteps(false)).loss).toEqual([25, 30]);
+    disposeGraph(teacher);
+  });
 });

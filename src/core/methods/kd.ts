@@ -101,6 +101,7 @@ export const knowledgeDistillation: MethodSpec<typeof params> = {
         test: ctx.test,
         testIndices: Int32Array.from({ length: Math.min(2000, ctx.test.count) }, (_, i) => i),
         steps: ctx.steps,
+        stepping: ctx.stepping,
         resumeFrom: ctx.resumeFrom,
         evalEvery: p.evalEvery,
         evalAtStart: true,

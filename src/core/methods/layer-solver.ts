@@ -428,6 +428,8 @@ export interface FineTuneOptions {
   total: number;
   phase: string;
   logEvery: number;
+  /** RunContext.stepping: when true, every step is logged. */
+  stepping?: () => boolean;
 }
 
 /**
@@ -443,7 +445,7 @@ export async function* fineTuneOnShots(
   for (let i = 0; i < o.steps; i++) {
     const rate = o.rate(i) * o.compressor.rateFactor(i);
     o.setRate(rate);
-    const read = (i + 1) % o.logEvery === 0 || i === o.steps - 1;
+    const read = (i + 1) % o.logEvery === 0 || i === o.steps - 1 || o.stepping?.() === true;
     const xb = cyclicSlice(o.x, i * o.batchSize, o.batchSize);
     const yb = cyclicSlice(o.y, i * o.batchSize, o.batchSize) as tf.Tensor1D;
     let terms: ReturnType<typeof maskedStep>;
@@ -610,7 +612,7 @@ export async function* compressLayerByLayer(
             xb.dispose();
             solver.setBatch(...captured);
           }
-          const read = (i + 1) % logEvery === 0 || i === iters - 1;
+          const read = (i + 1) % logEvery === 0 || i === iters - 1 || ctx.stepping();
           const terms = await solver.step(i, read);
           step++;
           if (terms) {
@@ -652,6 +654,7 @@ export async function* compressLayerByLayer(
         const ft = p.fineTuneSteps;
         yield* fineTuneOnShots({
           student,
+          stepping: ctx.stepping,
           x: shots.x,
           y: shots.y,
           compressor,

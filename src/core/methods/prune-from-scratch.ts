@@ -138,6 +138,7 @@ export const pruneFromScratch: MethodSpec<typeof params> = {
       // affine parameters are not in the optimiser.
       yield* trainLoop({
         graph: gatedNet,
+        stepping: ctx.stepping,
         data: ctx.train,
         test: ctx.test,
         testIndices,
@@ -219,6 +220,7 @@ export const pruneFromScratch: MethodSpec<typeof params> = {
       const variables = trainableVariables(student);
       const last = yield* trainLoop({
         graph: student,
+        stepping: ctx.stepping,
         data: ctx.train,
         test: ctx.test,
         testIndices,

@@ -85,6 +85,8 @@ export interface RunControl {
   stopRequested?(): boolean;
   /** Awaited between events; resolves when the run may go on. */
   whilePaused?(): Promise<void>;
+  /** The user advances one step at a time (RunContext.stepping). */
+  stepping?(): boolean;
   /**
    * Called with the student once it is made. Between events (in whilePaused) its weights hold
    * still, so a checkpoint may read them there.
@@ -220,6 +222,7 @@ export async function executeRun(
       ...(resumeFrom !== undefined && { resumeFrom }),
       paramsAt: (step) => schedule.at(step),
       training: (g) => control.onStudent?.(g),
+      stepping: () => control.stepping?.() ?? false,
     },
     values,
   );

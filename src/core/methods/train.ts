@@ -26,6 +26,8 @@ export interface TrainLoopOptions {
   /** Runs after every optimiser step (e.g. a proximal map or re-masking). */
   afterStep?(step: number): void;
   logEvery?: number;
+  /** RunContext.stepping: when true, every step is logged. */
+  stepping?: () => boolean;
   evalEvery?: number;
   /** Also measure test accuracy before the first step: where the curve starts. */
   evalAtStart?: boolean;
@@ -115,7 +117,7 @@ export async function* trainLoop(
     })) {
       step++;
       o.beforeStep?.(offset + step);
-      const logNow = step % logEvery === 0 || step === o.steps;
+      const logNow = step % logEvery === 0 || step === o.steps || o.stepping?.() === true;
       const terms = optimizerStep(o.optimizer, o.variables, () => o.loss(batch), logNow);
       tf.dispose([batch.x, batch.y]);
       o.afterStep?.(step);

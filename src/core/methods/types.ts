@@ -95,6 +95,11 @@ export interface RunContext {
    * student yet, so that checkpoints hold what is being trained.
    */
   training(student: Graph | undefined): void;
+  /**
+   * Whether the user is advancing one step at a time: then every step's losses are read and
+   * reported (a read is a sync with the backend, so otherwise only every few steps).
+   */
+  stepping(): boolean;
 }
 
 export interface MethodResult {
