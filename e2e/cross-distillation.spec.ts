@@ -37,6 +37,10 @@ test('a Cross Distillation run draws the estimation error per layer, held-out be
   const loss = page.getByTestId('chart-loss');
   await expect(loss.getByText(/^conv\d$/).first()).toBeVisible();
   await expect(loss.getByText('fine-tune', { exact: true })).toBeVisible();
+  // Layer-wise regression is not in Eq. 4's objective: charted apart, as measured only.
+  await expect(page.getByTestId('chart-measured')).toContainText('measured, not optimised');
+  await expect(loss).toContainText('loss/correction');
+  await expect(loss).not.toContainText('regression');
   // Every chart's numbers are also a table, made when it is opened.
   const accuracy = page.getByTestId('chart-accuracy');
   await accuracy.getByText('Data table').click();

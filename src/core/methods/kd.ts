@@ -118,7 +118,15 @@ export const knowledgeDistillation: MethodSpec<typeof params> = {
           // The teacher is frozen: its logits are constants of the student's loss.
           const teacherLogits = forward(teacher, batch.x).output;
           const studentLogits = forward(student, batch.x, { training: true }).output;
-          return kdLoss(studentLogits, teacherLogits, batch.y, p.temperature, p.alpha);
+          const { total, soft, hard } = kdLoss(
+            studentLogits,
+            teacherLogits,
+            batch.y,
+            p.temperature,
+            p.alpha,
+          );
+          // Only the terms α gives weight are charted: α = 1 optimises no hard term.
+          return { total, ...(p.alpha > 0 && { soft }), ...(p.alpha < 1 && { hard }) };
         },
       });
       return { student, metrics: { finalLoss: last.total } };

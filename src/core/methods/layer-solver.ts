@@ -52,6 +52,31 @@ export type LayerObjective =
   /** Ours-S: ‖W^T*ĥ^T − W^S*ĥ^S‖², ĥ^T = α·h^T + (1−α)·h^S, ĥ^S = (1−β)·h^T + β·h^S. */
   | { kind: 'soft'; alpha: number; beta: number };
 
+type LayerTerm = 'regression' | 'correction' | 'imitation';
+
+/**
+ * Which of the three layer losses an objective minimises: the rest are charted apart, as
+ * measured-only, so a chart of the loss holds only what the run optimises.
+ */
+export function optimisedTerms(objective: LayerObjective): LayerTerm[] {
+  switch (objective.kind) {
+    case 'regression':
+      return ['regression'];
+    case 'convex': {
+      const { mu } = objective;
+      return mu === 1 ? ['correction'] : mu === 0 ? ['imitation'] : ['correction', 'imitation'];
+    }
+    case 'soft': {
+      // Ours-S at its corners is one of the three; elsewhere its mixed term is none of them.
+      const { alpha, beta } = objective;
+      if (alpha === 1 && beta === 1) return ['regression'];
+      if (alpha === 1 && beta === 0) return ['correction'];
+      if (alpha === 0 && beta === 1) return ['imitation'];
+      return [];
+    }
+  }
+}
+
 /** Mean over n·c·h·w, as the reference code divides the summed squares by D = n·co·h·w. */
 const mse = (a: tf.Tensor, b: tf.Tensor) => tf.mean(tf.squaredDifference(a, b)) as tf.Scalar;
 
@@ -551,6 +576,7 @@ export async function* compressLayerByLayer(
     stage,
   });
   const layerLoss: { labels: NodeId[]; values: number[] } = { labels: [], values: [] };
+  const optimised = optimisedTerms(objective);
   let metrics: Record<string, number> = {};
   let step = 0;
   yield {
@@ -618,8 +644,9 @@ export async function* compressLayerByLayer(
           if (terms) {
             lastObjective = terms.total;
             yield { kind: 'scalar', key: 'loss', step, value: terms.total };
-            for (const name of ['regression', 'correction', 'imitation']) {
-              yield { kind: 'scalar', key: `loss/${name}`, step, value: terms[name] };
+            for (const name of ['regression', 'correction', 'imitation'] as const) {
+              const group = optimised.includes(name) ? 'loss' : 'measured';
+              yield { kind: 'scalar', key: `${group}/${name}`, step, value: terms[name] };
             }
             yield { kind: 'progress', step, total, phase: plan.id };
           }

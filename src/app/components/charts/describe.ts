@@ -40,6 +40,13 @@ const SCALAR_GROUPS: Record<string, ChartText> = {
     y: 'loss',
     x: 'step',
   },
+  measured: {
+    title: 'Layer losses measured, not optimised',
+    caption:
+      'The regression, correction and imitation losses of the layer being fitted that this variant’s objective leaves out, measured on the same batch to compare the variants.',
+    y: 'loss (MSE)',
+    x: 'step',
+  },
   accuracy: {
     title: 'Student accuracy on the test set',
     caption:
