@@ -132,6 +132,19 @@ describe('DAFL', () => {
     expect(without).toBeLessThan(withEntropy - 0.5);
   }, 60_000);
 
+  it('charts a loss weighted 0 as measured, not optimised, and the weighted ones as the loss', async () => {
+    const s = setup({ entropy: 0 });
+    const keys = new Set<string>();
+    for await (const e of s.trainer.train(2, 100, teacher, test)) {
+      if (e.kind === 'scalar') keys.add(e.key);
+    }
+    s.dispose();
+    expect(keys).toContain('measured/entropy');
+    expect(keys).not.toContain('loss/entropy');
+    for (const term of ['oneHot', 'activation', 'generator', 'kd'])
+      expect(keys).toContain(`loss/${term}`);
+  });
+
   it('recognises a collapsed generator: a batch of one image repeated', async () => {
     const one = tf.randomNormal([1, 32, 32, 1], 0, 1, 'float32', 3);
     const repeated = tf.tile(one, [8, 1, 1, 1]) as tf.Tensor4D;

@@ -114,6 +114,8 @@ export function daflObjective(teacher: Graph, p: DaflParams): GeneratorObjective
   const features = featureNode(teacher);
   return {
     names: ['oneHot', 'activation', 'entropy', 'generator'],
+    weight: (name) =>
+      ({ oneHot: p.oneHot, activation: p.activation, entropy: p.entropy })[name] ?? 1,
     evaluate(x) {
       const scored = forward(teacher, x, { taps: [features] });
       const logits = scored.output as tf.Tensor2D;

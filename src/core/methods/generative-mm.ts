@@ -98,6 +98,7 @@ export function momentMatchingObjective(teacher: Graph, p: GenerativeMmParams): 
   const bn = batchNormNodes(teacher, 'generative moment matching');
   return {
     names: ['ce', 'moments', 'tv', 'l2', 'generator'],
+    weight: (name) => ({ moments: p.momentWeight, tv: p.tvWeight, l2: p.l2Weight })[name] ?? 1,
     evaluate(x, labels) {
       const { logits, layers } = scoreWithStatistics(teacher, bn, x);
       const ce = labels

@@ -48,6 +48,8 @@ export const STUDENT_STEPS = {
 /** The generators' loss on a batch: named terms, the last one minimised. */
 export interface GeneratorObjective {
   readonly names: readonly string[];
+  /** A term's weight in the minimised sum now (live parameters may change it); 0: measured only. */
+  weight(name: string): number;
   /** The teacher's logits on `x` and the loss terms (`labels`: the class each image was made for). */
   evaluate(x: tf.Tensor4D, labels?: tf.Tensor1D): { logits: tf.Tensor2D; terms: tf.Scalar[] };
 }
@@ -231,7 +233,9 @@ export class GeneratorDistillation {
         for (const [i, name] of this.names.entries()) {
           assertFinite(values[i], `loss ${name}`, step);
           last[name] = values[i];
-          yield { kind: 'scalar', key: `loss/${name}`, step, value: values[i] };
+          // A term weighted 0 (an ablation, a prior turned off) is measured, not optimised.
+          const group = name !== 'kd' && this.o.objective.weight(name) === 0 ? 'measured' : 'loss';
+          yield { kind: 'scalar', key: `${group}/${name}`, step, value: values[i] };
         }
         yield { kind: 'progress', step, total: steps };
         if (!collapsedAt && (await collapsed(out.images))) {

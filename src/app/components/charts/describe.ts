@@ -41,10 +41,10 @@ const SCALAR_GROUPS: Record<string, ChartText> = {
     x: 'step',
   },
   measured: {
-    title: 'Layer losses measured, not optimised',
+    title: 'Loss terms measured, not optimised',
     caption:
-      'The regression, correction and imitation losses of the layer being fitted that this variant’s objective leaves out, measured on the same batch to compare the variants.',
-    y: 'loss (MSE)',
+      'Terms computed on the same batch that this run gives no weight in what it minimises (another variant or an ablation does): shown to compare, not minimised.',
+    y: 'loss',
     x: 'step',
   },
   accuracy: {
