@@ -45,12 +45,18 @@ const params = {
     min: 1e-5,
     max: 1,
     log: true,
+    live: true,
     help: 'Adam step size of the generators (a DeepInversion-range value: the paper’s is not published).',
   },
-  studentLearningRate: { ...ADAM_LEARNING_RATE, help: 'Adam step size of the student.' },
+  studentLearningRate: {
+    ...ADAM_LEARNING_RATE,
+    live: true,
+    help: 'Adam step size of the student.',
+  },
   momentWeight: {
     kind: 'number',
     default: 10,
+    live: true,
     min: 0,
     max: 1000,
     help: 'λ_bn, weight of matching every teacher BatchNorm layer’s batch mean and variance to its running ones (Σ‖μ − μ̂‖₂ + ‖σ² − σ̂²‖₂); 0 leaves the inceptionism loss alone.',
@@ -58,6 +64,7 @@ const params = {
   tvWeight: {
     kind: 'number',
     default: 2.5e-5,
+    live: true,
     min: 0,
     max: 1,
     help: 'λ_tv, weight of the total-variation prior.',
@@ -65,6 +72,7 @@ const params = {
   l2Weight: {
     kind: 'number',
     default: 0,
+    live: true,
     min: 0,
     max: 1,
     help: 'λ_l2, weight of the L2 prior ‖x‖.',
@@ -154,7 +162,12 @@ export const generativeMomentMatching: MethodSpec<typeof params> = {
       message: `${perClass} generator${perClass > 1 ? 's' : ''}, ${trainer.parameterCount.toLocaleString('en')} parameters in all. Real data is used only to measure the student on the test set.`,
     };
     try {
+      // The loss weights are read by the objective each step; the step sizes are the trainer's.
       const last = yield* trainer.train(ctx.steps, p.evalEvery, teacher, ctx.test, {
+        beforeStep: (step) => {
+          ctx.paramsAt(step);
+          trainer.setLearningRates(p.generatorLearningRate, p.studentLearningRate);
+        },
         stepping: ctx.stepping,
       });
       return {

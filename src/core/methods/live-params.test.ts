@@ -209,7 +209,40 @@ describe('live parameters', () => {
     expect(await sparsity([{ step: 2, params: { lambda: 0 } }])).toEqual([0]);
   });
 
-  it('marks live parameters of DAFL and dynamic pruning', () => {
+  it('moment matching’s weights and step sizes change at their step; a term set to 0 is then charted as measured', async () => {
+    recordRates();
+    const events: RunEvent[] = [];
+    const { student } = await executeRun(
+      {
+        method: methodById('generative-mm')!,
+        params: {
+          generators: 'shared',
+          generatorWidth: 4,
+          latentDim: 8,
+          batchSize: 20,
+          evalEvery: 100,
+        },
+        // Untrained BN-VGG: moment matching needs BatchNorm layers, not a trained teacher.
+        teacher: buildArchitecture('bnnet', 'mnist', 1),
+        train,
+        test,
+        seed: 2,
+        steps: 3,
+        backend,
+        schedule: [{ step: 2, params: { momentWeight: 0, generatorLearningRate: 0.05 } }],
+      },
+      (e) => events.push(e),
+    );
+    disposeGraph(student);
+    expect(rates).toEqual([1e-3, 1e-2, 1e-3, 0.05, 1e-3, 0.05]);
+    const keysAt = (step: number) =>
+      events.flatMap((e) => (e.kind === 'scalar' && e.step === step ? [e.key] : []));
+    expect(keysAt(1)).toContain('loss/moments');
+    expect(keysAt(3)).toContain('measured/moments');
+    expect(keysAt(3)).not.toContain('loss/moments');
+  });
+
+  it('marks live parameters of DAFL, moment matching and dynamic pruning', () => {
     const live = (id: string) =>
       Object.entries(methodById(id)!.params)
         .filter(([, s]) => s.live)
@@ -222,5 +255,12 @@ describe('live parameters', () => {
       'entropy',
     ]);
     expect(live('dynamic-prune')).toEqual(['lambda']);
+    expect(live('generative-mm')).toEqual([
+      'generatorLearningRate',
+      'studentLearningRate',
+      'momentWeight',
+      'tvWeight',
+      'l2Weight',
+    ]);
   });
 });
