@@ -65,6 +65,14 @@ describe('run records', () => {
       { step: 40, label: 'fine-tune' },
     ]);
     expect(run.stages).toHaveLength(2);
+    // Phases that begin at one step (the analysis after the last step) share one marker.
+    const analysed = applyEvents(
+      next,
+      [progress(100, 'attacks'), progress(100, 'detectors'), progress(100, 'attacks')],
+      0,
+    );
+    expect(analysed.stages!.at(-1)).toEqual({ step: 100, label: 'attacks · detectors' });
+    expect(analysed.stages).toHaveLength(4);
   });
 
   it('mark live parameter changes and keep them as the schedule its recipe replays', () => {

@@ -55,6 +55,24 @@ export interface SweepTag {
   config: SweepConfig;
 }
 
+const STAGE_JOIN = ' · ';
+
+/**
+ * The stage markers with one more: stages that begin at the same step (the analysis phases
+ * after a run's last step, two changes at once) share one marker and one label, which would
+ * otherwise be drawn over each other.
+ */
+function withStage(
+  stages: RunRecord['stages'],
+  step: number,
+  label: string,
+): NonNullable<RunRecord['stages']> {
+  const all = stages ?? [];
+  const last = all.at(-1);
+  if (last?.step !== step) return [...all, { step, label }];
+  return [...all.slice(0, -1), { step, label: `${last.label}${STAGE_JOIN}${label}` }];
+}
+
 export interface RunRecord {
   id: string;
   createdAt: number;
@@ -193,17 +211,16 @@ export function applyEvents(run: RunRecord, events: readonly RunEvent[], now: nu
         break;
       }
       case 'params': {
-        next.stages = [...(next.stages ?? []), { step: e.step, label: e.label }];
+        next.stages = withStage(next.stages, e.step, e.label);
         const made = next.schedule ?? [];
         next.schedule = [...made, { step: e.step, params: e.params }];
         break;
       }
-      case 'progress':
+      case 'progress': {
         next.progress = { step: e.step, total: e.total, phase: e.phase };
         // Step 0 is the worker's own setup ('loading teacher and data'), not a method's phase.
-        if (e.phase && e.step > 0 && !next.stages?.some((s) => s.label === e.phase)) {
-          next.stages = [...(next.stages ?? []), { step: e.step, label: e.phase }];
-        }
+        const seen = next.stages?.some((s) => s.label.split(STAGE_JOIN).includes(e.phase!));
+        if (e.phase && e.step > 0 && !seen) next.stages = withStage(next.stages, e.step, e.phase);
         if (e.step > 0) {
           next.rate =
             next.rate && e.step >= next.rate.step0
@@ -211,6 +228,7 @@ export function applyEvents(run: RunRecord, events: readonly RunEvent[], now: nu
               : { t0: now, step0: e.step, t: now, step: e.step };
         }
         break;
+      }
     }
   }
   if (Object.keys(added).length > 0) {
