@@ -42,7 +42,11 @@ test('a dynamic-pruning run maps its decisions, marks the attacked inputs and sh
   await expect(page.getByTestId('gate-row')).toHaveCount(4);
   await expect(page.getByTestId('curve-roc/fgsm')).toBeVisible();
   await expect(page.getByTestId('curve-roc/pgd')).toBeVisible();
-  await expect(page.getByText('AUC on decision features')).toBeVisible();
+  // Both detectors on both feature sets, in the AUC table.
+  for (const detector of ['logistic regression', 'random forest']) {
+    await expect(page.getByText(`AUC, ${detector} on decision features`)).toBeVisible();
+    await expect(page.getByText(`AUC, ${detector} on softmax outputs`)).toBeVisible();
+  }
   await expect(page.getByTestId('layers-flops-per-class')).toHaveAttribute('data-points', '10');
 });
 

@@ -139,19 +139,22 @@ function table(files: string[]) {
         ? `${pct(d)} (n = ${d.length}; per seed ${d.map((x) => (100 * x).toFixed(2)).join(', ')})`
         : '–';
     };
-    print(
-      markdownTable(
-        ['paired difference (accuracy points, same seed)', 'mean ± std'],
-        (
-          [
-            ['dynamic − static', 'dynamic', 'static'],
-            ['scratch − static (pretrained)', 'scratch', 'static'],
-          ] as const
-        )
-          .filter(([, a, b]) => of(a).length && of(b).length)
-          .map(([name, a, b]) => [name, paired(a, b)]),
-      ),
-    );
+    const differences = (
+      [
+        ['dynamic − static', 'dynamic', 'static'],
+        ['scratch − static (pretrained)', 'scratch', 'static'],
+      ] as const
+    )
+      .filter(([, a, b]) => of(a).length && of(b).length)
+      .map(([name, a, b]) => [name, paired(a, b)]);
+    if (differences.length) {
+      print(
+        markdownTable(
+          ['paired difference (accuracy points, same seed)', 'mean ± std'],
+          differences,
+        ),
+      );
+    }
     const dyn = of('dynamic');
     if (!dyn.length) continue;
     const m = (key: string) => dyn.map((r) => r.result.metrics[key]);
