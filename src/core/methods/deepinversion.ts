@@ -14,6 +14,7 @@ import { assertFinite } from '../runtime/guards';
 import type { Rng } from '../runtime/rng';
 import { softTargetKl } from './kd';
 import { ADAM_LEARNING_RATE, type ParamValues } from './params';
+import { ScheduledAdam } from './optim';
 import { batchViews, readBatch, sampleGrid } from './sample-views';
 import type { MethodSpec, RunEvent } from './types';
 
@@ -38,6 +39,7 @@ const params = {
     min: 1e-4,
     max: 1,
     log: true,
+    live: true,
     help: 'Adam step size on the pixels (the paper’s CIFAR setting: 0.05 for 2000 steps).',
   },
   featureWeight: {
@@ -45,6 +47,7 @@ const params = {
     default: 10,
     min: 0,
     max: 1000,
+    live: true,
     help: 'α_f, weight of the BatchNorm feature-statistics loss Σ‖μ − μ̂‖₂ + ‖σ² − σ̂²‖₂ (the paper: 10). 0 is DeepDream: only the class and the image priors.',
   },
   tvWeight: {
@@ -52,6 +55,7 @@ const params = {
     default: 2.5e-5,
     min: 0,
     max: 1,
+    live: true,
     help: 'α_tv, weight of the total-variation prior (the CIFAR code: 2.5e-5).',
   },
   l2Weight: {
@@ -59,6 +63,7 @@ const params = {
     default: 0,
     min: 0,
     max: 1,
+    live: true,
     help: 'α_l2, weight of the L2 prior ‖x‖ (the CIFAR code: 0; the paper: 3e-8).',
   },
   competitionWeight: {
@@ -66,6 +71,7 @@ const params = {
     default: 0,
     min: 0,
     max: 100,
+    live: true,
     help: 'α_c, weight of ADI’s competition term 1 − JS(teacher, student): images the two disagree on. 0 is DeepInversion, > 0 Adaptive DeepInversion (the paper: 10).',
   },
   jitter: {
@@ -85,9 +91,14 @@ const params = {
     default: 3,
     min: 1,
     max: 50,
+    live: true,
     help: 'KD temperature τ of the distillation on the synthesised pool (the authors: 3).',
   },
-  studentLearningRate: { ...ADAM_LEARNING_RATE, help: 'Adam step size of the student.' },
+  studentLearningRate: {
+    ...ADAM_LEARNING_RATE,
+    live: true,
+    help: 'Adam step size of the student.',
+  },
   kdBatchSize: {
     kind: 'int',
     label: 'KD batch size',
@@ -232,7 +243,8 @@ export const deepInversion: MethodSpec<typeof params> = {
   async *run(ctx, p: Params) {
     const { teacher, student, test } = ctx;
     const bn = batchNormNodes(teacher, 'DeepInversion');
-    const optimizer = tf.train.adam(p.studentLearningRate);
+    // tf.train.adam's ε, so that the numbers are those of the plain optimiser; its step is live.
+    const optimizer = new ScheduledAdam(p.studentLearningRate, 0.9, 0.999, tf.backend().epsilon());
     const variables = trainableVariables(student);
     const synthesisRng = ctx.rng.fork('synthesis');
     const kdRng = ctx.rng.fork('kd');
@@ -249,10 +261,19 @@ export const deepInversion: MethodSpec<typeof params> = {
       yield { kind: 'scalar', key: 'accuracy/test', step: 0, value: await accuracy(student, test) };
       for (let step = 0; step < ctx.steps;) {
         yield { kind: 'progress', step, total: ctx.steps, phase: 'synthesising a batch' };
+        // A round's weights and pixel step size are those in force when it starts.
+        ctx.paramsAt(step);
         const batch = await synthesise(teacher, bn, student, p, synthesisRng);
         for (const [i, name] of SYNTHESIS_TERMS.entries()) {
+          // Without the competition term (DeepInversion) there is nothing of it to show.
+          if (name === 'competition' && p.competitionWeight === 0) continue;
           // The priors' raw values are hundreds of times the other terms: a chart of their own.
-          const group = name === 'tv' || name === 'l2' ? 'prior' : 'loss';
+          const group =
+            name === 'tv' || name === 'l2'
+              ? 'prior'
+              : name === 'feature' && p.featureWeight === 0
+                ? 'measured'
+                : 'loss';
           yield { kind: 'scalar', key: `${group}/${name}`, step, value: batch.terms[i] };
         }
         const logits = tf.tidy(() => forward(teacher, batch.images).output as tf.Tensor2D);
@@ -264,6 +285,9 @@ export const deepInversion: MethodSpec<typeof params> = {
         yield* showPool(pool, teacher, step, kdRng);
         for (let k = 0; k < p.kdStepsPerRound && step < ctx.steps; k++) {
           step++;
+          // The temperature is read below; the step size lives in the optimiser.
+          ctx.paramsAt(step);
+          optimizer.setLearningRate(p.studentLearningRate);
           const picks = Int32Array.from({ length: p.kdBatchSize }, () => kdRng.int(pool!.shape[0]));
           const loss = tf.tidy(() => {
             const x = tf.gather(pool!, tf.tensor1d(picks, 'int32'));

@@ -242,7 +242,41 @@ describe('live parameters', () => {
     expect(keysAt(3)).not.toContain('loss/moments');
   });
 
-  it('marks live parameters of DAFL, moment matching and dynamic pruning', () => {
+  it('DeepInversion’s student step and synthesis weights change at their step', async () => {
+    recordRates();
+    const events: RunEvent[] = [];
+    const { student } = await executeRun(
+      {
+        method: methodById('deepinversion')!,
+        params: {
+          batchSize: 10,
+          synthesisSteps: 2,
+          kdStepsPerRound: 3,
+          kdBatchSize: 8,
+          evalEvery: 100,
+        },
+        teacher: buildArchitecture('bnnet', 'mnist', 1),
+        train,
+        test,
+        seed: 2,
+        steps: 6,
+        backend,
+        // The second round (at step 3) synthesises without the feature-statistics loss.
+        schedule: [{ step: 2, params: { studentLearningRate: 0.01, featureWeight: 0 } }],
+      },
+      (e) => events.push(e),
+    );
+    disposeGraph(student);
+    expect(rates).toEqual([1e-3, 0.01, 0.01, 0.01, 0.01, 0.01]);
+    const keysAt = (step: number) =>
+      events.flatMap((e) => (e.kind === 'scalar' && e.step === step ? [e.key] : []));
+    expect(keysAt(0)).toContain('loss/feature');
+    expect(keysAt(3)).toContain('measured/feature');
+    // DeepInversion (no competition weight) charts no competition term at all.
+    expect(keysAt(0)).not.toContain('loss/competition');
+  });
+
+  it('marks live parameters of DAFL, moment matching, DeepInversion and dynamic pruning', () => {
     const live = (id: string) =>
       Object.entries(methodById(id)!.params)
         .filter(([, s]) => s.live)
@@ -255,6 +289,15 @@ describe('live parameters', () => {
       'entropy',
     ]);
     expect(live('dynamic-prune')).toEqual(['lambda']);
+    expect(live('deepinversion')).toEqual([
+      'synthesisLearningRate',
+      'featureWeight',
+      'tvWeight',
+      'l2Weight',
+      'competitionWeight',
+      'temperature',
+      'studentLearningRate',
+    ]);
     expect(live('generative-mm')).toEqual([
       'generatorLearningRate',
       'studentLearningRate',
