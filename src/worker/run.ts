@@ -4,7 +4,7 @@ import { loadDataset, type Dataset } from '../core/data';
 import { disposeGraph, graphStats, type Graph } from '../core/graph';
 import { serializeGraph } from '../core/io';
 import { deriveStudent, executeRun, type AnyMethodSpec } from '../core/methods';
-import type { ParamSettings } from '../core/methods/params';
+import { liveParamsError, type ParamSettings } from '../core/methods/params';
 import { initBackend, type BackendChoice, type BackendInfo } from '../core/runtime/backend';
 import { ClabError, InvalidInputError, InvalidModelError } from '../core/runtime/errors';
 import { loadTeacher, teacherSpec } from '../core/zoo';
@@ -40,8 +40,28 @@ export interface RunJob {
   stepping?: boolean;
   /** Live parameter values asked for (set-params), made at the run's next step. */
   paramChanges?: ParamSettings;
+  /** The latest reported step and the run's total: once equal, no step is left to change. */
+  progress?: { step: number; total: number };
   /** Wakes a paused run (after resume, step or stop). */
   wake?: () => void;
+}
+
+/**
+ * Why `job` cannot take these live parameters now, or undefined when it can: they must be live
+ * parameters of its method, and a step must be left to make them at (after the last one, e.g.
+ * during dynamic pruning's analysis, a change would never be made nor answered).
+ */
+export function liveChangeRefusal(
+  job: RunJob | undefined,
+  method: AnyMethodSpec | undefined,
+  params: ParamSettings,
+): string | undefined {
+  if (!job || !method)
+    return 'the run is not going (only a running or paused run takes new parameters)';
+  if (job.progress && job.progress.step >= job.progress.total) {
+    return `training is over (step ${job.progress.step} of ${job.progress.total}): no step is left to make the change at`;
+  }
+  return liveParamsError(method.params, params, method.id) ?? undefined;
 }
 
 // 'auto' times a training step on every backend: do it once per worker, not once per run.
@@ -242,6 +262,7 @@ export async function runJob(
         batcher.push(e);
         if (e.kind === 'params') post({ kind: 'params-set', id, step: e.step, params: e.params });
         if (e.kind === 'scalar' && e.key === 'accuracy/test') checkpoint.due(e.step);
+        if (e.kind === 'progress') job.progress = { step: e.step, total: e.total };
         // Step mode: a reported step ends the step; show its events at once, then hold.
         if (e.kind === 'progress' && job.stepping) {
           job.stepping = false;

@@ -2,13 +2,12 @@
 // queued runs one after another. The page talks to it only through protocol.ts messages.
 import { DATASET_IDS } from '../core/data';
 import { METHODS } from '../core/methods';
-import { liveParamsError } from '../core/methods/params';
 import { usableBackends, type BackendName } from '../core/runtime/backend';
 import { ARCHITECTURES, TEACHERS } from '../core/zoo';
 import { methodInfo } from './catalog';
 import { TEST_METHODS } from './probe';
 import type { Catalog, FromWorker, ToWorker } from './protocol';
-import { runJob, teacherAvailable, toRunError, type RunJob } from './run';
+import { liveChangeRefusal, runJob, teacherAvailable, toRunError, type RunJob } from './run';
 import { runTask } from './tasks';
 
 const ALL_BACKENDS: BackendName[] = ['webgpu', 'wasm', 'webgl', 'cpu'];
@@ -106,10 +105,9 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
     }
     case 'set-params': {
       // Checked here, so a refusal is answered at once; made by the run at its next step.
-      const method = current?.id === msg.id && methods.find((m) => m.id === current!.config.method);
-      const error = method
-        ? liveParamsError(method.params, msg.params, method.id)
-        : 'the run is not going (only a running or paused run takes new parameters)';
+      const job = current?.id === msg.id ? current : undefined;
+      const method = job && methods.find((m) => m.id === job.config.method);
+      const error = liveChangeRefusal(job, method, msg.params);
       if (error) post({ kind: 'params-refused', id: msg.id, message: error });
       else current!.paramChanges = { ...current!.paramChanges, ...msg.params };
       return;
