@@ -288,27 +288,24 @@ export async function carliniWagner(
       const succeeded = new Uint8Array(n);
       try {
         for (let s = 0; s < steps; s++) {
-          const image = () => tf.div(tf.add(tf.tanh(w), 1), 2) as tf.Tensor4D;
-          const terms = () => {
-            const xi = image();
-            const logits = logitsOf(xi);
-            const real = tf.sum(tf.mul(logits, own), 1);
-            const other = tf.max(tf.sub(logits, tf.mul(own, 1e4)), 1);
-            const distance = tf.sum(tf.square(tf.sub(xi, x)), [1, 2, 3]);
-            return { xi, logits, distance, margin: tf.maximum(tf.sub(real, other), -confidence) };
-          };
+          // The iterate the step starts from is a candidate too: its distance, class and pixels
+          // are kept from the loss's own forward pass rather than computed again.
+          let candidate: tf.Tensor[] = [];
           optimizer.minimize(
             () => {
-              const t = terms();
-              return tf.sum(tf.add(t.distance, tf.mul(weight, t.margin))) as tf.Scalar;
+              const xi = tf.div(tf.add(tf.tanh(w), 1), 2) as tf.Tensor4D;
+              const logits = logitsOf(xi);
+              const real = tf.sum(tf.mul(logits, own), 1);
+              const other = tf.max(tf.sub(logits, tf.mul(own, 1e4)), 1);
+              const distance = tf.sum(tf.square(tf.sub(xi, x)), [1, 2, 3]);
+              const margin = tf.maximum(tf.sub(real, other), -confidence);
+              candidate = [distance, tf.argMax(logits, -1), xi].map((t) => tf.keep(t));
+              return tf.sum(tf.add(distance, tf.mul(weight, margin))) as tf.Scalar;
             },
             false,
             [w],
           );
-          const [distance, predicted, pixels] = tf.tidy(() => {
-            const t = terms();
-            return [t.distance, tf.argMax(t.logits, -1), t.xi];
-          });
+          const [distance, predicted, pixels] = candidate;
           const [dist, pred] = await Promise.all([distance.data(), predicted.data()]);
           const values = await pixels.data();
           tf.dispose([distance, predicted, pixels]);
