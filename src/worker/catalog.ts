@@ -2,28 +2,8 @@
 import type { AnyMethodSpec } from '../core/methods';
 import type { MethodInfo } from './protocol';
 
-export function methodInfo({
-  id,
-  title,
-  paper,
-  summary,
-  needs,
-  defaultStudent,
-  defaultSteps,
-  params,
-  presets,
-  resume,
-}: AnyMethodSpec): MethodInfo {
-  return {
-    id,
-    title,
-    paper,
-    summary,
-    needs,
-    defaultStudent,
-    defaultSteps,
-    params,
-    presets,
-    resume,
-  };
+export function methodInfo(spec: AnyMethodSpec): MethodInfo {
+  // `run` is a spec's only function; everything else is plain data the page reads.
+  const { run: _run, ...info } = spec;
+  return info;
 }
