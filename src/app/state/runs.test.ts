@@ -65,14 +65,14 @@ describe('run records', () => {
       { step: 40, label: 'fine-tune' },
     ]);
     expect(run.stages).toHaveLength(2);
-    // Phases that begin at one step (the analysis after the last step) share one marker.
+    // Phases that begin at one step share one marker; those after the last step mark nothing.
     const analysed = applyEvents(
       next,
-      [progress(100, 'attacks'), progress(100, 'detectors'), progress(100, 'attacks')],
+      [progress(60, 'decisions'), progress(60, 'gates'), progress(60, 'decisions')],
       0,
     );
-    expect(analysed.stages!.at(-1)).toEqual({ step: 100, label: 'attacks · detectors' });
-    expect(analysed.stages).toHaveLength(4);
+    expect(analysed.stages!.at(-1)).toEqual({ step: 60, label: 'decisions · gates' });
+    expect(applyEvents(analysed, [progress(100, 'attacks')], 0).stages).toEqual(analysed.stages);
   });
 
   it('mark live parameter changes and keep them as the schedule its recipe replays', () => {

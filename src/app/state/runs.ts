@@ -219,8 +219,10 @@ export function applyEvents(run: RunRecord, events: readonly RunEvent[], now: nu
       case 'progress': {
         next.progress = { step: e.step, total: e.total, phase: e.phase };
         // Step 0 is the worker's own setup ('loading teacher and data'), not a method's phase.
+        // Nor is a phase after the last step (dynamic pruning's analysis): no curve goes on past it.
         const seen = next.stages?.some((s) => s.label.split(STAGE_JOIN).includes(e.phase!));
-        if (e.phase && e.step > 0 && !seen) next.stages = withStage(next.stages, e.step, e.phase);
+        const during = e.step > 0 && e.step < e.total;
+        if (e.phase && during && !seen) next.stages = withStage(next.stages, e.step, e.phase);
         if (e.step > 0) {
           next.rate =
             next.rate && e.step >= next.rate.step0
