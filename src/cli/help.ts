@@ -28,6 +28,8 @@ function range(p: ParamSpec): string {
       return p.options.join(' | ');
     case 'boolean':
       return 'true | false';
+    case 'text':
+      return p.format;
     case 'int':
       return `${p.min} to ${p.max}, whole`;
     case 'number':

@@ -175,6 +175,18 @@ export function ParamField({
                 onChange={(e) => onChange(e.target.checked)}
               />
             );
+          case 'text':
+            return (
+              <input
+                id={id}
+                type="text"
+                spellCheck={false}
+                value={String(value)}
+                aria-invalid={!!error}
+                aria-describedby={describedBy || undefined}
+                onChange={(e) => onChange(e.target.value)}
+              />
+            );
           default:
             return (
               <NumberInput

@@ -52,7 +52,11 @@ export function configFromHash(hash: string, catalog: Catalog): HashState {
     const text = q.get(`${PARAM_PREFIX}${key}`);
     if (text === null) continue;
     config.params[key] =
-      spec.kind === 'boolean' ? text === 'true' : spec.kind === 'enum' ? text : Number(text);
+      spec.kind === 'boolean'
+        ? text === 'true'
+        : spec.kind === 'enum' || spec.kind === 'text'
+          ? text
+          : Number(text);
   }
   const hidden = new Set(
     [...q.keys()]

@@ -1,4 +1,5 @@
 import type { CompressionConfig } from '../compress';
+import { InvalidInputError } from '../runtime/errors';
 import type { ParamValues } from './params';
 
 /** K of the few-shot methods (layerwise, cross-distillation, fewshot-finetune). */
@@ -90,3 +91,35 @@ export const COMPRESSION_PARAMS = {
 export type CompressionParams = ParamValues<typeof COMPRESSION_PARAMS>;
 const _check: (p: CompressionParams) => CompressionConfig = (p) => p;
 void _check;
+
+/**
+ * Per-layer ratios ("conv1=0.5,fc1=0.9"), which override a method's one ratio for the layers
+ * named: what the sensitivity chart sets when a point is clicked. Empty: every layer the same.
+ */
+export const LAYER_RATIOS = {
+  kind: 'text',
+  default: '',
+  pattern: String.raw`(?:[\w.\-/]+=(?:0|1|0?\.\d+)(?:,[\w.\-/]+=(?:0|1|0?\.\d+))*)?`,
+  format: 'comma-separated layer=ratio pairs with ratios from 0 to 1, e.g. conv1=0.5,fc1=0.9',
+  label: 'Per-layer ratios',
+  help: 'Layers whose ratio differs from the one for all layers, as layer=ratio pairs (the sensitivity chart sets them when a point is clicked).',
+} as const;
+
+/**
+ * The layer → ratio map of a LAYER_RATIOS value (already validated against its pattern); a layer
+ * the graph lacks is named in the error, with the layers it has.
+ */
+export function parseLayerRatios(text: string, layers: readonly string[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const pair of text.split(',').filter((p) => p.trim() !== '')) {
+    const [id, value] = pair.split('=');
+    if (!layers.includes(id)) {
+      throw new InvalidInputError(
+        `Per-layer ratio for '${id}', which the model does not have`,
+        `Name one of its layers: ${layers.join(', ')}.`,
+      );
+    }
+    out.set(id, Number(value));
+  }
+  return out;
+}

@@ -17,6 +17,11 @@ export type ParamSpec = SpecCommon &
     | { kind: 'number'; default: number; min: number; max: number; log?: boolean }
     | { kind: 'enum'; default: string; options: readonly string[] }
     | { kind: 'boolean'; default: boolean }
+    /**
+     * Free text that must match `pattern` (a RegExp source, anchored; plain data so the schema
+     * crosses to the page), e.g. per-layer ratios "conv1=0.5,fc1=0.9"; `format` says what it takes.
+     */
+    | { kind: 'text'; default: string; pattern: string; format: string }
   );
 
 export type ParamSchema = Record<string, ParamSpec>;
@@ -51,6 +56,10 @@ export function paramError(spec: ParamSpec, value: unknown): string | null {
         : `must be one of ${spec.options.join(', ')}`;
     case 'boolean':
       return typeof value === 'boolean' ? null : 'must be true or false';
+    case 'text':
+      return typeof value === 'string' && new RegExp(`^(?:${spec.pattern})$`).test(value)
+        ? null
+        : `must be ${spec.format}`;
   }
 }
 

@@ -3,6 +3,7 @@ import { batches, type Batch, type Dataset } from '../data';
 import type { Graph } from '../graph';
 import { accuracy, inputOptions } from '../metrics';
 import { assertFinite } from '../runtime/guards';
+import { maskedStep } from './masked-step';
 import type { Rng } from '../runtime/rng';
 import type { RunEvent } from './types';
 
@@ -23,6 +24,13 @@ export interface TrainLoopOptions {
   loss(batch: Batch): Record<string, tf.Scalar> & { total: tf.Scalar };
   /** Runs before every optimiser step, with the step as events number it (live parameters). */
   beforeStep?(step: number): void;
+  /**
+   * 0/1 masks by variable name for this step's gradients and Adam moments (pruned weights stay
+   * exactly zero; maskedStep), read before every step.
+   */
+  masks?: () => ReadonlyMap<string, tf.Tensor>;
+  /** L2 weight decay added to every gradient (maskedStep). */
+  weightDecay?: number;
   /** Runs after every optimiser step (e.g. a proximal map or re-masking). */
   afterStep?(step: number): void;
   logEvery?: number;
@@ -118,7 +126,15 @@ export async function* trainLoop(
       step++;
       o.beforeStep?.(offset + step);
       const logNow = step % logEvery === 0 || step === o.steps || o.stepping?.() === true;
-      const terms = optimizerStep(o.optimizer, o.variables, () => o.loss(batch), logNow);
+      const loss = () => o.loss(batch);
+      const terms =
+        o.masks || o.weightDecay
+          ? maskedStep(o.optimizer, o.variables, loss, {
+              masks: o.masks?.(),
+              weightDecay: o.weightDecay,
+              read: logNow,
+            })
+          : optimizerStep(o.optimizer, o.variables, loss, logNow);
       tf.dispose([batch.x, batch.y]);
       o.afterStep?.(step);
       if (terms) {

@@ -1,0 +1,89 @@
+import * as tf from '@tensorflow/tfjs';
+import { forward, trainableVariables, type Graph, type NodeId } from '../graph';
+import { ScheduledAdam } from './optim';
+import { crossEntropy, trainLoop } from './train';
+import type { RunContext, RunEvent } from './types';
+
+/** Test examples the accuracy curve of a retraining phase is measured on (the final number uses all). */
+export const RETRAIN_TEST_EXAMPLES = 2000;
+
+export interface RetrainOptions {
+  ctx: RunContext;
+  student: Graph;
+  steps: number;
+  /** Read before every step, so a live change of the step size takes effect at once. */
+  learningRate: () => number;
+  batchSize: number;
+  weightDecay?: number;
+  /**
+   * Weights the forward pass computes with instead of the variables (a quantizer with a
+   * straight-through gradient, weights gathered from a shared codebook), made inside the loss.
+   */
+  overrides?: () => ReadonlyMap<NodeId, Partial<Record<string, tf.Tensor>>>;
+  /** Gradient and Adam-moment masks by variable name: pruned weights stay exactly zero. */
+  masks?: () => ReadonlyMap<string, tf.Tensor>;
+  /** What the optimiser moves; default every trainable variable of the student. */
+  variables?: tf.Variable[];
+  /** After every optimiser step (clip BinaryConnect's real weights, round to fixed point). */
+  afterStep?(step: number): void;
+  /** Names the phase on the progress bar and prefixes its loss keys (`<phase>/loss`). */
+  phase: string;
+  /** Steps of earlier phases: this phase's events count on from there. */
+  stepOffset: number;
+  /** The run's whole budget, for progress. */
+  total: number;
+  evalEvery: number;
+  /** Measure accuracy before the first step (where this phase's curve starts). */
+  evalAtStart?: boolean;
+}
+
+/**
+ * The retraining of the classic methods (Han et al.'s "retrain" after pruning, a quantized
+ * network's fine-tune): cross-entropy on the training set's labels, Adam, with the method's masks,
+ * weight overrides and per-step projection. Live changes reach `learningRate` through
+ * ctx.paramsAt. Returns the last losses and test accuracy.
+ */
+export async function* retrain(
+  o: RetrainOptions,
+): AsyncGenerator<RunEvent, Record<string, number>> {
+  const { ctx, student } = o;
+  const optimizer = new ScheduledAdam(o.learningRate(), 0.9, 0.999, tf.backend().epsilon());
+  try {
+    return yield* trainLoop({
+      graph: student,
+      data: ctx.train,
+      test: ctx.test,
+      testIndices: Int32Array.from(
+        { length: Math.min(RETRAIN_TEST_EXAMPLES, ctx.test.count) },
+        (_, i) => i,
+      ),
+      steps: o.steps,
+      batchSize: o.batchSize,
+      optimizer,
+      variables: o.variables ?? trainableVariables(student),
+      rng: ctx.rng.fork(o.phase),
+      stepping: ctx.stepping,
+      evalEvery: o.evalEvery,
+      evalAtStart: o.evalAtStart,
+      stepOffset: o.stepOffset,
+      total: o.total,
+      phase: o.phase,
+      masks: o.masks,
+      weightDecay: o.weightDecay,
+      beforeStep: (step) => {
+        ctx.paramsAt(step);
+        optimizer.setLearningRate(o.learningRate());
+      },
+      afterStep: o.afterStep,
+      loss: (batch) => {
+        const logits = forward(student, batch.x, {
+          training: true,
+          weightOverrides: o.overrides?.(),
+        }).output;
+        return { total: crossEntropy(logits, batch.y) };
+      },
+    });
+  } finally {
+    optimizer.dispose();
+  }
+}
