@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { forward, trainableVariables, type Graph, type NodeId } from '../graph';
+import { kdLoss } from './kd';
 import { ScheduledAdam } from './optim';
 import { crossEntropy, trainLoop } from './train';
 import type { RunContext, RunEvent } from './types';
@@ -22,6 +23,11 @@ export interface RetrainOptions {
   overrides?: () => ReadonlyMap<NodeId, Partial<Record<string, tf.Tensor>>>;
   /** Gradient and Adam-moment masks by variable name: pruned weights stay exactly zero. */
   masks?: () => ReadonlyMap<string, tf.Tensor>;
+  /**
+   * Learn from the teacher instead of the labels alone: Hinton's loss (kd.ts) with this
+   * temperature and weight α of the soft term (the structured and factorised students).
+   */
+  distill?: { teacher: Graph; temperature: number; alpha: number };
   /** What the optimiser moves; default every trainable variable of the student. */
   variables?: tf.Variable[];
   /** After every optimiser step (clip BinaryConnect's real weights, round to fixed point). */
@@ -39,7 +45,7 @@ export interface RetrainOptions {
 
 /**
  * The retraining of the classic methods (Han et al.'s "retrain" after pruning, a quantized
- * network's fine-tune): cross-entropy on the training set's labels, Adam, with the method's masks,
+ * network's fine-tune): cross-entropy on the training set's labels (or KD from the teacher), Adam, with the method's masks,
  * weight overrides and per-step projection. Live changes reach `learningRate` through
  * ctx.paramsAt. Returns the last losses and test accuracy.
  */
@@ -80,7 +86,16 @@ export async function* retrain(
           training: true,
           weightOverrides: o.overrides?.(),
         }).output;
-        return { total: crossEntropy(logits, batch.y) };
+        if (!o.distill) return { total: crossEntropy(logits, batch.y) };
+        const { teacher, temperature, alpha } = o.distill;
+        const { total, soft, hard } = kdLoss(
+          logits,
+          forward(teacher, batch.x).output,
+          batch.y,
+          temperature,
+          alpha,
+        );
+        return { total, ...(alpha > 0 && { soft }), ...(alpha < 1 && { hard }) };
       },
     });
   } finally {
