@@ -14,6 +14,13 @@ describe('clab', () => {
     expect(result.accuracy).toBeGreaterThanOrEqual(0.989);
     expect(result.params).toBe(61706);
     expect(result.flops).toBe(416520);
+    // A dense float model: every parameter non-zero, the file as large as float32, gzip barely helps.
+    expect(result.nonZeroParams).toBe(61706);
+    expect(result.exportBytes).toBe(61706 * 4);
+    expect(result.gzipBytes).toBeGreaterThan(0.8 * 61706 * 4);
+    const latency = result.latency as unknown as { batch1Ms: number; perImageMs: number };
+    expect(latency.batch1Ms).toBeGreaterThan(0);
+    expect(latency.perImageMs).toBeGreaterThan(0);
   });
 
   it('runs the wasm backend on the threads asked for, the same accuracy on each', async () => {

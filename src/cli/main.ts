@@ -5,12 +5,14 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DATASET_IDS, loadDataset, type DatasetId } from '../core/data';
-import { graphStats, type Graph } from '../core/graph';
+import type { Graph } from '../core/graph';
 import { loadGraphFromFile, saveGraphAsOnnx, saveGraphToDir } from '../core/io/node';
+import { modelSize } from '../core/io/size';
 import {
   accuracy,
   CONV_KERNELS,
   timeConvKernels,
+  timeInference,
   timeTrainingStep,
   type ConvKernel,
 } from '../core/metrics';
@@ -163,14 +165,21 @@ async function evalCommand(args: ParsedArgs): Promise<void> {
   );
   const test = await loadDataset(dataset, 'test');
   const acc = await accuracy(g, test);
-  const stats = graphStats(g);
+  const size = await modelSize(g);
+  // Median wall time of one pass at batch 1, and per image at batch 64, on this backend.
+  const [batch1, batch64] = [await timeInference(g), await timeInference(g, { batchSize: 64 })];
+  const latency = { batch1Ms: batch1.median, perImageMs: batch64.median / 64 };
   const result = {
     model: g.name,
     dataset,
     accuracy: acc,
-    params: stats.params,
-    flops: stats.flops,
-    bytes: stats.bytes,
+    params: size.params,
+    nonZeroParams: size.nonZeroParams,
+    flops: size.flops,
+    bytes: size.denseBytes,
+    exportBytes: size.exportBytes,
+    gzipBytes: size.gzipBytes,
+    latency,
     preprocessing: g.preprocessing,
     ...(detection && { preprocessingTrials: detection.trials }),
     backend: backend.name,
@@ -179,7 +188,9 @@ async function evalCommand(args: ParsedArgs): Promise<void> {
   print(
     json,
     result,
-    `${g.name} on ${dataset} test: accuracy ${(acc * 100).toFixed(2)}%  params ${stats.params}  FLOPs ${stats.flops}  bytes ${stats.bytes}  (${backend.name})`,
+    `${g.name} on ${dataset} test: accuracy ${(acc * 100).toFixed(2)}%  params ${size.params} (non-zero ${size.nonZeroParams})  FLOPs ${size.flops}\n` +
+      `  size: float32 ${size.denseBytes} B, exported ${size.exportBytes} B, gzipped ${size.gzipBytes} B\n` +
+      `  latency (${backend.name}): ${latency.batch1Ms.toFixed(3)} ms at batch 1, ${latency.perImageMs.toFixed(4)} ms/image at batch 64`,
   );
 }
 

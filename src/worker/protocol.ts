@@ -12,7 +12,7 @@ import type { ParamChange, ParamSettings } from '../core/methods/params';
 import type { DatasetId } from '../core/data';
 import type { GraphStats, Preprocessing } from '../core/graph';
 import type { BackendChoice, BackendInfo, BackendName } from '../core/runtime/backend';
-import type { serializeGraph } from '../core/io';
+import type { ModelSize, serializeGraph } from '../core/io';
 
 export type {
   BackendChoice,
@@ -100,6 +100,8 @@ export interface Catalog {
 /** graphStats of one network, with its name: the model summary panel's table. */
 export interface ModelStats extends GraphStats {
   name: string;
+  /** What it really costs: non-zeros, the exported file, gzipped (absent in older saved runs). */
+  size?: ModelSize;
 }
 
 /** A network as TF.js Layers files: model.json text and its one weight shard. */

@@ -2,7 +2,7 @@
 // events in batches and ending with the result and the student's TF.js Layers files.
 import { loadDataset, type Dataset } from '../core/data';
 import { disposeGraph, graphStats, type Graph } from '../core/graph';
-import { serializeGraph } from '../core/io';
+import { modelSize, serializeGraph } from '../core/io';
 import { deriveStudent, executeRun, type AnyMethodSpec } from '../core/methods';
 import { liveParamsError, type ParamSettings } from '../core/methods/params';
 import { initBackend, type BackendChoice, type BackendInfo } from '../core/runtime/backend';
@@ -100,8 +100,8 @@ export async function teacherAvailable(teacher: string): Promise<boolean> {
   return !!res?.ok && (res.headers.get('content-type') ?? '').includes('json');
 }
 
-export function stats(g: Graph): ModelStats {
-  return { name: g.name, ...graphStats(g) };
+export async function stats(g: Graph): Promise<ModelStats> {
+  return { name: g.name, ...graphStats(g), size: await modelSize(g) };
 }
 
 export function toRunError(e: unknown): RunError {
@@ -235,7 +235,13 @@ export async function runJob(
     const classNames = [...test.classNames];
     // Derived here only to describe it; executeRun derives the one it trains the same way.
     const planned = deriveStudent(teacher, config.student, train, config.seed);
-    post({ kind: 'models', id, teacher: stats(teacher), student: stats(planned), classNames });
+    post({
+      kind: 'models',
+      id,
+      teacher: await stats(teacher),
+      student: await stats(planned),
+      classNames,
+    });
     disposeGraph(planned);
     const fromCheckpoint = job.checkpoint && {
       step: job.checkpoint.step,
@@ -291,7 +297,13 @@ export async function runJob(
     student = outcome.student;
     batcher.flush();
     // A method may reshape the student (pruning): describe the one that comes out.
-    post({ kind: 'models', id, teacher: stats(teacher), student: stats(student), classNames });
+    post({
+      kind: 'models',
+      id,
+      teacher: await stats(teacher),
+      student: await stats(student),
+      classNames,
+    });
     const files = await serializeGraph(student, { shardName: `${student.name}.weights.bin` });
     post({ kind: 'finished', id, result: outcome.result, student: files }, [files.weightData]);
   } catch (e) {

@@ -135,7 +135,7 @@ async function importTeacher(
     name: g.name,
     format,
     sourceFiles: names,
-    stats: stats(g),
+    stats: await stats(g),
     inputShape: g.inputShape,
     classes: inferShapes(g).get(g.output)!.at(-1)!,
     files: await serializeGraph(g, { shardName: `${g.name}.weights.bin` }),

@@ -46,7 +46,7 @@ const formatMs = (ms: number) => `${formatNumber(ms)} ms`;
 const formatCost = (cost: Cost, v: number) =>
   isLatencyCost(cost)
     ? formatMs(v)
-    : cost === 'bytes' || cost === 'encodedBytes'
+    : cost === 'bytes' || cost === 'encodedBytes' || cost === 'exportBytes' || cost === 'gzipBytes'
       ? formatBytes(v)
       : formatCount(v);
 
@@ -88,7 +88,7 @@ function MetricsTable({ rows }: { rows: ComparisonRow[] }) {
   return (
     <TableFigure
       title="Final metrics"
-      note={`Student accuracy on the test set (agreement with the teacher where marked), its size and cost, and how the run went.${backends.length ? ' Latency: median wall time of one inference pass on the backend named, the teacher’s beneath.' : ''}`}
+      note={`Student accuracy on the test set (agreement with the teacher where marked), its size and cost, and how the run went. Sizes: every weight as float32; the exported file (smaller only where channels were removed or weights stored quantized); that file gzipped; the method's own encoding where it has one.${backends.length ? ' Latency: median wall time of one inference pass on the backend named, the teacher’s beneath.' : ''}`}
       data-testid="compare-table"
     >
       <table>
@@ -99,13 +99,22 @@ function MetricsTable({ rows }: { rows: ComparisonRow[] }) {
                 {h}
               </th>
             ))}
-            {['accuracy', 'teacher', 'params', 'non-zero', 'FLOPs', 'size', 'encoded', 'time'].map(
-              (h) => (
-                <th key={h} scope="col" className="num">
-                  {h}
-                </th>
-              ),
-            )}
+            {[
+              'accuracy',
+              'teacher',
+              'params',
+              'non-zero',
+              'FLOPs',
+              'float32',
+              'exported',
+              'gzipped',
+              'encoded',
+              'time',
+            ].map((h) => (
+              <th key={h} scope="col" className="num">
+                {h}
+              </th>
+            ))}
             <th scope="col">backend</th>
             {backends.flatMap((b) =>
               LATENCY_COLUMNS.map(({ measure, title }) => (
@@ -136,6 +145,8 @@ function MetricsTable({ rows }: { rows: ComparisonRow[] }) {
               <td className="num">{cell(r.nonZeroParams, formatCount)}</td>
               <td className="num">{cell(r.flops, formatCount)}</td>
               <td className="num">{cell(r.bytes, formatBytes)}</td>
+              <td className="num">{cell(r.exportBytes, formatBytes)}</td>
+              <td className="num">{cell(r.gzipBytes, formatBytes)}</td>
               <td className="num">{cell(r.encodedBytes, formatBytes)}</td>
               <td className="num">{cell(r.wallTimeMs, formatDuration)}</td>
               <td>{r.backend ?? '–'}</td>

@@ -1,4 +1,5 @@
 import { memo, useState } from 'react';
+import type { ModelSize } from '../../core/io/size';
 import type { ModelStats } from '../../worker/protocol';
 import { formatBytes, formatCount } from '../format';
 
@@ -84,6 +85,57 @@ export function AllNodesToggle({
 
 const ratio = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(2)}×` : '–');
 
+const SIZE_ROWS = [
+  { key: 'params', title: 'parameters', format: formatCount },
+  { key: 'nonZeroParams', title: 'non-zero parameters', format: formatCount },
+  { key: 'flops', title: 'FLOPs per image (multiply-adds)', format: formatCount },
+  { key: 'denseBytes', title: 'every weight as float32', format: formatBytes },
+  { key: 'exportBytes', title: 'exported weight file', format: formatBytes },
+  { key: 'gzipBytes', title: 'exported file, gzipped', format: formatBytes },
+] as const;
+
+/**
+ * What the two networks really cost: zeros left by pruning cost as much as any weight until the
+ * file stores them otherwise, so the dense, exported and gzipped sizes stand side by side.
+ */
+function SizeTable({ teacher, student }: { teacher: ModelSize; student: ModelSize }) {
+  return (
+    <div className="table-scroll" tabIndex={0}>
+      <table data-testid="size-table">
+        <caption>
+          What each network really costs: pruned weights still take space in a dense file, so the
+          exported file (quantized where the weights allow it exactly, removed channels gone) and
+          its gzipped size are shown beside the float32 size.
+        </caption>
+        <thead>
+          <tr>
+            <th scope="col">measure</th>
+            <th scope="col" className="num">
+              teacher
+            </th>
+            <th scope="col" className="num">
+              student
+            </th>
+            <th scope="col" className="num">
+              teacher / student
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {SIZE_ROWS.map(({ key, title, format }) => (
+            <tr key={key}>
+              <th scope="row">{title}</th>
+              <td className="num">{format(teacher[key])}</td>
+              <td className="num">{format(student[key])}</td>
+              <td className="num">{ratio(teacher[key], student[key])}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
 /** Teacher and student layer by layer (from graphStats in the worker), and how much smaller. */
 export const ModelSummary = memo(function ModelSummary({
   teacher,
@@ -105,6 +157,7 @@ export const ModelSummary = memo(function ModelSummary({
         bytes ({formatBytes(teacher.bytes)} → {formatBytes(student.bytes)}) · params{' '}
         {ratio(teacher.params, student.params)} · FLOPs {ratio(teacher.flops, student.flops)}
       </p>
+      {teacher.size && student.size && <SizeTable teacher={teacher.size} student={student.size} />}
       <div className="model-tables">
         <ModelTable role="Teacher" stats={teacher} allNodes={allNodes} />
         <ModelTable role="Student" stats={student} allNodes={allNodes} />

@@ -23,7 +23,11 @@ export interface ComparisonRow {
   flops?: number;
   /** Dense float32 bytes of the student's weights. */
   bytes?: number;
-  /** Bytes with the quantized layers at their bit width, where the method quantized. */
+  /** The exported weight file's bytes (quantized where exact, removed channels gone). */
+  exportBytes?: number;
+  /** That file gzipped. */
+  gzipBytes?: number;
+  /** Bytes of the method's own storage format (packed codes, Deep Compression's stream). */
   encodedBytes?: number;
   wallTimeMs?: number;
   backend?: string;
@@ -39,6 +43,8 @@ export interface ComparisonRow {
 /** Costs the accuracy-vs-cost plane can put on its x axis. */
 export const COSTS = {
   bytes: 'student size (bytes, float32)',
+  exportBytes: 'exported file (bytes)',
+  gzipBytes: 'exported file gzipped (bytes)',
   encodedBytes: 'encoded size (bytes)',
   flops: 'FLOPs per image',
   params: 'parameters',
@@ -102,10 +108,13 @@ export function comparisonRows(runs: readonly RunRecord[]): ComparisonRow[] {
       agreement: !!config.shots && !config.shotsAsTest,
       teacherAccuracy: result?.teacher.accuracy,
       params: result?.student.params ?? models?.student.params,
-      nonZeroParams: metric('nonzero-params'),
+      nonZeroParams: result?.student.nonZeroParams ?? metric('nonzero-params'),
       flops: result?.student.flops ?? models?.student.flops,
       bytes: result?.student.bytes ?? models?.student.bytes,
-      encodedBytes: metric('quantized-bytes'),
+      exportBytes: result?.student.exportBytes,
+      gzipBytes: result?.student.gzipBytes,
+      // Older runs of the few-shot methods name a formula's size 'quantized-bytes'.
+      encodedBytes: metric('encoded-bytes') ?? metric('quantized-bytes'),
       wallTimeMs: result?.wallTimeMs,
       backend: run.backend?.name ?? result?.backend,
       testSet: testSet(run),

@@ -1,5 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
-import { nodeById, type Graph } from '../graph';
+import { nodeById, nonZeroParams, type Graph } from '../graph';
 import type { LayerPlan } from './compressor';
 
 /**
@@ -13,16 +12,11 @@ export async function compressedSize(
   bits: number,
 ): Promise<{ nonZeroParams: number; quantizedBytes: number }> {
   const variables = g.nodes.flatMap((n) => Object.values(n.weights));
-  const counts = tf.tidy(() =>
-    tf.stack(variables.map((v) => tf.sum(tf.cast(tf.notEqual(v, 0), 'float32')))),
-  );
-  const nonZero = Array.from(await counts.data()).reduce((a, b) => a + b, 0);
-  counts.dispose();
   let quantizedBytes = variables.reduce((sum, v) => sum + v.size * 4, 0);
   for (const p of plans) {
     if (p.mode !== 'quantize') continue;
     const kernel = nodeById(g, p.id).weights[p.groups.weight];
     quantizedBytes += Math.ceil((kernel.size * bits) / 8) + 4 - kernel.size * 4;
   }
-  return { nonZeroParams: nonZero, quantizedBytes };
+  return { nonZeroParams: await nonZeroParams(g), quantizedBytes };
 }

@@ -1,3 +1,4 @@
+import * as tf from '@tensorflow/tfjs';
 import { InvalidModelError } from '../runtime/errors';
 import type { Graph, GraphNode, NodeId, Padding } from './types';
 
@@ -156,4 +157,15 @@ export function graphStats(g: Graph): GraphStats {
   });
   const total = (k: 'params' | 'flops' | 'bytes') => nodes.reduce((s, n) => s + n[k], 0);
   return { nodes, params: total('params'), flops: total('flops'), bytes: total('bytes') };
+}
+
+/** Parameters that are not zero (weights, biases, BatchNorm statistics): what pruning leaves. */
+export async function nonZeroParams(g: Graph): Promise<number> {
+  const variables = g.nodes.flatMap((n) => Object.values(n.weights));
+  const counts = tf.tidy(() =>
+    tf.stack(variables.map((v) => tf.sum(tf.cast(tf.notEqual(v, 0), 'float32')))),
+  );
+  const values = Array.from(await counts.data());
+  counts.dispose();
+  return values.reduce((a, b) => a + b, 0);
 }

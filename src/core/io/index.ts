@@ -1,3 +1,4 @@
 export * from './layers-format';
 export * from './load';
 export * from './upload';
+export * from './size';

@@ -1,12 +1,6 @@
 import { firstExamples, type Dataset } from '../data';
-import {
-  cloneGraph,
-  disposeGraph,
-  graphStats,
-  inferShapes,
-  widthMultiplier,
-  type Graph,
-} from '../graph';
+import { cloneGraph, disposeGraph, inferShapes, widthMultiplier, type Graph } from '../graph';
+import { modelSize } from '../io/size';
 import { accuracy } from '../metrics';
 import type { BackendInfo } from '../runtime/backend';
 import { InvalidInputError } from '../runtime/errors';
@@ -51,7 +45,15 @@ export interface ModelSummary {
   accuracy: number;
   params: number;
   flops: number;
+  /** Dense float32 bytes. */
   bytes: number;
+  /**
+   * What the network really costs (io/size.ts): non-zeros, the exported weight file, gzipped
+   * (absent from runs saved before they were measured).
+   */
+  nonZeroParams?: number;
+  exportBytes?: number;
+  gzipBytes?: number;
 }
 
 export interface RunResult {
@@ -65,7 +67,7 @@ export interface RunResult {
   wallTimeMs: number;
   teacher: ModelSummary;
   student: ModelSummary;
-  /** Teacher bytes / student bytes. */
+  /** Teacher bytes / student bytes, both dense float32 (the exported files: exportBytes). */
   compressionRatio: number;
   metrics: Record<string, number>;
   /**
@@ -148,13 +150,16 @@ function checkResume(method: AnyMethodSpec, step: number, steps: number): number
 }
 
 async function summarize(g: Graph, test: Dataset): Promise<ModelSummary> {
-  const stats = graphStats(g);
+  const size = await modelSize(g);
   return {
     name: g.name,
     accuracy: await accuracy(g, test),
-    params: stats.params,
-    flops: stats.flops,
-    bytes: stats.bytes,
+    params: size.params,
+    flops: size.flops,
+    bytes: size.denseBytes,
+    nonZeroParams: size.nonZeroParams,
+    exportBytes: size.exportBytes,
+    gzipBytes: size.gzipBytes,
   };
 }
 
