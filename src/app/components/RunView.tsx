@@ -16,6 +16,8 @@ import { TableView } from './charts/TableView';
 import { LiveParams } from './LiveParams';
 import { ModelSummary } from './ModelSummary';
 import { Cards } from './Cards';
+import { RankExplorer } from './classic/RankExplorer';
+import { SensitivityPanel } from './classic/SensitivityPanel';
 import { ViewHead } from './ViewHead';
 
 function Controls({ run }: { run: RunRecord }) {
@@ -287,9 +289,14 @@ function Charts({ run }: { run: RunRecord }) {
           classNames={run.classNames}
         />
       ))}
-      {named(run.curves ?? {}).map(([key, event]) => (
-        <CurveChart key={key} title={key} event={event} />
-      ))}
+      {named(run.curves ?? {}).map(([key, event]) =>
+        key === 'sensitivity' ? (
+          <SensitivityPanel key={key} title={key} event={event} run={run} />
+        ) : (
+          <CurveChart key={key} title={key} event={event} />
+        ),
+      )}
+      {run.tables['rank-sweep'] && <RankExplorer event={run.tables['rank-sweep']} />}
       {named(run.tables).map(([key, event]) => (
         <TableView key={key} title={key} event={event} />
       ))}

@@ -18,9 +18,15 @@ import { staggered } from './stagger';
 export const CurveChart = staggered(function CurveChart({
   title,
   event,
+  onPointClick,
+  children,
 }: {
   title: string;
   event: CurveEvent;
+  /** A click on a point of a series (the sensitivity chart sets that layer's ratio). */
+  onPointClick?: (series: string, x: number) => void;
+  /** Shown under the chart (the controls a click feeds). */
+  children?: React.ReactNode;
 }) {
   const text = describeCurves(title);
   const xs = event.series.flatMap((s) => s.x);
@@ -34,6 +40,7 @@ export const CurveChart = staggered(function CurveChart({
       data-testid={`curve-${title}`}
       data-series={event.series.length}
       data-points={xs.length}
+      footer={children}
       table={() => ({
         columns: ['curve', event.xLabel, event.yLabel],
         rows: event.series.flatMap((c) =>
@@ -82,6 +89,16 @@ export const CurveChart = staggered(function CurveChart({
             stroke={color(i)}
             strokeWidth={2}
             dot={s.x.length < 30}
+            activeDot={
+              onPointClick && {
+                r: 6,
+                cursor: 'pointer',
+                onClick: (_: unknown, e: unknown) => {
+                  const x = (e as { payload?: { x?: number } }).payload?.x;
+                  if (x !== undefined) onPointClick(s.name, x);
+                },
+              }
+            }
             isAnimationActive={false}
           />
         ))}

@@ -96,12 +96,15 @@ export function ChartFigure({
   empty,
   wide,
   table,
+  footer,
   children,
   ...figure
 }: FigureProps & {
   height: number;
   empty?: string;
   wide?: boolean;
+  /** Under the chart and its data table: controls the chart feeds. */
+  footer?: ReactNode;
   /** The drawn numbers, made on demand for the "Data table" under the chart. */
   table?: () => DataTable;
   children: ReactNode;
@@ -116,6 +119,7 @@ export function ChartFigure({
             {children}
           </ResponsiveContainer>
           {table && <DataTableDetails table={table} />}
+          {footer}
         </>
       )}
     </Figure>
