@@ -9,6 +9,8 @@ import {
   pairedDifferenceMarkdown,
   pairedDifferences,
   rowLabel,
+  sizeMarkdown,
+  sizeRows,
   summarizeSweep,
   type SweepConfig,
   type SweepRow,
@@ -131,6 +133,10 @@ export function sweepMarkdown(
       meanLayerErrors(runs, [PAPER_ERROR_VIEW, { ...PAPER_ERROR_VIEW, data: 'shots' }]),
     ),
   );
+  // Students measured for what they cost (every run since sizes were measured): the size table.
+  if (runs.some((r) => r.result.student.exportBytes !== undefined)) {
+    lines.push(...sizeMarkdown(sizeRows(runs)));
+  }
   const wall = runs.reduce((s, r) => s + r.result.wallTimeMs, 0) / 1000;
   lines.push(
     '',

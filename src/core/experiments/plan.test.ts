@@ -9,6 +9,8 @@ import {
   meanLayerErrors,
   pairedDifferenceMarkdown,
   pairedDifferences,
+  sizeMarkdown,
+  sizeRows,
   summarizeSweep,
   type SweepRun,
 } from './plan';
@@ -186,5 +188,41 @@ describe('sweeps', () => {
       '| 1 | 70.00 ± 0.00 | – |',
     ]);
     expect(gridMatrixMarkdown(summarizeSweep([run('cross', 1, 1, 0.5)]))).toEqual([]);
+  });
+});
+
+describe('size table', () => {
+  const sized = (seed: number, acc: number, encoded?: number): SweepRun => ({
+    cell: { method: 'deep-compression', shotsPerClass: 0, seed, grid: {}, params: {} },
+    result: {
+      teacher: { accuracy: 0.99, bytes: 4000 },
+      student: {
+        accuracy: acc,
+        params: 1000,
+        flops: 5000,
+        bytes: 4000,
+        nonZeroParams: 100,
+        exportBytes: 4000,
+        gzipBytes: 800,
+      },
+      metrics: encoded === undefined ? {} : { 'encoded-bytes': encoded },
+    } as unknown as RunResult,
+  });
+
+  it('pairs the accuracy drop per run and takes the ratio from the encoded size', () => {
+    const [row] = sizeRows([sized(1, 0.985, 200), sized(2, 0.975, 200)]);
+    expect(row.n).toBe(2);
+    expect(row.drop.mean).toBeCloseTo(0.01, 10);
+    expect(row.drop.std).toBeCloseTo(Math.sqrt(0.00005), 10);
+    expect(row.ratio).toBe(20);
+    expect(sizeMarkdown([row]).join('\n')).toContain(
+      '| deep-compression | 2 | 98.00 ± 0.71 | 1.00 ± 0.71 |',
+    );
+  });
+
+  it('falls back to the gzipped export without an encoding, and leaves a size out if a run lacks it', () => {
+    const [row] = sizeRows([sized(1, 0.98)]);
+    expect(row.encodedBytes).toBeUndefined();
+    expect(row.ratio).toBe(5);
   });
 });

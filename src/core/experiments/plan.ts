@@ -465,3 +465,103 @@ export function layerErrorMarkdown(rows: readonly LayerErrorRow[]): string[] {
     ),
   ];
 }
+
+/** What a group of runs' students cost, beside their accuracy: the classic methods' table. */
+export interface SizeRow {
+  label: string;
+  n: number;
+  accuracy: { mean: number; std: number };
+  /** Teacher minus student accuracy, per run (paired), in points of a fraction. */
+  drop: { mean: number; std: number };
+  params: number;
+  nonZeroParams?: number;
+  flops: number;
+  denseBytes: number;
+  exportBytes?: number;
+  gzipBytes?: number;
+  /** The method's own storage format, where it has one (`encoded-bytes`). */
+  encodedBytes?: number;
+  /** Teacher float32 bytes over the smallest real size of the student (encoded, else gzipped). */
+  ratio: number;
+  /** Teacher over student inference time, where the method measured it (`speedup`). */
+  speedup?: number;
+}
+
+/** Means over a group's runs of what each student costs; sizes are the same for every seed. */
+export function sizeRows(runs: readonly SweepRun[]): SizeRow[] {
+  const groups = new Map<string, SweepRun[]>();
+  for (const run of runs) {
+    const key = `${run.cell.method}|${run.cell.shotsPerClass}|${gridKey(run.cell.grid)}`;
+    groups.set(key, [...(groups.get(key) ?? []), run]);
+  }
+  return [...groups.values()].map((group) => {
+    const { cell } = group[0];
+    const mean = (f: (r: SweepRun) => number | undefined) => {
+      const values = group.map(f).filter((v): v is number => v !== undefined);
+      return values.length === group.length ? meanStd(values).mean : undefined;
+    };
+    const student = (k: 'nonZeroParams' | 'exportBytes' | 'gzipBytes') =>
+      mean((r) => r.result.student[k]);
+    const encodedBytes = mean((r) => r.result.metrics['encoded-bytes']);
+    const gzipBytes = student('gzipBytes');
+    const smallest = encodedBytes ?? gzipBytes ?? mean((r) => r.result.student.bytes)!;
+    return {
+      label: rowLabel(cell.method, cell.grid),
+      n: group.length,
+      accuracy: meanStd(group.map((r) => r.result.student.accuracy)),
+      drop: meanStd(group.map((r) => r.result.teacher.accuracy - r.result.student.accuracy)),
+      params: mean((r) => r.result.student.params)!,
+      nonZeroParams: student('nonZeroParams'),
+      flops: mean((r) => r.result.student.flops)!,
+      denseBytes: mean((r) => r.result.student.bytes)!,
+      exportBytes: student('exportBytes'),
+      gzipBytes,
+      encodedBytes,
+      ratio: group[0].result.teacher.bytes / smallest,
+      speedup: mean((r) => r.result.metrics.speedup),
+    };
+  });
+}
+
+/** The size table as Markdown (accuracy in %, drop in points, sizes in bytes). */
+export function sizeMarkdown(rows: readonly SizeRow[]): string[] {
+  const pct = (v: number) => (v * 100).toFixed(2);
+  const num = (v: number | undefined) => (v === undefined ? '–' : String(Math.round(v)));
+  return [
+    '',
+    'What each student costs (means over seeds; teacher − student accuracy paired per seed; "smallest" is the encoded size where the method has a storage format, else the gzipped export; ratio = teacher float32 bytes / smallest):',
+    '',
+    ...markdownTable(
+      [
+        'method',
+        'seeds',
+        'accuracy (%)',
+        'drop (points)',
+        'params',
+        'non-zero',
+        'FLOPs',
+        'float32 B',
+        'exported B',
+        'gzipped B',
+        'encoded B',
+        'ratio',
+        'speed-up',
+      ],
+      rows.map((r) => [
+        r.label,
+        String(r.n),
+        `${pct(r.accuracy.mean)} ± ${pct(r.accuracy.std)}`,
+        `${(r.drop.mean * 100).toFixed(2)} ± ${(r.drop.std * 100).toFixed(2)}`,
+        num(r.params),
+        num(r.nonZeroParams),
+        num(r.flops),
+        num(r.denseBytes),
+        num(r.exportBytes),
+        num(r.gzipBytes),
+        num(r.encodedBytes),
+        `${r.ratio.toFixed(1)}×`,
+        r.speedup === undefined ? '–' : `${r.speedup.toFixed(2)}×`,
+      ]),
+    ),
+  ];
+}
