@@ -99,7 +99,7 @@ describe('Cross Distillation layer solver', () => {
       studentLayer: nodeById(student, 'conv3'),
       objective,
       compressor,
-      learningRate: 2e-3,
+      learningRate: () => 2e-3,
       fitBias: true,
       fixedBatch: true,
     });
@@ -138,7 +138,7 @@ describe('Cross Distillation layer solver', () => {
         studentLayer: nodeById(student, 'conv3'),
         objective,
         compressor,
-        learningRate: 1e-3,
+        learningRate: () => 1e-3,
         fitBias: true,
         fixedBatch: true,
       });
@@ -221,7 +221,7 @@ describe('the layer objectives (Bai et al. Eq. 4 and the soft connection), compu
       studentLayer: nodeById(student, layer),
       objective,
       compressor,
-      learningRate: 1e-3,
+      learningRate: () => 1e-3,
       fitBias: true,
       fixedBatch,
     });

@@ -14,7 +14,7 @@ import type { MethodSpec, RunEvent } from './types';
 
 const params = {
   shotsPerClass: SHOTS_PER_CLASS,
-  learningRate: ADAM_LEARNING_RATE,
+  learningRate: { ...ADAM_LEARNING_RATE, live: true },
   batchSize: {
     kind: 'int',
     default: 128,
@@ -103,6 +103,7 @@ export const fewShotFineTune: MethodSpec<typeof params> = {
               project: (i: number, rate: number) => compressor.project(i + offset, rate),
             },
             optimizer,
+            beforeStep: (s) => ctx.paramsAt(s),
             rate: () => p.learningRate,
             setRate: (r) => optimizer.setLearningRate(r),
             steps: chunk,

@@ -108,7 +108,8 @@ export interface LayerSolverOptions {
   objective: LayerObjective;
   /** The compression of this one layer (masks, schedule, quantization). */
   compressor: Compressor;
-  learningRate: number;
+  /** Read at every step: a live change of the step size takes effect at the next one. */
+  learningRate: () => number;
   /** Also fit the layer's bias (the reference's convs have none; ours often do). */
   fitBias: boolean;
   /**
@@ -160,7 +161,7 @@ export class LayerSolver {
   };
 
   constructor(private o: LayerSolverOptions) {
-    this.optimizer = new ScheduledAdam(o.learningRate);
+    this.optimizer = new ScheduledAdam(o.learningRate());
     const w = o.studentLayer.weights;
     this.variables = [w.kernel ?? w.depthwiseKernel];
     if (o.fitBias && w.bias) this.variables.push(w.bias);
@@ -217,7 +218,7 @@ export class LayerSolver {
   async step(iter: number, read: boolean): Promise<Record<string, number> | undefined> {
     if (!this.batch) throw new Error('LayerSolver.step: no batch');
     const { compressor, studentLayer, teacherLayer } = this.o;
-    const rate = this.o.learningRate * compressor.rateFactor(iter);
+    const rate = this.o.learningRate() * compressor.rateFactor(iter);
     this.optimizer.setLearningRate(rate);
     maskedStep(this.optimizer, this.variables, () => ({ total: this.objective() }), {
       masks: compressor.gradientMasks(),
@@ -292,6 +293,7 @@ export const LAYERWISE_PARAMS = {
     min: 1e-6,
     max: 1,
     log: true,
+    live: true,
     help:
       'Adam step size of the layer solver (pgd_lr), ×0.1 after the first third for channel pruning. The reference ' +
       'scripts use 5e-4 with 3000 iterations per layer; with this tool’s default ~4× shorter budget 5e-3 fits better ' +
@@ -322,6 +324,7 @@ export const LAYERWISE_PARAMS = {
     min: 1e-7,
     max: 1,
     log: true,
+    live: true,
     help: 'SGD (momentum 0.9, weight decay 5e-4) step size of the fine-tuning, ×0.1 at 50 % and 75 % (reference: 1e-5).',
   },
   ...COMPRESSION_PARAMS,
@@ -440,6 +443,8 @@ export interface FineTuneOptions {
   y: tf.Tensor1D;
   compressor: Pick<Compressor, 'overrides' | 'gradientMasks' | 'rateFactor' | 'project'>;
   optimizer: tf.Optimizer;
+  /** Runs before every step with the step as events number it (live parameters). */
+  beforeStep?(step: number): void;
   /** Step size at fine-tuning step i (before the compressor's factor). */
   rate(i: number): number;
   setRate(rate: number): void;
@@ -468,6 +473,7 @@ export async function* fineTuneOnShots(
   const variables = trainableVariables(o.student);
   let last: number | undefined;
   for (let i = 0; i < o.steps; i++) {
+    o.beforeStep?.(o.stepOffset + i + 1);
     const rate = o.rate(i) * o.compressor.rateFactor(i);
     o.setRate(rate);
     const read = (i + 1) % o.logEvery === 0 || i === o.steps - 1 || o.stepping?.() === true;
@@ -618,7 +624,7 @@ export async function* compressLayerByLayer(
         studentLayer: sLayer,
         objective,
         compressor,
-        learningRate: p.learningRate,
+        learningRate: () => p.learningRate,
         fitBias: p.fitBias,
         fixedBatch: bs >= n,
       });
@@ -639,6 +645,7 @@ export async function* compressLayerByLayer(
             solver.setBatch(...captured);
           }
           const read = (i + 1) % logEvery === 0 || i === iters - 1 || ctx.stepping();
+          ctx.paramsAt(step + 1);
           const terms = await solver.step(i, read);
           step++;
           if (terms) {
@@ -686,6 +693,7 @@ export async function* compressLayerByLayer(
           y: shots.y,
           compressor,
           optimizer,
+          beforeStep: (s) => ctx.paramsAt(s),
           // MultiStepLR ×0.1 at 50 % and 75 % of the "epochs" (reference channel learner).
           rate: (i) => p.fineTuneRate * (i >= 0.75 * ft ? 0.01 : i >= 0.5 * ft ? 0.1 : 1),
           setRate: (r) => optimizer.setLearningRate(r),

@@ -276,6 +276,71 @@ describe('live parameters', () => {
     expect(keysAt(0)).not.toContain('loss/competition');
   });
 
+  /** The rates the Adam steps of a short run of `method` used, with `schedule` applied. */
+  async function ratesOf(
+    method: string,
+    params: Record<string, unknown>,
+    steps: number,
+    schedule: ParamChange[],
+  ) {
+    recordRates();
+    const events: RunEvent[] = [];
+    const { student } = await executeRun(
+      {
+        method: methodById(method)!,
+        params,
+        teacher,
+        train,
+        test,
+        seed: 3,
+        steps,
+        backend,
+        schedule,
+      },
+      (e) => events.push(e),
+    );
+    disposeGraph(student);
+    return {
+      rates: [...rates],
+      markers: events.filter((e) => e.kind === 'params').map((e) => e.step),
+    };
+  }
+
+  it('cross distillation’s solver step size changes at its step, across layers', async () => {
+    // Quantizing every conv layer: three layers fitted, two iterations each, no fine-tune.
+    const { rates: r, markers } = await ratesOf(
+      'cross-distillation',
+      {
+        compression: 'quantize',
+        itersPerLayer: 2,
+        fineTuneSteps: 0,
+        heldOutExamples: 10,
+        shotsPerClass: 1,
+      },
+      6,
+      [{ step: 3, params: { learningRate: 0.01 } }],
+    );
+    expect(r).toEqual([5e-3, 5e-3, 0.01, 0.01, 0.01, 0.01]);
+    expect(markers).toEqual([3]);
+  });
+
+  it('few-shot fine-tuning’s step size changes at its step', async () => {
+    const { rates: r } = await ratesOf(
+      'fewshot-finetune',
+      { compression: 'none', shotsPerClass: 1, heldOutExamples: 10, evalEvery: 100 },
+      4,
+      [{ step: 3, params: { learningRate: 0.01 } }],
+    );
+    expect(r).toEqual([1e-3, 1e-3, 0.01, 0.01]);
+  });
+
+  it('pruning from scratch’s gate step size changes at its step', async () => {
+    const { rates: r } = await ratesOf('prune-from-scratch', { gateSteps: 3, batchSize: 8 }, 4, [
+      { step: 2, params: { gateLearningRate: 0.05 } },
+    ]);
+    expect(r).toEqual([0.01, 0.05, 0.05]);
+  });
+
   it('marks live parameters of DAFL, moment matching, DeepInversion and dynamic pruning', () => {
     const live = (id: string) =>
       Object.entries(methodById(id)!.params)
@@ -289,6 +354,15 @@ describe('live parameters', () => {
       'entropy',
     ]);
     expect(live('dynamic-prune')).toEqual(['lambda']);
+    expect(live('cross-distillation')).toEqual(['learningRate', 'fineTuneRate']);
+    expect(live('layerwise')).toEqual(['learningRate', 'fineTuneRate']);
+    expect(live('fewshot-finetune')).toEqual(['learningRate']);
+    expect(live('prune-from-scratch')).toEqual([
+      'sparsityTarget',
+      'lambda',
+      'gateLearningRate',
+      'learningRate',
+    ]);
     expect(live('deepinversion')).toEqual([
       'synthesisLearningRate',
       'featureWeight',

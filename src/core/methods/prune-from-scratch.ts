@@ -18,6 +18,7 @@ import {
   type Graph,
 } from '../graph';
 import type { ParamValues } from './params';
+import { ScheduledAdam } from './optim';
 import { crossEntropy, trainLoop } from './train';
 import type { MethodSpec } from './types';
 
@@ -55,6 +56,7 @@ const params = {
     default: 0.2,
     min: 0,
     max: 1,
+    live: true,
     label: 'target mean gate r',
     help: 'r of λ·(mean |α| − r)²: the mean gate value the regulariser pulls towards (gates live in [0, 1]).',
   },
@@ -63,6 +65,7 @@ const params = {
     default: 0.5,
     min: 0,
     max: 100,
+    live: true,
     help: 'λ, weight of the sparsity regulariser.',
   },
   gateLearningRate: {
@@ -71,6 +74,7 @@ const params = {
     min: 1e-6,
     max: 1,
     log: true,
+    live: true,
     help: 'Adam step size of the gates (the code: 0.01).',
   },
   learningRate: {
@@ -79,6 +83,7 @@ const params = {
     min: 1e-6,
     max: 1,
     log: true,
+    live: true,
     help: 'SGD step size (momentum 0.9, weight decay 1e-4) of the pruned network, ×0.1 at 50 % and 75 % of its steps; a tenth of it when fine-tuning pretrained weights.',
   },
   batchSize: { kind: 'int', default: 64, min: 1, max: 1024, help: 'Examples per step.' },
@@ -126,7 +131,8 @@ export const pruneFromScratch: MethodSpec<typeof params> = {
     const trainSteps = ctx.steps - gateSteps;
     const testIndices = Int32Array.from({ length: Math.min(2000, ctx.test.count) }, (_, i) => i);
     const owned: Graph[] = [gatedNet];
-    const adam = tf.train.adam(p.gateLearningRate);
+    // tf.train.adam's ε (the backend's), so the steps are those of tf.train.adam(rate).
+    const adam = new ScheduledAdam(p.gateLearningRate, 0.9, 0.999, tf.backend().epsilon());
     const sgd = tf.train.momentum(scratch ? p.learningRate : p.learningRate / 10, 0.9);
     try {
       yield {
@@ -150,6 +156,10 @@ export const pruneFromScratch: MethodSpec<typeof params> = {
         optimizer: adam,
         variables: gates,
         rng: ctx.rng.fork('gates'),
+        beforeStep: (step) => {
+          ctx.paramsAt(step);
+          adam.setLearningRate(p.gateLearningRate);
+        },
         loss: (batch) => {
           const logits = forward(gatedNet, batch.x, { training: true }).output;
           const ce = crossEntropy(logits, batch.y);
@@ -216,7 +226,8 @@ export const pruneFromScratch: MethodSpec<typeof params> = {
         level: 'info',
         message: `Kept ${chosen.kept} channels: ${flops} FLOPs, ${((100 * flops) / teacherFlops).toFixed(1)} % of the teacher's (budget ${(100 * (1 - p.prunedRatio)).toFixed(1)} %); ${scratch ? 'training it from a fresh random start' : "fine-tuning the teacher's kept weights"} for ${trainSteps} steps`,
       };
-      const rate = scratch ? p.learningRate : p.learningRate / 10;
+      // A tenth of the step size when fine-tuning pretrained weights; read live at every step.
+      const rate = () => (scratch ? p.learningRate : p.learningRate / 10);
       const variables = trainableVariables(student);
       const last = yield* trainLoop({
         graph: student,
@@ -240,11 +251,15 @@ export const pruneFromScratch: MethodSpec<typeof params> = {
           );
           return { total: tf.add(ce, decay) as tf.Scalar, crossEntropy: ce };
         },
-        // MultiStep ×0.1 at 50 % and 75 % of the training steps, as train_pruned.py.
-        afterStep: (step) =>
+        // MultiStep ×0.1 at 50 % and 75 % of the training steps, as train_pruned.py: the step
+        // after `done` steps uses the factor of `done`.
+        beforeStep: (step) => {
+          ctx.paramsAt(step);
+          const done = step - 1 - gateSteps;
           sgd.setLearningRate(
-            rate * (step >= 0.75 * trainSteps ? 0.01 : step >= 0.5 * trainSteps ? 0.1 : 1),
-          ),
+            rate() * (done >= 0.75 * trainSteps ? 0.01 : done >= 0.5 * trainSteps ? 0.1 : 1),
+          );
+        },
       });
       owned.splice(owned.indexOf(student), 1);
       return {
