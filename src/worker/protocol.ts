@@ -8,6 +8,7 @@ import type {
   RunEvent,
   RunResult,
 } from '../core/methods';
+import type { SavedState } from '../core/methods/method-state';
 import type { ParamChange, ParamSettings } from '../core/methods/params';
 import type { DatasetId } from '../core/data';
 import type { GraphStats, Preprocessing } from '../core/graph';
@@ -106,8 +107,11 @@ export interface ModelStats extends GraphStats {
 
 /** A network as TF.js Layers files: model.json text and its one weight shard. */
 export type ModelFiles = Awaited<ReturnType<typeof serializeGraph>>;
-/** The student a run produced, as TF.js Layers files. */
-export type StudentFiles = ModelFiles;
+/**
+ * The student a run produced, as TF.js Layers files; a checkpoint's also carries the training
+ * state its method keeps beside the student (a generator), to resume from.
+ */
+export type StudentFiles = ModelFiles & { state?: SavedState };
 
 /** An uploaded teacher as a run receives it: its files and the preprocessing chosen for it. */
 export interface TeacherModel {
@@ -264,7 +268,7 @@ export type ToWorker =
       /** The images of `config.shots`. */
       shots?: UploadFile[];
       /** Go on from this checkpoint: the student after `step` steps, trained for the rest. */
-      checkpoint?: { step: number; student: ModelFiles };
+      checkpoint?: { step: number; student: StudentFiles };
     }
   | { kind: 'task'; id: string; task: WorkerTask }
   | { kind: 'pause'; id: string }

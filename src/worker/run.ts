@@ -4,6 +4,7 @@ import { loadDataset, type Dataset } from '../core/data';
 import { disposeGraph, graphStats, type Graph } from '../core/graph';
 import { modelSize, serializeGraph } from '../core/io';
 import { deriveStudent, executeRun, type AnyMethodSpec } from '../core/methods';
+import { saveState, type MethodState, type SavedState } from '../core/methods/method-state';
 import { liveParamsError, type ParamSettings } from '../core/methods/params';
 import { initBackend, type BackendChoice, type BackendInfo } from '../core/runtime/backend';
 import { ClabError, InvalidInputError, InvalidModelError } from '../core/runtime/errors';
@@ -12,11 +13,11 @@ import { EventBatcher } from './batcher';
 import { labelledByTeacher, labelledImages } from './images';
 import type {
   FromWorker,
-  ModelFiles,
   ModelStats,
   RunConfig,
   RunError,
   RunEvent,
+  StudentFiles,
   TeacherModel,
   UploadFile,
 } from './protocol';
@@ -33,7 +34,7 @@ export interface RunJob {
   /** The images of `config.shots`. */
   shots?: UploadFile[];
   /** The checkpoint the run goes on from, when it is resumed. */
-  checkpoint?: { step: number; student: ModelFiles };
+  checkpoint?: { step: number; student: StudentFiles };
   stop: boolean;
   paused: boolean;
   /** Paused, but let through to the next reported step (step mode). */
@@ -162,6 +163,13 @@ function studentCheckpoints(id: string, post: Post) {
   let dueStep: number | undefined;
   const state = {
     student: undefined as Graph | undefined,
+    /** What the method trains beside the student, kept with it (MethodState). */
+    methodState: undefined as MethodState | undefined,
+    /** That state as the run stopped: a stopped run's student is its checkpoint. */
+    stateAtStop: undefined as SavedState | undefined,
+    async saveStateAtStop() {
+      if (state.methodState) state.stateAtStop = await saveState(state.methodState);
+    },
     due(step: number) {
       if (performance.now() - last >= CHECKPOINT_EVERY_MS || (step > 0 && !trained)) {
         dueStep = step;
@@ -175,8 +183,13 @@ function studentCheckpoints(id: string, post: Post) {
       last = performance.now();
       try {
         const g = state.student;
-        const student = await serializeGraph(g, { shardName: `${g.name}.weights.bin` });
-        post({ kind: 'student-checkpoint', id, step, student }, [student.weightData]);
+        const files = await serializeGraph(g, { shardName: `${g.name}.weights.bin` });
+        const saved = state.methodState && (await saveState(state.methodState));
+        const student: StudentFiles = { ...files, ...(saved && { state: saved }) };
+        post({ kind: 'student-checkpoint', id, step, student }, [
+          files.weightData,
+          ...(saved ? [saved.data] : []),
+        ]);
       } catch {
         // The method replaced (and disposed) the graph it started from: no checkpoint this time.
       }
@@ -246,6 +259,7 @@ export async function runJob(
     const fromCheckpoint = job.checkpoint && {
       step: job.checkpoint.step,
       student: await graphFromFiles(job.checkpoint.student),
+      state: job.checkpoint.student.state,
     };
     phase('training');
     const checkpoint = studentCheckpoints(id, post);
@@ -277,12 +291,16 @@ export async function runJob(
       },
       {
         stopRequested: () => job.stop,
+        beforeStop: () => checkpoint.saveStateAtStop(),
         takeParamChanges: () => {
           const asked = job.paramChanges;
           job.paramChanges = undefined;
           return asked;
         },
-        onStudent: (g) => (checkpoint.student = g),
+        onStudent: (g, methodState) => {
+          checkpoint.student = g;
+          checkpoint.methodState = methodState;
+        },
         // While the user steps, every step is reported, so one Step is one optimiser step.
         stepping: () => job.stepping === true,
         whilePaused: async () => {
@@ -304,8 +322,15 @@ export async function runJob(
       student: await stats(student),
       classNames,
     });
-    const files = await serializeGraph(student, { shardName: `${student.name}.weights.bin` });
-    post({ kind: 'finished', id, result: outcome.result, student: files }, [files.weightData]);
+    const files: StudentFiles = {
+      ...(await serializeGraph(student, { shardName: `${student.name}.weights.bin` })),
+      ...(outcome.result.status === 'stopped' &&
+        checkpoint.stateAtStop && { state: checkpoint.stateAtStop }),
+    };
+    post({ kind: 'finished', id, result: outcome.result, student: files }, [
+      files.weightData,
+      ...(files.state ? [files.state.data] : []),
+    ]);
   } catch (e) {
     batcher.flush();
     post({ kind: 'failed', id, error: toRunError(e) });

@@ -76,7 +76,7 @@ export type RecipeConfig = Omit<Recipe, 'format' | 'version' | 'sweep' | 'resume
 export function describeResume(step: number): ResumedRun {
   return {
     fromStep: step,
-    note: `The run was cut off and resumed from its checkpoint at step ${step}, which holds the student's weights only: the optimiser's state restarted there, so that run cannot be reproduced bit for bit. This recipe runs every step uninterrupted.`,
+    note: `The run was cut off and resumed from its checkpoint at step ${step}, which holds weights, not the optimisers' state: that restarted there, so that run cannot be reproduced bit for bit. This recipe runs every step uninterrupted.`,
   };
 }
 

@@ -182,10 +182,8 @@ export const dafl: MethodSpec<typeof params> = {
   defaultStudent: 'half',
   defaultSteps: 1600,
   params,
-  resume: {
-    resumable: false,
-    reason: "DAFL's generator is not checkpointed: resuming would restart it from noise.",
-  },
+  // The checkpoint holds the student and the generators (GeneratorDistillation.begin).
+  resume: { resumable: true },
   presets: {
     paper: {
       title: 'the reference code’s MNIST schedule',
@@ -210,6 +208,7 @@ export const dafl: MethodSpec<typeof params> = {
       message: `Generator: ${trainer.parameterCount.toLocaleString('en')} parameters, ${p.batchSize} images a step; the teacher's features are '${featureNode(ctx.teacher)}'. Real data is used only to measure the student on the test set.`,
     };
     try {
+      trainer.begin(ctx);
       // The loss weights are read by daflObjective each step; the step sizes are the trainer's.
       const last = yield* trainer.train(ctx.steps, p.evalEvery, ctx.teacher, ctx.test, {
         beforeStep: (step) => {
@@ -217,6 +216,7 @@ export const dafl: MethodSpec<typeof params> = {
           trainer.setLearningRates(p.generatorLearningRate, p.studentLearningRate);
         },
         stepping: ctx.stepping,
+        from: ctx.resumeFrom,
       });
       return {
         student: ctx.student,

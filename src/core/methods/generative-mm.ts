@@ -136,10 +136,8 @@ export const generativeMomentMatching: MethodSpec<typeof params> = {
   defaultStudent: 'half',
   defaultSteps: 2000,
   params,
-  resume: {
-    resumable: false,
-    reason: 'Its generators are not checkpointed: resuming would restart them from noise.',
-  },
+  // The checkpoint holds the student and the generators (GeneratorDistillation.begin).
+  resume: { resumable: true },
   async *run(ctx, p: GenerativeMmParams) {
     const { teacher, student } = ctx;
     const objective = momentMatchingObjective(teacher, p);
@@ -162,6 +160,7 @@ export const generativeMomentMatching: MethodSpec<typeof params> = {
       message: `${perClass} generator${perClass > 1 ? 's' : ''}, ${trainer.parameterCount.toLocaleString('en')} parameters in all. Real data is used only to measure the student on the test set.`,
     };
     try {
+      trainer.begin(ctx);
       // The loss weights are read by the objective each step; the step sizes are the trainer's.
       const last = yield* trainer.train(ctx.steps, p.evalEvery, teacher, ctx.test, {
         beforeStep: (step) => {
@@ -169,6 +168,7 @@ export const generativeMomentMatching: MethodSpec<typeof params> = {
           trainer.setLearningRates(p.generatorLearningRate, p.studentLearningRate);
         },
         stepping: ctx.stepping,
+        from: ctx.resumeFrom,
       });
       return {
         student,

@@ -8,12 +8,14 @@ import * as tf from '@tensorflow/tfjs';
 import { Generator } from '../datafree';
 import { forward, trainableVariables, type Graph } from '../graph';
 import { accuracy } from '../metrics';
+import { InvalidInputError } from '../runtime/errors';
 import { assertFinite } from '../runtime/guards';
 import type { Rng } from '../runtime/rng';
 import { softTargetKl } from './kd';
 import { ScheduledAdam } from './optim';
 import { batchViews } from './sample-views';
-import type { RunEvent } from './types';
+import { restoreState, type MethodState } from './method-state';
+import type { RunContext, RunEvent } from './types';
 
 /** The student's schedule, a parameter of every method built on this loop. */
 export const STUDENT_SCHEDULE = {
@@ -109,6 +111,36 @@ export class GeneratorDistillation {
     this.optimizerS = new ScheduledAdam(o.studentLearningRate);
     this.studentRate = o.studentLearningRate;
     this.studentVariables = trainableVariables(student);
+  }
+
+  /** The generators' weights, by name: what a checkpoint keeps beside the student. */
+  get state(): MethodState {
+    return Object.fromEntries(
+      this.generators.flatMap((g, i) => g.variables.map((v, j) => [`generator-${i}/${j}`, v])),
+    );
+  }
+
+  /**
+   * Ties the run's checkpoints to the student and the generators, and, in a resumed run, writes
+   * the checkpoint's generators back and draws the latents the steps before it drew, so the steps
+   * left see what an uninterrupted run's would (the optimisers' moments restart).
+   */
+  begin(ctx: RunContext): void {
+    ctx.training(this.student, this.state);
+    const from = ctx.resumeFrom;
+    if (from === undefined) return;
+    if (!ctx.resumeState) {
+      throw new InvalidInputError(
+        `The checkpoint at step ${from} holds no generator (it was taken by an older version)`,
+        'Start the run again from the beginning.',
+      );
+    }
+    restoreState(this.state, ctx.resumeState);
+    for (let step = 0; step < from; step++) {
+      this.noise.seedForTf();
+      for (let extra = 1; extra < (this.o.studentSteps ?? 1); extra++)
+        this.studentNoise.seedForTf();
+    }
   }
 
   /** New step sizes from the next step on (the student's still follows its schedule). */
@@ -209,19 +241,26 @@ export class GeneratorDistillation {
     evalEvery: number,
     teacher: Graph,
     test: Parameters<typeof accuracy>[1],
-    hooks: { beforeStep?: (step: number) => void; stepping?: () => boolean } = {},
+    hooks: {
+      beforeStep?: (step: number) => void;
+      stepping?: () => boolean;
+      /** Steps done before (a resumed run): go on from the next. */
+      from?: number;
+    } = {},
   ): AsyncGenerator<RunEvent, Record<string, number>> {
     const last: Record<string, number> = {};
     let best = 0;
     let collapsedAt = 0;
-    // The untrained student's accuracy: the chart's baseline at step 0.
-    yield {
-      kind: 'scalar',
-      key: 'accuracy/test',
-      step: 0,
-      value: await accuracy(this.student, test),
-    };
-    for (let step = 1; step <= steps; step++) {
+    // The untrained student's accuracy: the chart's baseline at step 0 (a resumed run has it).
+    if (!hooks.from) {
+      yield {
+        kind: 'scalar',
+        key: 'accuracy/test',
+        step: 0,
+        value: await accuracy(this.student, test),
+      };
+    }
+    for (let step = (hooks.from ?? 0) + 1; step <= steps; step++) {
       const evalNow = step % evalEvery === 0 || step === steps;
       hooks.beforeStep?.(step);
       this.optimizerS.setLearningRate(

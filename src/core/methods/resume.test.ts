@@ -10,7 +10,10 @@ import { buildArchitecture } from '../zoo';
 import { methodById } from './registry';
 import { deriveStudent, executeRun, type RunRequest } from './runner';
 import { crossEntropy, trainLoop } from './train';
-import type { RunEvent } from './types';
+import { saveState, type MethodState, type SavedState } from './method-state';
+import { dafl, daflTrainer } from './dafl';
+import { defaultParams } from './params';
+import type { RunContext, RunEvent } from './types';
 
 let backend: BackendInfo;
 let train: Dataset;
@@ -162,20 +165,86 @@ describe('resuming from a checkpoint', () => {
       executeRun(
         {
           ...kd(),
-          method: methodById('dafl')!,
+          method: methodById('deepinversion')!,
           params: {},
           fromCheckpoint: { step: 40, student: checkpoint },
         },
         () => {},
       ),
     ).rejects.toThrow(
-      "DAFL (data-free learning) cannot resume from a checkpoint: DAFL's generator is not checkpointed: resuming would restart it from noise.",
+      "DeepInversion / ADI cannot resume from a checkpoint: DeepInversion's pool of synthesised images is not checkpointed",
     );
     expect(tf.memory().numTensors).toBe(before);
     const late = deriveStudent(teacher, 'half', train, 9);
     await expect(
       executeRun({ ...kd(), fromCheckpoint: { step: 60, student: late } }, () => {}),
     ).rejects.toThrow('A checkpoint at step 60 cannot be resumed in a run of 60 steps');
+  });
+
+  it('DAFL resumes from a checkpoint holding its generator, its events going on from there; one without is refused', async () => {
+    const daflRun = (seed = 2): RunRequest => ({
+      ...kd(),
+      method: methodById('dafl')!,
+      params: { generatorWidth: 4, latentDim: 8, batchSize: 16, evalEvery: 3 },
+      seed,
+      steps: 6,
+    });
+    /** A run stopped after step 3, with the state its checkpoint would hold. */
+    let lastStep = 0;
+    let state: MethodState | undefined;
+    let saved: SavedState | undefined;
+    const stopped = await executeRun(
+      daflRun(),
+      (e) => {
+        if ('step' in e) lastStep = e.step;
+      },
+      {
+        onStudent: (_, s) => (state = s),
+        // Where the worker takes its checkpoints: between events, the weights still.
+        whilePaused: async () => {
+          if (lastStep === 3 && !saved && state) saved = await saveState(state);
+        },
+        stopRequested: () => saved !== undefined,
+      },
+    );
+    expect(saved!.tensors.length).toBeGreaterThan(0);
+    const events: RunEvent[] = [];
+    const resumed = await executeRun(
+      { ...daflRun(), fromCheckpoint: { step: 3, student: stopped.student, state: saved } },
+      (e) => events.push(e),
+    );
+    disposeGraph(resumed.student);
+    expect(resumed.result).toMatchObject({ status: 'done', resumedFrom: 3 });
+    expect(Math.min(...Object.values(stepsOf(events)).flat())).toBeGreaterThan(3);
+    expect(stepsOf(events)['accuracy/test']).toEqual([6]);
+    // A checkpoint without a generator (an older one) is refused, saying so.
+    const bare = deriveStudent(teacher, 'half', train, 9);
+    await expect(
+      executeRun({ ...daflRun(), fromCheckpoint: { step: 3, student: bare } }, () => {}),
+    ).rejects.toThrow('The checkpoint at step 3 holds no generator');
+  });
+
+  it('a generator trainer resumed from saved state has the saved generators and draws the latents an uninterrupted one would next', async () => {
+    const student = deriveStudent(teacher, 'half', train, 9);
+    const p = { ...defaultParams(dafl.params), generatorWidth: 4, latentDim: 8, batchSize: 4 };
+    const [a, b, c] = [1, 2, 2].map((seed) => daflTrainer(teacher, student, p, new Rng(seed)));
+    const saved = await saveState(a.state);
+    // b starts from a's generators, as a run resumed at step 3 from a's checkpoint would.
+    const ctx = { resumeFrom: 3, resumeState: saved, training: () => {} } as unknown as RunContext;
+    b.begin(ctx);
+    for (const [name, v] of Object.entries(b.state)) {
+      expect(Array.from(await v.data()), name).toEqual(Array.from(await a.state[name].data()));
+    }
+    // c, uninterrupted with b's seed: its fourth step's latents are b's first.
+    for (let i = 0; i < 3; i++) c.latents().dispose();
+    const [zb, zc] = [b.latents(), c.latents()];
+    expect(Array.from(await zb.data())).toEqual(Array.from(await zc.data()));
+    tf.dispose([zb, zc]);
+    // A state of other shapes is refused, naming the mismatch.
+    const wide = daflTrainer(teacher, student, { ...p, generatorWidth: 8 }, new Rng(1));
+    expect(() => wide.begin(ctx)).toThrow(/does not fit this run: 'generator-0\/0' is/);
+    [a, b, c, wide].forEach((t) => t.dispose());
+    disposeGraph(student);
   });
 
   it('says how far a stopped run trained: its student is resumable from there', async () => {
@@ -192,12 +261,10 @@ describe('resuming from a checkpoint', () => {
   });
 
   it('every method says whether it resumes, and why not', () => {
-    for (const id of ['kd', 'fewshot-finetune']) {
+    for (const id of ['kd', 'fewshot-finetune', 'dafl', 'generative-mm']) {
       expect(methodById(id)!.resume).toEqual({ resumable: true });
     }
     for (const id of [
-      'dafl',
-      'generative-mm',
       'deepinversion',
       'cross-distillation',
       'layerwise',

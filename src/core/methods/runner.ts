@@ -14,6 +14,7 @@ import {
   type ParamSettings,
   type ParamValues,
 } from './params';
+import type { MethodState, SavedState } from './method-state';
 import type { AnyMethodSpec, MethodResult, RunEvent } from './types';
 
 /** Which student to compress into: the teacher at half width, a copy of it, or a zoo architecture. */
@@ -35,7 +36,7 @@ export interface RunRequest {
    * Go on from a checkpoint: the student as it was after `step` of `steps` steps (the runner owns
    * it from here) instead of a fresh one. Refused for methods that cannot resume.
    */
-  fromCheckpoint?: { step: number; student: Graph };
+  fromCheckpoint?: { step: number; student: Graph; state?: SavedState };
   /** Live parameter changes to make at their steps (a recipe's schedule). */
   schedule?: readonly ParamChange[];
 }
@@ -90,10 +91,13 @@ export interface RunControl {
   /** The user advances one step at a time (RunContext.stepping). */
   stepping?(): boolean;
   /**
-   * Called with the student once it is made. Between events (in whilePaused) its weights hold
-   * still, so a checkpoint may read them there.
+   * Called with the student once it is made (and whenever the method names another, with the
+   * state it trains beside it). Between events (in whilePaused) the weights hold still, so a
+   * checkpoint may read them there.
    */
-  onStudent?(student: Graph | undefined): void;
+  onStudent?(student: Graph | undefined, state?: MethodState): void;
+  /** Awaited once a stop is asked for, while the method's state still exists (a last save). */
+  beforeStop?(): Promise<void>;
   /** Live parameter changes asked for since the last call; polled at each step boundary. */
   takeParamChanges?(): ParamSettings | undefined;
 }
@@ -224,9 +228,9 @@ export async function executeRun(
       rng,
       backend: req.backend,
       steps,
-      ...(resumeFrom !== undefined && { resumeFrom }),
+      ...(resumeFrom !== undefined && { resumeFrom, resumeState: req.fromCheckpoint?.state }),
       paramsAt: (step) => schedule.at(step),
-      training: (g) => control.onStudent?.(g),
+      training: (g, state) => control.onStudent?.(g, state),
       stepping: () => control.stepping?.() ?? false,
     },
     values,
@@ -238,6 +242,8 @@ export async function executeRun(
     for (;;) {
       if (control.stopRequested?.()) {
         status = 'stopped';
+        // Before the method winds down (and frees what it trains beside the student).
+        await control.beforeStop?.();
         const returned = await gen.return({ student });
         outcome = returned.done ? returned.value : { student };
         break;

@@ -2,6 +2,7 @@ import type { Dataset } from '../data';
 import type { Graph } from '../graph';
 import type { BackendInfo } from '../runtime/backend';
 import type { Rng } from '../runtime/rng';
+import type { MethodState, SavedState } from './method-state';
 import type { ParamSchema, ParamSettings, ParamValues } from './params';
 
 /**
@@ -92,9 +93,15 @@ export interface RunContext {
   /**
    * A method that trains another network than `student` (a gated copy, a network pruned anew)
    * names it here as it starts training it, or undefined while nothing it trains is a usable
-   * student yet, so that checkpoints hold what is being trained.
+   * student yet, so that checkpoints hold what is being trained. `state`: the variables beyond
+   * the student that its checkpoints must keep too, for the method to go on from them.
    */
-  training(student: Graph | undefined): void;
+  training(student: Graph | undefined, state?: MethodState): void;
+  /**
+   * With `resumeFrom`: the state the method named at that checkpoint, to write back into its
+   * variables (restoreState) before it goes on.
+   */
+  resumeState?: SavedState;
   /**
    * Whether the user is advancing one step at a time: then every step's losses are read and
    * reported (a read is a sync with the backend, so otherwise only every few steps).
@@ -140,8 +147,9 @@ export interface MethodSpec<S extends ParamSchema = ParamSchema> {
 
 /**
  * Whether a run cut off at a checkpoint can go on from it. A checkpoint holds the student's
- * weights and nothing else, so only a method whose training state is the student (its
- * optimiser's moments aside, which restart) can; any other says why not, in words the page shows.
+ * weights and the state the method named (RunContext.training), so a method whose training
+ * state is those (its optimisers' moments aside, which restart) can; any other says why not,
+ * in words the page shows.
  */
 export type ResumeSupport = { resumable: true } | { resumable: false; reason: string };
 
