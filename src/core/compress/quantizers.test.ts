@@ -116,7 +116,7 @@ describe('fixed point ⟨IL, FL⟩ (Gupta et al. 2015)', () => {
     const stochastic = toFixedPoint(x, format, 'stochastic', 7);
     const values = stochastic.dataSync();
     expect(new Set(values)).toEqual(new Set([0.5, 0.5 + eps]));
-    const mean = values.reduce((s, v) => s + v, 0) / values.length;
+    const mean = Array.from(values).reduce((s, v) => s + v, 0) / values.length;
     // Bernoulli(0.1) mean over 20000 draws: standard error 0.0021 ε.
     expect(Math.abs(mean - x0)).toBeLessThan(0.01 * eps);
     expect(() => toFixedPoint(x, format, 'stochastic')).toThrow(/seed/);

@@ -4,6 +4,7 @@
 // straight-through wrapper that trains through them, and the bit packing that measures what the
 // quantized weights really take. Pure functions; the caller tidies.
 import * as tf from '@tensorflow/tfjs';
+import { isLayer, WEIGHT_NAMES, type Graph, type NodeId } from '../graph';
 
 export type Granularity = 'per-tensor' | 'per-channel';
 
@@ -203,4 +204,22 @@ export function binarize<T extends tf.Tensor>(w: T, stochastic: boolean, seed?: 
 /** hσ(x) = clip((x + 1)/2, 0, 1): P(w_b = +1) of stochastic BinaryConnect. */
 export function hardSigmoid<T extends tf.Tensor>(x: T): T {
   return tf.tidy(() => tf.clipByValue(tf.div(tf.add(x, 1), 2), 0, 1) as T);
+}
+
+/** The kernel of every conv, depthwise and dense layer: the tensors the classic quantizers code. */
+export function layerKernels(g: Graph): { id: NodeId; name: string; kernel: tf.Variable }[] {
+  return g.nodes.filter(isLayer).map((n) => {
+    const name = WEIGHT_NAMES[n.op][0];
+    return { id: n.id, name, kernel: n.weights[name] };
+  });
+}
+
+/**
+ * Bytes of the whole network stored with the given tensors encoded (their real encoded byte
+ * counts) and every other weight (biases, BatchNorm) as float32.
+ */
+export function storedBytes(g: Graph, encoded: ReadonlyMap<tf.Variable, number>): number {
+  return g.nodes
+    .flatMap((n) => Object.values(n.weights))
+    .reduce((sum, v) => sum + (encoded.get(v) ?? v.size * 4), 0);
 }

@@ -8,6 +8,9 @@ import { knowledgeDistillation } from './kd';
 import { pruneFromScratch } from './prune-from-scratch';
 import { layerwiseDistillation } from './layerwise';
 import type { AnyMethodSpec } from './types';
+import { uniformQuant } from './classic/uniform-quant';
+import { binaryConnect } from './classic/binary-connect';
+import { fixedPoint } from './classic/fixed-point';
 
 /** Every method the page, the worker and the CLI offer. Adding a method is one line here. */
 export const METHODS: readonly AnyMethodSpec[] = [
@@ -20,6 +23,9 @@ export const METHODS: readonly AnyMethodSpec[] = [
   generativeMomentMatching as unknown as AnyMethodSpec,
   dynamicPrune as unknown as AnyMethodSpec,
   pruneFromScratch as unknown as AnyMethodSpec,
+  uniformQuant as unknown as AnyMethodSpec,
+  binaryConnect as unknown as AnyMethodSpec,
+  fixedPoint as unknown as AnyMethodSpec,
 ];
 
 export function methodById(id: string): AnyMethodSpec | undefined {

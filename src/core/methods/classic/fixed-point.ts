@@ -1,0 +1,141 @@
+import * as tf from '@tensorflow/tfjs';
+import {
+  fixedPointRange,
+  packBits,
+  storedBytes,
+  toFixedPoint,
+  type FixedPointFormat,
+  type Rounding,
+} from '../../compress/quantizers';
+import { compressedSize } from '../../compress/size';
+import { trainableVariables } from '../../graph';
+import { InvalidInputError } from '../../runtime/errors';
+import { ADAM_LEARNING_RATE, type ParamValues } from '../params';
+import { retrain } from '../retrain';
+import type { MethodSpec } from '../types';
+import { subsetAccuracy } from './uniform-quant';
+
+const params = {
+  wordLength: {
+    kind: 'int',
+    default: 16,
+    min: 2,
+    max: 32,
+    help: 'WL: bits per stored parameter (integer + fractional bits).',
+  },
+  integerBits: {
+    kind: 'int',
+    default: 2,
+    min: 1,
+    max: 16,
+    help:
+      'IL: integer bits including the sign; values saturate to [−2^(IL−1), 2^(IL−1) − 2^−FL]. ' +
+      'LeNet-5’s weights lie within ±1, so IL = 2 (⟨2, 14⟩ at 16 bits) loses none.',
+  },
+  rounding: {
+    kind: 'enum',
+    default: 'stochastic',
+    options: ['stochastic', 'nearest'],
+    help:
+      'stochastic: round up with probability (x − ⌊x⌋)/ε (unbiased). nearest: updates smaller ' +
+      'than half the resolution ε = 2^−FL round back to the old value, so training stalls.',
+  },
+  learningRate: { ...ADAM_LEARNING_RATE, live: true },
+  batchSize: { kind: 'int', default: 64, min: 1, max: 1024, help: 'Examples per step.' },
+  evalEvery: {
+    kind: 'int',
+    default: 250,
+    min: 1,
+    max: 100_000,
+    help: 'Test accuracy every this many steps (and before the first, and after the last).',
+  },
+} as const;
+
+/**
+ * Limited-precision training of Gupta, Agrawal, Gopalakrishnan & Narayanan (ICML 2015,
+ * METHODS.md §7.3): every trainable parameter is held in fixed point ⟨IL, FL⟩ — converted once,
+ * then after every optimiser step, so it is the update that gets rounded (stochastically or to
+ * nearest). Arithmetic stays float32 (the paper's higher-precision accumulation); activations and
+ * gradients are not rounded here.
+ */
+export const fixedPoint: MethodSpec<typeof params> = {
+  id: 'fixed-point',
+  title: 'Fixed point with stochastic rounding',
+  paper: 'Gupta, Agrawal, Gopalakrishnan & Narayanan, ICML 2015, arXiv:1502.02551',
+  summary:
+    'Train with every weight held in WL-bit fixed point, rounding each update stochastically (or to nearest).',
+  needs: { teacher: true, data: 'full' },
+  defaultStudent: 'copy',
+  defaultSteps: 1000,
+  params,
+  resume: {
+    resumable: false,
+    reason: 'The stochastic rounding stream and Adam state restart; rerun the schedule instead.',
+  },
+  async *run(ctx, p: ParamValues<typeof params>) {
+    const { student } = ctx;
+    const format: FixedPointFormat = {
+      integerBits: p.integerBits,
+      fractionalBits: p.wordLength - p.integerBits,
+    };
+    if (format.fractionalBits < 0) {
+      throw new InvalidInputError(
+        `fixed-point: integerBits (${p.integerBits}) exceeds wordLength (${p.wordLength})`,
+        'Give at most as many integer bits as the word has, e.g. --wordLength 16 --integerBits 2.',
+      );
+    }
+    const variables = trainableVariables(student);
+    const round = () =>
+      tf.tidy(() => {
+        for (const v of variables) {
+          v.assign(toFixedPoint(v, format, p.rounding as Rounding, ctx.rng.int(2 ** 31)));
+        }
+      });
+    yield {
+      kind: 'scalar',
+      key: 'accuracy/test',
+      step: 0,
+      value: await subsetAccuracy(ctx, student),
+    };
+    round();
+    const beforeRetrain = await subsetAccuracy(ctx, student);
+    yield { kind: 'scalar', key: 'accuracy/test', step: 0, value: beforeRetrain };
+    yield {
+      kind: 'log',
+      level: 'info',
+      message: `Fixed point ⟨${format.integerBits}, ${format.fractionalBits}⟩: resolution ε = 2^−${format.fractionalBits} = ${fixedPointRange(format).eps.toPrecision(3)}.`,
+    };
+    yield* retrain({
+      ctx,
+      student,
+      steps: ctx.steps,
+      learningRate: () => p.learningRate,
+      batchSize: p.batchSize,
+      afterStep: round,
+      phase: 'fixed-point',
+      stepOffset: 0,
+      total: ctx.steps,
+      evalEvery: p.evalEvery,
+    });
+    // WL-bit two's-complement words: code = value/ε + 2^(WL−1).
+    const { eps } = fixedPointRange(format);
+    const encoded = new Map<tf.Variable, number>();
+    for (const v of variables) {
+      const codes = Array.from(
+        await v.data(),
+        (x) => Math.round(x / eps) + 2 ** (p.wordLength - 1),
+      );
+      encoded.set(v, packBits(codes, p.wordLength).byteLength);
+    }
+    const { nonZeroParams } = await compressedSize(student, [], p.wordLength);
+    return {
+      student,
+      metrics: {
+        bits: p.wordLength,
+        'encoded-bytes': storedBytes(student, encoded),
+        'nonzero-params': nonZeroParams,
+        'accuracy/before-retrain': beforeRetrain,
+      },
+    };
+  },
+};
