@@ -9,6 +9,7 @@ import { InvalidModelError, UnsupportedLayerError } from '../runtime/errors';
 import { buildArchitecture } from '../zoo';
 import { graphToLayersJson, type LayersModelJson } from './layers-format';
 import { loadGraph, serializeGraph } from './load';
+import { encodeAffine, layerKernels, toFixedPoint } from '../compress/quantizers';
 
 beforeAll(async () => {
   await initBackend('wasm');
@@ -200,5 +201,51 @@ describe('TF.js Layers import/export', () => {
     tf.dispose(x);
     model.dispose();
     disposeGraph(g);
+  });
+});
+
+describe('quantized export (TF.js manifest weight quantization)', () => {
+  it('writes an 8-bit affine-quantized student as uint8 codes, ~4× smaller, loading back identical', async () => {
+    const g = buildArchitecture('lenet5', 'mnist', 13);
+    const full = await serializeGraph(g);
+    for (const { kernel } of layerKernels(g)) {
+      const { values } = await encodeAffine(kernel, 8, 'per-tensor');
+      tf.tidy(() => kernel.assign(tf.tensor(values, kernel.shape)));
+    }
+    const quantized = await serializeGraph(g);
+    expect(full.weightData.byteLength / quantized.weightData.byteLength).toBeGreaterThan(3.8);
+    const specs = (JSON.parse(quantized.modelJson) as LayersModelJson).weightsManifest[0].weights;
+    expect(specs.filter((s) => s.quantization?.dtype === 'uint8')).toHaveLength(5);
+    const g2 = await load(quantized.modelJson, quantized.weightData);
+    const x = tf.randomNormal([4, 32, 32, 1], 0, 1, 'float32', 14);
+    expect(tf.tidy(() => maxDiff(forward(g, x).output, forward(g2, x).output))).toBe(0);
+    for (const [a, b] of layerKernels(g).map((k, i) => [k.kernel, layerKernels(g2)[i].kernel])) {
+      expect(Array.from(await b.data())).toEqual(Array.from(await a.data()));
+    }
+    x.dispose();
+    disposeGraph(g);
+    disposeGraph(g2);
+  });
+
+  it('writes fixed-point weights (≤ 2^16 levels) as uint16 and a float model as float32, unchanged', async () => {
+    const g = buildArchitecture('lenet5', 'mnist', 15);
+    const params = g.nodes.flatMap((n) => Object.values(n.weights)).reduce((s, v) => s + v.size, 0);
+    const float = await serializeGraph(g);
+    expect(float.weightData.byteLength).toBe(4 * params);
+    const floatSpecs = (JSON.parse(float.modelJson) as LayersModelJson).weightsManifest[0].weights;
+    expect(floatSpecs.every((s) => s.quantization === undefined)).toBe(true);
+    const format = { integerBits: 2, fractionalBits: 14 };
+    for (const { kernel } of layerKernels(g)) {
+      tf.tidy(() => kernel.assign(toFixedPoint(kernel, format, 'nearest')));
+    }
+    const fixed = await serializeGraph(g);
+    const specs = (JSON.parse(fixed.modelJson) as LayersModelJson).weightsManifest[0].weights;
+    expect(specs.filter((s) => s.quantization?.dtype === 'uint16')).toHaveLength(5);
+    const g2 = await load(fixed.modelJson, fixed.weightData);
+    const x = tf.randomNormal([4, 32, 32, 1], 0, 1, 'float32', 16);
+    expect(tf.tidy(() => maxDiff(forward(g, x).output, forward(g2, x).output))).toBe(0);
+    x.dispose();
+    disposeGraph(g);
+    disposeGraph(g2);
   });
 });

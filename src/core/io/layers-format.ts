@@ -951,8 +951,45 @@ export function toFloat16(values: Float32Array): Uint16Array {
   return out;
 }
 
+/**
+ * The uint8 or uint16 codes q of a tensor whose values all lie exactly on an affine grid,
+ * v = float32(q·scale + min) as TF.js's io.decodeWeights computes it, or undefined when they do
+ * not (a float tensor, per-channel scales) or there is only one value. The grid is read off the
+ * values — min is the smallest, the step the smallest gap between distinct values, refined to
+ * (max − min)/levels — and every value is then checked against it.
+ */
+export function affineGrid(
+  values: Float32Array,
+):
+  | { dtype: 'uint8' | 'uint16'; scale: number; min: number; codes: Uint8Array | Uint16Array }
+  | undefined {
+  const distinct = Float32Array.from(new Set(values)).sort();
+  if (distinct.length < 2 || distinct.length > 65536 || !distinct.every(Number.isFinite)) {
+    return undefined;
+  }
+  const min = distinct[0];
+  const range = distinct[distinct.length - 1] - min;
+  let gap = Infinity;
+  for (let i = 1; i < distinct.length; i++) gap = Math.min(gap, distinct[i] - distinct[i - 1]);
+  const steps = Math.round(range / gap);
+  if (steps > 65535) return undefined;
+  const exact = (scale: number) =>
+    distinct.every((v) => {
+      const q = Math.round((v - min) / scale);
+      return q >= 0 && q <= steps && Math.fround(q * scale + min) === v;
+    });
+  const scale = [range / steps, Math.fround(range / steps), gap].find(exact);
+  if (scale === undefined) return undefined;
+  const codes = steps < 256 ? new Uint8Array(values.length) : new Uint16Array(values.length);
+  for (let i = 0; i < values.length; i++) codes[i] = Math.round((values[i] - min) / scale);
+  return { dtype: steps < 256 ? 'uint8' : 'uint16', scale, min, codes };
+}
+
 export interface ExportOptions {
-  /** Store weights as float16 (half the bytes; predictions change by ~1e-3 relative). */
+  /**
+   * Store weights as float16 (half the bytes; predictions change by ~1e-3 relative). Weights on
+   * an affine grid of ≤ 2^16 levels (quantized ones) are stored as their uint8/uint16 codes either way.
+   */
   float16?: boolean;
   /** Name of the single weight shard referenced by model.json. */
   shardName?: string;
@@ -995,7 +1032,13 @@ export async function graphToLayersJson(
         shape: v.shape,
         dtype: 'float32',
       };
-      if (opts.float16) {
+      const grid = affineGrid(values);
+      if (grid) {
+        // Exactly on ≤ 2^16 levels (a quantized student): its codes, which TF.js decodes back to
+        // the same float32 values.
+        entry.quantization = { dtype: grid.dtype, scale: grid.scale, min: grid.min };
+        chunks.push(new Uint8Array(grid.codes.buffer));
+      } else if (opts.float16) {
         entry.quantization = { dtype: 'float16' };
         chunks.push(new Uint8Array(toFloat16(values).buffer));
       } else {
