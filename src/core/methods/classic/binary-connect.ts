@@ -1,10 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { binarize, packBits, storedBytes } from '../../compress/quantizers';
 import { compressedSize } from '../../compress/size';
-import { ADAM_LEARNING_RATE, type ParamValues } from '../params';
-import { retrain } from '../retrain';
+import type { ParamValues } from '../params';
 import type { MethodSpec } from '../types';
-import { ShadowKernels, subsetAccuracy } from './uniform-quant';
+import { oneShot, QUANT_TRAIN_PARAMS, ShadowKernels } from './uniform-quant';
 
 const params = {
   binarization: {
@@ -24,15 +23,7 @@ const params = {
       '±mean|W| per layer (XNOR-Net style, not in the BinaryConnect paper), so a net without ' +
       'BatchNorm such as LeNet-5 keeps its activation scale.',
   },
-  learningRate: { ...ADAM_LEARNING_RATE, live: true },
-  batchSize: { kind: 'int', default: 64, min: 1, max: 1024, help: 'Examples per step.' },
-  evalEvery: {
-    kind: 'int',
-    default: 250,
-    min: 1,
-    max: 100_000,
-    help: 'Test accuracy of the binary network every this many steps (and before the first, and after the last).',
-  },
+  ...QUANT_TRAIN_PARAMS,
 } as const;
 
 /**
@@ -63,32 +54,11 @@ export const binaryConnect: MethodSpec<typeof params> = {
     const deterministic = (w: tf.Tensor) => scaled(w, binarize(w, false));
     const sampled = (w: tf.Tensor) => scaled(w, binarize(w, true, ctx.rng.int(2 ** 31)));
     const clip = (w: tf.Tensor) => tf.clipByValue(w, -1, 1);
-    yield {
-      kind: 'scalar',
-      key: 'accuracy/test',
-      step: 0,
-      value: await subsetAccuracy(ctx, student),
-    };
     const shadows = new ShadowKernels(student);
     try {
-      shadows.store(deterministic, clip);
-      const beforeRetrain = await subsetAccuracy(ctx, student);
-      yield { kind: 'scalar', key: 'accuracy/test', step: 0, value: beforeRetrain };
-      yield* retrain({
-        ctx,
-        student,
-        steps: ctx.steps,
-        learningRate: () => p.learningRate,
-        batchSize: p.batchSize,
-        variables: shadows.variables(),
-        overrides: () =>
-          shadows.overrides(p.binarization === 'stochastic' ? sampled : deterministic),
-        afterStep: () => shadows.store(deterministic, clip),
-        phase: 'binary-connect',
-        stepOffset: 0,
-        total: ctx.steps,
-        evalEvery: p.evalEvery,
-      });
+      const beforeRetrain = yield* oneShot(ctx, () => shadows.store(deterministic, clip));
+      const forward = p.binarization === 'stochastic' ? sampled : deterministic;
+      yield* shadows.retrain(ctx, p, 'binary-connect', forward, deterministic, clip);
       // One bit per weight (w_b ≥ 0) and, with mean-abs, one float32 scale per kernel.
       const encoded = new Map<tf.Variable, number>();
       for (const { kernel } of shadows.kernels) {

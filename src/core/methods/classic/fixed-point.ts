@@ -10,10 +10,10 @@ import {
 import { compressedSize } from '../../compress/size';
 import { trainableVariables } from '../../graph';
 import { InvalidInputError } from '../../runtime/errors';
-import { ADAM_LEARNING_RATE, type ParamValues } from '../params';
+import type { ParamValues } from '../params';
 import { retrain } from '../retrain';
 import type { MethodSpec } from '../types';
-import { subsetAccuracy } from './uniform-quant';
+import { oneShot, QUANT_TRAIN_PARAMS } from './uniform-quant';
 
 const params = {
   wordLength: {
@@ -40,15 +40,7 @@ const params = {
       'stochastic: round up with probability (x − ⌊x⌋)/ε (unbiased). nearest: updates smaller ' +
       'than half the resolution ε = 2^−FL round back to the old value, so training stalls.',
   },
-  learningRate: { ...ADAM_LEARNING_RATE, live: true },
-  batchSize: { kind: 'int', default: 64, min: 1, max: 1024, help: 'Examples per step.' },
-  evalEvery: {
-    kind: 'int',
-    default: 250,
-    min: 1,
-    max: 100_000,
-    help: 'Test accuracy every this many steps (and before the first, and after the last).',
-  },
+  ...QUANT_TRAIN_PARAMS,
 } as const;
 
 /**
@@ -91,15 +83,7 @@ export const fixedPoint: MethodSpec<typeof params> = {
           v.assign(toFixedPoint(v, format, p.rounding as Rounding, ctx.rng.int(2 ** 31)));
         }
       });
-    yield {
-      kind: 'scalar',
-      key: 'accuracy/test',
-      step: 0,
-      value: await subsetAccuracy(ctx, student),
-    };
-    round();
-    const beforeRetrain = await subsetAccuracy(ctx, student);
-    yield { kind: 'scalar', key: 'accuracy/test', step: 0, value: beforeRetrain };
+    const beforeRetrain = yield* oneShot(ctx, round);
     yield {
       kind: 'log',
       level: 'info',

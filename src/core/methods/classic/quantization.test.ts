@@ -22,10 +22,14 @@ beforeAll(async () => {
   teacher = await loadTeacher('lenet5-mnist');
 });
 
-/** Runs a method on a copy of `from`, checking that it leaves no tensor behind. */
-async function run(method: string, params: Record<string, unknown>, steps: number, from = teacher) {
+/** Runs a method on a copy of `from`, collecting its events. */
+async function execute(
+  method: string,
+  params: Record<string, unknown>,
+  steps: number,
+  from = teacher,
+) {
   const events: RunEvent[] = [];
-  const before = tf.memory().numTensors;
   const out = await executeRun(
     {
       method: methodById(method)!,
@@ -41,6 +45,14 @@ async function run(method: string, params: Record<string, unknown>, steps: numbe
     },
     (e) => events.push(e),
   );
+  return { ...out, events };
+}
+
+/** execute, checking that the run leaves no tensor behind but its student. */
+async function run(method: string, params: Record<string, unknown>, steps: number) {
+  const before = tf.memory().numTensors;
+  const out = await execute(method, params, steps);
+  const { events } = out;
   const kernels = await Promise.all(layerKernels(out.student).map((k) => k.kernel.data()));
   const params0 = trainableVariables(out.student).reduce((s, v) => s + v.size, 0);
   disposeGraph(out.student);
@@ -119,38 +131,15 @@ describe('fixed-point (Gupta et al. 2015)', () => {
       trainableVariables(untrained).map((v) => toFixedPoint(v, format, 'nearest')),
     );
     const start = await Promise.all(converted.map((t) => t.data()));
-    const common = { wordLength: 10, integerBits: 2, learningRate: 2 ** -11, evalEvery: 1000 };
-    const nearest = await executeRun(
-      {
-        method: methodById('fixed-point')!,
-        params: { ...common, rounding: 'nearest' },
-        teacher: untrained,
-        student: 'copy',
-        train,
-        test,
-        seed: 5,
-        steps: 40,
-        testExamples: 200,
-        backend,
-      },
-      () => {},
-    );
+    const common = { wordLength: 10, integerBits: 2, learningRate: 2 ** -11 };
+    const nearest = await execute('fixed-point', { ...common, rounding: 'nearest' }, 40, untrained);
     const after = await Promise.all(trainableVariables(nearest.student).map((v) => v.data()));
     after.forEach((a, i) => expect(Array.from(a)).toEqual(Array.from(start[i])));
-    const stochastic = await executeRun(
-      {
-        method: methodById('fixed-point')!,
-        params: { ...common, rounding: 'stochastic' },
-        teacher: untrained,
-        student: 'copy',
-        train,
-        test,
-        seed: 5,
-        steps: 40,
-        testExamples: 200,
-        backend,
-      },
-      () => {},
+    const stochastic = await execute(
+      'fixed-point',
+      { ...common, rounding: 'stochastic' },
+      40,
+      untrained,
     );
     const base = batchLoss(nearest.student);
     expect(batchLoss(stochastic.student)).toBeLessThan(base - 0.1);

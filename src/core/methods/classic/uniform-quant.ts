@@ -15,6 +15,19 @@ import { ADAM_LEARNING_RATE, type ParamValues } from '../params';
 import { RETRAIN_TEST_EXAMPLES, retrain } from '../retrain';
 import type { MethodSpec, RunContext, RunEvent } from '../types';
 
+/** The fine-tune parameters of the quantization methods (retrain's Adam on the training labels). */
+export const QUANT_TRAIN_PARAMS = {
+  learningRate: { ...ADAM_LEARNING_RATE, live: true },
+  batchSize: { kind: 'int', default: 64, min: 1, max: 1024, help: 'Examples per step.' },
+  evalEvery: {
+    kind: 'int',
+    default: 250,
+    min: 1,
+    max: 100_000,
+    help: 'Test accuracy of the quantized network every this many steps (and before the first, and after the last).',
+  },
+} as const;
+
 const params = {
   bits: {
     kind: 'int',
@@ -41,21 +54,30 @@ const params = {
       'is unused). qat: fine-tune with the quantizer in the forward pass and the straight-through ' +
       'gradient on float shadow weights, then store their quantization.',
   },
-  learningRate: { ...ADAM_LEARNING_RATE, default: 1e-4, live: true },
-  batchSize: { kind: 'int', default: 64, min: 1, max: 1024, help: 'Examples per step.' },
-  evalEvery: {
-    kind: 'int',
-    default: 250,
-    min: 1,
-    max: 100_000,
-    help: 'Test accuracy every this many steps (and before the first, and after the last).',
-  },
+  ...QUANT_TRAIN_PARAMS,
+  learningRate: { ...QUANT_TRAIN_PARAMS.learningRate, default: 1e-4 },
 } as const;
 
 /** Test accuracy on the subset the retraining curves use, as an `accuracy/test` event's value. */
 export async function subsetAccuracy(ctx: RunContext, g: Graph): Promise<number> {
   const n = Math.min(RETRAIN_TEST_EXAMPLES, ctx.test.count);
   return accuracy(g, ctx.test, { indices: Int32Array.from({ length: n }, (_, i) => i) });
+}
+
+/**
+ * The one-shot compression of a copy of the teacher, charted: test accuracy before it and right
+ * after it, both at step 0 (the drop the fine-tune then recovers). Returns the accuracy after.
+ */
+export async function* oneShot(
+  ctx: RunContext,
+  compress: () => void,
+): AsyncGenerator<RunEvent, number> {
+  const before = await subsetAccuracy(ctx, ctx.student);
+  yield { kind: 'scalar', key: 'accuracy/test', step: 0, value: before };
+  compress();
+  const after = await subsetAccuracy(ctx, ctx.student);
+  yield { kind: 'scalar', key: 'accuracy/test', step: 0, value: after };
+  return after;
 }
 
 /**
@@ -98,6 +120,34 @@ export class ShadowKernels {
     });
   }
 
+  /**
+   * Fine-tunes the shadows with `quantize` in the forward pass, storing `store(shadow)` (after
+   * `project`) into the kernels after every step.
+   */
+  retrain(
+    ctx: RunContext,
+    p: ParamValues<typeof QUANT_TRAIN_PARAMS>,
+    phase: string,
+    quantize: (w: tf.Tensor) => tf.Tensor,
+    store: (w: tf.Tensor) => tf.Tensor,
+    project?: (w: tf.Tensor) => tf.Tensor,
+  ): AsyncGenerator<RunEvent, Record<string, number>> {
+    return retrain({
+      ctx,
+      student: this.g,
+      steps: ctx.steps,
+      learningRate: () => p.learningRate,
+      batchSize: p.batchSize,
+      variables: this.variables(),
+      overrides: () => this.overrides(quantize),
+      afterStep: () => this.store(store, project),
+      phase,
+      stepOffset: 0,
+      total: ctx.steps,
+      evalEvery: p.evalEvery,
+    });
+  }
+
   dispose(): void {
     tf.dispose(this.shadows);
   }
@@ -129,32 +179,11 @@ export const uniformQuant: MethodSpec<typeof params> = {
     const { student } = ctx;
     const granularity = p.granularity as Granularity;
     const quantize = (w: tf.Tensor) => quantizeAffine(w, p.bits, granularity);
-    yield {
-      kind: 'scalar',
-      key: 'accuracy/test',
-      step: 0,
-      value: await subsetAccuracy(ctx, student),
-    };
     const shadows = new ShadowKernels(student);
     try {
-      shadows.store(quantize);
-      const beforeRetrain = await subsetAccuracy(ctx, student);
-      yield { kind: 'scalar', key: 'accuracy/test', step: 0, value: beforeRetrain };
+      const beforeRetrain = yield* oneShot(ctx, () => shadows.store(quantize));
       if (p.mode === 'qat') {
-        yield* retrain({
-          ctx,
-          student,
-          steps: ctx.steps,
-          learningRate: () => p.learningRate,
-          batchSize: p.batchSize,
-          variables: shadows.variables(),
-          overrides: () => shadows.overrides(quantize),
-          afterStep: () => shadows.store(quantize),
-          phase: 'qat',
-          stepOffset: 0,
-          total: ctx.steps,
-          evalEvery: p.evalEvery,
-        });
+        yield* shadows.retrain(ctx, p, 'qat', quantize, quantize);
       } else {
         yield {
           kind: 'log',
