@@ -12,7 +12,9 @@ const params = {
     options: ['deterministic', 'stochastic'],
     help:
       'deterministic: w_b = sign(w) (0 → +1). stochastic: w_b = +1 with probability ' +
-      'clip((w + 1)/2, 0, 1), drawn anew every step. The stored (test-time) network is sign(w) in both.',
+      'clip((w + 1)/2, 0, 1), drawn anew every step. The stored (test-time) network is sign(w) in both. ' +
+      'Stochastic needs weights of order 1 (the paper’s nets); a LeNet-5 copy (|w| ≈ 0.05, so ' +
+      'P(+1) ≈ ½) does not train with it.',
   },
   scale: {
     kind: 'enum',
