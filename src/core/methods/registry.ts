@@ -1,3 +1,6 @@
+import { deepCompression } from './classic/deep-compression';
+import { kmeansShare } from './classic/kmeans-share';
+import { magnitudePrune } from './classic/magnitude-prune';
 import { crossDistillation } from './cross-distillation';
 import { dafl } from './dafl';
 import { deepInversion } from './deepinversion';
@@ -23,6 +26,9 @@ export const METHODS: readonly AnyMethodSpec[] = [
   generativeMomentMatching as unknown as AnyMethodSpec,
   dynamicPrune as unknown as AnyMethodSpec,
   pruneFromScratch as unknown as AnyMethodSpec,
+  magnitudePrune as unknown as AnyMethodSpec,
+  kmeansShare as unknown as AnyMethodSpec,
+  deepCompression as unknown as AnyMethodSpec,
   uniformQuant as unknown as AnyMethodSpec,
   binaryConnect as unknown as AnyMethodSpec,
   fixedPoint as unknown as AnyMethodSpec,
