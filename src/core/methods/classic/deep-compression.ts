@@ -15,7 +15,7 @@ import { accuracy } from '../../metrics';
 import type { ParamValues } from '../params';
 import type { MethodSpec, RunContext, RunEvent } from '../types';
 import { SHARE_PARAMS, shareAndFineTune } from './kmeans-share';
-import { PRUNE_PARAMS, pruneAndRetrain, startAccuracy, storageMetrics } from './magnitude-prune';
+import { PRUNE_PARAMS, pruneAndRetrain, startAccuracy } from './magnitude-prune';
 
 const params = {
   ...PRUNE_PARAMS,
@@ -102,23 +102,7 @@ function storageTable(fixed: EncodedModel, coded: EncodedModel): RunEvent {
     ],
     rows: [
       ...fixed.tensors.map((f, i) => row(f, coded.tensors[i])),
-      [
-        'stream header',
-        '',
-        '',
-        '',
-        '',
-        '',
-        '',
-        '',
-        '',
-        '',
-        '',
-        '',
-        '',
-        fixed.headerBytes,
-        coded.headerBytes,
-      ],
+      ['stream header', ...new Array<string>(12).fill(''), fixed.headerBytes, coded.headerBytes],
       [
         'total',
         '',
@@ -218,7 +202,8 @@ export const deepCompression: MethodSpec<typeof params> = {
     return {
       student,
       metrics: {
-        ...storageMetrics(coded),
+        'nonzero-params': coded.nonZeros,
+        'encoded-bytes': coded.bytes.length,
         'compression-ratio': denseBytes / coded.bytes.length,
         bits: p.bits,
         sparsity: pruned.sparsity,

@@ -4,13 +4,18 @@
 // assignments fixed: ∂L/∂c_k = Σ_ij ∂L/∂W_ij · 1(I_ij = k).
 import * as tf from '@tensorflow/tfjs';
 import { kmeans1d } from '../../compress/kmeans';
-import { encodeModel } from '../../compress/storage';
 import { trainableVariables, type Graph, type NodeId } from '../../graph';
 import type { Rng } from '../../runtime/rng';
 import { ADAM_LEARNING_RATE, type ParamValues } from '../params';
 import { retrain } from '../retrain';
 import type { MethodSpec, RunContext, RunEvent } from '../types';
-import { curveAccuracy, prunableLayers, startAccuracy, storageMetrics } from './magnitude-prune';
+import {
+  curveAccuracy,
+  prunableLayers,
+  startAccuracy,
+  storageMetrics,
+  wholeRun,
+} from './magnitude-prune';
 
 export const SHARE_PARAMS = {
   bits: {
@@ -219,18 +224,12 @@ export const kmeansShare: MethodSpec<typeof params> = {
   async *run(ctx, p) {
     const { student } = ctx;
     yield* startAccuracy(ctx, student);
-    const { beforeRetrain } = yield* shareAndFineTune(ctx, student, p, {
-      steps: ctx.steps,
-      stepOffset: 0,
-      total: ctx.steps,
-      phase: 'fine-tune',
-    });
-    // Packed fixed-length indices, float32 codebooks, the rest float32.
-    const encoded = await encodeModel(student, { huffman: false });
+    const { beforeRetrain } = yield* shareAndFineTune(ctx, student, p, wholeRun(ctx, 'fine-tune'));
     return {
       student,
       metrics: {
-        ...storageMetrics(encoded),
+        // Packed fixed-length indices, float32 codebooks, the rest float32.
+        ...(await storageMetrics(student)),
         bits: p.bits,
         'accuracy/before-retrain': beforeRetrain,
       },

@@ -3,7 +3,7 @@
 // survivors retrained with masked gradients (no re-initialisation), several times over.
 import * as tf from '@tensorflow/tfjs';
 import { topKMask } from '../../compress';
-import { encodeModel, type EncodedModel } from '../../compress/storage';
+import { encodeModel } from '../../compress/storage';
 import { isLayer, kernelGroups, type Graph, type NodeId } from '../../graph';
 import { accuracy } from '../../metrics';
 import { InvalidInputError } from '../../runtime/errors';
@@ -280,9 +280,18 @@ export async function* startAccuracy(ctx: RunContext, g: Graph): AsyncGenerator<
   return acc;
 }
 
-/** Metrics of an encoded student shared by the Deep Compression methods. */
-export function storageMetrics(encoded: EncodedModel): Record<string, number> {
+/**
+ * The sizes every classic stage reports, of the fixed-length Deep Compression stream (relative
+ * indices; float32 values, or packed indices where the weights are shared).
+ */
+export async function storageMetrics(g: Graph): Promise<Record<string, number>> {
+  const encoded = await encodeModel(g, { huffman: false });
   return { 'nonzero-params': encoded.nonZeros, 'encoded-bytes': encoded.bytes.length };
+}
+
+/** A stage that is the whole run. */
+export function wholeRun(ctx: RunContext, phase: string) {
+  return { steps: ctx.steps, stepOffset: 0, total: ctx.steps, phase };
 }
 
 export const magnitudePrune: MethodSpec<typeof PRUNE_PARAMS> = {
@@ -303,18 +312,17 @@ export const magnitudePrune: MethodSpec<typeof PRUNE_PARAMS> = {
   async *run(ctx, p) {
     const { student } = ctx;
     yield* startAccuracy(ctx, student);
-    const { beforeRetrain, sparsity } = yield* pruneAndRetrain(ctx, student, p, {
-      steps: ctx.steps,
-      stepOffset: 0,
-      total: ctx.steps,
-      phase: 'retrain',
-    });
-    // Pruning alone: the non-zeros with relative indices and their float32 values (no sharing).
-    const encoded = await encodeModel(student, { huffman: false });
+    const { beforeRetrain, sparsity } = yield* pruneAndRetrain(
+      ctx,
+      student,
+      p,
+      wholeRun(ctx, 'retrain'),
+    );
     return {
       student,
       metrics: {
-        ...storageMetrics(encoded),
+        // Pruning alone: the non-zeros with relative indices and their float32 values.
+        ...(await storageMetrics(student)),
         sparsity,
         'accuracy/before-retrain': beforeRetrain,
       },
