@@ -217,6 +217,30 @@ const METRICS: Record<string, MetricText> = {
   'flops-ratio': { label: 'FLOPs per image vs teacher', format: 'percent' },
   'mean-flops': { label: 'mean FLOPs per test image', format: 'count' },
   'gated-full-flops': { label: 'FLOPs with every gate open', format: 'count' },
+  'encoded-bytes': { label: 'encoded size (real byte stream)', format: 'bytes' },
+  'compression-ratio': { label: 'dense float32 size / encoded size', format: 'number' },
+  sparsity: { label: 'zero weights in conv and dense layers', format: 'percent' },
+  bits: { label: 'bits per weight index', format: 'number' },
+  'accuracy/before-retrain': {
+    label: 'accuracy right after compression, before retraining',
+    format: 'percent',
+  },
+  'accuracy/dense': { label: 'accuracy before compression', format: 'percent' },
+  'accuracy/pruned': { label: 'accuracy after pruning and retraining', format: 'percent' },
+  'accuracy/shared-before-finetune': {
+    label: 'accuracy after k-means sharing, before fine-tuning',
+    format: 'percent',
+  },
+  'accuracy/shared': { label: 'accuracy after fine-tuning the shared weights', format: 'percent' },
+  'accuracy/decoded': {
+    label: 'accuracy of the network decoded from the stream',
+    format: 'percent',
+  },
+  'encoded-bytes/pruned': { label: 'encoded size after pruning (float32 values)', format: 'bytes' },
+  'encoded-bytes/shared': {
+    label: 'encoded size after sharing (fixed-length codes)',
+    format: 'bytes',
+  },
 };
 
 export const describeMetric = (key: string): MetricText =>
