@@ -19,6 +19,11 @@ import { PRUNE_PARAMS, pruneAndRetrain, startAccuracy } from './magnitude-prune'
 
 const params = {
   ...PRUNE_PARAMS,
+  sparsity: {
+    ...PRUNE_PARAMS.sparsity,
+    // LeNet-5/MNIST, seed 1, default steps: 0.85 → 99.08 % (teacher 99.15 %) at 27.7×; 0.9 → 98.65 % at 36×.
+    default: 0.85,
+  },
   ...SHARE_PARAMS,
   pruneSteps: {
     kind: 'number',
