@@ -30,7 +30,9 @@ export type ParamValue<P extends ParamSpec> = P extends { kind: 'enum' }
   ? P['options'][number]
   : P extends { kind: 'boolean' }
     ? boolean
-    : number;
+    : P extends { kind: 'text' }
+      ? string
+      : number;
 
 export type ParamValues<S extends ParamSchema> = { [K in keyof S]: ParamValue<S[K]> };
 

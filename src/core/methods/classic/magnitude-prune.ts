@@ -172,7 +172,7 @@ export class MagnitudePruner {
   static async create(g: Graph, p: PruneParams): Promise<MagnitudePruner> {
     const layers = prunableLayers(g);
     const fixed = parseLayerRatios(
-      String(p.layerRatios),
+      p.layerRatios,
       layers.map((l) => l.id),
     );
     const read = await Promise.all(
