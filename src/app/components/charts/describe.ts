@@ -97,6 +97,17 @@ const LAYERS: Record<string, ChartText> = {
     caption: 'Share of each layer’s weights that are zero.',
     y: 'zero weights (fraction)',
   },
+  bits: {
+    title: 'Bits per weight, per layer',
+    caption: 'How many bits each layer stores per weight (its code width).',
+    y: 'bits',
+  },
+  clusters: {
+    title: 'Shared values per layer',
+    caption:
+      'How many distinct weight values (k-means centroids) each layer keeps after weight sharing.',
+    y: 'centroids',
+  },
   'layer-loss': {
     title: 'Final loss per fitted layer',
     caption: 'The layer objective each fitted layer ended at (mean squared error of its output).',
@@ -174,6 +185,16 @@ const TABLES: Record<string, ChartText> = {
     title: 'How well each detector spots attacks',
     caption:
       'Area under the ROC curve on held-out images, per attack and detector input: 1 is perfect, 0.5 guessing.',
+  },
+  stages: {
+    title: 'Deep Compression, stage by stage',
+    caption:
+      'Accuracy, non-zero weights and the real encoded size after each stage: dense, pruned and retrained, k-means shared and fine-tuned, Huffman coded. Sizes are the byte length of the stream the run wrote and decoded again.',
+  },
+  storage: {
+    title: 'How the compressed network is stored',
+    caption:
+      'Per tensor: its layout, non-zeros, filler zeros (gaps too long for the index bits), bits per cluster index and per gap, and the bytes of codebook, indices, gaps and Huffman tables.',
   },
   'pruned-architecture': {
     title: 'The pruned network, layer by layer',
