@@ -10,9 +10,9 @@ test('a demo from the gallery runs in presenter mode at 1280×720; the gallery p
   await bench.open();
   await page.getByRole('button', { name: 'Demos', exact: true }).click();
   const gallery = page.getByTestId('demo-gallery');
-  await expect(gallery.getByTestId('demo')).toHaveCount(4);
+  await expect(gallery.getByTestId('demo')).toHaveCount(5);
   // Each formula is MathML (no inline styles, which the page's CSP would block).
-  await expect(gallery.locator('.formula math')).toHaveCount(4);
+  await expect(gallery.locator('.formula math')).toHaveCount(5);
   await page.screenshot({ path: '/tmp/shots/demo-gallery.png' });
   for (const theme of ['light', 'dark'] as const) {
     await bench.setTheme(theme);
