@@ -43,6 +43,14 @@ export function weightShapes(node: GraphNode, inShape: number[]): Record<string,
       return { masks: [node.attrs.actions, c] };
     case 'channelGate':
       return { gate: [c] };
+    case 'circulantDense': {
+      const { units, blockSize: b, useBias } = node.attrs;
+      const shapes: Record<string, number[]> = {
+        kernel: [Math.ceil(c / b), Math.ceil(units / b), b],
+      };
+      if (useBias) shapes.bias = [units];
+      return shapes;
+    }
     default:
       return {};
   }

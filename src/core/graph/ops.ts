@@ -110,7 +110,32 @@ export function applyNode(node: GraphNode, inputs: tf.Tensor[], opts: ApplyOptio
     }
     case 'channelGate':
       return tf.mul(x, w('gate'));
+    case 'circulantDense': {
+      const n = x.shape[1]!;
+      const y = tf.matMul(
+        x as tf.Tensor2D,
+        circulantMatrix(w('kernel') as tf.Tensor3D, n, node.attrs.units),
+      );
+      return node.attrs.useBias ? tf.add(y, w('bias')) : y;
+    }
   }
+}
+
+/**
+ * The n×m matrix of a block-circulant kernel [⌈n/b⌉, ⌈m/b⌉, b]: each block's b×b circulant
+ * C[i][j] = w[(j − i) mod b] gathered from its vector, the padding rows and columns cut off.
+ * (The WASM backend registers no FFT kernel, so the product is this gather and a matmul; the
+ * gather's gradient sums each block's b² entries back into its b-vector.)
+ */
+export function circulantMatrix(kernel: tf.Tensor3D, n: number, m: number): tf.Tensor2D {
+  const [blocksIn, blocksOut, b] = kernel.shape;
+  const index = tf.tensor1d(
+    Int32Array.from({ length: b * b }, (_, k) => ((((k % b) - Math.floor(k / b)) % b) + b) % b),
+    'int32',
+  );
+  const blocks = tf.reshape(tf.gather(kernel, index, 2), [blocksIn, blocksOut, b, b]);
+  const full = tf.reshape(tf.transpose(blocks, [0, 2, 1, 3]), [blocksIn * b, blocksOut * b]);
+  return tf.slice(full, [0, 0], [n, m]) as tf.Tensor2D;
 }
 
 /** Forward the hard one-hot of its input, backward the identity (straight-through). */

@@ -48,6 +48,7 @@ export function nodeShape(node: GraphNode, ins: number[][]): number[] {
       ];
     }
     case 'dense':
+    case 'circulantDense':
       need(1);
       return [node.attrs.units];
     case 'globalAvgPool':
@@ -135,6 +136,15 @@ function nodeFlops(node: GraphNode, inShape: number[], outShape: number[]): numb
       return inShape[0] * outShape[0];
     case 'decisionHead':
       return inShape[inShape.length - 1] * outShape[0];
+    case 'circulantDense': {
+      // The FFT form (Cheng et al.): an rfft of each input block and an inverse of each output
+      // block (≈ b·log₂b each), and per block pair a product of b/2 + 1 complex bins (4 real).
+      const b = node.attrs.blockSize;
+      const blocksIn = Math.ceil(inShape[0] / b);
+      const blocksOut = Math.ceil(outShape[0] / b);
+      const fft = b * Math.max(1, Math.log2(b));
+      return Math.round((blocksIn + blocksOut) * fft + blocksIn * blocksOut * 4 * (b / 2 + 1));
+    }
     default:
       return 0;
   }

@@ -53,6 +53,13 @@ export interface OpAttrs {
   decisionMask: { actions: number };
   /** y ⊙ α, one learned gate per channel (pruning from scratch's channel importance). */
   channelGate: Record<string, never>;
+  /**
+   * A dense layer whose n×m weight matrix is made of b×b circulant blocks (Cheng et al. 2015,
+   * arXiv 1502.03436), n and m padded up to multiples of b: block (p, q) is defined by one
+   * b-vector w, C[i][j] = w[(j − i) mod b], so y_q = Σ_p x_p ⊛ w_pq (circular convolution).
+   * Kernel [⌈n/b⌉, ⌈m/b⌉, b]: n·m/b parameters instead of n·m.
+   */
+  circulantDense: { units: number; blockSize: number; useBias: boolean };
 }
 
 export type Op = keyof OpAttrs;
@@ -79,6 +86,7 @@ export const WEIGHT_NAMES: { [K in Op]: readonly string[] } = {
   gumbelSelect: [],
   decisionMask: ['masks'],
   channelGate: ['gate'],
+  circulantDense: ['kernel', 'bias'],
 };
 
 export interface GraphNodeOf<K extends Op> {

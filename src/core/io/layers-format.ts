@@ -340,6 +340,18 @@ function layerToNodes(layer: KerasLayer, inputs: NodeId[]): PendingNode[] {
     case 'ClabChannelGate':
       push({ id: name, op: 'channelGate', inputs, attrs: {} });
       break;
+    case 'ClabCirculantDense':
+      push({
+        id: name,
+        op: 'circulantDense',
+        inputs,
+        attrs: {
+          units: Number(c.units),
+          blockSize: Number(c.block_size),
+          useBias: c.use_bias !== false,
+        },
+      });
+      break;
     default:
       throw new UnsupportedLayerError(
         `Unsupported layer '${name}' of type ${layer.class_name}`,
@@ -917,6 +929,13 @@ function kerasLayer(node: GraphNode): KerasLayer {
       return { class_name: 'ClabDecisionMask', config: { ...base, actions: node.attrs.actions } };
     case 'channelGate':
       return { class_name: 'ClabChannelGate', config: base };
+    case 'circulantDense': {
+      const { units, blockSize, useBias } = node.attrs;
+      return {
+        class_name: 'ClabCirculantDense',
+        config: { ...base, units, block_size: blockSize, use_bias: useBias },
+      };
+    }
   }
 }
 

@@ -1,5 +1,5 @@
-import type * as tf from '@tensorflow/tfjs';
-import { inferShapes } from '../../graph';
+import * as tf from '@tensorflow/tfjs';
+import { circulantMatrix, inferShapes } from '../../graph';
 import type { Graph, GraphNode, NodeId } from '../../graph';
 import { pixelMap } from '../../metrics/inputs';
 import { UnsupportedLayerError } from '../../runtime/errors';
@@ -118,6 +118,17 @@ class OnnxExporter {
     return [top, left, bottom, right];
   }
 
+  private async circulantKernel(
+    node: Extract<GraphNode, { op: 'circulantDense' }>,
+  ): Promise<HostTensor> {
+    const [n] = this.shapes.get(node.inputs[0])!;
+    const m = node.attrs.units;
+    const dense = tf.tidy(() => circulantMatrix(node.weights.kernel as tf.Tensor3D, n, m));
+    const values = (await dense.data()) as Float32Array;
+    dense.dispose();
+    return { dims: [n, m], values };
+  }
+
   private async convert(node: GraphNode): Promise<Exported> {
     const id = node.id;
     const host = async (name: string): Promise<HostTensor> => {
@@ -157,8 +168,10 @@ class OnnxExporter {
           layout: 'nchw',
         };
       }
-      case 'dense': {
-        let kernel = await host('kernel');
+      case 'dense':
+      case 'circulantDense': {
+        // A block-circulant layer is exported as the dense matrix its blocks spell out.
+        let kernel = node.op === 'dense' ? await host('kernel') : await this.circulantKernel(node);
         if (typeof x!.layout === 'object')
           kernel = permuteFlattenedRows(kernel, x!.layout.chw, true);
         const inputs = [x!.name, this.constant(`${id}.weight`, transposeHost(kernel, [1, 0]))];
