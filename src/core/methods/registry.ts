@@ -14,6 +14,7 @@ import type { AnyMethodSpec } from './types';
 import { uniformQuant } from './classic/uniform-quant';
 import { binaryConnect } from './classic/binary-connect';
 import { fixedPoint } from './classic/fixed-point';
+import { lowrankSvd } from './classic/lowrank-svd';
 
 /** Every method the page, the worker and the CLI offer. Adding a method is one line here. */
 export const METHODS: readonly AnyMethodSpec[] = [
@@ -32,6 +33,7 @@ export const METHODS: readonly AnyMethodSpec[] = [
   uniformQuant as unknown as AnyMethodSpec,
   binaryConnect as unknown as AnyMethodSpec,
   fixedPoint as unknown as AnyMethodSpec,
+  lowrankSvd as unknown as AnyMethodSpec,
 ];
 
 export function methodById(id: string): AnyMethodSpec | undefined {
