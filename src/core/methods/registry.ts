@@ -15,6 +15,7 @@ import { uniformQuant } from './classic/uniform-quant';
 import { binaryConnect } from './classic/binary-connect';
 import { fixedPoint } from './classic/fixed-point';
 import { lowrankSvd } from './classic/lowrank-svd';
+import { structured } from './classic/structured';
 
 /** Every method the page, the worker and the CLI offer. Adding a method is one line here. */
 export const METHODS: readonly AnyMethodSpec[] = [
@@ -34,6 +35,7 @@ export const METHODS: readonly AnyMethodSpec[] = [
   binaryConnect as unknown as AnyMethodSpec,
   fixedPoint as unknown as AnyMethodSpec,
   lowrankSvd as unknown as AnyMethodSpec,
+  structured as unknown as AnyMethodSpec,
 ];
 
 export function methodById(id: string): AnyMethodSpec | undefined {

@@ -10,7 +10,7 @@ import { ADAM_LEARNING_RATE, type ParamValues } from '../params';
 import { retrain, RETRAIN_TEST_EXAMPLES } from '../retrain';
 import type { MethodSpec, RunContext, RunEvent } from '../types';
 
-type Factorisable = GraphNodeOf<'dense'> | GraphNodeOf<'conv2d'>;
+export type Factorisable = GraphNodeOf<'dense'> | GraphNodeOf<'conv2d'>;
 
 /**
  * A layer's weight as the matrix the factorisation splits (METHODS.md §7.5).
