@@ -91,13 +91,14 @@ describe('svd', () => {
     expect(rankForEnergy(s, 1)).toBe(3);
   });
 
-  it('a 400×600 matrix in about a second (800×1200: ~8× that)', () => {
+  it('a 400×600 matrix in about a second on an idle core (800×1200: ~8× that)', () => {
     const a = random(400, 600, 3);
     const t0 = performance.now();
     const d = svd(a, 400, 600);
     const ms = performance.now() - t0;
     console.info(`svd 400×600: ${ms.toFixed(0)} ms`);
-    expect(ms).toBeLessThan(4000);
+    // Generous: the CPU is shared; an O(n⁴) slip (e.g. Jacobi sweeps without end) still fails.
+    expect(ms).toBeLessThan(20_000);
     expect(frobenius(reconstruct(d, d.k), a)).toBeLessThan(
       1e-8 * frobenius(a, new Float64Array(a.length)),
     );

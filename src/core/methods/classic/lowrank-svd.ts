@@ -235,6 +235,25 @@ const firstIndices = (count: number, n: number) =>
   Int32Array.from({ length: Math.min(count, n) }, (_, i) => i);
 
 /**
+ * What the compressed network costs: params and FLOPs (graphStats), the weights that are not
+ * zero, and the real byte length of its exported TF.js weight shard.
+ */
+export async function sizeMetrics(g: Graph): Promise<Record<string, number>> {
+  const stats = graphStats(g);
+  return {
+    params: stats.params,
+    flops: stats.flops,
+    'nonzero-params': (await compressedSize(g, [], 32)).nonZeroParams,
+    'encoded-bytes': (await graphToLayersJson(g)).weightData.byteLength,
+  };
+}
+
+/** Accuracy on the test examples retrain()'s curve uses, so the step-0 points match it. */
+export async function retrainSubsetAccuracy(ctx: RunContext, g: Graph): Promise<number> {
+  return accuracy(g, ctx.test, { indices: firstIndices(ctx.test.count, RETRAIN_TEST_EXAMPLES) });
+}
+
+/**
  * For each layer alone (the rest as in `g`), a handful of ranks: the factorised pair's params
  * and FLOPs, and the network's test-subset accuracy without fine-tuning.
  */
@@ -316,12 +335,11 @@ export const lowrankSvd: MethodSpec<typeof params> = {
   },
   async *run(ctx, p: Params) {
     const { student } = ctx;
-    const testIndices = firstIndices(ctx.test.count, RETRAIN_TEST_EXAMPLES);
     yield {
       kind: 'scalar',
       key: 'accuracy/test',
       step: 0,
-      value: await accuracy(student, ctx.test, { indices: testIndices }),
+      value: await retrainSubsetAccuracy(ctx, student),
     };
     // ParamValue types a 'text' param as number (params.ts lacks the case): it is a string.
     const ratios = parseLayerRatios(String(p.layerRatios), layerIds(student));
@@ -371,7 +389,7 @@ export const lowrankSvd: MethodSpec<typeof params> = {
       labels: factorised.map((l) => l.node.id),
       values: factorised.map((l) => chosen.get(l.node.id)!),
     };
-    const beforeRetrain = await accuracy(student, ctx.test, { indices: testIndices });
+    const beforeRetrain = await retrainSubsetAccuracy(ctx, student);
     yield { kind: 'scalar', key: 'accuracy/test', step: 0, value: beforeRetrain };
     if (ctx.steps > 0) {
       yield* retrain({
@@ -390,15 +408,11 @@ export const lowrankSvd: MethodSpec<typeof params> = {
         evalEvery: p.evalEvery,
       });
     }
-    const stats = graphStats(student);
     return {
       student,
       metrics: {
         'accuracy/before-retrain': beforeRetrain,
-        params: stats.params,
-        flops: stats.flops,
-        'nonzero-params': (await compressedSize(student, [], 32)).nonZeroParams,
-        'encoded-bytes': (await graphToLayersJson(student)).weightData.byteLength,
+        ...(await sizeMetrics(student)),
         'factorised-layers': factorised.length,
       },
     };

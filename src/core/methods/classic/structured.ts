@@ -1,5 +1,4 @@
 import * as tf from '@tensorflow/tfjs';
-import { compressedSize } from '../../compress/size';
 import { readsInput } from '../../compress/compressor';
 import { svd } from '../../compress/svd';
 import {
@@ -11,13 +10,11 @@ import {
   type GraphNode,
   type GraphNodeOf,
 } from '../../graph';
-import { graphToLayersJson } from '../../io';
-import { accuracy } from '../../metrics';
 import { InvalidInputError } from '../../runtime/errors';
 import { ADAM_LEARNING_RATE, type ParamValues } from '../params';
-import { retrain, RETRAIN_TEST_EXAMPLES } from '../retrain';
+import { retrain } from '../retrain';
 import type { MethodSpec } from '../types';
-import { replaceInPlace } from './lowrank-svd';
+import { replaceInPlace, retrainSubsetAccuracy, sizeMetrics } from './lowrank-svd';
 
 /**
  * The least-squares block-circulant kernel [⌈n/b⌉, ⌈m/b⌉, b] of a dense kernel W [n, m]: block
@@ -252,15 +249,11 @@ export const structured: MethodSpec<typeof params> = {
   },
   async *run(ctx, p: ParamValues<typeof params>) {
     const { student } = ctx;
-    const indices = Int32Array.from(
-      { length: Math.min(RETRAIN_TEST_EXAMPLES, ctx.test.count) },
-      (_, i) => i,
-    );
     yield {
       kind: 'scalar',
       key: 'accuracy/test',
       step: 0,
-      value: await accuracy(student, ctx.test, { indices }),
+      value: await retrainSubsetAccuracy(ctx, student),
     };
     const before = graphStats(student);
     const { replaced, kept } = structuredStudent(
@@ -282,7 +275,7 @@ export const structured: MethodSpec<typeof params> = {
       level: 'info',
       message: `structured: replaced ${replaced.join(', ')}${kept.length ? `; kept ${kept.join(', ')} (no smaller)` : ''}; params ${before.params} → ${after.params}, FLOPs ${before.flops} → ${after.flops}`,
     };
-    const beforeRetrain = await accuracy(student, ctx.test, { indices });
+    const beforeRetrain = await retrainSubsetAccuracy(ctx, student);
     yield { kind: 'scalar', key: 'accuracy/test', step: 0, value: beforeRetrain };
     yield* retrain({
       ctx,
@@ -300,10 +293,7 @@ export const structured: MethodSpec<typeof params> = {
       student,
       metrics: {
         'accuracy/before-retrain': beforeRetrain,
-        params: after.params,
-        flops: after.flops,
-        'nonzero-params': (await compressedSize(student, [], 32)).nonZeroParams,
-        'encoded-bytes': (await graphToLayersJson(student)).weightData.byteLength,
+        ...(await sizeMetrics(student)),
         'replaced-layers': replaced.length,
       },
     };
