@@ -120,6 +120,13 @@ const LAYERS: Record<string, ChartText> = {
     y: 'share of the batch',
     x: 'predicted class',
   },
+  rank: {
+    title: 'Rank per factorised layer',
+    caption:
+      'The rank k each layer was cut to: a dense n×m layer becomes n→k→m, a d×d conv a d×1 conv to k channels and a 1×d conv; layers a cut would not shrink are left out.',
+    y: 'rank k',
+    x: 'layer',
+  },
 };
 
 const IMAGES: Record<string, ChartText> = {
@@ -173,6 +180,20 @@ const CURVES: Record<string, (of: string) => CurveText> = {
       'ROC curve of each detector over all its thresholds: the share of attacked images it catches against the share of clean images it wrongly flags. Higher and further left is better; the dashed diagonal is guessing. AUC, the area under a curve: 1 is perfect, 0.5 guessing.',
     chance: true,
   }),
+  'singular-values': () => ({
+    title: 'Singular values per layer',
+    caption:
+      'Each layer’s singular values over its largest (conv layers as Tai et al.’s (C·d)×(d·N) matrix): a fast fall means a low rank keeps most of the layer.',
+    x: 'index i',
+    y: 'σ_i / σ_1',
+  }),
+  'rank-accuracy': () => ({
+    title: 'Accuracy against rank, one layer at a time',
+    caption:
+      'Test-subset accuracy when only this layer is cut to the rank, before any fine-tuning: where a curve flattens, higher ranks buy nothing.',
+    x: 'rank',
+    y: 'accuracy',
+  }),
 };
 
 const TABLES: Record<string, ChartText> = {
@@ -200,6 +221,11 @@ const TABLES: Record<string, ChartText> = {
     title: 'The pruned network, layer by layer',
     caption:
       'Channels each gated layer had in the teacher, how many the gates were learnt on and kept, and the mean gate of the kept ones.',
+  },
+  'rank-sweep': {
+    title: 'Rank sweep',
+    caption:
+      'For each factorised layer alone: the rank, the weights and multiply-accumulates of its two factor layers, and the network’s test-subset accuracy without fine-tuning.',
   },
 };
 
@@ -262,6 +288,8 @@ const METRICS: Record<string, MetricText> = {
     label: 'encoded size after sharing (fixed-length codes)',
     format: 'bytes',
   },
+  'factorised-layers': { label: 'layers factorised', format: 'count' },
+  'replaced-layers': { label: 'layers replaced by structured ones', format: 'count' },
 };
 
 export const describeMetric = (key: string): MetricText =>

@@ -201,7 +201,7 @@ const params = {
   },
   sweepExamples: {
     kind: 'int',
-    default: 1000,
+    default: 500,
     min: 100,
     max: 10000,
     help: 'Test images the rank sweep measures each rank’s accuracy on (no fine-tuning).',
