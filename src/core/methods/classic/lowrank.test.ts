@@ -96,12 +96,19 @@ describe('lowrank-svd factorisation', () => {
   });
 
   it('on LeNet-5: spectra, a rank sweep whose accuracy rises with rank, ranks and sizes', async () => {
+    const tensorsBefore = tf.memory().numTensors;
     const teacher = await loadTeacher('lenet5-mnist');
     const events: RunEvent[] = [];
     const { result, student } = await executeRun(
       {
         method: methodById('lowrank-svd')!,
-        params: { energy: 0.6, sweepExamples: 300, sweepRanks: 4, evalEvery: 10 },
+        params: {
+          energy: 0.6,
+          layerRatios: 'fc1=0.1',
+          sweepExamples: 300,
+          sweepRanks: 4,
+          evalEvery: 10,
+        },
         teacher,
         train,
         test,
@@ -127,6 +134,8 @@ describe('lowrank-svd factorisation', () => {
     expect(sweep.columns).toEqual(['layer', 'rank', 'params', 'FLOPs', 'accuracy']);
     const ranks = events.find((e) => e.kind === 'layers' && e.key === 'rank');
     expect(ranks?.kind === 'layers' && ranks.labels.length).toBeGreaterThan(1);
+    // fc1's rank from its per-layer ratio (0.1 of 84), the others' from the retained energy.
+    expect(ranks?.kind === 'layers' && ranks.values[ranks.labels.indexOf('fc1')]).toBe(8);
     for (const layer of new Set(sweep.rows.map((r) => r[0]))) {
       const rows = sweep.rows.filter((r) => r[0] === layer) as [
         string,
@@ -144,9 +153,19 @@ describe('lowrank-svd factorisation', () => {
     expect(Math.min(...sweep.rows.map((r) => r[4] as number))).toBeLessThan(0.8);
     expect(result.student.params).toBeLessThan(result.teacher.params);
     expect(result.metrics!['encoded-bytes']).toBe(result.student.params * 4);
-    expect(result.metrics!['accuracy/before-retrain']).toBeGreaterThan(0.5);
+    // The curve starts at the teacher copy, then drops to the factorised network's accuracy.
+    const curve = events.filter(
+      (e): e is Extract<RunEvent, { kind: 'scalar' }> =>
+        e.kind === 'scalar' && e.key === 'accuracy/test',
+    );
+    expect(curve.slice(0, 2).map((e) => e.step)).toEqual([0, 0]);
+    expect(curve[0].value).toBeGreaterThan(0.97);
+    expect(curve[1].value).toBe(result.metrics!['accuracy/before-retrain']);
+    expect(curve[1].value).toBeLessThan(curve[0].value);
     disposeGraph(student);
     disposeGraph(teacher);
+    // The sweep's trial layers and the replaced layers' weights are all disposed.
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
   }, 60_000);
 });
 
