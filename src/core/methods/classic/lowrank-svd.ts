@@ -44,6 +44,13 @@ export async function layerMatrix(node: Factorisable): Promise<LayerMatrix> {
   return { node, rows, cols, svd: svd(a, rows, cols) };
 }
 
+/** A variable holding `t`, which it takes over (tf.variable would leave `t` to dispose). */
+export function weightOf(t: tf.Tensor): tf.Variable {
+  const v = tf.variable(t);
+  t.dispose();
+  return v;
+}
+
 /** Weights of the factorised pair at rank k: count k·(rows + cols) against rows·cols. */
 export function factorisedParams(l: LayerMatrix, rank: number): number {
   return rank * (l.rows + l.cols);
@@ -74,14 +81,14 @@ export function factorNodes(l: LayerMatrix, rank: number): [GraphNode, GraphNode
         op: 'dense',
         inputs: [...node.inputs],
         attrs: { units: rank, useBias: false },
-        weights: { kernel: tf.variable(tf.tensor2d(first, [l.rows, rank])) },
+        weights: { kernel: weightOf(tf.tensor2d(first, [l.rows, rank])) },
       },
       {
         id: node.id,
         op: 'dense',
         inputs: [`${node.id}_u`],
         attrs: { units: l.cols, useBias: node.attrs.useBias },
-        weights: { kernel: tf.variable(tf.tensor2d(second, [rank, l.cols])), ...bias() },
+        weights: { kernel: weightOf(tf.tensor2d(second, [rank, l.cols])), ...bias() },
       },
     ];
   }
@@ -111,7 +118,7 @@ export function factorNodes(l: LayerMatrix, rank: number): [GraphNode, GraphNode
         dilations: [a.dilations[0], 1],
         useBias: false,
       },
-      weights: { kernel: tf.variable(tf.tensor4d(vertical, [kh, 1, c, rank])) },
+      weights: { kernel: weightOf(tf.tensor4d(vertical, [kh, 1, c, rank])) },
     },
     {
       id: node.id,
@@ -125,7 +132,7 @@ export function factorNodes(l: LayerMatrix, rank: number): [GraphNode, GraphNode
         dilations: [1, a.dilations[1]],
         useBias: a.useBias,
       },
-      weights: { kernel: tf.variable(tf.tensor4d(horizontal, [1, kw, rank, n])), ...bias() },
+      weights: { kernel: weightOf(tf.tensor4d(horizontal, [1, kw, rank, n])), ...bias() },
     },
   ];
 }

@@ -27,6 +27,7 @@ import {
   factorNodes,
   layerMatrix,
   withReplaced,
+  weightOf,
   type Factorisable,
 } from './lowrank-svd';
 import { circulantProjection, structuredStudent } from './structured';
@@ -172,7 +173,7 @@ describe('lowrank-svd factorisation', () => {
 describe('circulant and depthwise-separable layers', () => {
   it('circulantDense equals the explicit block-circulant product, and its gradient reaches each vector', () => {
     const [n, m, b] = [7, 10, 4];
-    const kernel = tf.variable(tf.randomNormal([2, 3, b], 0, 1, 'float32', 2));
+    const kernel = weightOf(tf.randomNormal([2, 3, b], 0, 1, 'float32', 2));
     const w = kernel.dataSync();
     const explicit = new Float32Array(n * m);
     for (let r = 0; r < n; r++)
@@ -262,6 +263,7 @@ describe('circulant and depthwise-separable layers', () => {
   });
 
   it('the structured LeNet-5 student learns from the teacher: the KD loss falls', async () => {
+    const tensorsBefore = tf.memory().numTensors;
     const teacher = await loadTeacher('lenet5-mnist');
     const events: RunEvent[] = [];
     const { result, student } = await executeRun(
@@ -288,6 +290,7 @@ describe('circulant and depthwise-separable layers', () => {
     expect(result.student.accuracy).toBeGreaterThan(result.metrics!['accuracy/before-retrain']);
     disposeGraph(student);
     disposeGraph(teacher);
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
   }, 60_000);
 
   it('keeps the tensor count flat while a structured student trains', async () => {

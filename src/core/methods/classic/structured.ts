@@ -14,7 +14,7 @@ import { InvalidInputError } from '../../runtime/errors';
 import { ADAM_LEARNING_RATE, type ParamValues } from '../params';
 import { retrain } from '../retrain';
 import type { MethodSpec } from '../types';
-import { replaceInPlace, retrainSubsetAccuracy, sizeMetrics } from './lowrank-svd';
+import { replaceInPlace, retrainSubsetAccuracy, sizeMetrics, weightOf } from './lowrank-svd';
 
 /**
  * The least-squares block-circulant kernel [⌈n/b⌉, ⌈m/b⌉, b] of a dense kernel W [n, m]: block
@@ -65,7 +65,7 @@ function circulantNode(
     inputs: [...node.inputs],
     attrs: { units: m, blockSize: b, useBias: node.attrs.useBias },
     weights: {
-      kernel: tf.variable(kernel),
+      kernel: weightOf(kernel),
       ...(node.weights.bias && { bias: tf.variable(node.weights.bias) }),
     },
   };
@@ -131,9 +131,9 @@ function separableNodes(
     for (let yx = 0; yx < kh * kw; yx++) d[yx * c + ci] = one.u[yx * one.k] * root;
     for (let ni = 0; ni < n; ni++) p[ci * n + ni] = one.v[ni * one.k] * root;
   }
-  depthwise.weights = { depthwiseKernel: tf.variable(tf.tensor4d(d, [kh, kw, c, 1])) };
+  depthwise.weights = { depthwiseKernel: weightOf(tf.tensor4d(d, [kh, kw, c, 1])) };
   pointwise.weights = {
-    kernel: tf.variable(tf.tensor4d(p, [1, 1, c, n])),
+    kernel: weightOf(tf.tensor4d(p, [1, 1, c, n])),
     ...(node.weights.bias && { bias: tf.variable(node.weights.bias) }),
   };
   return [depthwise, pointwise];
