@@ -111,11 +111,11 @@ export function applyNode(node: GraphNode, inputs: tf.Tensor[], opts: ApplyOptio
     case 'channelGate':
       return tf.mul(x, w('gate'));
     case 'circulantDense': {
-      const n = x.shape[1]!;
-      const y = tf.matMul(
-        x as tf.Tensor2D,
-        circulantMatrix(w('kernel') as tf.Tensor3D, n, node.attrs.units),
-      );
+      const kernel = w('kernel') as tf.Tensor3D;
+      const units = node.attrs.units;
+      const y = backendHasFft()
+        ? circulantFft(x as tf.Tensor2D, kernel, units)
+        : tf.matMul(x as tf.Tensor2D, circulantMatrix(kernel, x.shape[1]!, units));
       return node.attrs.useBias ? tf.add(y, w('bias')) : y;
     }
   }
@@ -124,8 +124,8 @@ export function applyNode(node: GraphNode, inputs: tf.Tensor[], opts: ApplyOptio
 /**
  * The n×m matrix of a block-circulant kernel [⌈n/b⌉, ⌈m/b⌉, b]: each block's b×b circulant
  * C[i][j] = w[(j − i) mod b] gathered from its vector, the padding rows and columns cut off.
- * (The WASM backend registers no FFT kernel, so the product is this gather and a matmul; the
- * gather's gradient sums each block's b² entries back into its b-vector.)
+ * (The product where the backend has no FFT kernel, e.g. WASM; the gather's gradient sums each
+ * block's b² entries back into its b-vector.)
  */
 export function circulantMatrix(kernel: tf.Tensor3D, n: number, m: number): tf.Tensor2D {
   const [blocksIn, blocksOut, b] = kernel.shape;
@@ -181,4 +181,88 @@ function batchNorm(
     mv.assign(tf.add(tf.mul(mv, momentum), tf.mul(variance, 1 - momentum)));
   }
   return tf.batchNorm(x, mean, variance, w('beta'), w('gamma'), epsilon);
+}
+
+/** Whether the active backend has FFT kernels (CPU and WebGL do, WASM does not). */
+function backendHasFft(): boolean {
+  const backend = tf.getBackend();
+  return ['FFT', 'IFFT'].every((k) => tf.getKernel(k, backend) !== undefined);
+}
+
+/** [.., L] real → [.., b-blocks, b] spectra: the signal zero-padded to blocks·b, then the FFT. */
+function blockSpectra(t: tf.Tensor, blocks: number, b: number): tf.Tensor {
+  const lead = t.shape.slice(0, -1);
+  const padded = tf.pad(t, [
+    ...lead.map((): [number, number] => [0, 0]),
+    [0, blocks * b - t.shape[t.rank - 1]!],
+  ]);
+  const r = tf.reshape(padded, [...lead, blocks, b]);
+  return tf.spectral.fft(tf.complex(r, tf.zerosLike(r)));
+}
+
+/**
+ * Σ over the contracted block axis of complex products, as real batched matmuls over the
+ * frequency axis (tfjs has no complex matmul): a [f, i, j] · b [f, j, k] → [f, i, k].
+ */
+function complexMatMul(
+  ar: tf.Tensor3D,
+  ai: tf.Tensor3D,
+  br: tf.Tensor3D,
+  bi: tf.Tensor3D,
+): [tf.Tensor3D, tf.Tensor3D] {
+  return [
+    tf.sub(tf.matMul(ar, br), tf.matMul(ai, bi)),
+    tf.add(tf.matMul(ar, bi), tf.matMul(ai, br)),
+  ];
+}
+
+/** Moves the last axis first: [x, y, f] → [f, x, y] (and back with `back`). */
+const freqFirst = (t: tf.Tensor, back = false) =>
+  tf.transpose(t, back ? [1, 2, 0] : [2, 0, 1]) as tf.Tensor3D;
+
+/**
+ * y = x·C by FFT (Cheng et al.): per block pair a circular convolution, y_q = Σ_p
+ * IFFT(FFT(x_p) ⊙ FFT(w_pq)). tfjs registers no gradients for FFT, IFFT or complex tensors, so
+ * the gradients are written out: ∂L/∂x_p = Σ_q IFFT(G_q ⊙ conj W_pq) and ∂L/∂w_pq =
+ * Σ_batch IFFT(G_q ⊙ conj X_p), circular correlations (G = FFT of the output gradient).
+ * Returns x·C [B, m].
+ */
+export function circulantFft(x: tf.Tensor2D, kernel: tf.Tensor3D, m: number): tf.Tensor2D {
+  return tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [x, kernel, save] = args as [tf.Tensor2D, tf.Tensor3D, tf.GradSaveFunc];
+    const [blocksIn, blocksOut, b] = kernel.shape;
+    const spectra = (t: tf.Tensor) => [freqFirst(tf.real(t)), freqFirst(tf.imag(t))] as const;
+    const [xr, xi] = spectra(blockSpectra(x, blocksIn, b)); // [f, B, nb]
+    const [wr, wi] = spectra(tf.spectral.fft(tf.complex(kernel, tf.zerosLike(kernel)))); // [f, nb, mb]
+    const realOfIfft = (re: tf.Tensor3D, im: tf.Tensor3D) =>
+      tf.real(tf.spectral.ifft(tf.complex(freqFirst(re, true), freqFirst(im, true))));
+    const [yr, yi] = complexMatMul(xr, xi, wr, wi); // [f, B, mb]
+    const y = tf.reshape(realOfIfft(yr, yi), [x.shape[0], blocksOut * b]);
+    save([x, kernel]);
+    return {
+      value: tf.slice(y, [0, 0], [-1, m]),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sx, sk] = saved as [tf.Tensor2D, tf.Tensor3D];
+        const [gr, gi] = spectra(blockSpectra(dy, blocksOut, b)); // [f, B, mb]
+        const [xr2, xi2] = spectra(blockSpectra(sx, blocksIn, b));
+        const [wr2, wi2] = spectra(tf.spectral.fft(tf.complex(sk, tf.zerosLike(sk))));
+        // G ⊙ conj W summed over q: [f, B, mb]·[f, mb, nb] with W's imaginary part negated.
+        const [dxr, dxi] = complexMatMul(
+          gr,
+          gi,
+          tf.transpose(wr2, [0, 2, 1]),
+          tf.neg(tf.transpose(wi2, [0, 2, 1])),
+        );
+        const dx = tf.reshape(realOfIfft(dxr, dxi), [sx.shape[0], blocksIn * b]);
+        // conj X ⊙ G summed over the batch: [f, nb, B]·[f, B, mb].
+        const [dwr, dwi] = complexMatMul(
+          tf.transpose(xr2, [0, 2, 1]),
+          tf.neg(tf.transpose(xi2, [0, 2, 1])),
+          gr,
+          gi,
+        );
+        return [tf.slice(dx, [0, 0], [-1, sx.shape[1]]), realOfIfft(dwr, dwi)];
+      },
+    };
+  })(x, kernel) as tf.Tensor2D;
 }

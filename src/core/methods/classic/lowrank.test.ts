@@ -171,60 +171,76 @@ describe('lowrank-svd factorisation', () => {
 });
 
 describe('circulant and depthwise-separable layers', () => {
-  it('circulantDense equals the explicit block-circulant product, and its gradient reaches each vector', () => {
-    const [n, m, b] = [7, 10, 4];
-    const kernel = weightOf(tf.randomNormal([2, 3, b], 0, 1, 'float32', 2));
-    const w = kernel.dataSync();
-    const explicit = new Float32Array(n * m);
-    for (let r = 0; r < n; r++)
-      for (let c = 0; c < m; c++)
-        explicit[r * m + c] =
-          w[(Math.floor(r / b) * 3 + Math.floor(c / b)) * b + ((((c - r) % b) + b) % b)];
-    const node: GraphNode = {
-      id: 'circ',
-      op: 'circulantDense',
-      inputs: ['input'],
-      attrs: { units: m, blockSize: b, useBias: false },
-      weights: { kernel },
-    };
-    const g: Graph = {
-      name: 'c',
-      nodes: [{ id: 'input', op: 'input', inputs: [], attrs: { shape: [n] }, weights: {} }, node],
-      input: 'input',
-      output: 'circ',
-      inputShape: [n],
-      preprocessing: { mean: 0, std: 1 },
-    };
-    tf.tidy(() => {
-      const x = tf.randomNormal([5, n], 0, 1, 'float32', 3);
-      const upstream = tf.randomNormal([5, m], 0, 1, 'float32', 4);
-      const M = tf.tensor2d(explicit, [n, m]);
-      expect(maxAbsDiff(forward(g, x).output, tf.matMul(x, M))).toBeLessThan(1e-5);
-      const { grads } = tf.variableGrads(
-        () => tf.sum(tf.mul(forward(g, x).output, upstream)) as tf.Scalar,
-        [kernel],
-      );
-      // dL/dM = xᵀ·G; each w[p, q, k] collects the entries of its block's k-th wrapped diagonal.
-      const dM = tf.matMul(x, upstream, true, false).dataSync();
-      const expected = new Float32Array(2 * 3 * b);
+  // WASM has no FFT kernel (gathered matrix and matmul); the CPU backend runs the FFT form.
+  it.each(['wasm', 'cpu'])(
+    'circulantDense on %s equals the explicit block-circulant product, and its gradient reaches each vector',
+    async (name) => {
+      await tf.setBackend(name);
+      expect(tf.getKernel('FFT', name) !== undefined).toBe(name === 'cpu');
+      const [n, m, b] = [7, 10, 4];
+      const kernel = weightOf(tf.randomNormal([2, 3, b], 0, 1, 'float32', 2));
+      const w = kernel.dataSync();
+      const explicit = new Float32Array(n * m);
       for (let r = 0; r < n; r++)
         for (let c = 0; c < m; c++)
-          expected[(Math.floor(r / b) * 3 + Math.floor(c / b)) * b + ((((c - r) % b) + b) % b)] +=
-            dM[r * m + c];
-      expect(maxAbsDiff(grads[kernel.name], tf.tensor3d(expected, [2, 3, b]))).toBeLessThan(1e-4);
-      // Least-squares projection of a block-circulant matrix gives back its vectors.
-      const projected = circulantProjection(
-        circulantMatrix(kernel as tf.Tensor3D, n, m).dataSync() as Float32Array,
-        n,
-        m,
-        b,
-      );
-      expect(maxAbsDiff(tf.tensor3d(projected, [2, 3, b]), kernel)).toBeLessThan(1e-6);
-    });
-    const stats = graphStats(g).nodes[1];
-    expect(stats.params).toBe(2 * 3 * b);
-    kernel.dispose();
-  });
+          explicit[r * m + c] =
+            w[(Math.floor(r / b) * 3 + Math.floor(c / b)) * b + ((((c - r) % b) + b) % b)];
+      const node: GraphNode = {
+        id: 'circ',
+        op: 'circulantDense',
+        inputs: ['input'],
+        attrs: { units: m, blockSize: b, useBias: false },
+        weights: { kernel },
+      };
+      const g: Graph = {
+        name: 'c',
+        nodes: [{ id: 'input', op: 'input', inputs: [], attrs: { shape: [n] }, weights: {} }, node],
+        input: 'input',
+        output: 'circ',
+        inputShape: [n],
+        preprocessing: { mean: 0, std: 1 },
+      };
+      tf.tidy(() => {
+        const x = tf.randomNormal([5, n], 0, 1, 'float32', 3);
+        const upstream = tf.randomNormal([5, m], 0, 1, 'float32', 4);
+        const M = tf.tensor2d(explicit, [n, m]);
+        expect(maxAbsDiff(forward(g, x).output, tf.matMul(x, M))).toBeLessThan(1e-5);
+        const { grads } = tf.variableGrads(
+          () => tf.sum(tf.mul(forward(g, x).output, upstream)) as tf.Scalar,
+          [kernel],
+        );
+        // dL/dM = xᵀ·G; each w[p, q, k] collects the entries of its block's k-th wrapped diagonal.
+        const dM = tf.matMul(x, upstream, true, false).dataSync();
+        const expected = new Float32Array(2 * 3 * b);
+        for (let r = 0; r < n; r++)
+          for (let c = 0; c < m; c++)
+            expected[(Math.floor(r / b) * 3 + Math.floor(c / b)) * b + ((((c - r) % b) + b) % b)] +=
+              dM[r * m + c];
+        expect(maxAbsDiff(grads[kernel.name], tf.tensor3d(expected, [2, 3, b]))).toBeLessThan(1e-4);
+        // Least-squares projection of a block-circulant matrix gives back its vectors.
+        const projected = circulantProjection(
+          circulantMatrix(kernel as tf.Tensor3D, n, m).dataSync() as Float32Array,
+          n,
+          m,
+          b,
+        );
+        expect(maxAbsDiff(tf.tensor3d(projected, [2, 3, b]), kernel)).toBeLessThan(1e-6);
+      });
+      const stats = graphStats(g).nodes[1];
+      expect(stats.params).toBe(2 * 3 * b);
+      // The FFT form's intermediate spectra are freed too.
+      const optimizer = tf.train.sgd(0.1);
+      const x = tf.randomNormal([5, n], 0, 1, 'float32', 3);
+      await expectFlatTensorCount(() => {
+        optimizer.minimize(() => tf.sum(tf.square(forward(g, x).output)) as tf.Scalar, false, [
+          kernel,
+        ]);
+      }, 3);
+      tf.dispose([x, kernel]);
+      optimizer.dispose();
+      await tf.setBackend('wasm');
+    },
+  );
 
   it('exports and re-imports a structured student unchanged', async () => {
     const g = buildArchitecture('lenet5', 'mnist', 3);
