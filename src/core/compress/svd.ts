@@ -4,8 +4,10 @@
  *
  * Method: A (m×n, m ≥ n after a transpose) → Gram matrix G = AᵀA → Householder
  * tridiagonalisation → implicit symmetric QR with Wilkinson shifts (Golub & Van Loan, Algorithms
- * 8.3.1 and 8.3.3) → σ_i = √λ_i, V = eigenvectors, U = A·V/σ. O(mn² + n³): a 784×1200 layer
- * takes about a second, where one-sided Jacobi needs several O(mn²) sweeps.
+ * 8.3.1 and 8.3.3) → σ_i = √λ_i, V = eigenvectors, U = A·V/σ. O(mn² + n³), where one-sided
+ * Jacobi needs several O(mn²) sweeps: 400×600 in ~1.3 s and 800×1200 in ~6–8 s on this
+ * machine's (shared) CPU, most of it accumulating the eigenvectors; conv and dense layers of
+ * the zoo's CNNs (≤ 120×600) take milliseconds.
  *
  * Precision: the eigenvalues of G carry an absolute error of about ε·σ₁² (ε = 2.2e-16), so σ_i
  * is accurate to about ε·σ₁²/σ_i — better than 1e-9·σ₁ for every σ_i ≥ 1e-6·σ₁, far below the
