@@ -79,8 +79,8 @@ export const DEMOS: readonly Demo[] = [
       'stream the run wrote and decoded again: watch accuracy dip after each cut and recover, ' +
       'and the size fall about twentyfold.',
     formula:
-      '\text{bits}_\ell = a\,\big(\lceil\log_2 k\rceil + b_{\mathrm{idx}}\big) + 32\,k,' +
-      '\qquad \frac{\partial \mathcal{L}}{\partial c_j} = \sum_{i:\,I_i = j} \frac{\partial \mathcal{L}}{\partial W_i}',
+      '\\text{bits}_\\ell = a\\,\\big(\\lceil\\log_2 k\\rceil + b_{\\mathrm{idx}}\\big) + 32\\,k,' +
+      '\\qquad \\frac{\\partial \\mathcal{L}}{\\partial c_j} = \\sum_{i:\\,I_i = j} \\frac{\\partial \\mathcal{L}}{\\partial W_i}',
     hash: `teacher=lenet5-mnist&dataset=mnist&method=deep-compression&student=copy&steps=1200&testExamples=2000&p.evalEvery=200&${FIXED}`,
   },
 ];

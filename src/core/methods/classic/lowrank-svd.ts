@@ -349,7 +349,7 @@ export const lowrankSvd: MethodSpec<typeof params> = {
       value: await retrainSubsetAccuracy(ctx, student),
     };
     // ParamValue types a 'text' param as number (params.ts lacks the case): it is a string.
-    const ratios = parseLayerRatios(String(p.layerRatios), layerIds(student));
+    const ratios = parseLayerRatios(p.layerRatios, layerIds(student));
     const candidates = student.nodes.filter(
       (n): n is Factorisable =>
         (n.op === 'dense' && p.layers !== 'conv') || (n.op === 'conv2d' && p.layers !== 'dense'),
