@@ -216,7 +216,7 @@ describe('size table', () => {
     expect(row.drop.std).toBeCloseTo(Math.sqrt(0.00005), 10);
     expect(row.ratio).toBe(20);
     expect(sizeMarkdown([row]).join('\n')).toContain(
-      '| deep-compression | 2 | 98.00 ± 0.71 | 1.00 ± 0.71 |',
+      '| deep-compression | 2 | 98.00 ± 0.71 | – | 1.00 ± 0.71 |',
     );
   });
 

@@ -471,6 +471,8 @@ export interface SizeRow {
   label: string;
   n: number;
   accuracy: { mean: number; std: number };
+  /** Accuracy right after the one-shot compression, before any retraining (where measured). */
+  beforeRetrain?: number;
   /** Teacher minus student accuracy, per run (paired), in points of a fraction. */
   drop: { mean: number; std: number };
   params: number;
@@ -509,6 +511,7 @@ export function sizeRows(runs: readonly SweepRun[]): SizeRow[] {
       label: rowLabel(cell.method, cell.grid),
       n: group.length,
       accuracy: meanStd(group.map((r) => r.result.student.accuracy)),
+      beforeRetrain: mean((r) => r.result.metrics['accuracy/before-retrain']),
       drop: meanStd(group.map((r) => r.result.teacher.accuracy - r.result.student.accuracy)),
       params: mean((r) => r.result.student.params)!,
       nonZeroParams: student('nonZeroParams'),
@@ -529,13 +532,14 @@ export function sizeMarkdown(rows: readonly SizeRow[]): string[] {
   const num = (v: number | undefined) => (v === undefined ? '–' : String(Math.round(v)));
   return [
     '',
-    'What each student costs (means over seeds; teacher − student accuracy paired per seed; "smallest" is the encoded size where the method has a storage format, else the gzipped export; ratio = teacher float32 bytes / smallest):',
+    'What each student costs (means over seeds; "before retraining": right after the one-shot compression, on the run\'s test subset; teacher − student accuracy paired per seed; "smallest" is the encoded size where the method has a storage format, else the gzipped export; ratio = teacher float32 bytes / smallest):',
     '',
     ...markdownTable(
       [
         'method',
         'seeds',
         'accuracy (%)',
+        'before retraining (%)',
         'drop (points)',
         'params',
         'non-zero',
@@ -551,6 +555,7 @@ export function sizeMarkdown(rows: readonly SizeRow[]): string[] {
         r.label,
         String(r.n),
         `${pct(r.accuracy.mean)} ± ${pct(r.accuracy.std)}`,
+        r.beforeRetrain === undefined ? '–' : pct(r.beforeRetrain),
         `${(r.drop.mean * 100).toFixed(2)} ± ${(r.drop.std * 100).toFixed(2)}`,
         num(r.params),
         num(r.nonZeroParams),
