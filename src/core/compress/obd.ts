@@ -38,7 +38,8 @@ function outputCurvature(output: tf.Tensor, loss: ObdLoss): tf.Tensor {
 
 const INFERENCE = { training: false, updateBatchNormStats: false } as const;
 
-function kernelName(node: GraphNode): 'kernel' | 'depthwiseKernel' {
+/** The weight of a conv/dense layer that OBD deletes from (biases are kept). */
+export function kernelName(node: GraphNode): 'kernel' | 'depthwiseKernel' {
   return node.op === 'depthwiseConv2d' ? 'depthwiseKernel' : 'kernel';
 }
 

@@ -193,6 +193,16 @@ export function channelPruneBlocker(g: Graph, layerId: NodeId): string | null {
   return typeof path === 'string' ? path : null;
 }
 
+/**
+ * The conv or dense layer whose filters (units) are `layerId`'s input channels, the one
+ * `pruneChannels(g, layerId, …)` removes filters from; null where `channelPruneBlocker` says why
+ * there is none.
+ */
+export function channelProducer(g: Graph, layerId: NodeId): NodeId | null {
+  const path = channelPath(g, layerId);
+  return typeof path === 'string' ? null : path.producer.id;
+}
+
 function channelPath(g: Graph, layerId: NodeId): ChannelPath | string {
   const layer = nodeById(g, layerId);
   if (layer.op !== 'conv2d' && layer.op !== 'dense') {

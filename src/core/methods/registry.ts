@@ -10,6 +10,9 @@ import { fewShotFineTune } from './fewshot-finetune';
 import { knowledgeDistillation } from './kd';
 import { pruneFromScratch } from './prune-from-scratch';
 import { layerwiseDistillation } from './layerwise';
+import { channelPrune } from './classic/channel-prune';
+import { optimalBrainDamage } from './classic/obd';
+import { sensitivity } from './classic/sensitivity';
 import type { AnyMethodSpec } from './types';
 import { uniformQuant } from './classic/uniform-quant';
 import { binaryConnect } from './classic/binary-connect';
@@ -36,6 +39,9 @@ export const METHODS: readonly AnyMethodSpec[] = [
   fixedPoint as unknown as AnyMethodSpec,
   lowrankSvd as unknown as AnyMethodSpec,
   structured as unknown as AnyMethodSpec,
+  channelPrune as unknown as AnyMethodSpec,
+  optimalBrainDamage as unknown as AnyMethodSpec,
+  sensitivity as unknown as AnyMethodSpec,
 ];
 
 export function methodById(id: string): AnyMethodSpec | undefined {

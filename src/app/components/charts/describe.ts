@@ -125,6 +125,11 @@ const LAYERS: Record<string, ChartText> = {
     caption:
       'The rank k each layer was cut to: a dense n×m layer becomes n→k→m, a d×d conv a d×1 conv to k channels and a 1×d conv; layers a cut would not shrink are left out.',
     y: 'rank k',
+  'kept-filters': {
+    title: 'Filters kept per layer',
+    caption:
+      'Share of each pruned layer’s filters (a dense layer’s units) that the norm ranking keeps; the rest are removed from the network together with the next layer’s matching inputs.',
+    y: 'kept filters (fraction)',
     x: 'layer',
   },
 };
@@ -193,6 +198,10 @@ const CURVES: Record<string, (of: string) => CurveText> = {
       'Test-subset accuracy when only this layer is cut to the rank, before any fine-tuning: where a curve flattens, higher ranks buy nothing.',
     x: 'rank',
     y: 'accuracy',
+  sensitivity: () => ({
+    title: 'How much each layer can lose',
+    caption:
+      'Test accuracy when only this layer is pruned (its smallest weights removed) or quantized, without retraining, one line per layer: a flat line is a layer that tolerates it. The suggested per-layer ratio is the last point within the allowed drop.',
   }),
 };
 
@@ -226,6 +235,15 @@ const TABLES: Record<string, ChartText> = {
     title: 'Rank sweep',
     caption:
       'For each factorised layer alone: the rank, the weights and multiply-accumulates of its two factor layers, and the network’s test-subset accuracy without fine-tuning.',
+  'channel-prune': {
+    title: 'The network before and after channel pruning',
+    caption:
+      'Per layer: filters (units) before and after, and the multiply-accumulates one image costs in it before and after.',
+  },
+  sensitivity: {
+    title: 'Accuracy per layer and pruning ratio',
+    caption:
+      'Test accuracy (%) with only that layer pruned or quantized, without retraining, and the ratio (or bits) suggested for it.',
   },
 };
 
