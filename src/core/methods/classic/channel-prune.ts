@@ -20,6 +20,19 @@ import { retrain } from '../retrain';
 import type { MethodSpec } from '../types';
 import { testSubsetAccuracy } from './sensitivity';
 
+/** The retraining's parameters, the same in every method here that prunes and retrains. */
+export const RETRAIN_PARAMS = {
+  learningRate: { ...ADAM_LEARNING_RATE, default: 5e-4, live: true },
+  batchSize: { kind: 'int', default: 64, min: 1, max: 1024, help: 'Examples per retraining step.' },
+  evalEvery: {
+    kind: 'int',
+    default: 250,
+    min: 1,
+    max: 100_000,
+    help: 'Test accuracy every this many retraining steps (and after each pruning, and after the last step).',
+  },
+} as const;
+
 const params = {
   criterion: {
     kind: 'enum',
@@ -36,15 +49,7 @@ const params = {
     help: 'Fraction of the network’s multiply-accumulates to remove: every prunable layer loses the same share of its filters, found by bisection so the FLOPs fall by this much.',
   },
   layerRatios: LAYER_RATIOS,
-  learningRate: { ...ADAM_LEARNING_RATE, default: 5e-4, live: true },
-  batchSize: { kind: 'int', default: 64, min: 1, max: 1024, help: 'Examples per retraining step.' },
-  evalEvery: {
-    kind: 'int',
-    default: 250,
-    min: 1,
-    max: 100_000,
-    help: 'Test accuracy every this many retraining steps (and before the first, and after the last).',
-  },
+  ...RETRAIN_PARAMS,
   latencyBatch: {
     kind: 'int',
     default: 64,

@@ -12,9 +12,10 @@ import { batches, type Dataset } from '../../data';
 import { layerIds, nodeById, type Graph, type NodeId } from '../../graph';
 import { inputOptions } from '../../metrics';
 import type { Rng } from '../../runtime/rng';
-import { ADAM_LEARNING_RATE, type ParamValues } from '../params';
+import type { ParamValues } from '../params';
 import { retrain } from '../retrain';
 import type { MethodSpec } from '../types';
+import { RETRAIN_PARAMS } from './channel-prune';
 import { testSubsetAccuracy } from './sensitivity';
 
 const params = {
@@ -45,15 +46,7 @@ const params = {
     max: 60_000,
     help: 'Training images the diagonal Hessian is averaged over each round. A trained network is confident on most of them (p(1 − p) ≈ 0), so the curvature comes from the few it is not: on LeNet-5 512 images gave saliencies that deleted worse than magnitude, 4096 better.',
   },
-  learningRate: { ...ADAM_LEARNING_RATE, default: 5e-4, live: true },
-  batchSize: { kind: 'int', default: 64, min: 1, max: 1024, help: 'Examples per step.' },
-  evalEvery: {
-    kind: 'int',
-    default: 250,
-    min: 1,
-    max: 100_000,
-    help: 'Test accuracy every this many retraining steps (and after each deletion).',
-  },
+  ...RETRAIN_PARAMS,
 } as const;
 
 /** The weights OBD may delete: every conv and dense kernel. */
