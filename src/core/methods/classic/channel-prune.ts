@@ -7,12 +7,14 @@ import {
   layerIds,
   nodeById,
   pruneChannels,
+  recalibrateBatchNorm,
   type Graph,
   type GraphNode,
   type NodeId,
 } from '../../graph';
 import { graphToLayersJson } from '../../io';
-import { timeInference } from '../../metrics';
+import { inputOptions, timeInference } from '../../metrics';
+import { batches } from '../../data';
 import { InvalidInputError } from '../../runtime/errors';
 import { LAYER_RATIOS, parseLayerRatios } from '../compression-params';
 import { ADAM_LEARNING_RATE, type ParamValues } from '../params';
@@ -58,6 +60,9 @@ const params = {
     help: 'Batch size of the inference passes timed for the teacher and the pruned student, reported per image (batch 1 is timed too).',
   },
 } as const;
+
+/** Training images the pruned network's BatchNorm statistics are re-estimated on. */
+const BATCHNORM_EXAMPLES = 1024;
 
 /** A layer whose filters can go: the layer reading them loses the matching input channels. */
 export interface PrunableLayer {
@@ -230,7 +235,7 @@ export const channelPrune: MethodSpec<typeof params> = {
   title: 'Channel pruning (filter norms)',
   paper: 'Li, Kadav, Durdanovic, Samet & Graf 2017, arXiv:1608.08710',
   summary:
-    'Remove each layer’s lowest-norm filters from the network, with the next layer’s matching inputs and BatchNorm entries, until the FLOPs fall by the target; then retrain. The student is really smaller and faster.',
+    'Remove each layer’s lowest-norm filters from the network, with the next layer’s matching inputs and BatchNorm entries, until the FLOPs fall by the target; re-estimate BatchNorm statistics, then retrain. The student is really smaller and faster.',
   needs: { teacher: true, data: 'full' },
   defaultStudent: 'copy',
   defaultSteps: 1500,
@@ -295,6 +300,18 @@ export const channelPrune: MethodSpec<typeof params> = {
             return [n.id, filters, i < 0 ? filters : kept[i].length, n.flops, flopsAfter];
           }),
       };
+      if (pruned.nodes.some((n) => n.op === 'batchNorm')) {
+        // A BatchNorm after a layer that lost input channels keeps the statistics of the wider
+        // network (on BN-VGG/Fashion-MNIST at −50 % FLOPs: 10 % accuracy); re-estimated on
+        // training images it starts the retraining from 50 %.
+        const batch = batches(ctx.train, {
+          ...inputOptions(pruned, ctx.train),
+          batchSize: BATCHNORM_EXAMPLES,
+          rng: ctx.rng.fork('batchnorm'),
+        }).next().value!;
+        recalibrateBatchNorm(pruned, batch.x, p.batchSize);
+        tf.dispose([batch.x, batch.y]);
+      }
       const beforeRetrain = await testSubsetAccuracy(ctx, pruned);
       yield { kind: 'scalar', key: 'accuracy/test', step: 0, value: beforeRetrain };
       const last = yield* retrain({
