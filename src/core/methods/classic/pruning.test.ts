@@ -134,7 +134,7 @@ describe('channel pruning (Li et al. 2017)', () => {
       expect(m[k]).toBeGreaterThan(0);
     }
     expectNoLeak(student, before);
-  }, 60_000);
+  }, 120_000);
 });
 
 describe('Optimal Brain Damage (LeCun et al. 1989)', () => {
@@ -177,7 +177,7 @@ describe('Optimal Brain Damage (LeCun et al. 1989)', () => {
     // magnitude is the smaller; per layer (scope: layer) magnitude wins at 50–90 %.
     expect(obd).toBeLessThan(0.75 * mag);
     tf.dispose(held.flatMap((b) => [b.x, b.y]));
-  }, 60_000);
+  }, 120_000);
 
   it('the run deletes exactly the target share of kernel weights over its rounds, keeps them zero while retraining, and recovers', async () => {
     const { result, student, events, before } = await run(
@@ -202,7 +202,7 @@ describe('Optimal Brain Damage (LeCun et al. 1989)', () => {
     );
     expect(result.student.accuracy).toBeGreaterThan(0.97);
     expectNoLeak(student, before);
-  }, 60_000);
+  }, 120_000);
 });
 
 describe('sensitivity scan (Han et al. 2015)', () => {
@@ -241,7 +241,7 @@ describe('sensitivity scan (Han et al. 2015)', () => {
     }
     expect(result.student.accuracy).toBe(result.teacher.accuracy);
     expectNoLeak(student, before);
-  }, 60_000);
+  }, 120_000);
 
   it('in quantize mode scans 8 down to 2 bits per layer', async () => {
     const { result, student, events, before } = await run('sensitivity', { mode: 'quantize' }, 35);
@@ -253,5 +253,5 @@ describe('sensitivity scan (Han et al. 2015)', () => {
     for (const s of last.series)
       expect(s.y[0]).toBeGreaterThan(result.metrics!['accuracy/base'] - 0.005);
     expectNoLeak(student, before);
-  }, 60_000);
+  }, 120_000);
 });
