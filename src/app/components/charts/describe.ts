@@ -125,6 +125,7 @@ const LAYERS: Record<string, ChartText> = {
     caption:
       'The rank k each layer was cut to: a dense n×m layer becomes n→k→m, a d×d conv a d×1 conv to k channels and a 1×d conv; layers a cut would not shrink are left out.',
     y: 'rank k',
+  },
   'kept-filters': {
     title: 'Filters kept per layer',
     caption:
@@ -198,6 +199,7 @@ const CURVES: Record<string, (of: string) => CurveText> = {
       'Test-subset accuracy when only this layer is cut to the rank, before any fine-tuning: where a curve flattens, higher ranks buy nothing.',
     x: 'rank',
     y: 'accuracy',
+  }),
   sensitivity: () => ({
     title: 'How much each layer can lose',
     caption:
@@ -235,6 +237,7 @@ const TABLES: Record<string, ChartText> = {
     title: 'Rank sweep',
     caption:
       'For each factorised layer alone: the rank, the weights and multiply-accumulates of its two factor layers, and the network’s test-subset accuracy without fine-tuning.',
+  },
   'channel-prune': {
     title: 'The network before and after channel pruning',
     caption:

@@ -266,7 +266,7 @@ export const channelPrune: MethodSpec<typeof params> = {
     const { teacher, student } = ctx;
     // `layerRatios` is a 'text' parameter: its value is the string typed.
     const layerRatios = parseLayerRatios(
-      String(p.layerRatios),
+      p.layerRatios,
       prunableLayers(student).map((l) => l.producer),
     );
     const before = graphStats(student);
