@@ -1,12 +1,33 @@
 import * as tf from '@tensorflow/tfjs';
 import { forward, trainableVariables, type Graph, type NodeId } from '../graph';
 import { kdLoss } from './kd';
+import { accuracy } from '../metrics';
 import { ScheduledAdam } from './optim';
+import { ADAM_LEARNING_RATE } from './params';
 import { crossEntropy, trainLoop } from './train';
 import type { RunContext, RunEvent } from './types';
 
 /** Test examples the accuracy curve of a retraining phase is measured on (the final number uses all). */
 export const RETRAIN_TEST_EXAMPLES = 2000;
+
+/** Test accuracy on the examples retrain() charts, so every point of a classic method's curve compares. */
+export function curveAccuracy(ctx: RunContext, g: Graph): Promise<number> {
+  const n = Math.min(RETRAIN_TEST_EXAMPLES, ctx.test.count);
+  return accuracy(g, ctx.test, { indices: Int32Array.from({ length: n }, (_, i) => i) });
+}
+
+/** The retraining's parameters, shared by the classic methods (a method may change a default). */
+export const RETRAIN_PARAMS = {
+  learningRate: { ...ADAM_LEARNING_RATE, live: true, help: 'Adam step size of the retraining.' },
+  batchSize: { kind: 'int', default: 64, min: 1, max: 1024, help: 'Examples per retraining step.' },
+  evalEvery: {
+    kind: 'int',
+    default: 250,
+    min: 1,
+    max: 100_000,
+    help: 'Test accuracy every this many retraining steps (and right after each compression, and after the last step).',
+  },
+} as const;
 
 export interface RetrainOptions {
   ctx: RunContext;

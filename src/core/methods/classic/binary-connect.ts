@@ -2,8 +2,9 @@ import * as tf from '@tensorflow/tfjs';
 import { binarize, packBits, storedBytes } from '../../compress/quantizers';
 import { compressedSize } from '../../compress/size';
 import type { ParamValues } from '../params';
+import { RETRAIN_PARAMS } from '../retrain';
 import type { MethodSpec } from '../types';
-import { oneShot, QUANT_TRAIN_PARAMS, ShadowKernels } from './uniform-quant';
+import { oneShot, ShadowKernels } from './uniform-quant';
 
 const params = {
   binarization: {
@@ -25,7 +26,8 @@ const params = {
       '±mean|W| per layer (XNOR-Net style, not in the BinaryConnect paper), so a net without ' +
       'BatchNorm such as LeNet-5 keeps its activation scale.',
   },
-  ...QUANT_TRAIN_PARAMS,
+  ...RETRAIN_PARAMS,
+  learningRate: { ...RETRAIN_PARAMS.learningRate, default: 1e-3 },
 } as const;
 
 /**

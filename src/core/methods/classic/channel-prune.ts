@@ -18,23 +18,9 @@ import { batches, type Dataset } from '../../data';
 import type { Rng } from '../../runtime/rng';
 import { InvalidInputError } from '../../runtime/errors';
 import { LAYER_RATIOS, parseLayerRatios } from '../compression-params';
-import { ADAM_LEARNING_RATE, type ParamValues } from '../params';
-import { retrain } from '../retrain';
+import type { ParamValues } from '../params';
+import { curveAccuracy, RETRAIN_PARAMS, retrain } from '../retrain';
 import type { MethodSpec } from '../types';
-import { testSubsetAccuracy } from './sensitivity';
-
-/** The retraining's parameters, the same in every method here that prunes and retrains. */
-export const RETRAIN_PARAMS = {
-  learningRate: { ...ADAM_LEARNING_RATE, default: 5e-4, live: true },
-  batchSize: { kind: 'int', default: 64, min: 1, max: 1024, help: 'Examples per retraining step.' },
-  evalEvery: {
-    kind: 'int',
-    default: 250,
-    min: 1,
-    max: 100_000,
-    help: 'Test accuracy every this many retraining steps (and after each pruning, and after the last step).',
-  },
-} as const;
 
 const params = {
   criterion: {
@@ -53,6 +39,7 @@ const params = {
   },
   layerRatios: LAYER_RATIOS,
   ...RETRAIN_PARAMS,
+  learningRate: { ...RETRAIN_PARAMS.learningRate, default: 5e-4 },
   latencyBatch: {
     kind: 'int',
     default: 64,
@@ -274,7 +261,7 @@ export const channelPrune: MethodSpec<typeof params> = {
       kind: 'scalar',
       key: 'accuracy/test',
       step: 0,
-      value: await testSubsetAccuracy(ctx, student),
+      value: await curveAccuracy(ctx, student),
     };
     const {
       graph: pruned,
@@ -318,7 +305,7 @@ export const channelPrune: MethodSpec<typeof params> = {
           }),
       };
       recalibrateAfterPruning(pruned, ctx.train, ctx.rng.fork('batchnorm'));
-      const beforeRetrain = await testSubsetAccuracy(ctx, pruned);
+      const beforeRetrain = await curveAccuracy(ctx, pruned);
       yield { kind: 'scalar', key: 'accuracy/test', step: 0, value: beforeRetrain };
       const last = yield* retrain({
         ctx,

@@ -11,9 +11,9 @@ import { compressedSize } from '../../compress/size';
 import { trainableVariables } from '../../graph';
 import { InvalidInputError } from '../../runtime/errors';
 import type { ParamValues } from '../params';
-import { retrain } from '../retrain';
+import { RETRAIN_PARAMS, retrain } from '../retrain';
 import type { MethodSpec } from '../types';
-import { oneShot, QUANT_TRAIN_PARAMS } from './uniform-quant';
+import { oneShot } from './uniform-quant';
 
 const params = {
   wordLength: {
@@ -40,7 +40,8 @@ const params = {
       'stochastic: round up with probability (x − ⌊x⌋)/ε (unbiased). nearest: updates smaller ' +
       'than half the resolution ε = 2^−FL round back to the old value, so training stalls.',
   },
-  ...QUANT_TRAIN_PARAMS,
+  ...RETRAIN_PARAMS,
+  learningRate: { ...RETRAIN_PARAMS.learningRate, default: 1e-3 },
 } as const;
 
 /**

@@ -7,15 +7,9 @@ import { kmeans1d } from '../../compress/kmeans';
 import { trainableVariables, type Graph, type NodeId } from '../../graph';
 import type { Rng } from '../../runtime/rng';
 import { ADAM_LEARNING_RATE, type ParamValues } from '../params';
-import { retrain } from '../retrain';
+import { curveAccuracy, RETRAIN_PARAMS, retrain } from '../retrain';
 import type { MethodSpec, RunContext, RunEvent } from '../types';
-import {
-  curveAccuracy,
-  prunableLayers,
-  startAccuracy,
-  storageMetrics,
-  wholeRun,
-} from './magnitude-prune';
+import { prunableLayers, startAccuracy, storageMetrics, wholeRun } from './magnitude-prune';
 
 export const SHARE_PARAMS = {
   bits: {
@@ -197,14 +191,7 @@ export async function* shareAndFineTune(
 
 const params = {
   ...SHARE_PARAMS,
-  batchSize: { kind: 'int', default: 64, min: 1, max: 1024, help: 'Examples per step.' },
-  evalEvery: {
-    kind: 'int',
-    default: 250,
-    min: 1,
-    max: 100_000,
-    help: 'Test accuracy every this many steps (and before and right after the clustering).',
-  },
+  ...RETRAIN_PARAMS,
 } as const;
 
 export const kmeansShare: MethodSpec<typeof params> = {

@@ -6,8 +6,8 @@ import { graphToLayersJson } from '../../io';
 import { accuracy } from '../../metrics';
 import { InvalidInputError } from '../../runtime/errors';
 import { LAYER_RATIOS, parseLayerRatios } from '../compression-params';
-import { ADAM_LEARNING_RATE, type ParamValues } from '../params';
-import { retrain, RETRAIN_TEST_EXAMPLES } from '../retrain';
+import type { ParamValues } from '../params';
+import { curveAccuracy, RETRAIN_PARAMS, retrain } from '../retrain';
 import type { MethodSpec, RunContext, RunEvent } from '../types';
 
 export type Factorisable = GraphNodeOf<'dense'> | GraphNodeOf<'conv2d'>;
@@ -198,14 +198,8 @@ const params = {
     label: 'Fine-tune on',
     help: 'How the run’s steps fine-tune the factorised network: cross-entropy on the labels, or Hinton KD from the teacher (T = 4, α = 0.9).',
   },
-  learningRate: { ...ADAM_LEARNING_RATE, default: 1e-4, live: true },
-  batchSize: {
-    kind: 'int',
-    default: 64,
-    min: 1,
-    max: 1024,
-    help: 'Examples per fine-tuning step.',
-  },
+  ...RETRAIN_PARAMS,
+  learningRate: { ...RETRAIN_PARAMS.learningRate, default: 1e-4 },
   sweepExamples: {
     kind: 'int',
     default: 500,
@@ -219,13 +213,6 @@ const params = {
     min: 2,
     max: 20,
     help: 'Ranks per layer in the rank sweep (geometrically spaced from 1 to full rank, plus the chosen one).',
-  },
-  evalEvery: {
-    kind: 'int',
-    default: 250,
-    min: 1,
-    max: 100_000,
-    help: 'Test accuracy every this many fine-tuning steps.',
   },
 } as const;
 
@@ -253,11 +240,6 @@ export async function sizeMetrics(g: Graph): Promise<Record<string, number>> {
     'nonzero-params': (await compressedSize(g, [], 32)).nonZeroParams,
     'encoded-bytes': (await graphToLayersJson(g)).weightData.byteLength,
   };
-}
-
-/** Accuracy on the test examples retrain()'s curve uses, so the step-0 points match it. */
-export async function retrainSubsetAccuracy(ctx: RunContext, g: Graph): Promise<number> {
-  return accuracy(g, ctx.test, { indices: firstIndices(ctx.test.count, RETRAIN_TEST_EXAMPLES) });
 }
 
 /**
@@ -346,7 +328,7 @@ export const lowrankSvd: MethodSpec<typeof params> = {
       kind: 'scalar',
       key: 'accuracy/test',
       step: 0,
-      value: await retrainSubsetAccuracy(ctx, student),
+      value: await curveAccuracy(ctx, student),
     };
     // ParamValue types a 'text' param as number (params.ts lacks the case): it is a string.
     const ratios = parseLayerRatios(p.layerRatios, layerIds(student));
@@ -396,7 +378,7 @@ export const lowrankSvd: MethodSpec<typeof params> = {
       labels: factorised.map((l) => l.node.id),
       values: factorised.map((l) => chosen.get(l.node.id)!),
     };
-    const beforeRetrain = await retrainSubsetAccuracy(ctx, student);
+    const beforeRetrain = await curveAccuracy(ctx, student);
     yield { kind: 'scalar', key: 'accuracy/test', step: 0, value: beforeRetrain };
     if (ctx.steps > 0) {
       yield* retrain({

@@ -5,11 +5,10 @@ import * as tf from '@tensorflow/tfjs';
 import { topKMask } from '../../compress';
 import { encodeModel } from '../../compress/storage';
 import { isLayer, kernelGroups, type Graph, type NodeId } from '../../graph';
-import { accuracy } from '../../metrics';
 import { InvalidInputError } from '../../runtime/errors';
 import { LAYER_RATIOS, parseLayerRatios } from '../compression-params';
-import { ADAM_LEARNING_RATE, type ParamValues } from '../params';
-import { RETRAIN_TEST_EXAMPLES, retrain } from '../retrain';
+import type { ParamValues } from '../params';
+import { curveAccuracy, RETRAIN_PARAMS, retrain } from '../retrain';
 import type { MethodSpec, RunContext, RunEvent } from '../types';
 
 export const PRUNE_PARAMS = {
@@ -43,26 +42,14 @@ export const PRUNE_PARAMS = {
       'Prune → retrain rounds (iterative pruning beats one-shot); the sparsity rises along Zhu & ' +
       'Gupta’s cubic schedule s·(1 − (1 − r/R)³) to the target in the last round.',
   },
-  learningRate: {
-    ...ADAM_LEARNING_RATE,
-    default: 5e-4,
-    live: true,
-    help: 'Adam step size of the retraining.',
-  },
+  ...RETRAIN_PARAMS,
+  learningRate: { ...RETRAIN_PARAMS.learningRate, default: 5e-4 },
   weightDecay: {
     kind: 'number',
     default: 0,
     min: 0,
     max: 0.1,
     help: 'L2 weight decay during retraining (Han et al. prefer L2 to L1 when retraining).',
-  },
-  batchSize: { kind: 'int', default: 64, min: 1, max: 1024, help: 'Examples per step.' },
-  evalEvery: {
-    kind: 'int',
-    default: 250,
-    min: 1,
-    max: 100_000,
-    help: 'Test accuracy every this many steps (and right before and after every pruning).',
   },
 } as const;
 
@@ -80,12 +67,6 @@ export function prunableLayers(g: Graph): PrunableLayer[] {
     const { weight } = kernelGroups(g, n.id);
     return { id: n.id, weight, kernel: n.weights[weight] };
   });
-}
-
-/** Test accuracy on the examples retrain() charts, so every point of the curve is comparable. */
-export function curveAccuracy(ctx: RunContext, g: Graph): Promise<number> {
-  const n = Math.min(RETRAIN_TEST_EXAMPLES, ctx.test.count);
-  return accuracy(g, ctx.test, { indices: Int32Array.from({ length: n }, (_, i) => i) });
 }
 
 /**

@@ -13,10 +13,8 @@ import { layerIds, nodeById, type Graph, type NodeId } from '../../graph';
 import { inputOptions } from '../../metrics';
 import type { Rng } from '../../runtime/rng';
 import type { ParamValues } from '../params';
-import { retrain } from '../retrain';
+import { curveAccuracy, RETRAIN_PARAMS, retrain } from '../retrain';
 import type { MethodSpec } from '../types';
-import { RETRAIN_PARAMS } from './channel-prune';
-import { testSubsetAccuracy } from './sensitivity';
 
 const params = {
   sparsity: {
@@ -47,6 +45,7 @@ const params = {
     help: 'Training images the diagonal Hessian is averaged over each round. A trained network is confident on most of them (p(1 − p) ≈ 0), so the curvature comes from the few it is not: on LeNet-5 512 images gave saliencies that deleted worse than magnitude, 4096 better.',
   },
   ...RETRAIN_PARAMS,
+  learningRate: { ...RETRAIN_PARAMS.learningRate, default: 5e-4 },
 } as const;
 
 /** The weights OBD may delete: every conv and dense kernel. */
@@ -125,7 +124,7 @@ export const optimalBrainDamage: MethodSpec<typeof params> = {
       kind: 'scalar',
       key: 'accuracy/test',
       step: 0,
-      value: await testSubsetAccuracy(ctx, student),
+      value: await curveAccuracy(ctx, student),
     };
     let masks: Map<NodeId, Float32Array> | undefined;
     let maskTensors = new Map<string, tf.Tensor>();
@@ -160,7 +159,7 @@ export const optimalBrainDamage: MethodSpec<typeof params> = {
             return 1 - m.reduce((a, b) => a + b, 0) / m.length;
           }),
         };
-        beforeRetrain = await testSubsetAccuracy(ctx, student);
+        beforeRetrain = await curveAccuracy(ctx, student);
         yield { kind: 'scalar', key: 'accuracy/test', step: done, value: beforeRetrain };
         const steps = Math.floor((ctx.steps * round) / p.rounds) - done;
         const current = maskTensors;

@@ -1,16 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { quantizeSymmetric, topKMask } from '../../compress';
-import { layerIds, nodeById, type Graph } from '../../graph';
-import { accuracy } from '../../metrics';
+import { layerIds, nodeById } from '../../graph';
 import type { ParamValues } from '../params';
-import { RETRAIN_TEST_EXAMPLES } from '../retrain';
-import type { MethodSpec, RunContext } from '../types';
-
-/** Accuracy on the first RETRAIN_TEST_EXAMPLES test images: the subset every curve of the classic methods uses. */
-export async function testSubsetAccuracy(ctx: RunContext, g: Graph): Promise<number> {
-  const n = Math.min(RETRAIN_TEST_EXAMPLES, ctx.test.count);
-  return accuracy(g, ctx.test, { indices: Int32Array.from({ length: n }, (_, i) => i) });
-}
+import { curveAccuracy } from '../retrain';
+import type { MethodSpec } from '../types';
 
 const params = {
   mode: {
@@ -68,7 +61,7 @@ export const sensitivity: MethodSpec<typeof params> = {
     const grid = p.mode === 'prune' ? RATIOS : BITS;
     const layers = layerIds(student);
     const total = layers.length * grid.length;
-    const base = await testSubsetAccuracy(ctx, student);
+    const base = await curveAccuracy(ctx, student);
     yield { kind: 'scalar', key: 'accuracy/test', step: 0, value: base };
     const curves: { name: string; x: number[]; y: number[] }[] = [];
     const suggested: (number | undefined)[] = [];
@@ -84,7 +77,7 @@ export const sensitivity: MethodSpec<typeof params> = {
           const w = await damaged(original, p.mode, x);
           weight.assign(w);
           w.dispose();
-          acc.push(await testSubsetAccuracy(ctx, student));
+          acc.push(await curveAccuracy(ctx, student));
           yield { kind: 'progress', step: ++step, total, phase: `scan ${id}` };
         }
       } finally {

@@ -11,10 +11,10 @@ import {
   type GraphNodeOf,
 } from '../../graph';
 import { InvalidInputError } from '../../runtime/errors';
-import { ADAM_LEARNING_RATE, type ParamValues } from '../params';
-import { retrain } from '../retrain';
+import type { ParamValues } from '../params';
+import { curveAccuracy, RETRAIN_PARAMS, retrain } from '../retrain';
 import type { MethodSpec } from '../types';
-import { replaceInPlace, retrainSubsetAccuracy, sizeMetrics, weightOf } from './lowrank-svd';
+import { replaceInPlace, sizeMetrics, weightOf } from './lowrank-svd';
 
 /**
  * The least-squares block-circulant kernel [⌈n/b⌉, ⌈m/b⌉, b] of a dense kernel W [n, m]: block
@@ -174,15 +174,8 @@ const params = {
     max: 1,
     help: 'Weight of the soft (teacher) term; 1 − alpha weighs the labels’ cross-entropy.',
   },
-  learningRate: { ...ADAM_LEARNING_RATE, live: true },
-  batchSize: { kind: 'int', default: 64, min: 1, max: 1024, help: 'Examples per step.' },
-  evalEvery: {
-    kind: 'int',
-    default: 250,
-    min: 1,
-    max: 100_000,
-    help: 'Test accuracy every this many steps.',
-  },
+  ...RETRAIN_PARAMS,
+  learningRate: { ...RETRAIN_PARAMS.learningRate, default: 1e-3 },
 } as const;
 
 /**
@@ -253,7 +246,7 @@ export const structured: MethodSpec<typeof params> = {
       kind: 'scalar',
       key: 'accuracy/test',
       step: 0,
-      value: await retrainSubsetAccuracy(ctx, student),
+      value: await curveAccuracy(ctx, student),
     };
     const before = graphStats(student);
     const { replaced, kept } = structuredStudent(
@@ -275,7 +268,7 @@ export const structured: MethodSpec<typeof params> = {
       level: 'info',
       message: `structured: replaced ${replaced.join(', ')}${kept.length ? `; kept ${kept.join(', ')} (no smaller)` : ''}; params ${before.params} → ${after.params}, FLOPs ${before.flops} → ${after.flops}`,
     };
-    const beforeRetrain = await retrainSubsetAccuracy(ctx, student);
+    const beforeRetrain = await curveAccuracy(ctx, student);
     yield { kind: 'scalar', key: 'accuracy/test', step: 0, value: beforeRetrain };
     yield* retrain({
       ctx,

@@ -10,23 +10,9 @@ import {
 } from '../../compress/quantizers';
 import { compressedSize } from '../../compress/size';
 import { trainableVariables, type Graph, type NodeId } from '../../graph';
-import { accuracy } from '../../metrics';
-import { ADAM_LEARNING_RATE, type ParamValues } from '../params';
-import { RETRAIN_TEST_EXAMPLES, retrain } from '../retrain';
+import type { ParamValues } from '../params';
+import { curveAccuracy, RETRAIN_PARAMS, retrain } from '../retrain';
 import type { MethodSpec, RunContext, RunEvent } from '../types';
-
-/** The fine-tune parameters of the quantization methods (retrain's Adam on the training labels). */
-export const QUANT_TRAIN_PARAMS = {
-  learningRate: { ...ADAM_LEARNING_RATE, live: true },
-  batchSize: { kind: 'int', default: 64, min: 1, max: 1024, help: 'Examples per step.' },
-  evalEvery: {
-    kind: 'int',
-    default: 250,
-    min: 1,
-    max: 100_000,
-    help: 'Test accuracy of the quantized network every this many steps (and before the first, and after the last).',
-  },
-} as const;
 
 const params = {
   bits: {
@@ -54,15 +40,9 @@ const params = {
       'is unused). qat: fine-tune with the quantizer in the forward pass and the straight-through ' +
       'gradient on float shadow weights, then store their quantization.',
   },
-  ...QUANT_TRAIN_PARAMS,
-  learningRate: { ...QUANT_TRAIN_PARAMS.learningRate, default: 1e-4 },
+  ...RETRAIN_PARAMS,
+  learningRate: { ...RETRAIN_PARAMS.learningRate, default: 1e-4 },
 } as const;
-
-/** Test accuracy on the subset the retraining curves use, as an `accuracy/test` event's value. */
-export async function subsetAccuracy(ctx: RunContext, g: Graph): Promise<number> {
-  const n = Math.min(RETRAIN_TEST_EXAMPLES, ctx.test.count);
-  return accuracy(g, ctx.test, { indices: Int32Array.from({ length: n }, (_, i) => i) });
-}
 
 /**
  * The one-shot compression of a copy of the teacher, charted: test accuracy before it and right
@@ -72,10 +52,10 @@ export async function* oneShot(
   ctx: RunContext,
   compress: () => void,
 ): AsyncGenerator<RunEvent, number> {
-  const before = await subsetAccuracy(ctx, ctx.student);
+  const before = await curveAccuracy(ctx, ctx.student);
   yield { kind: 'scalar', key: 'accuracy/test', step: 0, value: before };
   compress();
-  const after = await subsetAccuracy(ctx, ctx.student);
+  const after = await curveAccuracy(ctx, ctx.student);
   yield { kind: 'scalar', key: 'accuracy/test', step: 0, value: after };
   return after;
 }
@@ -126,7 +106,7 @@ export class ShadowKernels {
    */
   retrain(
     ctx: RunContext,
-    p: ParamValues<typeof QUANT_TRAIN_PARAMS>,
+    p: ParamValues<typeof RETRAIN_PARAMS>,
     phase: string,
     quantize: (w: tf.Tensor) => tf.Tensor,
     store: (w: tf.Tensor) => tf.Tensor,
