@@ -1,7 +1,8 @@
 import { Legend, Line, LineChart, ReferenceLine, Tooltip, XAxis, YAxis } from 'recharts';
-import { formatNumber } from '../../format';
+import { formatNumber, formatPercent } from '../../format';
 import type { CurveEvent } from '../../state/runs';
 import {
+  accuracyYAxis,
   numberXAxis,
   TITLED_MARGIN,
   TITLED_X_AXIS_HEIGHT,
@@ -29,6 +30,7 @@ export const CurveChart = staggered(function CurveChart({
   children?: React.ReactNode;
 }) {
   const text = describeCurves(title);
+  const formatY = text.percent ? formatPercent : formatNumber;
   const xs = event.series.flatMap((s) => s.x);
   const ys = event.series.flatMap((s) => s.y);
   return (
@@ -44,7 +46,7 @@ export const CurveChart = staggered(function CurveChart({
       table={() => ({
         columns: ['curve', event.xLabel, event.yLabel],
         rows: event.series.flatMap((c) =>
-          c.x.map((x, i) => [c.name, formatNumber(x), formatNumber(c.y[i])]),
+          c.x.map((x, i) => [c.name, formatNumber(x), formatY(c.y[i])]),
         ),
       })}
     >
@@ -55,18 +57,20 @@ export const CurveChart = staggered(function CurveChart({
           label={xAxisTitle(event.xLabel)}
         />
         <YAxis
-          {...valueYAxis(
-            Math.min(...ys),
-            Math.max(...ys),
-            formatNumber,
-            // Rates are fractions: no tick above 1.
-            text.chance ? 1 : undefined,
-          )}
+          {...(text.percent
+            ? accuracyYAxis(Math.min(...ys), Math.max(...ys))
+            : valueYAxis(
+                Math.min(...ys),
+                Math.max(...ys),
+                formatNumber,
+                // Rates are fractions: no tick above 1.
+                text.chance ? 1 : undefined,
+              ))}
           label={yAxisTitle(event.yLabel)}
         />
         <Tooltip
           isAnimationActive={false}
-          formatter={(v) => formatNumber(Number(v))}
+          formatter={(v) => formatY(Number(v))}
           labelFormatter={(v) => `${event.xLabel} ${formatNumber(Number(v))}`}
         />
         <Legend />

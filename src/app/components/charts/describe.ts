@@ -176,6 +176,8 @@ const EMBEDDINGS: Record<string, ChartText> = {
 /** Curves on shared axes; `chance` draws the diagonal a guessing detector would follow. */
 export interface CurveText extends ChartText {
   chance?: boolean;
+  /** The y values are accuracies (fractions): ticks, tooltips and the data table read as %. */
+  percent?: boolean;
 }
 
 /** By the key's first segment; the rest names what the curves are of ('roc/fgsm'). */
@@ -199,11 +201,13 @@ const CURVES: Record<string, (of: string) => CurveText> = {
       'Test-subset accuracy when only this layer is cut to the rank, before any fine-tuning: where a curve flattens, higher ranks buy nothing.',
     x: 'rank',
     y: 'accuracy',
+    percent: true,
   }),
   sensitivity: () => ({
     title: 'How much each layer can lose',
     caption:
       'Test accuracy when only this layer is pruned (its smallest weights removed) or quantized, without retraining, one line per layer: a flat line is a layer that tolerates it. The suggested per-layer ratio is the last point within the allowed drop.',
+    percent: true,
   }),
 };
 

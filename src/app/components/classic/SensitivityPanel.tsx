@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import { formatNumber } from '../../format';
+import { formatPercent } from '../../format';
 import { useWorkbench } from '../../state/context';
 import type { CurveEvent, RunRecord } from '../../state/runs';
 import { CurveChart } from '../charts/CurveChart';
@@ -61,7 +61,7 @@ export function SensitivityPanel({
               <option value="">the method’s ratio</option>
               {s.x.map((x, i) => (
                 <option key={x} value={String(x)}>
-                  {formatNumber(x)} → {formatNumber(s.y[i])}
+                  {formatPercent(x)} removed → {formatPercent(s.y[i])} accuracy
                 </option>
               ))}
             </select>

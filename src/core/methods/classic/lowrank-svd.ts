@@ -295,7 +295,7 @@ async function* rankSweep(
     key: 'rank-accuracy',
     step: 0,
     xLabel: 'rank',
-    yLabel: 'test accuracy (no fine-tuning)',
+    yLabel: 'test accuracy (%, no fine-tuning)',
     series,
   };
 }

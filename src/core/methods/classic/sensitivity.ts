@@ -98,7 +98,7 @@ export const sensitivity: MethodSpec<typeof params> = {
           p.mode === 'prune'
             ? 'fraction of the layer’s weights removed'
             : 'bits per weight of the layer',
-        yLabel: 'test accuracy (fraction)',
+        yLabel: 'test accuracy (%)',
         series: [...curves],
       };
     }
