@@ -53,4 +53,10 @@ test('a factorised run offers a rank slider; the model summary shows the real si
   const size = page.getByTestId('size-table');
   await expect(size).toContainText('exported file, gzipped');
   await expect(size.getByRole('row', { name: /^parameters/ })).toContainText('61.7k');
+  // Latency joins the table once measured, teacher beside student.
+  await page.getByTestId('model-summary').getByRole('button', { name: 'Measure latency' }).click();
+  await expect(size).toContainText('inference, batch 1 (ms, wasm)', { timeout: 60_000 });
+  await page.getByTestId('model-summary').screenshot({
+    path: test.info().outputPath('model-summary.png'),
+  });
 });

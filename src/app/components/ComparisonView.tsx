@@ -364,7 +364,7 @@ function GroupedLayersChart({
  * Times the compared runs' students (and teachers) on the run form's backend; switching the
  * backend there and measuring again puts a second backend's columns beside the first.
  */
-function MeasureLatency({ runs, rows }: { runs: RunRecord[]; rows: ComparisonRow[] }) {
+export function MeasureLatency({ runs, rows }: { runs: RunRecord[]; rows: ComparisonRow[] }) {
   const measureLatency = useWorkbench((s) => s.measureLatency);
   const backend = useWorkbench((s) => s.config?.backend);
   // Any run holding the worker, compared or not: it would share the CPU (or GPU) with the timing.

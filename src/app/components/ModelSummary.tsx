@@ -1,7 +1,8 @@
 import { memo, useState } from 'react';
 import type { ModelSize } from '../../core/io/size';
-import type { ModelStats } from '../../worker/protocol';
-import { formatBytes, formatCount } from '../format';
+import type { BackendName, ModelStats } from '../../worker/protocol';
+import type { LatencyByBackend } from '../state/runs';
+import { formatBytes, formatCount, formatNumber } from '../format';
 
 /** One network layer by layer: the model summary's halves, and an uploaded teacher's view. */
 export function ModelTable({
@@ -98,7 +99,32 @@ const SIZE_ROWS = [
  * What the two networks really cost: zeros left by pruning cost as much as any weight until the
  * file stores them otherwise, so the dense, exported and gzipped sizes stand side by side.
  */
-function SizeTable({ teacher, student }: { teacher: ModelSize; student: ModelSize }) {
+function SizeTable({
+  teacher,
+  student,
+  encodedBytes,
+  latency,
+}: {
+  teacher: ModelSize;
+  student: ModelSize;
+  encodedBytes?: number;
+  latency?: { teacher: LatencyByBackend; student: LatencyByBackend };
+}) {
+  const backends = (Object.keys(latency?.student ?? {}) as BackendName[]).filter(
+    (b) => latency?.teacher[b],
+  );
+  const latencyRows = backends.flatMap((b) => {
+    const [t, s] = [latency!.teacher[b]!, latency!.student[b]!];
+    return [
+      { key: `${b}-1`, title: `inference, batch 1 (ms, ${b})`, t: t.batch1Ms, s: s.batch1Ms },
+      {
+        key: `${b}-64`,
+        title: `inference per image at batch 64 (ms, ${b})`,
+        t: t.perImageMs,
+        s: s.perImageMs,
+      },
+    ];
+  });
   return (
     <div className="table-scroll" tabIndex={0}>
       <table data-testid="size-table">
@@ -130,6 +156,22 @@ function SizeTable({ teacher, student }: { teacher: ModelSize; student: ModelSiz
               <td className="num">{ratio(teacher[key], student[key])}</td>
             </tr>
           ))}
+          {encodedBytes !== undefined && (
+            <tr>
+              <th scope="row">the method’s own encoding</th>
+              <td className="num">–</td>
+              <td className="num">{formatBytes(encodedBytes)}</td>
+              <td className="num">{ratio(teacher.denseBytes, encodedBytes)}</td>
+            </tr>
+          )}
+          {latencyRows.map(({ key, title, t, s }) => (
+            <tr key={key}>
+              <th scope="row">{title}</th>
+              <td className="num">{formatNumber(t)}</td>
+              <td className="num">{formatNumber(s)}</td>
+              <td className="num">{ratio(t, s)}</td>
+            </tr>
+          ))}
         </tbody>
       </table>
     </div>
@@ -140,9 +182,18 @@ function SizeTable({ teacher, student }: { teacher: ModelSize; student: ModelSiz
 export const ModelSummary = memo(function ModelSummary({
   teacher,
   student,
+  encodedBytes,
+  latency,
+  children,
 }: {
   teacher: ModelStats;
   student: ModelStats;
+  /** The method's own storage format's bytes (`encoded-bytes`), where it has one. */
+  encodedBytes?: number;
+  /** Measured inference latency of both, per backend. */
+  latency?: { teacher: LatencyByBackend; student: LatencyByBackend };
+  /** Under the size table: the control that measures latency. */
+  children?: React.ReactNode;
 }) {
   const [allNodes, setAllNodes] = useState(false);
   return (
@@ -157,7 +208,15 @@ export const ModelSummary = memo(function ModelSummary({
         bytes ({formatBytes(teacher.bytes)} → {formatBytes(student.bytes)}) · params{' '}
         {ratio(teacher.params, student.params)} · FLOPs {ratio(teacher.flops, student.flops)}
       </p>
-      {teacher.size && student.size && <SizeTable teacher={teacher.size} student={student.size} />}
+      {teacher.size && student.size && (
+        <SizeTable
+          teacher={teacher.size}
+          student={student.size}
+          encodedBytes={encodedBytes}
+          latency={latency}
+        />
+      )}
+      {children}
       <div className="model-tables">
         <ModelTable role="Teacher" stats={teacher} allNodes={allNodes} />
         <ModelTable role="Student" stats={student} allNodes={allNodes} />

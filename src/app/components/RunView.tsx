@@ -14,6 +14,8 @@ import { LayersChart } from './charts/LayersChart';
 import { groupScalars, ScalarChart } from './charts/ScalarChart';
 import { TableView } from './charts/TableView';
 import { LiveParams } from './LiveParams';
+import { comparisonRows } from '../state/compare';
+import { MeasureLatency } from './ComparisonView';
 import { ModelSummary } from './ModelSummary';
 import { Cards } from './Cards';
 import { RankExplorer } from './classic/RankExplorer';
@@ -108,6 +110,22 @@ const METRIC_FORMATS: Record<MetricText['format'], (v: number) => string> = {
 /** A run on uploaded images without their labels as the test set measures agreement, not accuracy. */
 const measuresAgreement = (run: RunRecord) => !!run.config.shots && !run.config.shotsAsTest;
 
+/**
+ * How much smaller the student really is: the teacher's float32 bytes over the method's own
+ * encoding where it has one, else over the gzipped exported file (zeros cost nothing there only
+ * once compressed); runs saved before sizes were measured have the float32 ratio alone.
+ */
+function realCompression(r: NonNullable<RunRecord['result']>): [string, string] {
+  const encoded = r.metrics['encoded-bytes'];
+  const [what, bytes] =
+    encoded !== undefined
+      ? ['encoded', encoded]
+      : r.student.gzipBytes !== undefined
+        ? ['gzipped file', r.student.gzipBytes]
+        : ['float32', r.student.bytes];
+  return [`compression (float32 → ${what})`, `${(r.teacher.bytes / bytes).toFixed(2)}×`];
+}
+
 function ResultCards({ run }: { run: RunRecord }) {
   const r = run.result;
   if (!r) return null;
@@ -117,9 +135,15 @@ function ResultCards({ run }: { run: RunRecord }) {
     ...(measuresAgreement(run)
       ? []
       : [['teacher accuracy', formatPercent(r.teacher.accuracy)] as [string, string]]),
-    ['compression', `${r.compressionRatio.toFixed(2)}×`],
+    realCompression(r),
     ['student params', formatCount(r.student.params)],
-    ['student size', formatBytes(r.student.bytes)],
+    ['student size, float32', formatBytes(r.student.bytes)],
+    ...(r.student.exportBytes === undefined || r.student.gzipBytes === undefined
+      ? []
+      : [
+          ['exported file', formatBytes(r.student.exportBytes)] as [string, string],
+          ['exported file, gzipped', formatBytes(r.student.gzipBytes)] as [string, string],
+        ]),
     ['wall time', formatDuration(r.wallTimeMs)],
     ...(r.resumedFrom !== undefined
       ? [['resumed from', `step ${r.resumedFrom}`] as [string, string]]
@@ -391,7 +415,20 @@ export function RunView() {
       )}
       <ResultCards run={run} />
       <Charts run={run} />
-      {run.models && <ModelSummary teacher={run.models.teacher} student={run.models.student} />}
+      {run.models && (
+        <ModelSummary
+          teacher={run.models.teacher}
+          student={run.models.student}
+          encodedBytes={run.result?.metrics['encoded-bytes']}
+          latency={
+            run.latency && run.teacherLatency
+              ? { teacher: run.teacherLatency, student: run.latency }
+              : undefined
+          }
+        >
+          {run.result && <MeasureLatency runs={[run]} rows={comparisonRows([run])} />}
+        </ModelSummary>
+      )}
       {run.logs.length > 0 && (
         <details className="panel">
           <summary>Log ({run.logs.length})</summary>

@@ -95,6 +95,8 @@ export async function* retrain(
       stepOffset: o.stepOffset,
       total: o.total,
       phase: o.phase,
+      // One loss chart for all of a classic method's stages; the phases mark where each begins.
+      plainLossKeys: true,
       masks: o.masks,
       weightDecay: o.weightDecay,
       beforeStep: (step) => {

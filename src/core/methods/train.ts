@@ -50,6 +50,8 @@ export interface TrainLoopOptions {
   total?: number;
   /** The progress phase's name; also prefixes the loss keys (`<phase>/loss`) when given. */
   phase?: string;
+  /** Keep the loss keys plain (`loss`) under a phase: one loss chart across a run's stages. */
+  plainLossKeys?: boolean;
 }
 
 /** Mean cross-entropy of `logits` against integer class `labels`. */
@@ -99,7 +101,7 @@ export async function* trainLoop(
   const evalEvery = o.evalEvery ?? 250;
   const offset = o.stepOffset ?? 0;
   const total = o.total ?? offset + o.steps;
-  const prefix = o.phase ? `${o.phase}/` : '';
+  const prefix = o.phase && !o.plainLossKeys ? `${o.phase}/` : '';
   const shuffle = o.rng.fork('batches');
   const last: Record<string, number> = {};
   const evaluate = async function* (step: number): AsyncGenerator<RunEvent> {

@@ -298,7 +298,7 @@ describe('circulant and depthwise-separable layers', () => {
     );
     const loss = events.filter(
       (e): e is Extract<RunEvent, { kind: 'scalar' }> =>
-        e.kind === 'scalar' && e.key === 'distill/loss',
+        e.kind === 'scalar' && e.key === 'loss',
     );
     expect(loss.length).toBeGreaterThan(1);
     expect(loss.at(-1)!.value).toBeLessThan(loss[0].value * 0.7);

@@ -93,7 +93,7 @@ describe('uniform-quant', () => {
       expect(levels(k.filter((_, i) => i % channels === c))).toBeLessThanOrEqual(8);
     }
     expect(levels(k)).toBeGreaterThan(8); // per channel, not one grid
-    expect(r.events.some((e) => e.kind === 'scalar' && e.key === 'qat/loss')).toBe(true);
+    expect(r.events.some((e) => e.kind === 'scalar' && e.key === 'loss')).toBe(true);
     expect(r.result.metrics['encoded-bytes']).toBeLessThan((4 * r.params) / 8);
     // The fine-tune recovers from the one-shot 3-bit drop.
     expect(r.accuracies.at(-1)!.value).toBeGreaterThan(r.result.metrics['accuracy/before-retrain']);
