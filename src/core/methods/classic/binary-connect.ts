@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { binarize, packBits, storedBytes } from '../../compress/quantizers';
-import { compressedSize } from '../../compress/size';
+import { nonZeroParams } from '../../graph';
 import type { ParamValues } from '../params';
 import { RETRAIN_PARAMS } from '../retrain';
 import type { MethodSpec } from '../types';
@@ -76,13 +76,13 @@ export const binaryConnect: MethodSpec<typeof params> = {
         labels: shadows.kernels.map((k) => k.id),
         values: shadows.kernels.map(() => 1),
       };
-      const { nonZeroParams } = await compressedSize(student, [], 1);
+      const nonZero = await nonZeroParams(student);
       return {
         student,
         metrics: {
           bits: 1,
           'encoded-bytes': storedBytes(student, encoded),
-          'nonzero-params': nonZeroParams,
+          'nonzero-params': nonZero,
           'accuracy/before-retrain': beforeRetrain,
         },
       };

@@ -1,11 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
-import { compressedSize, keptChannels } from '../../compress';
+import { keptChannels } from '../../compress';
 import {
   channelProducer,
   disposeGraph,
   graphStats,
   layerIds,
   nodeById,
+  nonZeroParams,
   pruneChannels,
   recalibrateBatchNorm,
   type Graph,
@@ -321,7 +322,7 @@ export const channelPrune: MethodSpec<typeof params> = {
       yield { kind: 'progress', step: ctx.steps, total: ctx.steps, phase: 'latency' };
       const [teacherMs, studentMs] = await perImageLatency(teacher, pruned, p.latencyBatch);
       const [teacherOneMs, studentOneMs] = await perImageLatency(teacher, pruned, 1);
-      const { nonZeroParams } = await compressedSize(pruned, [], 32);
+      const nonZero = await nonZeroParams(pruned);
       const { weightData } = await graphToLayersJson(pruned);
       returned = true;
       return {
@@ -334,7 +335,7 @@ export const channelPrune: MethodSpec<typeof params> = {
           'flops/before': before.flops,
           'flops/after': after.flops,
           'flops-reduction': 1 - after.flops / before.flops,
-          'nonzero-params': nonZeroParams,
+          'nonzero-params': nonZero,
           // The exported weight shard of the pruned network (float32, nothing left to mask).
           'encoded-bytes': weightData.byteLength,
           'latency-ms/teacher': teacherMs,

@@ -7,8 +7,7 @@ import {
   type FixedPointFormat,
   type Rounding,
 } from '../../compress/quantizers';
-import { compressedSize } from '../../compress/size';
-import { trainableVariables } from '../../graph';
+import { nonZeroParams, trainableVariables } from '../../graph';
 import { InvalidInputError } from '../../runtime/errors';
 import type { ParamValues } from '../params';
 import { RETRAIN_PARAMS, retrain } from '../retrain';
@@ -112,13 +111,13 @@ export const fixedPoint: MethodSpec<typeof params> = {
       );
       encoded.set(v, packBits(codes, p.wordLength).byteLength);
     }
-    const { nonZeroParams } = await compressedSize(student, [], p.wordLength);
+    const nonZero = await nonZeroParams(student);
     return {
       student,
       metrics: {
         bits: p.wordLength,
         'encoded-bytes': storedBytes(student, encoded),
-        'nonzero-params': nonZeroParams,
+        'nonzero-params': nonZero,
         'accuracy/before-retrain': beforeRetrain,
       },
     };

@@ -1,8 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import { compressedSize } from '../../compress/size';
 import { rankForEnergy, svd, type Svd } from '../../compress/svd';
 import { graphStats, layerIds, type Graph, type GraphNode, type GraphNodeOf } from '../../graph';
-import { graphToLayersJson } from '../../io';
+import { modelSize } from '../../io';
 import { accuracy } from '../../metrics';
 import { InvalidInputError } from '../../runtime/errors';
 import { LAYER_RATIOS, parseLayerRatios } from '../compression-params';
@@ -229,16 +228,16 @@ const firstIndices = (count: number, n: number) =>
   Int32Array.from({ length: Math.min(count, n) }, (_, i) => i);
 
 /**
- * What the compressed network costs: params and FLOPs (graphStats), the weights that are not
- * zero, and the real byte length of its exported TF.js weight shard.
+ * What the compressed network costs (modelSize): params, FLOPs, the weights that are not zero,
+ * and the real byte length of its exported TF.js weight file as its encoding.
  */
 export async function sizeMetrics(g: Graph): Promise<Record<string, number>> {
-  const stats = graphStats(g);
+  const size = await modelSize(g);
   return {
-    params: stats.params,
-    flops: stats.flops,
-    'nonzero-params': (await compressedSize(g, [], 32)).nonZeroParams,
-    'encoded-bytes': (await graphToLayersJson(g)).weightData.byteLength,
+    params: size.params,
+    flops: size.flops,
+    'nonzero-params': size.nonZeroParams,
+    'encoded-bytes': size.exportBytes,
   };
 }
 

@@ -297,8 +297,7 @@ describe('circulant and depthwise-separable layers', () => {
       (e) => events.push(e),
     );
     const loss = events.filter(
-      (e): e is Extract<RunEvent, { kind: 'scalar' }> =>
-        e.kind === 'scalar' && e.key === 'loss',
+      (e): e is Extract<RunEvent, { kind: 'scalar' }> => e.kind === 'scalar' && e.key === 'loss',
     );
     expect(loss.length).toBeGreaterThan(1);
     expect(loss.at(-1)!.value).toBeLessThan(loss[0].value * 0.7);

@@ -1,5 +1,4 @@
 import * as tf from '@tensorflow/tfjs';
-import { compressedSize } from '../../compress';
 import {
   deletionMasks,
   disposeDiagonal,
@@ -9,7 +8,7 @@ import {
   type ObdBatch,
 } from '../../compress/obd';
 import { batches, type Dataset } from '../../data';
-import { layerIds, nodeById, type Graph, type NodeId } from '../../graph';
+import { layerIds, nodeById, nonZeroParams, type Graph, type NodeId } from '../../graph';
 import { inputOptions } from '../../metrics';
 import type { Rng } from '../../runtime/rng';
 import type { ParamValues } from '../params';
@@ -180,12 +179,12 @@ export const optimalBrainDamage: MethodSpec<typeof params> = {
     } finally {
       tf.dispose([...maskTensors.values()]);
     }
-    const { nonZeroParams } = await compressedSize(student, [], 32);
+    const nonZero = await nonZeroParams(student);
     const kernels = layers.reduce((s, id) => s + kernelOf(student, id).size, 0);
     return {
       student,
       metrics: {
-        'nonzero-params': nonZeroParams,
+        'nonzero-params': nonZero,
         'kernel-sparsity':
           1 - [...masks!.values()].reduce((s, m) => s + m.reduce((a, b) => a + b, 0), 0) / kernels,
         'accuracy/before-retrain': beforeRetrain,

@@ -8,8 +8,7 @@ import {
   straightThrough,
   type Granularity,
 } from '../../compress/quantizers';
-import { compressedSize } from '../../compress/size';
-import { trainableVariables, type Graph, type NodeId } from '../../graph';
+import { nonZeroParams, trainableVariables, type Graph, type NodeId } from '../../graph';
 import type { ParamValues } from '../params';
 import { curveAccuracy, RETRAIN_PARAMS, retrain } from '../retrain';
 import type { MethodSpec, RunContext, RunEvent } from '../types';
@@ -204,10 +203,10 @@ async function* writeCodes(
     labels: shadows.kernels.map((k) => k.id),
     values: shadows.kernels.map(() => bits),
   };
-  const { nonZeroParams } = await compressedSize(student, [], bits);
+  const nonZero = await nonZeroParams(student);
   return {
     bits,
     'encoded-bytes': storedBytes(student, encoded),
-    'nonzero-params': nonZeroParams,
+    'nonzero-params': nonZero,
   };
 }
