@@ -157,14 +157,19 @@ export function meanStd(values: number[]): { mean: number; std: number } {
   return { mean, std: Math.sqrt(variance) };
 }
 
-/** Mean ± std of student test accuracy per (method, K, grid cell): the paper's Table 1 shape. */
-export function summarizeSweep(runs: readonly SweepRun[]): SweepRow[] {
+/** The runs of each (method, K, grid cell), the seeds of one table row, in first-seen order. */
+function cellGroups(runs: readonly SweepRun[]): SweepRun[][] {
   const groups = new Map<string, SweepRun[]>();
   for (const run of runs) {
     const key = `${run.cell.method}|${run.cell.shotsPerClass}|${gridKey(run.cell.grid)}`;
     groups.set(key, [...(groups.get(key) ?? []), run]);
   }
-  return [...groups.values()].map((group) => {
+  return [...groups.values()];
+}
+
+/** Mean ± std of student test accuracy per (method, K, grid cell): the paper's Table 1 shape. */
+export function summarizeSweep(runs: readonly SweepRun[]): SweepRow[] {
+  return cellGroups(runs).map((group) => {
     const { cell } = group[0];
     return {
       method: cell.method,
@@ -491,12 +496,7 @@ export interface SizeRow {
 
 /** Means over a group's runs of what each student costs; sizes are the same for every seed. */
 export function sizeRows(runs: readonly SweepRun[]): SizeRow[] {
-  const groups = new Map<string, SweepRun[]>();
-  for (const run of runs) {
-    const key = `${run.cell.method}|${run.cell.shotsPerClass}|${gridKey(run.cell.grid)}`;
-    groups.set(key, [...(groups.get(key) ?? []), run]);
-  }
-  return [...groups.values()].map((group) => {
+  return cellGroups(runs).map((group) => {
     const { cell } = group[0];
     const mean = (f: (r: SweepRun) => number | undefined) => {
       const values = group.map(f).filter((v): v is number => v !== undefined);
