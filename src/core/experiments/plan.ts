@@ -490,8 +490,8 @@ export interface SizeRow {
   encodedBytes?: number;
   /** Teacher float32 bytes over the smallest real size of the student (encoded, else gzipped). */
   ratio: number;
-  /** Teacher over student inference time, where the method measured it (`speedup`). */
-  speedup?: number;
+  /** Teacher over student inference time over seeds, where the method measured it (`speedup`). */
+  speedup?: { mean: number; std: number };
 }
 
 /** Means over a group's runs of what each student costs; sizes are the same for every seed. */
@@ -521,7 +521,9 @@ export function sizeRows(runs: readonly SweepRun[]): SizeRow[] {
       gzipBytes,
       encodedBytes,
       ratio: group[0].result.teacher.bytes / smallest,
-      speedup: mean((r) => r.result.metrics.speedup),
+      speedup: group.every((r) => r.result.metrics.speedup !== undefined)
+        ? meanStd(group.map((r) => r.result.metrics.speedup))
+        : undefined,
     };
   });
 }
@@ -565,7 +567,9 @@ export function sizeMarkdown(rows: readonly SizeRow[]): string[] {
         num(r.gzipBytes),
         num(r.encodedBytes),
         `${r.ratio.toFixed(1)}×`,
-        r.speedup === undefined ? '–' : `${r.speedup.toFixed(2)}×`,
+        r.speedup === undefined
+          ? '–'
+          : `${r.speedup.mean.toFixed(2)}× ± ${r.speedup.std.toFixed(2)}`,
       ]),
     ),
   ];
