@@ -205,7 +205,7 @@ export const ModelSummary = memo(function ModelSummary({
       <p className="compression">
         Compression{' '}
         <strong data-testid="compression-ratio">{ratio(teacher.bytes, student.bytes)}</strong> in
-        bytes ({formatBytes(teacher.bytes)} → {formatBytes(student.bytes)}) · params{' '}
+        float32 bytes ({formatBytes(teacher.bytes)} → {formatBytes(student.bytes)}) · params{' '}
         {ratio(teacher.params, student.params)} · FLOPs {ratio(teacher.flops, student.flops)}
       </p>
       {teacher.size && student.size && (
