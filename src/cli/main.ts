@@ -400,8 +400,12 @@ function printRun(
     [
       `${method.title}: student ${result.student.name} accuracy ${(result.student.accuracy * 100).toFixed(2)}% ` +
         `(teacher ${(result.teacher.accuracy * 100).toFixed(2)}%)`,
-      `params ${result.student.params} / ${result.teacher.params}, FLOPs ${result.student.flops} / ${result.teacher.flops}, ` +
-        `compression ${result.compressionRatio.toFixed(2)}×, ${(result.wallTimeMs / 1000).toFixed(1)} s on ${result.backend}`,
+      `params ${result.student.params} / ${result.teacher.params} (non-zero ${result.student.nonZeroParams}), FLOPs ${result.student.flops} / ${result.teacher.flops}, ` +
+        `${(result.wallTimeMs / 1000).toFixed(1)} s on ${result.backend}`,
+      `size: float32 ${result.student.bytes} B (teacher ${result.teacher.bytes} B, ${result.compressionRatio.toFixed(2)}×), exported ${result.student.exportBytes} B, gzipped ${result.student.gzipBytes} B` +
+        (result.metrics['encoded-bytes'] === undefined
+          ? ''
+          : `, encoded ${result.metrics['encoded-bytes']} B (${(result.teacher.bytes / result.metrics['encoded-bytes']).toFixed(2)}×)`),
       ...(saved ? [`student saved to ${saved}`] : []),
       ...(savedOnnx ? [`student saved to ${savedOnnx}`] : []),
     ].join('\n'),
