@@ -126,7 +126,9 @@ test('a KD run cut off by a reload resumes from its checkpoint and finishes, its
   const from = Number((await resume.textContent())!.match(/\d+/)![0]);
   expect(from % 100).toBe(0);
   await expect(page.getByTestId('resume-note')).toContainText(`for the ${600 - from} steps left`);
-  await expect(page.getByTestId('resume-note')).toContainText("the optimiser's moments restart");
+  await expect(page.getByTestId('resume-note')).toContainText(
+    "not the optimisers' moments, which restart",
+  );
   await bench.runView.screenshot({ path: test.info().outputPath('interrupted-kd-run.png') });
   await resume.click();
   expect(await bench.waitForEnd(240_000)).toBe('done');

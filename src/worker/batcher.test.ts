@@ -22,6 +22,30 @@ describe('EventBatcher', () => {
     vi.useRealTimers();
   });
 
+  it('keeps the first progress of a phase that begins within a batch: where the page marks it', () => {
+    let t = 0;
+    const posts: RunEvent[][] = [];
+    const b = new EventBatcher(
+      (events) => posts.push(events),
+      () => t,
+    );
+    // conv3 began in the batch before; the fine-tune begins in this one.
+    b.push({ kind: 'progress', step: 31, total: 65, phase: 'conv3' });
+    for (let step = 58; step <= 60; step++) {
+      b.push({ kind: 'progress', step, total: 65, phase: 'conv3' });
+    }
+    for (let step = 61; step <= 65; step++) {
+      b.push({ kind: 'progress', step, total: 65, phase: 'fine-tune' });
+    }
+    t = FLUSH_INTERVAL_MS;
+    b.flush();
+    expect(posts[1]).toEqual([
+      { kind: 'progress', step: 60, total: 65, phase: 'conv3' },
+      { kind: 'progress', step: 61, total: 65, phase: 'fine-tune' },
+      { kind: 'progress', step: 65, total: 65, phase: 'fine-tune' },
+    ]);
+  });
+
   it('transfers whole buffers and copies views into larger ones', () => {
     const dataset = new Uint8Array(100);
     const own = new Uint8Array(4);

@@ -5,14 +5,18 @@ export const FLUSH_INTERVAL_MS = 100;
 
 /**
  * Collects a run's events and posts them in batches: on the first event after an interval has
- * passed, and by a timer for the tail. Only the latest `progress` of a batch is kept (the page
- * shows one bar). Typed arrays are transferred; one that is a view into a larger buffer (say a
+ * passed, and by a timer for the tail. Of a batch's `progress` events only the latest and the
+ * first of each phase that begins in it are kept (the page shows one bar, and marks where each
+ * phase began). Typed arrays are transferred; one that is a view into a larger buffer (say a
  * dataset's pixels) is copied first, since transferring would detach the whole buffer.
  */
 export class EventBatcher {
   private pending: RunEvent[] = [];
   private lastFlush = -Infinity;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  /** The phase of the latest progress, and the progress events that began a phase. */
+  private phase: string | undefined;
+  private phaseStarts = new WeakSet<RunEvent>();
 
   constructor(
     private readonly post: (events: RunEvent[], transfer: Transferable[]) => void,
@@ -21,8 +25,14 @@ export class EventBatcher {
 
   push(event: RunEvent): void {
     if (event.kind === 'progress') {
-      const i = this.pending.findIndex((e) => e.kind === 'progress');
+      // The first progress of a phase stays (the page marks where each phase began from it);
+      // a later one of the same phase replaces the one before.
+      const i = this.pending.findIndex(
+        (e) => e.kind === 'progress' && e.phase === event.phase && !this.phaseStarts.has(e),
+      );
       if (i >= 0) this.pending.splice(i, 1);
+      if (event.phase !== this.phase) this.phaseStarts.add(event);
+      this.phase = event.phase;
     }
     this.pending.push(event);
     if (this.now() - this.lastFlush >= FLUSH_INTERVAL_MS) this.flush();
