@@ -149,7 +149,7 @@ export function seriesTable(
 /** A table that scrolls sideways when wider than its column (focusable, so keys scroll it). */
 export function TableFigure({ children, ...figure }: FigureProps & { children: ReactNode }) {
   return (
-    <Figure className="chart table-figure" {...figure}>
+    <Figure className="chart wide table-figure" {...figure}>
       <div className="table-scroll" tabIndex={0}>
         {children}
       </div>
