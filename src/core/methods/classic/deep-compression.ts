@@ -131,7 +131,7 @@ function storageTable(fixed: EncodedModel, coded: EncodedModel): RunEvent {
 
 export const deepCompression: MethodSpec<typeof params> = {
   id: 'deep-compression',
-  title: 'Deep Compression',
+  title: 'Deep Compression (prune, k-means share, Huffman-code)',
   paper: 'Han, Mao & Dally, ICLR 2016, arXiv:1510.00149',
   summary:
     'Prune and retrain, share weights by k-means and fine-tune the centroids, then Huffman-code the indices: each stage’s real encoded size.',
