@@ -16,6 +16,34 @@ export function curveAccuracy(ctx: RunContext, g: Graph): Promise<number> {
   return accuracy(g, ctx.test, { indices: Int32Array.from({ length: n }, (_, i) => i) });
 }
 
+/** The student's accuracy at step 0 (before a compression, or right after it), charted and returned. */
+export async function* accuracyAtStart(
+  ctx: RunContext,
+  g: Graph = ctx.student,
+): AsyncGenerator<RunEvent, number> {
+  const value = await curveAccuracy(ctx, g);
+  yield { kind: 'scalar', key: 'accuracy/test', step: 0, value };
+  return value;
+}
+
+/**
+ * The one-shot compression of a copy of the teacher, charted: test accuracy before it and right
+ * after it, both at step 0 (the drop the fine-tune then recovers). Returns the accuracy after.
+ */
+export async function* oneShot(
+  ctx: RunContext,
+  compress: () => void,
+): AsyncGenerator<RunEvent, number> {
+  yield* accuracyAtStart(ctx);
+  compress();
+  return yield* accuracyAtStart(ctx);
+}
+
+/** A retraining stage that is the whole run. */
+export function wholeRun(ctx: RunContext, phase: string) {
+  return { steps: ctx.steps, stepOffset: 0, total: ctx.steps, phase };
+}
+
 /** The retraining's parameters, shared by the classic methods (a method may change a default). */
 export const RETRAIN_PARAMS = {
   learningRate: { ...ADAM_LEARNING_RATE, live: true, help: 'Adam step size of the retraining.' },

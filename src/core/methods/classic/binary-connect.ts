@@ -2,9 +2,9 @@ import * as tf from '@tensorflow/tfjs';
 import { binarize, packBits, storedBytes } from '../../compress/quantizers';
 import { nonZeroParams } from '../../graph';
 import type { ParamValues } from '../params';
-import { RETRAIN_PARAMS } from '../retrain';
+import { oneShot, RETRAIN_PARAMS } from '../retrain';
 import type { MethodSpec } from '../types';
-import { oneShot, ShadowKernels } from './uniform-quant';
+import { ShadowKernels } from './uniform-quant';
 
 const params = {
   binarization: {

@@ -20,7 +20,7 @@ import type { Rng } from '../../runtime/rng';
 import { InvalidInputError } from '../../runtime/errors';
 import { LAYER_RATIOS, parseLayerRatios } from '../compression-params';
 import type { ParamValues } from '../params';
-import { curveAccuracy, RETRAIN_PARAMS, retrain } from '../retrain';
+import { accuracyAtStart, RETRAIN_PARAMS, retrain, wholeRun } from '../retrain';
 import type { MethodSpec } from '../types';
 
 const params = {
@@ -258,12 +258,7 @@ export const channelPrune: MethodSpec<typeof params> = {
       prunableLayers(student).map((l) => l.producer),
     );
     const before = graphStats(student);
-    yield {
-      kind: 'scalar',
-      key: 'accuracy/test',
-      step: 0,
-      value: await curveAccuracy(ctx, student),
-    };
+    yield* accuracyAtStart(ctx);
     const {
       graph: pruned,
       layers,
@@ -306,12 +301,11 @@ export const channelPrune: MethodSpec<typeof params> = {
           }),
       };
       recalibrateAfterPruning(pruned, ctx.train, ctx.rng.fork('batchnorm'));
-      const beforeRetrain = await curveAccuracy(ctx, pruned);
-      yield { kind: 'scalar', key: 'accuracy/test', step: 0, value: beforeRetrain };
+      const beforeRetrain = yield* accuracyAtStart(ctx, pruned);
       const last = yield* retrain({
         ctx,
         student: pruned,
-        steps: ctx.steps,
+        ...wholeRun(ctx, 'fine-tune'),
         learningRate: () => p.learningRate,
         batchSize: p.batchSize,
         phase: 'retrain',

@@ -15,7 +15,8 @@ import { accuracy } from '../../metrics';
 import type { ParamValues } from '../params';
 import type { MethodSpec, RunContext, RunEvent } from '../types';
 import { SHARE_PARAMS, shareAndFineTune } from './kmeans-share';
-import { PRUNE_PARAMS, pruneAndRetrain, startAccuracy } from './magnitude-prune';
+import { PRUNE_PARAMS, pruneAndRetrain } from './magnitude-prune';
+import { accuracyAtStart } from '../retrain';
 
 const params = {
   ...PRUNE_PARAMS,
@@ -160,7 +161,7 @@ export const deepCompression: MethodSpec<typeof params> = {
       return value;
     };
 
-    yield* startAccuracy(ctx, student);
+    yield* accuracyAtStart(ctx, student);
     const dense = await stage('dense float32', await encodeModel(student, { huffman: false }));
 
     const pruneSteps = Math.round(ctx.steps * p.pruneSteps);

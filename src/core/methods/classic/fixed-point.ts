@@ -10,9 +10,8 @@ import {
 import { nonZeroParams, trainableVariables } from '../../graph';
 import { InvalidInputError } from '../../runtime/errors';
 import type { ParamValues } from '../params';
-import { RETRAIN_PARAMS, retrain } from '../retrain';
+import { oneShot, RETRAIN_PARAMS, retrain, wholeRun } from '../retrain';
 import type { MethodSpec } from '../types';
-import { oneShot } from './uniform-quant';
 
 const params = {
   wordLength: {
@@ -92,13 +91,10 @@ export const fixedPoint: MethodSpec<typeof params> = {
     yield* retrain({
       ctx,
       student,
-      steps: ctx.steps,
       learningRate: () => p.learningRate,
       batchSize: p.batchSize,
       afterStep: round,
-      phase: 'fixed-point',
-      stepOffset: 0,
-      total: ctx.steps,
+      ...wholeRun(ctx, 'fixed-point'),
       evalEvery: p.evalEvery,
     });
     // WL-bit two's-complement words: code = value/ε + 2^(WL−1).

@@ -7,9 +7,9 @@ import { kmeans1d } from '../../compress/kmeans';
 import { trainableVariables, type Graph, type NodeId } from '../../graph';
 import type { Rng } from '../../runtime/rng';
 import { ADAM_LEARNING_RATE, type ParamValues } from '../params';
-import { curveAccuracy, RETRAIN_PARAMS, retrain } from '../retrain';
+import { accuracyAtStart, curveAccuracy, RETRAIN_PARAMS, retrain, wholeRun } from '../retrain';
 import type { MethodSpec, RunContext, RunEvent } from '../types';
-import { prunableLayers, startAccuracy, storageMetrics, wholeRun } from './magnitude-prune';
+import { prunableLayers, storageMetrics } from './magnitude-prune';
 
 export const SHARE_PARAMS = {
   bits: {
@@ -210,7 +210,7 @@ export const kmeansShare: MethodSpec<typeof params> = {
   },
   async *run(ctx, p) {
     const { student } = ctx;
-    yield* startAccuracy(ctx, student);
+    yield* accuracyAtStart(ctx, student);
     const { beforeRetrain } = yield* shareAndFineTune(ctx, student, p, wholeRun(ctx, 'fine-tune'));
     return {
       student,

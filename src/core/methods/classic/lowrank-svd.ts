@@ -6,7 +6,7 @@ import { accuracy } from '../../metrics';
 import { InvalidInputError } from '../../runtime/errors';
 import { LAYER_RATIOS, parseLayerRatios } from '../compression-params';
 import type { ParamValues } from '../params';
-import { curveAccuracy, RETRAIN_PARAMS, retrain } from '../retrain';
+import { accuracyAtStart, RETRAIN_PARAMS, retrain, wholeRun } from '../retrain';
 import type { MethodSpec, RunContext, RunEvent } from '../types';
 
 export type Factorisable = GraphNodeOf<'dense'> | GraphNodeOf<'conv2d'>;
@@ -323,13 +323,7 @@ export const lowrankSvd: MethodSpec<typeof params> = {
   },
   async *run(ctx, p: Params) {
     const { student } = ctx;
-    yield {
-      kind: 'scalar',
-      key: 'accuracy/test',
-      step: 0,
-      value: await curveAccuracy(ctx, student),
-    };
-    // ParamValue types a 'text' param as number (params.ts lacks the case): it is a string.
+    yield* accuracyAtStart(ctx);
     const ratios = parseLayerRatios(p.layerRatios, layerIds(student));
     const candidates = student.nodes.filter(
       (n): n is Factorisable =>
@@ -377,13 +371,12 @@ export const lowrankSvd: MethodSpec<typeof params> = {
       labels: factorised.map((l) => l.node.id),
       values: factorised.map((l) => chosen.get(l.node.id)!),
     };
-    const beforeRetrain = await curveAccuracy(ctx, student);
-    yield { kind: 'scalar', key: 'accuracy/test', step: 0, value: beforeRetrain };
+    const beforeRetrain = yield* accuracyAtStart(ctx);
     if (ctx.steps > 0) {
       yield* retrain({
         ctx,
         student,
-        steps: ctx.steps,
+        ...wholeRun(ctx, 'fine-tune'),
         learningRate: () => p.learningRate,
         batchSize: p.batchSize,
         distill:

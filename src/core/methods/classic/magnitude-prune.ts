@@ -8,7 +8,7 @@ import { isLayer, kernelGroups, type Graph, type NodeId } from '../../graph';
 import { InvalidInputError } from '../../runtime/errors';
 import { LAYER_RATIOS, parseLayerRatios } from '../compression-params';
 import type { ParamValues } from '../params';
-import { curveAccuracy, RETRAIN_PARAMS, retrain } from '../retrain';
+import { accuracyAtStart, curveAccuracy, RETRAIN_PARAMS, retrain, wholeRun } from '../retrain';
 import type { MethodSpec, RunContext, RunEvent } from '../types';
 
 export const PRUNE_PARAMS = {
@@ -254,13 +254,6 @@ export async function* pruneAndRetrain(
   }
 }
 
-/** The accuracy before any compression: where every classic method's curve starts. */
-export async function* startAccuracy(ctx: RunContext, g: Graph): AsyncGenerator<RunEvent, number> {
-  const acc = await curveAccuracy(ctx, g);
-  yield { kind: 'scalar', key: 'accuracy/test', step: 0, value: acc };
-  return acc;
-}
-
 /**
  * The sizes every classic stage reports, of the fixed-length Deep Compression stream (relative
  * indices; float32 values, or packed indices where the weights are shared).
@@ -268,11 +261,6 @@ export async function* startAccuracy(ctx: RunContext, g: Graph): AsyncGenerator<
 export async function storageMetrics(g: Graph): Promise<Record<string, number>> {
   const encoded = await encodeModel(g, { huffman: false });
   return { 'nonzero-params': encoded.nonZeros, 'encoded-bytes': encoded.bytes.length };
-}
-
-/** A stage that is the whole run. */
-export function wholeRun(ctx: RunContext, phase: string) {
-  return { steps: ctx.steps, stepOffset: 0, total: ctx.steps, phase };
 }
 
 export const magnitudePrune: MethodSpec<typeof PRUNE_PARAMS> = {
@@ -292,7 +280,7 @@ export const magnitudePrune: MethodSpec<typeof PRUNE_PARAMS> = {
   },
   async *run(ctx, p) {
     const { student } = ctx;
-    yield* startAccuracy(ctx, student);
+    yield* accuracyAtStart(ctx, student);
     const { beforeRetrain, sparsity } = yield* pruneAndRetrain(
       ctx,
       student,

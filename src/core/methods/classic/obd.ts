@@ -12,7 +12,7 @@ import { layerIds, nodeById, nonZeroParams, type Graph, type NodeId } from '../.
 import { inputOptions } from '../../metrics';
 import type { Rng } from '../../runtime/rng';
 import type { ParamValues } from '../params';
-import { curveAccuracy, RETRAIN_PARAMS, retrain } from '../retrain';
+import { accuracyAtStart, curveAccuracy, RETRAIN_PARAMS, retrain } from '../retrain';
 import type { MethodSpec } from '../types';
 
 const params = {
@@ -119,12 +119,7 @@ export const optimalBrainDamage: MethodSpec<typeof params> = {
   async *run(ctx, p: ParamValues<typeof params>) {
     const { student } = ctx;
     const layers = layerIds(student);
-    yield {
-      kind: 'scalar',
-      key: 'accuracy/test',
-      step: 0,
-      value: await curveAccuracy(ctx, student),
-    };
+    yield* accuracyAtStart(ctx);
     let masks: Map<NodeId, Float32Array> | undefined;
     let maskTensors = new Map<string, tf.Tensor>();
     let beforeRetrain = NaN;

@@ -12,7 +12,7 @@ import {
 } from '../../graph';
 import { InvalidInputError } from '../../runtime/errors';
 import type { ParamValues } from '../params';
-import { curveAccuracy, RETRAIN_PARAMS, retrain } from '../retrain';
+import { accuracyAtStart, RETRAIN_PARAMS, retrain, wholeRun } from '../retrain';
 import type { MethodSpec } from '../types';
 import { replaceInPlace, sizeMetrics, weightOf } from './lowrank-svd';
 
@@ -242,12 +242,7 @@ export const structured: MethodSpec<typeof params> = {
   },
   async *run(ctx, p: ParamValues<typeof params>) {
     const { student } = ctx;
-    yield {
-      kind: 'scalar',
-      key: 'accuracy/test',
-      step: 0,
-      value: await curveAccuracy(ctx, student),
-    };
+    yield* accuracyAtStart(ctx);
     const before = graphStats(student);
     const { replaced, kept } = structuredStudent(
       student,
@@ -268,18 +263,14 @@ export const structured: MethodSpec<typeof params> = {
       level: 'info',
       message: `structured: replaced ${replaced.join(', ')}${kept.length ? `; kept ${kept.join(', ')} (no smaller)` : ''}; params ${before.params} → ${after.params}, FLOPs ${before.flops} → ${after.flops}`,
     };
-    const beforeRetrain = await curveAccuracy(ctx, student);
-    yield { kind: 'scalar', key: 'accuracy/test', step: 0, value: beforeRetrain };
+    const beforeRetrain = yield* accuracyAtStart(ctx);
     yield* retrain({
       ctx,
       student,
-      steps: ctx.steps,
       learningRate: () => p.learningRate,
       batchSize: p.batchSize,
       distill: { teacher: ctx.teacher, temperature: p.temperature, alpha: p.alpha },
-      phase: 'distill',
-      stepOffset: 0,
-      total: ctx.steps,
+      ...wholeRun(ctx, 'distill'),
       evalEvery: p.evalEvery,
     });
     return {

@@ -10,7 +10,7 @@ import {
 } from '../../compress/quantizers';
 import { nonZeroParams, trainableVariables, type Graph, type NodeId } from '../../graph';
 import type { ParamValues } from '../params';
-import { curveAccuracy, RETRAIN_PARAMS, retrain } from '../retrain';
+import { oneShot, RETRAIN_PARAMS, retrain, wholeRun } from '../retrain';
 import type { MethodSpec, RunContext, RunEvent } from '../types';
 
 const params = {
@@ -42,22 +42,6 @@ const params = {
   ...RETRAIN_PARAMS,
   learningRate: { ...RETRAIN_PARAMS.learningRate, default: 1e-4 },
 } as const;
-
-/**
- * The one-shot compression of a copy of the teacher, charted: test accuracy before it and right
- * after it, both at step 0 (the drop the fine-tune then recovers). Returns the accuracy after.
- */
-export async function* oneShot(
-  ctx: RunContext,
-  compress: () => void,
-): AsyncGenerator<RunEvent, number> {
-  const before = await curveAccuracy(ctx, ctx.student);
-  yield { kind: 'scalar', key: 'accuracy/test', step: 0, value: before };
-  compress();
-  const after = await curveAccuracy(ctx, ctx.student);
-  yield { kind: 'scalar', key: 'accuracy/test', step: 0, value: after };
-  return after;
-}
 
 /**
  * Quantization-aware training on float shadow weights (BinaryConnect's real-valued weights, QAT's
@@ -114,15 +98,12 @@ export class ShadowKernels {
     return retrain({
       ctx,
       student: this.g,
-      steps: ctx.steps,
       learningRate: () => p.learningRate,
       batchSize: p.batchSize,
       variables: this.variables(),
       overrides: () => this.overrides(quantize),
       afterStep: () => this.store(store, project),
-      phase,
-      stepOffset: 0,
-      total: ctx.steps,
+      ...wholeRun(ctx, phase),
       evalEvery: p.evalEvery,
     });
   }
