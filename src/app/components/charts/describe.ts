@@ -203,10 +203,12 @@ const CURVES: Record<string, (of: string) => CurveText> = {
     y: 'accuracy',
     percent: true,
   }),
-  sensitivity: () => ({
+  sensitivity: (of) => ({
     title: 'How much each layer can lose',
     caption:
-      'Test accuracy when only this layer is pruned (its smallest weights removed) or quantized, without retraining, one line per layer: a flat line is a layer that tolerates it. The suggested per-layer ratio is the last point within the allowed drop.',
+      of === 'bits'
+        ? 'Test accuracy when only this layer is rounded to fewer bits, without retraining, one line per layer: a flat line is a layer that tolerates it. The suggested bit width is the last point within the allowed drop.'
+        : 'Test accuracy when only this layer is pruned (its smallest weights removed), without retraining, one line per layer: a flat line is a layer that tolerates it. The suggested per-layer ratio is the last point within the allowed drop.',
     percent: true,
   }),
 };

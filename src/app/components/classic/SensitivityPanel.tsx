@@ -43,8 +43,6 @@ export function SensitivityPanel({
     });
   };
   const text = ratiosText(ratios);
-  // A scan of bit widths (mode quantize) has no pruning ratios to hand over.
-  if (!event.xLabel.startsWith('fraction')) return <CurveChart title={title} event={event} />;
   return (
     <CurveChart title={title} event={event} onPointClick={set}>
       <fieldset className="sensitivity-ratios" data-testid="sensitivity-ratios">

@@ -92,7 +92,8 @@ export const sensitivity: MethodSpec<typeof params> = {
       );
       yield {
         kind: 'curve',
-        key: 'sensitivity',
+        // The page hands a pruning scan's ratios to magnitude pruning; a bit-width scan has none.
+        key: p.mode === 'prune' ? 'sensitivity' : 'sensitivity/bits',
         step,
         xLabel:
           p.mode === 'prune'
