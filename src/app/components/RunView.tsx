@@ -14,6 +14,7 @@ import { LayersChart } from './charts/LayersChart';
 import { groupScalars, ScalarChart } from './charts/ScalarChart';
 import { TableView } from './charts/TableView';
 import { LiveParams } from './LiveParams';
+import { realSize } from '../../core/experiments/plan';
 import { comparisonRows } from '../state/compare';
 import { MeasureLatency } from './ComparisonView';
 import { ModelSummary } from './ModelSummary';
@@ -110,19 +111,9 @@ const METRIC_FORMATS: Record<MetricText['format'], (v: number) => string> = {
 /** A run on uploaded images without their labels as the test set measures agreement, not accuracy. */
 const measuresAgreement = (run: RunRecord) => !!run.config.shots && !run.config.shotsAsTest;
 
-/**
- * How much smaller the student really is: the teacher's float32 bytes over the method's own
- * encoding where it has one, else over the gzipped exported file (zeros cost nothing there only
- * once compressed); runs saved before sizes were measured have the float32 ratio alone.
- */
+/** How much smaller the student really is: the teacher's float32 bytes over its real size. */
 function realCompression(r: NonNullable<RunRecord['result']>): [string, string] {
-  const encoded = r.metrics['encoded-bytes'];
-  const [what, bytes] =
-    encoded !== undefined
-      ? ['encoded', encoded]
-      : r.student.gzipBytes !== undefined
-        ? ['gzipped file', r.student.gzipBytes]
-        : ['float32', r.student.bytes];
+  const { what, bytes } = realSize(r);
   return [`compression (float32 → ${what})`, `${(r.teacher.bytes / bytes).toFixed(2)}×`];
 }
 
