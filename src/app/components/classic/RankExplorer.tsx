@@ -52,7 +52,7 @@ export function RankExplorer({ event }: { event: TableEvent }) {
     <Figure
       className="chart"
       title="Choose a layer’s rank"
-      note="Each layer factorised alone at the ranks the run measured: the network’s parameters, FLOPs per image and test accuracy with that one layer at that rank, before fine-tuning."
+      note="Each layer factorised alone at the ranks the run measured: the parameters and FLOPs per image of that layer's two factors, and the network's test accuracy with that one layer at that rank, before fine-tuning."
       data-testid="rank-explorer"
     >
       <div className="rank-explorer">
@@ -81,9 +81,9 @@ export function RankExplorer({ event }: { event: TableEvent }) {
           onChange={(e) => setIndex(Number(e.target.value))}
         />
         <dl className="readouts" aria-live="polite">
-          <dt>parameters</dt>
+          <dt>layer parameters</dt>
           <dd data-testid="rank-params">{formatCount(at.params)}</dd>
-          <dt>FLOPs per image</dt>
+          <dt>layer FLOPs per image</dt>
           <dd>{formatCount(at.flops)}</dd>
           <dt>test accuracy</dt>
           <dd data-testid="rank-accuracy">{formatPercent(at.accuracy)}</dd>
