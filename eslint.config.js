@@ -19,6 +19,8 @@ export default defineConfig(
     'playwright-report/**',
     'coverage/**',
     '.clab/**',
+    // AssemblyScript (its own types: v128, usize, load/store), compiled by scripts/build-wasm.mjs.
+    'wasm/**',
   ]),
   js.configs.recommended,
   tseslint.configs.recommended,

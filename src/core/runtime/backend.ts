@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 
 import { BackendUnavailableError } from './errors';
+import { registerReductionGradients } from './gradients';
 import { createLenetStep } from './lenet-step';
 import { timeRepeated } from './timing';
 import { registerWasmTrainingKernels } from './wasm-kernels';
@@ -110,6 +111,7 @@ let registeredThreads: number | undefined;
 
 /** Makes `name` the active TF.js backend, loading what it needs first. */
 async function activate(name: BackendName, opts: InitBackendOptions): Promise<void> {
+  registerReductionGradients();
   if (name === 'wasm') {
     registerWasmTrainingKernels();
     const threaded = opts.wasmThreads;

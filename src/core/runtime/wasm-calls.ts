@@ -8,6 +8,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-backend-wasm';
 
+import { heapAddress } from './wasm-simd';
+
 export type Info = tf.TensorInfo;
 export type Attrs = tf.NamedAttrMap;
 /** Spatial padding [[top, bottom], [left, right]]; negative entries crop. */
@@ -57,9 +59,20 @@ export class WasmCalls {
     return out;
   }
 
-  zeros(shape: number[]): Info {
+  /** A new float32 tensor whose values the caller writes (e.g. a SIMD kernel). */
+  output(shape: number[]): Info {
     const out = this.backend.makeOutput(shape, 'float32');
     this.made.push(out);
+    return out;
+  }
+
+  /** x's byte offset in the backend's memory. */
+  address(x: Info): number {
+    return heapAddress(this.backend, x.dataId);
+  }
+
+  zeros(shape: number[]): Info {
+    const out = this.output(shape);
     this.backend.typedArrayFromHeap(out).fill(0);
     return out;
   }

@@ -65,6 +65,10 @@ const convCases: ConvCase[] = [
   { x: [2, 9, 9, 6], filter: [3, 3, 6, 2], strides: [2, 2], pad: 'same' },
   { x: [1, 11, 10, 8], filter: [4, 4, 8, 1], strides: [3, 3], pad: 'same' },
   { x: [2, 8, 8, 4], filter: [3, 3, 4, 1], strides: [1, 1], pad: 'same' }, // a generator's last conv
+  // Wide enough for the SIMD forward kernel, with its tails: Co past a panel of 8, a row's last
+  // pixels, Ci past a vector of 4 (the filter gradient's).
+  { x: [2, 11, 10, 16], filter: [3, 2, 16, 19], strides: [2, 1], pad: explicitPad },
+  { x: [3, 7, 9, 17], filter: [3, 3, 17, 23], strides: [1, 1], pad: 'same' },
 ];
 
 function dyFor(c: ConvCase, depthwise: boolean): Input {
@@ -92,11 +96,17 @@ describe('wasm training kernels match the CPU backend', () => {
     }
   });
 
-  it('Conv2DBackpropFilter and Conv2DBackpropInput', async () => {
+  it('Conv2D, Conv2DBackpropFilter and Conv2DBackpropInput', async () => {
     for (const c of convCases) {
       const label = JSON.stringify(c);
       const dy = dyFor(c, false);
       const common = { strides: c.strides, pad: c.pad, dataFormat: 'NHWC' };
+      await compareKernel(
+        'Conv2D',
+        { x: random(c.x), filter: random(c.filter) },
+        { ...common, dilations: [1, 1] },
+        label,
+      );
       await compareKernel(
         'Conv2DBackpropFilter',
         { x: random(c.x), dy },

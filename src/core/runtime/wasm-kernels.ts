@@ -18,8 +18,10 @@ import {
   type SpatialPad,
   type TrainingKernelConfig,
   type WasmCalls,
+  withFastPath,
 } from './wasm-calls';
 import { fastPathKernels } from './wasm-fast-paths';
+import { simdKernels } from './wasm-simd';
 
 function assertChannelsLast(kernel: string, dataFormat: unknown): void {
   if (dataFormat === 'NCHW') {
@@ -155,11 +157,11 @@ function batchLast(k: WasmCalls, x: Info): Info {
 }
 
 /**
- * dW[i,j,ci,co] = Σ_{n,y,x} x[n, y·s + i - top, x·s + j - left, ci] · dy[n,y,x,co]: a
- * convolution over the batch axis. With x as [Ci, H, W, N] images and dy as an
- * [OH, OW, N, Co] filter dilated by the stride, one XNNPACK convolution yields [Ci, fh, fw, Co].
- * (The other way round, dy as images and x as the filter, measured slower: XNNPACK repacks the
- * filter on every call, and x is the larger operand where it matters.)
+ * dW[i,j,ci,co] = Σ_{n,y,x} x[n, y·s + i - top, x·s + j - left, ci] · dy[n,y,x,co]. Our SIMD
+ * kernel computes it in place (wasm/conv.ts), its (Ci, Co) plane split between threads; where
+ * it cannot run, a convolution over the batch axis does: with x as [Ci, H, W, N] images and dy
+ * as an [OH, OW, N, Co] filter dilated by the stride, one XNNPACK convolution yields
+ * [Ci, fh, fw, Co], 2–3× slower (XNNPACK repacks that filter on every call).
  */
 const conv2DBackpropFilter = (
   k: WasmCalls,
@@ -170,8 +172,21 @@ const conv2DBackpropFilter = (
   assertChannelsLast('Conv2DBackpropFilter', a.dataFormat);
   const info = forwardConvInfo(x.shape, a.filterShape, a);
   const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw, padInfo } = info;
-  const [, h, w] = x.shape;
-  const [, oh, ow] = dy.shape;
+  const [n, h, w, ci] = x.shape;
+  const [, oh, ow, co] = dy.shape;
+  const simd = simdKernels(k.backend);
+  if (simd !== undefined) {
+    const dw = k.output([fh, fw, ci, co]);
+    const flops = 2 * n * oh * ow * fh * fw * ci * co;
+    const geometry = [n, h, w, ci, oh, ow, co, fh, fw, sh, sw, padInfo.top, padInfo.left];
+    const operands = [k.address(x), k.address(dy), k.address(dw), ...geometry];
+    const parts = splitPlane(ci, co, flops >= THREADED_FLOPS ? simd.threads : 1);
+    simd.run(
+      'convFilterGrad',
+      parts.map((part) => [...operands, ...part]),
+    );
+    return dw;
+  }
   const taps = k.transpose(dy, [1, 2, 0, 3]);
   // Rows the forward pass never reached (a valid conv whose stride leaves a remainder) give
   // negative bottom/right padding: cropped away.
@@ -182,6 +197,98 @@ const conv2DBackpropFilter = (
   const grad = k.convolve('Conv2D', batchLast(k, x), taps, pad, [sh, sw]);
   return k.transpose(grad, [1, 2, 0, 3]);
 };
+
+/**
+ * A convolution by our SIMD kernel (wasm/conv.ts), its output rows split between threads;
+ * undefined (the stock XNNPACK kernel runs) where it does not apply: no SIMD kernels, NCHW,
+ * dilation, or narrow layers (MIN_SIMD_CHANNELS), where XNNPACK is faster.
+ */
+const simdConv2D = (k: WasmCalls, { x, filter }: Record<string, Info>, attrs: Attrs) => {
+  const a = attrs as unknown as tf.Conv2DAttrs;
+  const simd = simdKernels(k.backend);
+  const dilated = [a.dilations ?? 1].flat().some((d) => d !== 1);
+  if (simd === undefined || a.dataFormat === 'NCHW' || dilated) return undefined;
+  const [n, h, w, ci] = x.shape;
+  if (ci < MIN_SIMD_CHANNELS || filter.shape[3] < MIN_SIMD_CHANNELS) return undefined;
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filter.shape as [number, number, number, number],
+    a.strides,
+    1,
+    a.pad,
+    a.dimRoundingMode,
+  );
+  const { outHeight: oh, outWidth: ow, outChannels: co, filterHeight: fh, filterWidth: fw } = info;
+  const y = k.output([n, oh, ow, co]);
+  const zeros = k.zeros([ci]);
+  const packed = filterPanels(k, filter);
+  const operands = [k.address(x), k.address(packed), k.address(y), k.address(zeros)];
+  const geometry = [h, w, ci, oh, ow, co, fh, fw, info.strideHeight, info.strideWidth];
+  const flops = 2 * n * oh * ow * fh * fw * ci * co;
+  const threads = flops >= THREADED_FLOPS ? simd.threads : 1;
+  const rows = n * oh;
+  simd.run(
+    'convForward',
+    Array.from({ length: threads }, (_, t) => [
+      ...operands,
+      ...geometry,
+      info.padInfo.top,
+      info.padInfo.left,
+      Math.round((rows * t) / threads),
+      Math.round((rows * (t + 1)) / threads),
+    ]),
+  );
+  return y;
+};
+
+/** LeNet-5's 6- and 16-channel layers ran 2× faster on XNNPACK than on our kernel. */
+const MIN_SIMD_CHANNELS = 16;
+
+/** W [fh, fw, Ci, Co] as panels of eight output channels, [⌈Co/8⌉, fh·fw·Ci, 8], zero-padded. */
+function filterPanels(k: WasmCalls, filter: Info): Info {
+  const [fh, fw, ci, co] = filter.shape;
+  const panels = Math.ceil(co / 8);
+  const rows = k.reshape(filter, [fh * fw * ci, co]);
+  const padded =
+    co % 8 === 0
+      ? rows
+      : k.one(
+          'PadV2',
+          { x: rows },
+          {
+            paddings: [
+              [0, 0],
+              [0, panels * 8 - co],
+            ],
+            constantValue: 0,
+          },
+        );
+  return k.transpose(k.reshape(padded, [fh * fw * ci, panels, 8]), [1, 0, 2]);
+}
+
+/** Below this many flops a kernel runs on the calling thread: waking helpers costs more. */
+const THREADED_FLOPS = 4e6;
+
+/**
+ * `threads` blocks [c0, c1, o0, o1) of a (Ci, Co) plane: Ci cut at multiples of 4 (the
+ * kernel's vector of input channels) where it has a block per thread, else Co at multiples
+ * of 8; blocks may be empty.
+ */
+function splitPlane(ci: number, co: number, threads: number): number[][] {
+  const cut = (size: number, unit: number) =>
+    Array.from({ length: threads + 1 }, (_, t) =>
+      Math.min(size, unit * Math.round((Math.ceil(size / unit) * t) / threads)),
+    );
+  if (threads > 1 && Math.ceil(ci / 4) >= threads) {
+    const c = cut(ci, 4);
+    return c.slice(1).map((end, t) => [c[t], end, 0, co]);
+  }
+  if (threads > 1 && Math.ceil(co / 8) >= threads) {
+    const o = cut(co, 8);
+    return o.slice(1).map((end, t) => [0, ci, o[t], end]);
+  }
+  return [[0, ci, 0, co], ...Array.from({ length: threads - 1 }, () => [0, 0, 0, 0])];
+}
 
 /**
  * Depthwise dW[i,j,c,m] = Σ_{n,y,x} xpad[n, y·s + i·d, x·s + j·d, c] · dy[n,y,x,c·M+m]. Stacking
@@ -444,6 +551,7 @@ export function wasmTrainingKernels(): TrainingKernelConfig[] {
     kernelConfig('MaxPoolGrad', maxPoolGrad),
     kernelConfig('AvgPoolGrad', avgPoolGrad),
     kernelConfig('UnsortedSegmentSum', unsortedSegmentSum),
+    withFastPath('Conv2D', simdConv2D),
     ...fastPathKernels(),
   ];
 }

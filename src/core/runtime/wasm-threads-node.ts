@@ -9,7 +9,9 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 
+import type { HelperThread } from './kernel-threads';
 import type { EmscriptenWasmModule, ThreadedWasmSource } from './wasm-threads';
 
 const require = createRequire(import.meta.url);
@@ -37,5 +39,21 @@ export function nodeThreadedWasm(): ThreadedWasmSource {
       mainScriptUrlOrBlob: glue,
     },
     binary: () => readFile(join(out, 'tfjs-backend-wasm-threaded-simd.wasm')),
+    spawnHelper,
+  };
+}
+
+/** A worker_threads helper running `body` (kernel-threads.ts); it never keeps Node alive. */
+function spawnHelper(body: string): HelperThread {
+  const prologue = `const { parentPort } = require('node:worker_threads');
+const post = (message) => parentPort.postMessage(message);
+parentPort.once('message', (data) => run(data));`;
+  const worker = new Worker(`${body}\n${prologue}`, { eval: true });
+  worker.unref();
+  return {
+    post: (message) => worker.postMessage(message),
+    onMessage: (listener) => worker.on('message', listener),
+    onError: (listener) => worker.on('error', listener),
+    terminate: () => void worker.terminate(),
   };
 }

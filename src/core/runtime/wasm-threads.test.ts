@@ -1,14 +1,16 @@
 /**
  * The threaded WASM build with a chosen thread count (wasm-threads.ts, Node's source): it
- * starts with the threads asked for, and the convolution kernels a DAFL step spends its time
- * in, split across those threads, match the CPU backend.
+ * starts with the threads asked for (XNNPACK's and our own SIMD kernels' helpers), and the
+ * convolution kernels a DAFL step spends its time in, split across those threads, match the
+ * CPU backend.
  */
 import * as tf from '@tensorflow/tfjs';
-import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+import { getThreadsCount, type BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 import { compareKernel, random } from './backend-comparison';
 import { initBackend } from './backend';
+import { simdKernels } from './wasm-simd';
 import { nodeThreadedWasm } from './wasm-threads-node';
 
 describe('threaded wasm backend', () => {
@@ -22,6 +24,7 @@ describe('threaded wasm backend', () => {
   it('runs the number of threads asked for, not half the cores', () => {
     expect(tf.getBackend()).toBe('wasm');
     expect(getThreadsCount()).toBe(2);
+    expect(simdKernels(tf.backend() as BackendWasm)?.threads).toBe(2);
   });
 
   // A DAFL generator's 3×3 block, big enough for XNNPACK to split over both threads.
@@ -47,5 +50,23 @@ describe('threaded wasm backend', () => {
       { ...attrs, inputShape: x.shape },
       'threaded',
     );
+  });
+
+  it('splits the SIMD filter gradient by input channels or by output channels', async () => {
+    // Ci = 6 splits as 4 + 2 input channels; Ci = 3 cannot, so Co = 24 splits as 16 + 8.
+    for (const [ci, co, stride] of [
+      [6, 20, 1],
+      [3, 24, 1],
+      [6, 20, 2],
+    ]) {
+      const xs = random([16, 12, 12, ci]);
+      const out = Math.ceil(12 / stride);
+      await compareKernel(
+        'Conv2DBackpropFilter',
+        { x: xs, dy: random([16, out, out, co]) },
+        { ...attrs, strides: [stride, stride], filterShape: [3, 3, ci, co] },
+        `threaded, Ci ${ci}, Co ${co}, stride ${stride}`,
+      );
+    }
   });
 });

@@ -6,12 +6,16 @@
  * core): one thread on a 2-core laptop either way. The cap is computed once, at start-up, from
  * the Emscripten import `emscripten_num_logical_cores`; a loader that instantiates the binary
  * with that import answering 2 × threads lifts it (up to the build's own limit of 8, the size
- * of its pthread pool; getThreadsCount() says what runs). Where the binary, the Emscripten glue
+ * of its pthread pool; getThreadsCount() says what runs). The project's own kernels
+ * (wasm-simd.ts) get as many threads, on helpers of their own. Where the binary, the Emscripten glue
  * and its pthread worker script come from depends on the environment: a ThreadedWasmSource
  * says it, and wasm-threads-node.ts is Node's.
  */
 import * as tf from '@tensorflow/tfjs';
 import { BackendWasm, setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+
+import type { SpawnHelper } from './kernel-threads';
+import { startSimdKernelThreads } from './wasm-simd';
 
 /** The Emscripten module the threaded glue resolves to (the slice this file touches). */
 export interface EmscriptenWasmModule {
@@ -27,6 +31,8 @@ export interface ThreadedWasmSource {
   config: { locateFile: (path: string) => string; mainScriptUrlOrBlob: string | Blob };
   /** The bytes of tfjs-backend-wasm-threaded-simd.wasm. */
   binary: () => Promise<BufferSource>;
+  /** Starts a helper thread for the project's own kernels (wasm-simd.ts). */
+  spawnHelper: SpawnHelper;
 }
 
 /** Emscripten's instantiateWasm hook. */
@@ -80,7 +86,11 @@ export function registerThreadedWasm(threads: number, source: ThreadedWasmSource
       const module = await startModule(source, threads);
       addTfjsBridge(module);
       setThreadsCount(threads);
-      return new BackendWasm(module as unknown as ConstructorParameters<typeof BackendWasm>[0]);
+      const backend = new BackendWasm(
+        module as unknown as ConstructorParameters<typeof BackendWasm>[0],
+      );
+      await startSimdKernelThreads(backend, threads, source.spawnHelper);
+      return backend;
     },
     2,
   );

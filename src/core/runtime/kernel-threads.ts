@@ -1,0 +1,143 @@
+/**
+ * Helper threads for the project's own WASM kernels (wasm/conv.ts). Each helper instantiates the
+ * kernel module on the backend's shared memory and waits on a control block; a call writes one
+ * argument list per thread, wakes the helpers, runs the first list itself and blocks until the
+ * helpers are done. TF.js kernels are synchronous, so the caller must be allowed to block
+ * (Atomics.wait): Node's threads and Web Workers are; a page's main thread is not.
+ */
+
+/** A started helper thread, whatever the environment's worker API. */
+export interface HelperThread {
+  post(message: unknown): void;
+  onMessage(listener: (message: unknown) => void): void;
+  onError(listener: (error: unknown) => void): void;
+  terminate(): void;
+}
+
+/**
+ * Starts a helper running `body`, a script that defines `run(data)` and expects the environment's
+ * prologue to call it with the first message and to define `post(message)` back to the caller.
+ */
+export type SpawnHelper = (body: string) => HelperThread;
+
+// Control block layout (Int32 slots).
+const GENERATION = 0;
+const PENDING = 1;
+const FUNCTION = 2;
+const ARG_COUNT = 3;
+const FAILED = 4;
+const ARGS = 8;
+const MAX_ARGS = 24;
+
+/** The helpers' loop; plain JS, since it runs from a string. */
+const HELPER_BODY = `
+function run({ module, memory, control, index, names }) {
+  const kernels = new WebAssembly.Instance(module, { env: { memory } }).exports;
+  const ctl = new Int32Array(control);
+  let seen = 0;
+  post('ready');
+  for (;;) {
+    Atomics.wait(ctl, ${GENERATION}, seen);
+    seen = Atomics.load(ctl, ${GENERATION});
+    const fn = ctl[${FUNCTION}];
+    if (fn < 0) return;
+    try {
+      const at = ${ARGS} + index * ${MAX_ARGS};
+      kernels[names[fn]](...ctl.subarray(at, at + ctl[${ARG_COUNT}]));
+    } catch (error) {
+      Atomics.store(ctl, ${FAILED}, 1);
+      post(String(error));
+    } finally {
+      if (Atomics.sub(ctl, ${PENDING}, 1) === 1) Atomics.notify(ctl, ${PENDING});
+    }
+  }
+}
+`;
+
+export class KernelThreads {
+  private constructor(
+    private readonly helpers: HelperThread[],
+    private readonly control: Int32Array,
+    private readonly names: readonly string[],
+  ) {}
+
+  /**
+   * Starts `threads − 1` helpers on `memory` (which must be shared), or answers undefined with
+   * the reason logged where they do not start within `timeoutMs`.
+   */
+  static async start(
+    module: WebAssembly.Module,
+    memory: WebAssembly.Memory,
+    threads: number,
+    names: readonly string[],
+    spawn: SpawnHelper,
+    timeoutMs = 10_000,
+  ): Promise<KernelThreads | undefined> {
+    const control = new Int32Array(new SharedArrayBuffer(4 * (ARGS + threads * MAX_ARGS)));
+    const helpers: HelperThread[] = [];
+    try {
+      const ready = Array.from({ length: threads - 1 }, (_, i) => {
+        const helper = spawn(HELPER_BODY);
+        helpers.push(helper);
+        return new Promise<void>((resolve, reject) => {
+          helper.onMessage((m) => (m === 'ready' ? resolve() : reject(new Error(String(m)))));
+          helper.onError(reject);
+          helper.post({ module, memory, control: control.buffer, index: i + 1, names });
+        });
+      });
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`not ready after ${timeoutMs} ms`)), timeoutMs);
+      });
+      try {
+        await Promise.race([Promise.all(ready), late]);
+      } finally {
+        clearTimeout(timer);
+      }
+      return new KernelThreads(helpers, control, names);
+    } catch (error) {
+      helpers.forEach((h) => h.terminate());
+      console.warn(`WASM kernel threads did not start (${String(error)}); running on one thread`);
+      return undefined;
+    }
+  }
+
+  get threads(): number {
+    return this.helpers.length + 1;
+  }
+
+  /**
+   * Runs `name` once per argument list, list i on thread i (the caller runs list 0), and returns
+   * when all are done. One list per thread: a thread with no work gets an empty range.
+   */
+  run(kernels: WebAssembly.Exports, name: string, argLists: number[][]): void {
+    const fn = this.names.indexOf(name);
+    const ctl = this.control;
+    if (fn < 0 || argLists.length !== this.threads || argLists.some((a) => a.length > MAX_ARGS)) {
+      throw new Error(`KernelThreads: cannot run ${name} with ${argLists.length} argument lists`);
+    }
+    ctl[FUNCTION] = fn;
+    ctl[ARG_COUNT] = argLists[0].length;
+    argLists.forEach((args, i) => ctl.set(args, ARGS + i * MAX_ARGS));
+    Atomics.store(ctl, PENDING, this.helpers.length);
+    Atomics.add(ctl, GENERATION, 1);
+    Atomics.notify(ctl, GENERATION);
+    try {
+      (kernels[name] as (...args: number[]) => void)(...argLists[0]);
+    } finally {
+      for (let p = Atomics.load(ctl, PENDING); p !== 0; p = Atomics.load(ctl, PENDING)) {
+        Atomics.wait(ctl, PENDING, p);
+      }
+    }
+    if (Atomics.exchange(ctl, FAILED, 0) !== 0) {
+      throw new Error(`WASM kernel ${name} failed on a helper thread`);
+    }
+  }
+
+  stop(): void {
+    Atomics.store(this.control, FUNCTION, -1);
+    Atomics.add(this.control, GENERATION, 1);
+    Atomics.notify(this.control, GENERATION);
+    this.helpers.forEach((h) => h.terminate());
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * The project's own SIMD kernels (wasm/conv.ts, compiled at install by scripts/build-wasm.mjs),
+ * instantiated on the TF.js WASM backend's own memory so they read and write its tensors in
+ * place, and run on helper threads where that memory is shared (the threaded build).
+ */
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+
+import { PLAIN_MEMORY_KERNELS, SHARED_MEMORY_KERNELS } from './generated/wasm-binaries';
+import { KernelThreads, type SpawnHelper } from './kernel-threads';
+
+/** The module's exports, in the order the helper threads index them. */
+const KERNEL_NAMES = ['convFilterGrad', 'convForward'] as const;
+export type SimdKernelName = (typeof KERNEL_NAMES)[number];
+
+/** The Emscripten module under BackendWasm: its memory is `wasmMemory` (threaded) or exported. */
+interface EmscriptenMemory {
+  wasmMemory?: WebAssembly.Memory;
+  asm?: { memory?: WebAssembly.Memory };
+}
+
+export class SimdKernels {
+  constructor(
+    private readonly exports: WebAssembly.Exports,
+    private readonly pool?: KernelThreads,
+  ) {}
+
+  get threads(): number {
+    return this.pool?.threads ?? 1;
+  }
+
+  /** Runs `name` once per argument list, in parallel: one list, or one per thread. */
+  run(name: SimdKernelName, argLists: number[][]): void {
+    if (argLists.length === 1) (this.exports[name] as (...a: number[]) => void)(...argLists[0]);
+    else if (this.pool !== undefined) this.pool.run(this.exports, name, argLists);
+    else throw new Error(`${name}: ${argLists.length} parts, but the kernels run on one thread`);
+  }
+
+  stop(): void {
+    this.pool?.stop();
+  }
+}
+
+function backendMemory(backend: BackendWasm): WebAssembly.Memory | undefined {
+  const module = backend.wasm as unknown as EmscriptenMemory;
+  return module.wasmMemory ?? module.asm?.memory;
+}
+
+const modules = new Map<boolean, WebAssembly.Module | null>();
+
+/** The compiled kernels for a shared or a plain memory; null where this engine lacks SIMD. */
+function kernelModule(shared: boolean): WebAssembly.Module | null {
+  if (!modules.has(shared)) {
+    const text = atob(shared ? SHARED_MEMORY_KERNELS : PLAIN_MEMORY_KERNELS);
+    const bytes = Uint8Array.from(text, (ch) => ch.charCodeAt(0));
+    modules.set(shared, WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null);
+  }
+  return modules.get(shared)!;
+}
+
+const attached = new WeakMap<BackendWasm, SimdKernels | null>();
+
+function instantiate(
+  backend: BackendWasm,
+): { module: WebAssembly.Module; memory: WebAssembly.Memory } | null {
+  const memory = backendMemory(backend);
+  if (memory === undefined) return null;
+  const module = kernelModule(memory.buffer instanceof SharedArrayBuffer);
+  return module === null ? null : { module, memory };
+}
+
+/**
+ * The backend's SIMD kernels (on one thread unless startSimdKernelThreads ran), or undefined
+ * where they cannot run (no SIMD, no reachable memory): the callers fall back to compositions
+ * of the backend's own kernels.
+ */
+export function simdKernels(backend: BackendWasm): SimdKernels | undefined {
+  if (!attached.has(backend)) {
+    const parts = instantiate(backend);
+    attached.set(
+      backend,
+      parts &&
+        new SimdKernels(
+          new WebAssembly.Instance(parts.module, { env: { memory: parts.memory } }).exports,
+        ),
+    );
+  }
+  return attached.get(backend) ?? undefined;
+}
+
+/** Gives the backend's SIMD kernels `threads` threads (its memory must be shared). */
+export async function startSimdKernelThreads(
+  backend: BackendWasm,
+  threads: number,
+  spawn: SpawnHelper,
+): Promise<void> {
+  const parts = instantiate(backend);
+  if (parts === null || threads < 2 || !(parts.memory.buffer instanceof SharedArrayBuffer)) return;
+  const pool = await KernelThreads.start(parts.module, parts.memory, threads, KERNEL_NAMES, spawn);
+  attached.get(backend)?.stop();
+  const exports = new WebAssembly.Instance(parts.module, { env: { memory: parts.memory } }).exports;
+  attached.set(backend, new SimdKernels(exports, pool));
+}
+
+/** A tensor's byte offset in the backend's memory, as the kernels take it. */
+export function heapAddress(backend: BackendWasm, dataId: object): number {
+  return (backend.dataIdMap.get(dataId) as unknown as { memoryOffset: number }).memoryOffset;
+}
