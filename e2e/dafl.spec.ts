@@ -86,3 +86,35 @@ test('an ADI run, chosen by its preset, grows a pool of synthesised images and s
   }
   await expect(page.getByTestId('chart-prior')).toContainText('Image priors');
 });
+
+test('a stopped ADI run resumes with its pool of synthesised images and finishes', async ({
+  bench,
+  page,
+}) => {
+  test.setTimeout(240_000);
+  await bench.open();
+  await bench.configure({
+    teacher: 'bnnet-mnist',
+    dataset: 'mnist',
+    method: 'deepinversion',
+    backend: 'wasm',
+  });
+  await bench.combobox('Preset').selectOption('adi');
+  await bench.run({
+    steps: 40,
+    params: { 'Batch size': 10, 'Synthesis steps': 3, 'KD steps per round': 2, 'Eval every': 2 },
+  });
+  // A checkpoint past step 0: the pool then holds the rounds synthesised before it.
+  await expect(page.getByTestId('checkpoint-note')).toContainText(/as of step [1-9]/, {
+    timeout: 120_000,
+  });
+  await page.getByRole('button', { name: 'Stop' }).click();
+  expect(await bench.waitForEnd()).toBe('stopped');
+  await page.getByRole('button', { name: /^Resume from step [1-9]/ }).click();
+  expect(await bench.waitForEnd()).toBe('done');
+  await expect(bench.runView).toContainText(/Resumed from the checkpoint at step [1-9]/);
+  await expect(bench.runView).toContainText('pool of synthesised images');
+  // Twenty rounds of 10 images, those before the checkpoint restored: 200 in all.
+  await expect(page.getByTestId('images-pool')).toHaveAttribute('data-count', '64');
+  await expect(bench.runView).toContainText(/synthesised images\s*200/);
+});

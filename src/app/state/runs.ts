@@ -364,7 +364,7 @@ export function resumedRun(run: RunRecord): RunRecord {
     logs: run.logs
       .concat({
         level: 'info',
-        message: `Resumed from the checkpoint at step ${step}: it holds the weights (the student's, and a generator's where the method has one), not the optimisers' state, which starts afresh.`,
+        message: `Resumed from the checkpoint at step ${step}: it holds the student's weights and what the method keeps beside them (DAFL's and moment matching's generators, DeepInversion's pool of synthesised images), not the optimisers' state, which starts afresh.`,
       })
       .slice(-MAX_LOGS),
   };

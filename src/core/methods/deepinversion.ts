@@ -10,13 +10,15 @@ import {
 } from '../datafree';
 import { forward, inferShapes, trainableVariables, type Graph, type GraphNode } from '../graph';
 import { accuracy } from '../metrics';
+import { InvalidInputError } from '../runtime/errors';
 import { assertFinite } from '../runtime/guards';
 import type { Rng } from '../runtime/rng';
 import { softTargetKl } from './kd';
 import { ADAM_LEARNING_RATE, type ParamValues } from './params';
 import { ScheduledAdam } from './optim';
 import { batchViews, readBatch, sampleGrid } from './sample-views';
-import type { MethodSpec, RunEvent } from './types';
+import { restoreState } from './method-state';
+import type { MethodSpec, RunContext, RunEvent } from './types';
 
 const params = {
   batchSize: {
@@ -218,11 +220,8 @@ export const deepInversion: MethodSpec<typeof params> = {
   needs: { teacher: true, data: 'none' },
   defaultStudent: 'half',
   defaultSteps: 2000,
-  resume: {
-    resumable: false,
-    reason:
-      "DeepInversion's pool of synthesised images is not checkpointed: resuming would distil from an empty pool.",
-  },
+  // The checkpoint holds the student and the pool of synthesised images (announcePool).
+  resume: { resumable: true },
   params,
   presets: {
     adi: {
@@ -246,9 +245,17 @@ export const deepInversion: MethodSpec<typeof params> = {
     // tf.train.adam's ε, so that the numbers are those of the plain optimiser; its step is live.
     const optimizer = new ScheduledAdam(p.studentLearningRate, 0.9, 0.999, tf.backend().epsilon());
     const variables = trainableVariables(student);
-    const synthesisRng = ctx.rng.fork('synthesis');
-    const kdRng = ctx.rng.fork('kd');
-    let pool: tf.Tensor4D | undefined;
+    const rounds = p.kdStepsPerRound;
+    const from = ctx.resumeFrom ?? 0;
+    // A resumed run draws from streams of its own (named by its checkpoint's step): the steps
+    // before it drew an unknown number of times from the originals.
+    const streams = from > 0 ? `@${from}` : '';
+    const synthesisRng = ctx.rng.fork(`synthesis${streams}`);
+    const kdRng = ctx.rng.fork(`kd${streams}`);
+    // The pool is the state a checkpoint keeps beside the student; `done` counts the
+    // distillation steps of the current round (a full round: synthesise the next batch).
+    let { pool, done } = from > 0 ? restorePool(ctx, from, p) : { pool: undefined, done: rounds };
+    ctx.training(student, pool && { pool });
     let best = 0;
     let lastKd = NaN;
     yield {
@@ -257,40 +264,55 @@ export const deepInversion: MethodSpec<typeof params> = {
       message: `Matching ${bn.length} BatchNorm layers; ${p.batchSize} images every ${p.kdStepsPerRound} distillation steps${p.competitionWeight > 0 ? ', with the ADI competition term' : ''}. Real data is used only to measure the student on the test set.`,
     };
     try {
-      // The untrained student's accuracy: the chart's baseline at step 0.
-      yield { kind: 'scalar', key: 'accuracy/test', step: 0, value: await accuracy(student, test) };
-      for (let step = 0; step < ctx.steps;) {
-        yield { kind: 'progress', step, total: ctx.steps, phase: 'synthesising a batch' };
-        // A round's weights and pixel step size are those in force when it starts.
-        ctx.paramsAt(step);
-        const batch = await synthesise(teacher, bn, student, p, synthesisRng);
-        for (const [i, name] of SYNTHESIS_TERMS.entries()) {
-          // Without the competition term (DeepInversion) there is nothing of it to show.
-          if (name === 'competition' && p.competitionWeight === 0) continue;
-          // The priors' raw values are hundreds of times the other terms: a chart of their own.
-          const group =
-            name === 'tv' || name === 'l2'
-              ? 'prior'
-              : name === 'feature' && p.featureWeight === 0
-                ? 'measured'
-                : 'loss';
-          yield { kind: 'scalar', key: `${group}/${name}`, step, value: batch.terms[i] };
+      // The untrained student's accuracy: the chart's baseline at step 0 (a resumed run has it).
+      if (from === 0) {
+        yield {
+          kind: 'scalar',
+          key: 'accuracy/test',
+          step: 0,
+          value: await accuracy(student, test),
+        };
+      }
+      for (let step = from; step < ctx.steps;) {
+        if (done === rounds) {
+          yield { kind: 'progress', step, total: ctx.steps, phase: 'synthesising a batch' };
+          // A round's weights and pixel step size are those in force when it starts.
+          ctx.paramsAt(step);
+          const batch = await synthesise(teacher, bn, student, p, synthesisRng);
+          for (const [i, name] of SYNTHESIS_TERMS.entries()) {
+            // Without the competition term (DeepInversion) there is nothing of it to show.
+            if (name === 'competition' && p.competitionWeight === 0) continue;
+            // The priors' raw values are hundreds of times the other terms: a chart of their own.
+            const group =
+              name === 'tv' || name === 'l2'
+                ? 'prior'
+                : name === 'feature' && p.featureWeight === 0
+                  ? 'measured'
+                  : 'loss';
+            yield { kind: 'scalar', key: `${group}/${name}`, step, value: batch.terms[i] };
+          }
+          const logits = tf.tidy(() => forward(teacher, batch.images).output as tf.Tensor2D);
+          yield* batchViews(batch.images, logits, teacher.preprocessing, step, 40, 'newest-batch');
+          logits.dispose();
+          const grown = pool ? tf.concat([pool, batch.images]) : batch.images;
+          const next = tf.variable(grown, false) as tf.Variable<tf.Rank.R4>;
+          tf.dispose([pool, grown, batch.images]);
+          pool = next;
+          ctx.training(student, { pool });
+          done = 0;
+          yield* showPool(pool, teacher, step, kdRng);
         }
-        const logits = tf.tidy(() => forward(teacher, batch.images).output as tf.Tensor2D);
-        yield* batchViews(batch.images, logits, teacher.preprocessing, step, 40, 'newest-batch');
-        logits.dispose();
-        const grown: tf.Tensor4D = pool ? tf.concat([pool, batch.images]) : tf.clone(batch.images);
-        tf.dispose([pool, batch.images]);
-        pool = grown;
-        yield* showPool(pool, teacher, step, kdRng);
-        for (let k = 0; k < p.kdStepsPerRound && step < ctx.steps; k++) {
+        const images = pool!;
+        for (; done < rounds && step < ctx.steps; done++) {
           step++;
           // The temperature is read below; the step size lives in the optimiser.
           ctx.paramsAt(step);
           optimizer.setLearningRate(p.studentLearningRate);
-          const picks = Int32Array.from({ length: p.kdBatchSize }, () => kdRng.int(pool!.shape[0]));
+          const picks = Int32Array.from({ length: p.kdBatchSize }, () =>
+            kdRng.int(images.shape[0]),
+          );
           const loss = tf.tidy(() => {
-            const x = tf.gather(pool!, tf.tensor1d(picks, 'int32'));
+            const x = tf.gather(images, tf.tensor1d(picks, 'int32'));
             const target = forward(teacher, x).output;
             const T = p.temperature;
             return optimizer.minimize(
@@ -327,6 +349,34 @@ export const deepInversion: MethodSpec<typeof params> = {
     }
   },
 };
+
+/**
+ * The pool a checkpoint at step `from` kept, and how many distillation steps of its last round
+ * were done by then: the pool holds one batch per round begun, the last begun at step
+ * (batches − 1)·kdStepsPerRound.
+ */
+function restorePool(
+  ctx: RunContext,
+  from: number,
+  p: Params,
+): { pool: tf.Variable<tf.Rank.R4>; done: number } {
+  const saved = ctx.resumeState?.tensors.find((t) => t.name === 'pool');
+  const batches = saved ? saved.shape[0] / p.batchSize : 0;
+  const done = from - (batches - 1) * p.kdStepsPerRound;
+  if (!saved || !Number.isInteger(batches) || done < 0 || done > p.kdStepsPerRound) {
+    throw new InvalidInputError(
+      saved
+        ? `The checkpoint at step ${from} holds a pool of ${saved.shape[0]} images, which does not fit batches of ${p.batchSize} every ${p.kdStepsPerRound} steps`
+        : `The checkpoint at step ${from} holds no pool of synthesised images (it was taken by an older version)`,
+      'Resume with the settings the run was started with, or start it again from the beginning.',
+    );
+  }
+  const zeros = tf.zeros(saved.shape as [number, number, number, number]);
+  const pool = tf.variable(zeros, false) as tf.Variable<tf.Rank.R4>;
+  zeros.dispose();
+  restoreState({ pool }, ctx.resumeState!);
+  return { pool, done };
+}
 
 /** 64 images drawn from the whole pool, so the grid shows what the student learns from. */
 async function* showPool(

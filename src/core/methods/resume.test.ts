@@ -6,7 +6,7 @@ import { loadDataset, type Dataset } from '../data';
 import { disposeGraph, forward, trainableVariables, type Graph } from '../graph';
 import { initBackend, type BackendInfo } from '../runtime/backend';
 import { Rng } from '../runtime/rng';
-import { buildArchitecture } from '../zoo';
+import { buildArchitecture, loadTeacher } from '../zoo';
 import { methodById } from './registry';
 import { deriveStudent, executeRun, type RunRequest } from './runner';
 import { crossEntropy, trainLoop } from './train';
@@ -165,14 +165,14 @@ describe('resuming from a checkpoint', () => {
       executeRun(
         {
           ...kd(),
-          method: methodById('deepinversion')!,
+          method: methodById('dynamic-prune')!,
           params: {},
           fromCheckpoint: { step: 40, student: checkpoint },
         },
         () => {},
       ),
     ).rejects.toThrow(
-      "DeepInversion / ADI cannot resume from a checkpoint: DeepInversion's pool of synthesised images is not checkpointed",
+      'Dynamic channel pruning cannot resume from a checkpoint: Its checkpoints hold the gated network’s weights but not its optimisers',
     );
     expect(tf.memory().numTensors).toBe(before);
     const late = deriveStudent(teacher, 'half', train, 9);
@@ -224,6 +224,61 @@ describe('resuming from a checkpoint', () => {
     ).rejects.toThrow('The checkpoint at step 3 holds no generator');
   });
 
+  it('DeepInversion resumes mid-round from a checkpoint holding its pool: the round goes on, the pool keeps growing; one without a pool is refused', async () => {
+    const bnTeacher = await loadTeacher('bnnet-mnist');
+    // Rounds of 3 distillation steps, each after a batch of 10 synthesised images.
+    const diRun = (): RunRequest => ({
+      ...kd(),
+      method: methodById('deepinversion')!,
+      teacher: bnTeacher,
+      params: {
+        batchSize: 10,
+        synthesisSteps: 2,
+        kdStepsPerRound: 3,
+        kdBatchSize: 8,
+        evalEvery: 3,
+      },
+      steps: 8,
+      testExamples: 100,
+    });
+    let lastStep = 0;
+    let state: MethodState | undefined;
+    let saved: SavedState | undefined;
+    const stopped = await executeRun(
+      diRun(),
+      (e) => {
+        if ('step' in e) lastStep = e.step;
+      },
+      {
+        onStudent: (_, s) => (state = s),
+        // Every step reports, so the checkpoint lands after step 4: the second round's first.
+        stepping: () => true,
+        whilePaused: async () => {
+          if (lastStep === 4 && !saved && state) saved = await saveState(state);
+        },
+        stopRequested: () => saved !== undefined,
+      },
+    );
+    expect(saved!.tensors).toEqual([{ name: 'pool', shape: [20, 28, 28, 1] }]);
+    const events: RunEvent[] = [];
+    const resumed = await executeRun(
+      { ...diRun(), fromCheckpoint: { step: 4, student: stopped.student, state: saved } },
+      (e) => events.push(e),
+    );
+    disposeGraph(resumed.student);
+    expect(resumed.result).toMatchObject({ status: 'done', resumedFrom: 4 });
+    expect(Math.min(...Object.values(stepsOf(events)).flat())).toBeGreaterThan(4);
+    // Steps 5 and 6 finish the second round on the restored pool; the third batch comes at 6.
+    const synthesised = events.filter((e) => e.kind === 'progress' && e.phase?.startsWith('synth'));
+    expect(synthesised.map((e) => 'step' in e && e.step)).toEqual([6]);
+    expect(resumed.result.metrics.poolSize).toBe(30);
+    const bare = deriveStudent(bnTeacher, 'half', train, 9);
+    await expect(
+      executeRun({ ...diRun(), fromCheckpoint: { step: 4, student: bare } }, () => {}),
+    ).rejects.toThrow('The checkpoint at step 4 holds no pool of synthesised images');
+    disposeGraph(bnTeacher);
+  }, 60_000);
+
   it('a generator trainer resumed from saved state has the saved generators and draws the latents an uninterrupted one would next', async () => {
     const student = deriveStudent(teacher, 'half', train, 9);
     const p = { ...defaultParams(dafl.params), generatorWidth: 4, latentDim: 8, batchSize: 4 };
@@ -261,16 +316,10 @@ describe('resuming from a checkpoint', () => {
   });
 
   it('every method says whether it resumes, and why not', () => {
-    for (const id of ['kd', 'fewshot-finetune', 'dafl', 'generative-mm']) {
+    for (const id of ['kd', 'fewshot-finetune', 'dafl', 'generative-mm', 'deepinversion']) {
       expect(methodById(id)!.resume).toEqual({ resumable: true });
     }
-    for (const id of [
-      'deepinversion',
-      'cross-distillation',
-      'layerwise',
-      'dynamic-prune',
-      'prune-from-scratch',
-    ]) {
+    for (const id of ['cross-distillation', 'layerwise', 'dynamic-prune', 'prune-from-scratch']) {
       const resume = methodById(id)!.resume;
       expect(resume.resumable ? '' : resume.reason).toMatch(/checkpoint/);
     }
