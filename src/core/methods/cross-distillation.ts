@@ -17,6 +17,7 @@ const params = {
     min: 0,
     max: 1,
     label: 'μ',
+    live: true,
     help: 'Weight of the correction loss in the convex variant (reference scripts: 0.6 for VGG-16, 0.9 for ResNet-56).',
   },
   alpha: {
@@ -25,6 +26,7 @@ const params = {
     min: 0,
     max: 1,
     label: 'α',
+    live: true,
     help:
       'Soft variant: share of the teacher’s hidden input in the teacher branch. With α + β = 1 both branches see the ' +
       'same mix (no regression left, e.g. α = β = 0.5). Default from a 5 × 5 sweep at K = 1 (LeNet-5/MNIST, ' +
@@ -37,6 +39,7 @@ const params = {
     min: 0,
     max: 1,
     label: 'β',
+    live: true,
     help: 'Soft variant: share of the student’s hidden input in the student branch (see α).',
   },
   ...LAYERWISE_PARAMS,
@@ -61,7 +64,8 @@ export const crossDistillation: MethodSpec<typeof params> = {
   resume: LAYER_BY_LAYER_RESUME,
   params,
   run(ctx, p: ParamValues<typeof params>) {
-    const objective =
+    // Read at every step: μ, α and β are live.
+    const objective = () =>
       p.variant === 'soft'
         ? ({ kind: 'soft', alpha: p.alpha, beta: p.beta } as const)
         : ({ kind: 'convex', mu: p.mu } as const);

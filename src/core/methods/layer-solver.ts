@@ -172,6 +172,16 @@ export class LayerSolver {
     return this.batch?.leastSquares?.form ?? 'direct';
   }
 
+  /**
+   * A changed objective (a live μ, α or β) from the next step on: the loss's constants are
+   * rebuilt on the current batch.
+   */
+  setObjective(objective: LayerObjective): void {
+    if (JSON.stringify(objective) === JSON.stringify(this.o.objective)) return;
+    this.o = { ...this.o, objective };
+    if (this.batch) this.setBatch(this.batch.hT, this.batch.hS);
+  }
+
   /** The captured layer inputs of teacher (h^T) and student (h^S); the caller owns them. */
   setBatch(hT: tf.Tensor, hS: tf.Tensor): void {
     this.disposeConstants();
@@ -540,14 +550,15 @@ export async function* removeChannelsStage(
 }
 
 /**
- * The layer-by-layer method body (layerwise and cross-distillation differ only in `objective`).
+ * The layer-by-layer method body (layerwise and cross-distillation differ only in `objective`,
+ * read at every step: cross distillation's μ, α and β may change mid-run).
  * Budget: `itersPerLayer` PGD iterations for every layer that has something to fit (0 = the run's
  * steps divided among them), then `fineTuneSteps`; `progress` counts both.
  */
 export async function* compressLayerByLayer(
   ctx: RunContext,
   p: LayerwiseParams,
-  objective: LayerObjective,
+  objective: () => LayerObjective,
   method: string,
 ): AsyncGenerator<RunEvent, MethodResult> {
   const { teacher, student } = ctx;
@@ -582,7 +593,6 @@ export async function* compressLayerByLayer(
     stage,
   });
   const layerLoss: { labels: NodeId[]; values: number[] } = { labels: [], values: [] };
-  const optimised = optimisedTerms(objective);
   let metrics: Record<string, number> = {};
   let step = 0;
   yield {
@@ -622,7 +632,7 @@ export async function* compressLayerByLayer(
       const solver = new LayerSolver({
         teacherLayer: tLayer,
         studentLayer: sLayer,
-        objective,
+        objective: objective(),
         compressor,
         learningRate: () => p.learningRate,
         fitBias: p.fitBias,
@@ -646,11 +656,13 @@ export async function* compressLayerByLayer(
           }
           const read = (i + 1) % logEvery === 0 || i === iters - 1 || ctx.stepping();
           ctx.paramsAt(step + 1);
+          solver.setObjective(objective());
           const terms = await solver.step(i, read);
           step++;
           if (terms) {
             lastObjective = terms.total;
             yield { kind: 'scalar', key: 'loss', step, value: terms.total };
+            const optimised = optimisedTerms(objective());
             for (const name of ['regression', 'correction', 'imitation'] as const) {
               const group = optimised.includes(name) ? 'loss' : 'measured';
               yield { kind: 'scalar', key: `${group}/${name}`, step, value: terms[name] };

@@ -24,6 +24,6 @@ export const layerwiseDistillation: MethodSpec<typeof LAYERWISE_PARAMS> = {
   params: LAYERWISE_PARAMS,
   resume: LAYER_BY_LAYER_RESUME,
   run(ctx, p: LayerwiseParams) {
-    return compressLayerByLayer(ctx, p, { kind: 'regression' }, 'layerwise');
+    return compressLayerByLayer(ctx, p, () => ({ kind: 'regression' }), 'layerwise');
   },
 };

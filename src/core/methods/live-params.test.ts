@@ -324,6 +324,43 @@ describe('live parameters', () => {
     expect(markers).toEqual([3]);
   });
 
+  it('cross distillation’s μ changes at its step: the layer loss becomes μ = 1’s, correction alone', async () => {
+    const events: RunEvent[] = [];
+    const { student } = await executeRun(
+      {
+        method: methodById('cross-distillation')!,
+        params: {
+          compression: 'quantize',
+          itersPerLayer: 2,
+          fineTuneSteps: 0,
+          heldOutExamples: 10,
+          shotsPerClass: 1,
+        },
+        teacher,
+        train,
+        test,
+        seed: 3,
+        steps: 6,
+        backend,
+        schedule: [{ step: 4, params: { mu: 1 } }],
+      },
+      (e) => events.push(e),
+    );
+    disposeGraph(student);
+    const at = (key: string) =>
+      new Map(
+        events.flatMap((e) => (e.kind === 'scalar' && e.key === key ? [[e.step, e.value]] : [])),
+      );
+    const [total, correction] = [at('loss'), at('loss/correction')];
+    // Three layers, two steps each. μ = 0.6 for steps 1–3 (both terms optimised), μ = 1 from
+    // step 4, mid-layer (imitation then only measured). On the first layer teacher and student
+    // see the same input, so its two terms are equal whatever μ: step 3 tells them apart.
+    expect([...at('loss/imitation').keys()]).toEqual([1, 2, 3]);
+    expect([...at('measured/imitation').keys()]).toEqual([4, 5, 6]);
+    expect(total.get(3)).not.toBeCloseTo(correction.get(3)!, 6);
+    for (const step of [4, 5, 6]) expect(total.get(step)).toBeCloseTo(correction.get(step)!, 6);
+  });
+
   it('few-shot fine-tuning’s step size changes at its step', async () => {
     const { rates: r } = await ratesOf(
       'fewshot-finetune',
@@ -354,7 +391,13 @@ describe('live parameters', () => {
       'entropy',
     ]);
     expect(live('dynamic-prune')).toEqual(['lambda']);
-    expect(live('cross-distillation')).toEqual(['learningRate', 'fineTuneRate']);
+    expect(live('cross-distillation')).toEqual([
+      'mu',
+      'alpha',
+      'beta',
+      'learningRate',
+      'fineTuneRate',
+    ]);
     expect(live('layerwise')).toEqual(['learningRate', 'fineTuneRate']);
     expect(live('fewshot-finetune')).toEqual(['learningRate']);
     expect(live('prune-from-scratch')).toEqual([
