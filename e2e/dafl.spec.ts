@@ -1,6 +1,18 @@
 // DAFL in the page, trained for real in the worker (WASM) on a tiny budget: the generator's
 // samples labelled by the teacher, the per-class means, the class histogram and every loss term.
-import { expect, test } from './workbench';
+import { expect, test, type Workbench } from './workbench';
+
+/** The page with DeepInversion on the BN-VGG teacher, its ADI preset chosen. */
+async function openAdi(bench: Workbench): Promise<void> {
+  await bench.open();
+  await bench.configure({
+    teacher: 'bnnet-mnist',
+    dataset: 'mnist',
+    method: 'deepinversion',
+    backend: 'wasm',
+  });
+  await bench.combobox('Preset').selectOption('adi');
+}
 
 test('a DAFL run shows the generated samples, their classes and each loss term; real data only for the test accuracy', async ({
   bench,
@@ -63,14 +75,7 @@ test('an ADI run, chosen by its preset, grows a pool of synthesised images and s
   page,
 }) => {
   test.setTimeout(180_000);
-  await bench.open();
-  await bench.configure({
-    teacher: 'bnnet-mnist',
-    dataset: 'mnist',
-    method: 'deepinversion',
-    backend: 'wasm',
-  });
-  await bench.combobox('Preset').selectOption('adi');
+  await openAdi(bench);
   await expect(bench.field('Competition weight')).toHaveValue('10');
   await bench.run({
     steps: 4,
@@ -92,14 +97,7 @@ test('a stopped ADI run resumes with its pool of synthesised images and finishes
   page,
 }) => {
   test.setTimeout(240_000);
-  await bench.open();
-  await bench.configure({
-    teacher: 'bnnet-mnist',
-    dataset: 'mnist',
-    method: 'deepinversion',
-    backend: 'wasm',
-  });
-  await bench.combobox('Preset').selectOption('adi');
+  await openAdi(bench);
   await bench.run({
     steps: 40,
     params: { 'Batch size': 10, 'Synthesis steps': 3, 'KD steps per round': 2, 'Eval every': 2 },
