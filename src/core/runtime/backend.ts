@@ -5,13 +5,14 @@
  * by 10-100x (DESIGN.md, Runtime).
  */
 import * as tf from '@tensorflow/tfjs';
-import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { getThreadsCount, setWasmPaths, type BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 import { BackendUnavailableError } from './errors';
 import { registerReductionGradients } from './gradients';
 import { createLenetStep } from './lenet-step';
 import { timeRepeated } from './timing';
 import { registerWasmTrainingKernels } from './wasm-kernels';
+import { simdThreads, spawnBrowserHelper, startSimdKernelThreads } from './wasm-simd';
 import { registerThreadedWasm, type ThreadedWasmSource } from './wasm-threads';
 
 export type BackendName = 'webgpu' | 'wasm' | 'webgl' | 'cpu';
@@ -132,6 +133,22 @@ async function activate(name: BackendName, opts: InitBackendOptions): Promise<vo
   }
   if (!ok) throw new BackendUnavailableError(name, 'initialisation failed (see the console)');
   await tf.ready();
+  if (name === 'wasm' && opts.wasmThreads === undefined && inWorker()) await threadOwnKernels();
+}
+
+/** A Web Worker: where a TF.js kernel may block on Atomics.wait (a page's main thread may not). */
+const inWorker = () =>
+  typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !== 'undefined';
+
+/**
+ * In a cross-origin isolated page the stock backend runs its threaded build on a shared memory
+ * (XNNPACK on one thread per two cores); our SIMD kernels get every core there, on helper
+ * workers of their own. Once per backend instance.
+ */
+async function threadOwnKernels(): Promise<void> {
+  const backend = tf.backend() as BackendWasm;
+  if (simdThreads(backend) > 1 || !globalThis.crossOriginIsolated) return;
+  await startSimdKernelThreads(backend, navigator.hardwareConcurrency, spawnBrowserHelper);
 }
 
 /** How the wasm backend runs: SIMD or not, and its threads with the reason for their number. */
@@ -148,7 +165,10 @@ async function wasmDetail(): Promise<{ detail: string; threads: number }> {
         : globalThis.crossOriginIsolated
           ? ` of ${navigator.hardwareConcurrency} logical cores`
           : ': the page is not cross-origin isolated';
-  const detail = `${simd ? 'SIMD' : 'no SIMD'}, ${threads} thread${threads === 1 ? '' : 's'}${why}`;
+  const own = simdThreads(tf.backend() as BackendWasm);
+  const kernels =
+    own > 0 ? `; our convolution kernels on ${own} thread${own === 1 ? '' : 's'}` : '';
+  const detail = `${simd ? 'SIMD' : 'no SIMD'}, ${threads} thread${threads === 1 ? '' : 's'}${why}${kernels}`;
   return { detail, threads };
 }
 

@@ -6,7 +6,7 @@
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 import { PLAIN_MEMORY_KERNELS, SHARED_MEMORY_KERNELS } from './generated/wasm-binaries';
-import { KernelThreads, type SpawnHelper } from './kernel-threads';
+import { KernelThreads, type HelperThread, type SpawnHelper } from './kernel-threads';
 
 /** The module's exports, in the order the helper threads index them. */
 const KERNEL_NAMES = ['convFilterGrad', 'convForward'] as const;
@@ -104,4 +104,24 @@ export async function startSimdKernelThreads(
 /** A tensor's byte offset in the backend's memory, as the kernels take it. */
 export function heapAddress(backend: BackendWasm, dataId: object): number {
   return (backend.dataIdMap.get(dataId) as unknown as { memoryOffset: number }).memoryOffset;
+}
+
+/** A Web Worker helper running `body` (kernel-threads.ts), from a blob (the CSP allows blob:). */
+export function spawnBrowserHelper(body: string): HelperThread {
+  const prologue = `const post = (message) => postMessage(message);
+onmessage = (event) => { onmessage = null; run(event.data); };`;
+  const url = URL.createObjectURL(new Blob([`${body}\n${prologue}`], { type: 'text/javascript' }));
+  const worker = new Worker(url);
+  URL.revokeObjectURL(url);
+  return {
+    post: (message) => worker.postMessage(message),
+    onMessage: (listener) => worker.addEventListener('message', (e) => listener(e.data)),
+    onError: (listener) => worker.addEventListener('error', (e) => listener(e.message)),
+    terminate: () => worker.terminate(),
+  };
+}
+
+/** How many threads the backend's SIMD kernels run on (1 where they run at all, 0 where not). */
+export function simdThreads(backend: BackendWasm): number {
+  return simdKernels(backend)?.threads ?? 0;
 }
