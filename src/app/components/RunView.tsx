@@ -170,9 +170,9 @@ function ResumeFromCheckpoint({ run }: { run: RunRecord }) {
       </button>
       <p className="small muted" data-testid="resume-note">
         Trains the stored student for the {run.config.steps - option.step} steps left. A checkpoint
-        holds weights (the student&apos;s, and a generator&apos;s where the method trains one), not
-        the optimisers&apos; moments, which restart: the result is not what an uninterrupted run
-        would give bit for bit.
+        holds the student and what the method keeps beside it (a generator, pruning targets, float
+        shadow weights), not the optimisers&apos; moments, which restart: the result is not what an
+        uninterrupted run would give bit for bit.
       </p>
     </div>
   );

@@ -176,6 +176,9 @@ describe('run records', () => {
     const next = applyEvents(resumed, [{ kind: 'scalar', key: 'loss', step: 75, value: 0.7 }], 2);
     expect(next.scalars.loss.map((p) => p.step)).toEqual([25, 50, 75]);
     expect(resumability({ ...run, status: 'done' }, kd)).toBeUndefined();
+    expect(resumability({ ...run, checkpointStep: 0 }, kd)).toEqual({
+      reason: 'nothing had been trained yet.',
+    });
   });
 
   it('estimate the time left from the training rate', () => {

@@ -326,6 +326,7 @@ export function resumability(
   const step = run.checkpointStep;
   if (step === undefined || !run.hasStudent || step >= run.config.steps) return undefined;
   if (ACTIVE.has(run.status) || run.status === 'done') return undefined;
+  if (step === 0) return { reason: 'nothing had been trained yet.' };
   if (!method) return { reason: `This page has no method '${run.config.method}'.` };
   return method.resume.resumable ? { step } : { reason: method.resume.reason };
 }
@@ -364,7 +365,7 @@ export function resumedRun(run: RunRecord): RunRecord {
     logs: run.logs
       .concat({
         level: 'info',
-        message: `Resumed from the checkpoint at step ${step}: it holds the student's weights and what the method keeps beside them (DAFL's and moment matching's generators, DeepInversion's pool of synthesised images), not the optimisers' state, which starts afresh.`,
+        message: `Resumed from the checkpoint at step ${step}: it holds the student's weights and what the method keeps beside them (DAFL's and moment matching's generators, DeepInversion's pool of synthesised images, magnitude pruning's per-layer targets, the float weights behind quantized or binary kernels), not the optimisers' state, which starts afresh.`,
       })
       .slice(-MAX_LOGS),
   };

@@ -8,13 +8,12 @@ import * as tf from '@tensorflow/tfjs';
 import { Generator } from '../datafree';
 import { forward, trainableVariables, type Graph } from '../graph';
 import { accuracy } from '../metrics';
-import { InvalidInputError } from '../runtime/errors';
 import { assertFinite } from '../runtime/guards';
 import type { Rng } from '../runtime/rng';
 import { softTargetKl } from './kd';
 import { ScheduledAdam } from './optim';
 import { batchViews } from './sample-views';
-import { restoreState, type MethodState } from './method-state';
+import { beginState, type MethodState } from './method-state';
 import type { RunContext, RunEvent } from './types';
 
 /** The student's schedule, a parameter of every method built on this loop. */
@@ -126,17 +125,8 @@ export class GeneratorDistillation {
    * left see what an uninterrupted run's would (the optimisers' moments restart).
    */
   begin(ctx: RunContext): void {
-    ctx.training(this.student, this.state);
-    const from = ctx.resumeFrom;
-    if (from === undefined) return;
-    if (!ctx.resumeState) {
-      throw new InvalidInputError(
-        `The checkpoint at step ${from} holds no generator (it was taken by an older version)`,
-        'Start the run again from the beginning.',
-      );
-    }
-    restoreState(this.state, ctx.resumeState);
-    for (let step = 0; step < from; step++) {
+    if (!beginState(ctx, this.student, this.state, 'generator')) return;
+    for (let step = 0; step < ctx.resumeFrom!; step++) {
       this.noise.seedForTf();
       for (let extra = 1; extra < (this.o.studentSteps ?? 1); extra++)
         this.studentNoise.seedForTf();

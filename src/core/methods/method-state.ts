@@ -3,6 +3,7 @@
 // by name when the run resumes.
 import * as tf from '@tensorflow/tfjs';
 import { InvalidInputError } from '../runtime/errors';
+import type { RunContext } from './types';
 
 /** Variables beyond the student that a method's training state is made of, by name. */
 export type MethodState = Record<string, tf.Variable>;
@@ -52,4 +53,27 @@ export function restoreState(state: MethodState, saved: SavedState): void {
     tf.tidy(() => v.assign(tf.tensor(values.subarray(offset, offset + size), shape)));
     offset += size;
   }
+}
+
+/**
+ * Names `state` to the run as what its checkpoints keep beside `student`, and in a resumed run
+ * writes the checkpoint's values back into it. `what` names the state in the refusal of a
+ * checkpoint that lacks it. Returns whether the run resumed.
+ */
+export function beginState(
+  ctx: RunContext,
+  student: Parameters<RunContext['training']>[0],
+  state: MethodState,
+  what: string,
+): boolean {
+  ctx.training(student, state);
+  if (ctx.resumeFrom === undefined) return false;
+  if (!ctx.resumeState) {
+    throw new InvalidInputError(
+      `The checkpoint at step ${ctx.resumeFrom} holds no ${what} (it was taken by an older version)`,
+      'Start the run again from the beginning.',
+    );
+  }
+  restoreState(state, ctx.resumeState);
+  return true;
 }

@@ -39,6 +39,14 @@ export async function* oneShot(
   return yield* accuracyAtStart(ctx);
 }
 
+/**
+ * Whether a resumed run's checkpoint was taken after the retraining that starts at `step` had
+ * begun: the compression made before that retraining is in the checkpoint's student already.
+ */
+export function resumedPast(ctx: RunContext, step: number): boolean {
+  return ctx.resumeFrom !== undefined && ctx.resumeFrom > step;
+}
+
 /** A retraining stage that is the whole run. */
 export function wholeRun(ctx: RunContext, phase: string) {
   return { steps: ctx.steps, stepOffset: 0, total: ctx.steps, phase };
@@ -102,6 +110,9 @@ export async function* retrain(
   o: RetrainOptions,
 ): AsyncGenerator<RunEvent, Record<string, number>> {
   const { ctx, student } = o;
+  // A resumed run's checkpoint may lie past this stage (nothing to do) or inside it.
+  const resumeFrom = (ctx.resumeFrom ?? 0) - o.stepOffset;
+  if (ctx.resumeFrom !== undefined && resumeFrom >= o.steps) return {};
   const optimizer = new ScheduledAdam(o.learningRate(), 0.9, 0.999, tf.backend().epsilon());
   try {
     return yield* trainLoop({
@@ -120,6 +131,7 @@ export async function* retrain(
       stepping: ctx.stepping,
       evalEvery: o.evalEvery,
       evalAtStart: o.evalAtStart,
+      ...(resumeFrom > 0 && { resumeFrom }),
       stepOffset: o.stepOffset,
       total: o.total,
       phase: o.phase,

@@ -144,6 +144,13 @@ function checkResume(method: AnyMethodSpec, step: number, steps: number): number
       'Start the run again from the beginning.',
     );
   }
+  if (step === 0) {
+    // Taken at the first evaluation, possibly before a one-shot compression, possibly after it.
+    throw new InvalidInputError(
+      'The checkpoint is from step 0: nothing had been trained yet',
+      'Start the run again from the beginning.',
+    );
+  }
   if (!Number.isInteger(step) || step < 0 || step >= steps) {
     throw new InvalidInputError(
       `A checkpoint at step ${step} cannot be resumed in a run of ${steps} steps`,
@@ -202,6 +209,8 @@ export async function executeRun(
       rng.fork('student').int(2 ** 31),
     );
   control.onStudent?.(student);
+  /** The network the method last named as what it trains (RunContext.training). */
+  let named: Graph | undefined;
   // The method's own copy, which live changes write into: the result reports the start values.
   const values = { ...params };
   let schedule: ParamSchedule;
@@ -230,7 +239,10 @@ export async function executeRun(
       steps,
       ...(resumeFrom !== undefined && { resumeFrom, resumeState: req.fromCheckpoint?.state }),
       paramsAt: (step) => schedule.at(step),
-      training: (g, state) => control.onStudent?.(g, state),
+      training: (g, state) => {
+        named = g;
+        control.onStudent?.(g, state);
+      },
       stepping: () => control.stepping?.() ?? false,
     },
     values,
@@ -244,8 +256,11 @@ export async function executeRun(
         status = 'stopped';
         // Before the method winds down (and frees what it trains beside the student).
         await control.beforeStop?.();
-        const returned = await gen.return({ student });
-        outcome = returned.done ? returned.value : { student };
+        // A method training another network than this one (a pruned one) frees it as it winds
+        // down: the stopped run's student is a copy of it, where it stopped.
+        const stoppedAs = named && named !== student ? cloneGraph(named) : student;
+        const returned = await gen.return({ student: stoppedAs });
+        outcome = returned.done ? returned.value : { student: stoppedAs };
         break;
       }
       await control.whilePaused?.();

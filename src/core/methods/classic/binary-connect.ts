@@ -46,10 +46,8 @@ export const binaryConnect: MethodSpec<typeof params> = {
   defaultStudent: 'copy',
   defaultSteps: 2000,
   params,
-  resume: {
-    resumable: false,
-    reason: 'The real-valued shadow weights that training updates are not in a checkpoint.',
-  },
+  // The checkpoint keeps the real-valued weights beside the student (ShadowKernels.begin).
+  resume: { resumable: true },
   async *run(ctx, p: ParamValues<typeof params>) {
     const { student } = ctx;
     // The layer's scale is a constant of the forward pass: the gradient goes straight to w.
@@ -60,7 +58,15 @@ export const binaryConnect: MethodSpec<typeof params> = {
     const clip = (w: tf.Tensor) => tf.clipByValue(w, -1, 1);
     const shadows = new ShadowKernels(student);
     try {
-      const beforeRetrain = yield* oneShot(ctx, () => shadows.store(deterministic, clip));
+      let beforeRetrain: number | undefined;
+      if (shadows.begin(ctx)) {
+        // Stochastic binarization goes on with the draws an uninterrupted run would make: one
+        // per kernel a step.
+        const drawn = p.binarization === 'stochastic' ? ctx.resumeFrom! : 0;
+        for (let i = 0; i < drawn * shadows.kernels.length; i++) ctx.rng.int(2 ** 31);
+      } else {
+        beforeRetrain = yield* oneShot(ctx, () => shadows.store(deterministic, clip));
+      }
       const forward = p.binarization === 'stochastic' ? sampled : deterministic;
       yield* shadows.retrain(ctx, p, 'binary-connect', forward, deterministic, clip);
       // One bit per weight (w_b ≥ 0) and, with mean-abs, one float32 scale per kernel.
@@ -83,7 +89,7 @@ export const binaryConnect: MethodSpec<typeof params> = {
           bits: 1,
           'encoded-bytes': storedBytes(student, encoded),
           'nonzero-params': nonZero,
-          'accuracy/before-retrain': beforeRetrain,
+          ...(beforeRetrain !== undefined && { 'accuracy/before-retrain': beforeRetrain }),
         },
       };
     } finally {

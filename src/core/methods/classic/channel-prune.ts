@@ -11,6 +11,7 @@ import {
   recalibrateBatchNorm,
   type Graph,
   type GraphNode,
+  type GraphStats,
   type NodeId,
 } from '../../graph';
 import { graphToLayersJson } from '../../io';
@@ -20,8 +21,8 @@ import type { Rng } from '../../runtime/rng';
 import { InvalidInputError } from '../../runtime/errors';
 import { LAYER_RATIOS, parseLayerRatios } from '../compression-params';
 import type { ParamValues } from '../params';
-import { accuracyAtStart, RETRAIN_PARAMS, retrain, wholeRun } from '../retrain';
-import type { MethodSpec } from '../types';
+import { accuracyAtStart, RETRAIN_PARAMS, resumedPast, retrain, wholeRun } from '../retrain';
+import type { MethodSpec, RunContext, RunEvent } from '../types';
 
 const params = {
   criterion: {
@@ -245,63 +246,16 @@ export const channelPrune: MethodSpec<typeof params> = {
   defaultStudent: 'copy',
   defaultSteps: 1500,
   params,
-  resume: {
-    resumable: false,
-    reason:
-      'A checkpoint holds the pruned student, whose layers are narrower than the copy of the teacher a run starts from.',
-  },
+  // The checkpoint's student is the pruned network: a resumed run goes on fine-tuning it.
+  resume: { resumable: true },
   async *run(ctx, p: ParamValues<typeof params>) {
-    const { teacher, student } = ctx;
-    // `layerRatios` is a 'text' parameter: its value is the string typed.
-    const layerRatios = parseLayerRatios(
-      p.layerRatios,
-      prunableLayers(student).map((l) => l.producer),
-    );
-    const before = graphStats(student);
-    yield* accuracyAtStart(ctx);
-    const {
-      graph: pruned,
-      layers,
-      kept,
-      ratio,
-    } = await pruneFilters(student, {
-      criterion: p.criterion,
-      flopsReduction: p.flopsReduction,
-      layerRatios,
-    });
-    // Until it is returned the pruned network is this run's: a stop (a return at a yield) or
-    // an error disposes it.
+    const { teacher } = ctx;
+    const pruning = resumedPast(ctx, 0) ? undefined : yield* thinStudent(ctx, p);
+    // A fresh pruned network is this run's until it is returned: a stop (a return at a yield)
+    // or an error disposes it. A resumed run's is the runner's.
+    const pruned = pruning?.graph ?? ctx.student;
     let returned = false;
     try {
-      const after = graphStats(pruned);
-      ctx.training(pruned);
-      yield {
-        kind: 'log',
-        level: 'info',
-        message: `Removed ${(100 * ratio).toFixed(1)} % of the filters of every layer without an override: FLOPs ${before.flops} → ${after.flops} (−${(100 * (1 - after.flops / before.flops)).toFixed(1)} %), params ${before.params} → ${after.params}`,
-      };
-      yield {
-        kind: 'layers',
-        key: 'kept-filters',
-        step: 0,
-        labels: layers.map((l) => l.producer),
-        values: layers.map((l, i) => kept[i].length / l.filters),
-      };
-      yield {
-        kind: 'table',
-        key: 'channel-prune',
-        columns: ['layer', 'filters before', 'filters after', 'FLOPs before', 'FLOPs after'],
-        rows: before.nodes
-          .filter((n) => n.flops > 0)
-          .map((n) => {
-            const filters = n.outputShape.at(-1)!;
-            const i = layers.findIndex((l) => l.producer === n.id);
-            const flopsAfter = after.nodes.find((m) => m.id === n.id)!.flops;
-            return [n.id, filters, i < 0 ? filters : kept[i].length, n.flops, flopsAfter];
-          }),
-      };
-      recalibrateAfterPruning(pruned, ctx.train, ctx.rng.fork('batchnorm'));
-      const beforeRetrain = yield* accuracyAtStart(ctx, pruned);
       const last = yield* retrain({
         ctx,
         student: pruned,
@@ -316,19 +270,22 @@ export const channelPrune: MethodSpec<typeof params> = {
       yield { kind: 'progress', step: ctx.steps, total: ctx.steps, phase: 'latency' };
       const [teacherMs, studentMs] = await perImageLatency(teacher, pruned, p.latencyBatch);
       const [teacherOneMs, studentOneMs] = await perImageLatency(teacher, pruned, 1);
+      const after = graphStats(pruned);
       const nonZero = await nonZeroParams(pruned);
       const { weightData } = await graphToLayersJson(pruned);
       returned = true;
       return {
         student: pruned,
         metrics: {
-          'prune-ratio': ratio,
-          'accuracy/before-retrain': beforeRetrain,
-          'params/before': before.params,
+          ...(pruning && {
+            'prune-ratio': pruning.ratio,
+            'accuracy/before-retrain': pruning.beforeRetrain,
+            'params/before': pruning.before.params,
+            'flops/before': pruning.before.flops,
+            'flops-reduction': 1 - after.flops / pruning.before.flops,
+          }),
           'params/after': after.params,
-          'flops/before': before.flops,
           'flops/after': after.flops,
-          'flops-reduction': 1 - after.flops / before.flops,
           'nonzero-params': nonZero,
           // The exported weight shard of the pruned network (float32, nothing left to mask).
           'encoded-bytes': weightData.byteLength,
@@ -342,7 +299,75 @@ export const channelPrune: MethodSpec<typeof params> = {
         },
       };
     } finally {
-      if (!returned) disposeGraph(pruned);
+      if (!returned && pruning) disposeGraph(pruned);
     }
   },
 };
+
+/**
+ * The student's filters removed (a new, narrower network, named to the run as what it trains),
+ * its BatchNorm statistics re-estimated; its accuracy then, unretrained.
+ */
+async function* thinStudent(
+  ctx: RunContext,
+  p: ParamValues<typeof params>,
+): AsyncGenerator<
+  RunEvent,
+  { graph: Graph; ratio: number; before: GraphStats; beforeRetrain: number }
+> {
+  const { student } = ctx;
+  // `layerRatios` is a 'text' parameter: its value is the string typed.
+  const layerRatios = parseLayerRatios(
+    p.layerRatios,
+    prunableLayers(student).map((l) => l.producer),
+  );
+  const before = graphStats(student);
+  yield* accuracyAtStart(ctx);
+  const {
+    graph: pruned,
+    layers,
+    kept,
+    ratio,
+  } = await pruneFilters(student, {
+    criterion: p.criterion,
+    flopsReduction: p.flopsReduction,
+    layerRatios,
+  });
+  let made = false;
+  try {
+    const after = graphStats(pruned);
+    ctx.training(pruned);
+    yield {
+      kind: 'log',
+      level: 'info',
+      message: `Removed ${(100 * ratio).toFixed(1)} % of the filters of every layer without an override: FLOPs ${before.flops} → ${after.flops} (−${(100 * (1 - after.flops / before.flops)).toFixed(1)} %), params ${before.params} → ${after.params}`,
+    };
+    yield {
+      kind: 'layers',
+      key: 'kept-filters',
+      step: 0,
+      labels: layers.map((l) => l.producer),
+      values: layers.map((l, i) => kept[i].length / l.filters),
+    };
+    yield {
+      kind: 'table',
+      key: 'channel-prune',
+      columns: ['layer', 'filters before', 'filters after', 'FLOPs before', 'FLOPs after'],
+      rows: before.nodes
+        .filter((n) => n.flops > 0)
+        .map((n) => {
+          const filters = n.outputShape.at(-1)!;
+          const i = layers.findIndex((l) => l.producer === n.id);
+          const flopsAfter = after.nodes.find((m) => m.id === n.id)!.flops;
+          return [n.id, filters, i < 0 ? filters : kept[i].length, n.flops, flopsAfter];
+        }),
+    };
+    recalibrateAfterPruning(pruned, ctx.train, ctx.rng.fork('batchnorm'));
+    const beforeRetrain = yield* accuracyAtStart(ctx, pruned);
+    made = true;
+    return { graph: pruned, ratio, before, beforeRetrain };
+  } finally {
+    // A stop at one of the yields above (a return) or an error: the network is nobody's.
+    if (!made) disposeGraph(pruned);
+  }
+}

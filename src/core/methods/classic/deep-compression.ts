@@ -16,7 +16,7 @@ import type { ParamValues } from '../params';
 import type { MethodSpec, RunContext, RunEvent } from '../types';
 import { SHARE_PARAMS, shareAndFineTune } from './kmeans-share';
 import { PRUNE_PARAMS, pruneAndRetrain } from './magnitude-prune';
-import { accuracyAtStart } from '../retrain';
+import { accuracyAtStart, resumedPast } from '../retrain';
 
 const params = {
   ...PRUNE_PARAMS,
@@ -140,11 +140,9 @@ export const deepCompression: MethodSpec<typeof params> = {
   defaultStudent: 'copy',
   defaultSteps: 2400,
   params,
-  resume: {
-    resumable: false,
-    reason:
-      'its stages’ masks, codebooks and assignments are made from the weights as each stage starts',
-  },
+  // Each stage resumes as its method does: the pruning targets are kept, the checkpoint's zeros
+  // are the masks, and during the fine-tune its kernels hold the shared values.
+  resume: { resumable: true },
   async *run(ctx, p: ParamValues<typeof params>) {
     const { student } = ctx;
     const denseBytes = graphStats(student).bytes;
@@ -161,21 +159,28 @@ export const deepCompression: MethodSpec<typeof params> = {
       return value;
     };
 
-    yield* accuracyAtStart(ctx, student);
-    const dense = await stage('dense float32', await encodeModel(student, { huffman: false }));
-
     const pruneSteps = Math.round(ctx.steps * p.pruneSteps);
+    // A resumed run measures the stages it begins; those before its checkpoint are in the
+    // first attempt's table.
+    let dense: number | undefined;
+    if (!resumedPast(ctx, 0)) {
+      yield* accuracyAtStart(ctx, student);
+      dense = await stage('dense float32', await encodeModel(student, { huffman: false }));
+    }
     const pruned = yield* pruneAndRetrain(ctx, student, p, {
       steps: pruneSteps,
       stepOffset: 0,
       total: ctx.steps,
       phase: 'prune',
     });
-    const prunedBytes = await encodeModel(student, { huffman: false });
-    const prunedAcc = await stage(
-      '1 pruned + retrained (relative indices, float32 values)',
-      prunedBytes,
-    );
+    let prunedAt: { acc: number; bytes: number } | undefined;
+    if (!resumedPast(ctx, pruneSteps)) {
+      const prunedBytes = await encodeModel(student, { huffman: false });
+      prunedAt = {
+        acc: await stage('1 pruned + retrained (relative indices, float32 values)', prunedBytes),
+        bytes: prunedBytes.bytes.length,
+      };
+    }
 
     const shared = yield* shareAndFineTune(ctx, student, p, {
       steps: ctx.steps - pruneSteps,
@@ -213,13 +218,19 @@ export const deepCompression: MethodSpec<typeof params> = {
         'compression-ratio': denseBytes / coded.bytes.length,
         bits: p.bits,
         sparsity: pruned.sparsity,
-        'accuracy/dense': dense,
-        'accuracy/before-retrain': pruned.beforeRetrain,
-        'accuracy/pruned': prunedAcc,
-        'accuracy/shared-before-finetune': shared.beforeRetrain,
+        ...(dense !== undefined && { 'accuracy/dense': dense }),
+        ...(pruned.beforeRetrain !== undefined && {
+          'accuracy/before-retrain': pruned.beforeRetrain,
+        }),
+        ...(prunedAt && {
+          'accuracy/pruned': prunedAt.acc,
+          'encoded-bytes/pruned': prunedAt.bytes,
+        }),
+        ...(shared.beforeRetrain !== undefined && {
+          'accuracy/shared-before-finetune': shared.beforeRetrain,
+        }),
         'accuracy/shared': sharedAcc,
         'accuracy/decoded': decodedAcc,
-        'encoded-bytes/pruned': prunedBytes.bytes.length,
         'encoded-bytes/shared': fixed.bytes.length,
       },
     };

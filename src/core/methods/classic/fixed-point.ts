@@ -10,7 +10,7 @@ import {
 import { nonZeroParams, trainableVariables } from '../../graph';
 import { InvalidInputError } from '../../runtime/errors';
 import type { ParamValues } from '../params';
-import { oneShot, RETRAIN_PARAMS, retrain, wholeRun } from '../retrain';
+import { oneShot, RETRAIN_PARAMS, resumedPast, retrain, wholeRun } from '../retrain';
 import type { MethodSpec } from '../types';
 
 const params = {
@@ -59,10 +59,8 @@ export const fixedPoint: MethodSpec<typeof params> = {
   defaultStudent: 'copy',
   defaultSteps: 1000,
   params,
-  resume: {
-    resumable: false,
-    reason: 'The stochastic rounding stream and Adam state restart; rerun the schedule instead.',
-  },
+  // The checkpoint's weights are on the fixed-point grid already; nothing else is kept.
+  resume: { resumable: true },
   async *run(ctx, p: ParamValues<typeof params>) {
     const { student } = ctx;
     const format: FixedPointFormat = {
@@ -82,7 +80,14 @@ export const fixedPoint: MethodSpec<typeof params> = {
           v.assign(toFixedPoint(v, format, p.rounding as Rounding, ctx.rng.int(2 ** 31)));
         }
       });
-    const beforeRetrain = yield* oneShot(ctx, round);
+    let beforeRetrain: number | undefined;
+    if (resumedPast(ctx, 0)) {
+      // The rounding stream goes on where the checkpoint left it: one draw per variable for
+      // the first rounding and for each step since.
+      for (let i = 0; i < (1 + ctx.resumeFrom!) * variables.length; i++) ctx.rng.int(2 ** 31);
+    } else {
+      beforeRetrain = yield* oneShot(ctx, round);
+    }
     yield {
       kind: 'log',
       level: 'info',
@@ -114,7 +119,7 @@ export const fixedPoint: MethodSpec<typeof params> = {
         bits: p.wordLength,
         'encoded-bytes': storedBytes(student, encoded),
         'nonzero-params': nonZero,
-        'accuracy/before-retrain': beforeRetrain,
+        ...(beforeRetrain !== undefined && { 'accuracy/before-retrain': beforeRetrain }),
       },
     };
   },

@@ -7,7 +7,14 @@ import { kmeans1d } from '../../compress/kmeans';
 import { trainableVariables, type Graph, type NodeId } from '../../graph';
 import type { Rng } from '../../runtime/rng';
 import { ADAM_LEARNING_RATE, type ParamValues } from '../params';
-import { accuracyAtStart, curveAccuracy, RETRAIN_PARAMS, retrain, wholeRun } from '../retrain';
+import {
+  accuracyAtStart,
+  curveAccuracy,
+  RETRAIN_PARAMS,
+  resumedPast,
+  retrain,
+  wholeRun,
+} from '../retrain';
 import type { MethodSpec, RunContext, RunEvent } from '../types';
 import { prunableLayers, storageMetrics } from './magnitude-prune';
 
@@ -100,6 +107,36 @@ export class WeightSharing {
   }
 
   /**
+   * The sharing a student's kernels already hold (a checkpoint taken during the fine-tune, whose
+   * kernels are written back after every step): each layer's distinct values are its codebook,
+   * zero first and held there where the layer has zeros.
+   */
+  static async fromShared(g: Graph): Promise<WeightSharing> {
+    const layers: SharedLayer[] = [];
+    for (const { id, weight, kernel } of prunableLayers(g)) {
+      const values = await kernel.data();
+      const distinct = [...new Set(values)].sort((a, b) => a - b);
+      const sparse = distinct.includes(0);
+      const codebook = sparse ? [0, ...distinct.filter((v) => v !== 0)] : distinct;
+      const position = new Map(codebook.map((v, i) => [v, i]));
+      layers.push({
+        id,
+        weight,
+        kernel,
+        centroids: tf.tidy(() => tf.variable(tf.tensor1d(codebook))),
+        assignments: tf.tensor1d(
+          Int32Array.from(values, (v) => position.get(v)!),
+          'int32',
+        ),
+        ...(sparse && {
+          mask: tf.tensor1d(Float32Array.from(codebook, (_, i) => (i === 0 ? 0 : 1))),
+        }),
+      });
+    }
+    return new WeightSharing(layers);
+  }
+
+  /**
    * The kernels as gathered from the codebooks, made inside the loss. Written as one-hot rows
    * times the codebook (the same values): tf.gather's gradient needs UnsortedSegmentSum, which
    * the WASM backend lacks, and the product's gradient is exactly the paper's sum per centroid.
@@ -159,15 +196,22 @@ export async function* shareAndFineTune(
   student: Graph,
   p: ParamValues<typeof SHARE_PARAMS> & { batchSize: number; evalEvery: number },
   o: { steps: number; stepOffset: number; total: number; phase: string },
-): AsyncGenerator<RunEvent, { beforeRetrain: number }> {
-  const sharing = await WeightSharing.create(student, p.bits, p.init, ctx.rng.fork('kmeans'));
+): AsyncGenerator<RunEvent, { beforeRetrain?: number }> {
+  // A checkpoint taken during the fine-tune holds the shared kernels of its step.
+  const resumed = resumedPast(ctx, o.stepOffset);
+  const sharing = resumed
+    ? await WeightSharing.fromShared(student)
+    : await WeightSharing.create(student, p.bits, p.init, ctx.rng.fork('kmeans'));
   try {
-    sharing.writeBack();
+    let beforeRetrain: number | undefined;
     const step = o.stepOffset;
-    yield { kind: 'layers', key: 'clusters', step, ...sharing.sizes() };
-    const beforeRetrain = await curveAccuracy(ctx, student);
-    yield { kind: 'scalar', key: 'accuracy/test', step, value: beforeRetrain };
-    yield { kind: 'scalar', key: 'accuracy/before-retrain', step, value: beforeRetrain };
+    if (!resumed) {
+      sharing.writeBack();
+      yield { kind: 'layers', key: 'clusters', step, ...sharing.sizes() };
+      beforeRetrain = await curveAccuracy(ctx, student);
+      yield { kind: 'scalar', key: 'accuracy/test', step, value: beforeRetrain };
+      yield { kind: 'scalar', key: 'accuracy/before-retrain', step, value: beforeRetrain };
+    }
     yield* retrain({
       ctx,
       student,
@@ -177,12 +221,13 @@ export async function* shareAndFineTune(
       overrides: () => sharing.overrides(),
       masks: () => sharing.masks(),
       variables: sharing.variables(student),
+      // The kernels hold the shared values at every step: what a checkpoint keeps.
+      afterStep: () => sharing.writeBack(),
       phase: o.phase,
       stepOffset: step,
       total: o.total,
       evalEvery: p.evalEvery,
     });
-    sharing.writeBack();
     return { beforeRetrain };
   } finally {
     sharing.dispose();
@@ -204,13 +249,11 @@ export const kmeansShare: MethodSpec<typeof params> = {
   defaultStudent: 'copy',
   defaultSteps: 500,
   params,
-  resume: {
-    resumable: false,
-    reason: 'the codebooks and assignments are made from the unshared weights at the start',
-  },
+  // The kernels hold the shared values at every step (shareAndFineTune).
+  resume: { resumable: true },
   async *run(ctx, p) {
     const { student } = ctx;
-    yield* accuracyAtStart(ctx, student);
+    if (!resumedPast(ctx, 0)) yield* accuracyAtStart(ctx, student);
     const { beforeRetrain } = yield* shareAndFineTune(ctx, student, p, wholeRun(ctx, 'fine-tune'));
     return {
       student,
@@ -218,7 +261,7 @@ export const kmeansShare: MethodSpec<typeof params> = {
         // Packed fixed-length indices, float32 codebooks, the rest float32.
         ...(await storageMetrics(student)),
         bits: p.bits,
-        'accuracy/before-retrain': beforeRetrain,
+        ...(beforeRetrain !== undefined && { 'accuracy/before-retrain': beforeRetrain }),
       },
     };
   },

@@ -6,7 +6,7 @@ import { accuracy } from '../../metrics';
 import { InvalidInputError } from '../../runtime/errors';
 import { LAYER_RATIOS, parseLayerRatios } from '../compression-params';
 import type { ParamValues } from '../params';
-import { accuracyAtStart, RETRAIN_PARAMS, retrain, wholeRun } from '../retrain';
+import { accuracyAtStart, RETRAIN_PARAMS, resumedPast, retrain, wholeRun } from '../retrain';
 import type { MethodSpec, RunContext, RunEvent } from '../types';
 
 export type Factorisable = GraphNodeOf<'dense'> | GraphNodeOf<'conv2d'>;
@@ -316,62 +316,11 @@ export const lowrankSvd: MethodSpec<typeof params> = {
   defaultStudent: 'copy',
   defaultSteps: 500,
   params,
-  resume: {
-    resumable: false,
-    reason:
-      'A checkpoint holds the factorised weights but the run would factorise the teacher again.',
-  },
+  // The checkpoint's student is the factorised one: a resumed run goes on fine-tuning it.
+  resume: { resumable: true },
   async *run(ctx, p: Params) {
     const { student } = ctx;
-    yield* accuracyAtStart(ctx);
-    const ratios = parseLayerRatios(p.layerRatios, layerIds(student));
-    const candidates = student.nodes.filter(
-      (n): n is Factorisable =>
-        (n.op === 'dense' && p.layers !== 'conv') || (n.op === 'conv2d' && p.layers !== 'dense'),
-    );
-    if (candidates.length === 0) {
-      throw new InvalidInputError(
-        `The model has no ${p.layers === 'all' ? 'dense or conv' : p.layers} layers to factorise`,
-        "Set layers to 'all'.",
-      );
-    }
-    const layers: LayerMatrix[] = [];
-    for (const node of candidates) layers.push(await layerMatrix(node));
-    yield {
-      kind: 'curve',
-      key: 'singular-values',
-      step: 0,
-      xLabel: 'index',
-      yLabel: 'σ_i / σ_1',
-      series: layers.map((l) => ({
-        name: l.node.id,
-        x: Array.from(l.svd.s, (_, i) => i + 1),
-        y: Array.from(l.svd.s, (s) => (l.svd.s[0] > 0 ? s / l.svd.s[0] : 0)),
-      })),
-    };
-    const chosen = new Map(layers.map((l) => [l.node.id, chosenRank(l, p, ratios)]));
-    const factorised = layers.filter(
-      (l) => factorisedParams(l, chosen.get(l.node.id)!) < l.rows * l.cols,
-    );
-    const skipped = layers.filter((l) => !factorised.includes(l));
-    if (skipped.length > 0) {
-      yield {
-        kind: 'log',
-        level: 'info',
-        message: `not factorised (rank k·(rows + cols) ≥ rows·cols saves nothing): ${skipped.map((l) => `${l.node.id} (k = ${chosen.get(l.node.id)} of ${l.svd.k})`).join(', ')}`,
-      };
-    }
-    yield* rankSweep(ctx, student, factorised, chosen, p);
-    for (const l of factorised)
-      replaceInPlace(student, l.node.id, factorNodes(l, chosen.get(l.node.id)!));
-    yield {
-      kind: 'layers',
-      key: 'rank',
-      step: 0,
-      labels: factorised.map((l) => l.node.id),
-      values: factorised.map((l) => chosen.get(l.node.id)!),
-    };
-    const beforeRetrain = yield* accuracyAtStart(ctx);
+    const made = resumedPast(ctx, 0) ? undefined : yield* factorise(ctx, p);
     if (ctx.steps > 0) {
       yield* retrain({
         ctx,
@@ -392,10 +341,72 @@ export const lowrankSvd: MethodSpec<typeof params> = {
     return {
       student,
       metrics: {
-        'accuracy/before-retrain': beforeRetrain,
+        ...(made && {
+          'accuracy/before-retrain': made.beforeRetrain,
+          'factorised-layers': made.factorised,
+        }),
         ...(await sizeMetrics(student)),
-        'factorised-layers': factorised.length,
       },
     };
   },
 };
+
+/**
+ * Each chosen layer of the student replaced in place by its rank-k factor pair (the spectra and
+ * the rank sweep charted first); the accuracy then, unretrained.
+ */
+async function* factorise(
+  ctx: RunContext,
+  p: Params,
+): AsyncGenerator<RunEvent, { beforeRetrain: number; factorised: number }> {
+  const { student } = ctx;
+  yield* accuracyAtStart(ctx);
+  const ratios = parseLayerRatios(p.layerRatios, layerIds(student));
+  const candidates = student.nodes.filter(
+    (n): n is Factorisable =>
+      (n.op === 'dense' && p.layers !== 'conv') || (n.op === 'conv2d' && p.layers !== 'dense'),
+  );
+  if (candidates.length === 0) {
+    throw new InvalidInputError(
+      `The model has no ${p.layers === 'all' ? 'dense or conv' : p.layers} layers to factorise`,
+      "Set layers to 'all'.",
+    );
+  }
+  const layers: LayerMatrix[] = [];
+  for (const node of candidates) layers.push(await layerMatrix(node));
+  yield {
+    kind: 'curve',
+    key: 'singular-values',
+    step: 0,
+    xLabel: 'index',
+    yLabel: 'σ_i / σ_1',
+    series: layers.map((l) => ({
+      name: l.node.id,
+      x: Array.from(l.svd.s, (_, i) => i + 1),
+      y: Array.from(l.svd.s, (s) => (l.svd.s[0] > 0 ? s / l.svd.s[0] : 0)),
+    })),
+  };
+  const chosen = new Map(layers.map((l) => [l.node.id, chosenRank(l, p, ratios)]));
+  const factorised = layers.filter(
+    (l) => factorisedParams(l, chosen.get(l.node.id)!) < l.rows * l.cols,
+  );
+  const skipped = layers.filter((l) => !factorised.includes(l));
+  if (skipped.length > 0) {
+    yield {
+      kind: 'log',
+      level: 'info',
+      message: `not factorised (rank k·(rows + cols) ≥ rows·cols saves nothing): ${skipped.map((l) => `${l.node.id} (k = ${chosen.get(l.node.id)} of ${l.svd.k})`).join(', ')}`,
+    };
+  }
+  yield* rankSweep(ctx, student, factorised, chosen, p);
+  for (const l of factorised)
+    replaceInPlace(student, l.node.id, factorNodes(l, chosen.get(l.node.id)!));
+  yield {
+    kind: 'layers',
+    key: 'rank',
+    step: 0,
+    labels: factorised.map((l) => l.node.id),
+    values: factorised.map((l) => chosen.get(l.node.id)!),
+  };
+  return { beforeRetrain: yield* accuracyAtStart(ctx), factorised: factorised.length };
+}

@@ -8,7 +8,15 @@ import { isLayer, kernelGroups, type Graph, type NodeId } from '../../graph';
 import { InvalidInputError } from '../../runtime/errors';
 import { LAYER_RATIOS, parseLayerRatios } from '../compression-params';
 import type { ParamValues } from '../params';
-import { accuracyAtStart, curveAccuracy, RETRAIN_PARAMS, retrain, wholeRun } from '../retrain';
+import { beginState, type MethodState } from '../method-state';
+import {
+  accuracyAtStart,
+  curveAccuracy,
+  RETRAIN_PARAMS,
+  resumedPast,
+  retrain,
+  wholeRun,
+} from '../retrain';
 import type { MethodSpec, RunContext, RunEvent } from '../types';
 
 export const PRUNE_PARAMS = {
@@ -143,6 +151,7 @@ export function layerSparsities(
 /** The state of iterative pruning: one mask per kernel, by variable name (retrain's masks()). */
 export class MagnitudePruner {
   readonly masks = new Map<string, tf.Tensor>();
+  private state: MethodState = {};
 
   private constructor(
     private layers: PrunableLayer[],
@@ -164,6 +173,28 @@ export class MagnitudePruner {
       })),
     );
     return new MagnitudePruner(layers, layerSparsities(read, p.sparsity, p.allocation, fixed));
+  }
+
+  /**
+   * Names the per-layer targets to the run as what its checkpoints keep beside the student; in a
+   * resumed run reads them back (they were measured on the unpruned weights) and masks the
+   * checkpoint's zeros, which are the pruned weights. Returns whether the run resumed.
+   */
+  begin(ctx: RunContext, student: Graph): boolean {
+    const targets = tf.tidy(() =>
+      tf.variable(tf.tensor1d(this.layers.map((l) => this.targets.get(l.id)!)), false),
+    );
+    this.state = { 'prune-targets': targets };
+    if (!beginState(ctx, student, this.state, 'per-layer pruning targets')) return false;
+    const read = targets.dataSync();
+    this.layers.forEach((l, i) => this.targets.set(l.id, read[i]));
+    for (const l of this.layers) {
+      this.masks.set(
+        l.kernel.name,
+        tf.tidy(() => tf.cast(tf.notEqual(l.kernel, 0), 'float32')),
+      );
+    }
+    return true;
   }
 
   /**
@@ -199,16 +230,20 @@ export class MagnitudePruner {
   dispose(): void {
     for (const m of this.masks.values()) m.dispose();
     this.masks.clear();
+    tf.dispose(Object.values(this.state));
   }
 }
 
-/** Prune → retrain rounds over `steps` steps; returns the accuracy right after the last pruning. */
+/**
+ * Prune → retrain rounds over `steps` steps; returns the accuracy right after the last pruning
+ * (absent when a resumed run made none).
+ */
 export async function* pruneAndRetrain(
   ctx: RunContext,
   student: Graph,
   p: PruneParams,
   o: { steps: number; stepOffset: number; total: number; phase: string },
-): AsyncGenerator<RunEvent, { beforeRetrain: number; sparsity: number }> {
+): AsyncGenerator<RunEvent, { beforeRetrain?: number; sparsity: number }> {
   if (o.steps < p.rounds) {
     throw new InvalidInputError(
       `${p.rounds} prune → retrain rounds need at least ${p.rounds} retraining steps, got ${o.steps}`,
@@ -216,22 +251,28 @@ export async function* pruneAndRetrain(
     );
   }
   const pruner = await MagnitudePruner.create(student, p);
-  let beforeRetrain = NaN;
+  let beforeRetrain: number | undefined;
+  // A resumed run whose checkpoint lies past this stage (Deep Compression's sharing) has it done.
+  const past = ctx.resumeFrom !== undefined && ctx.resumeFrom >= o.stepOffset + o.steps;
   try {
+    if (!past) pruner.begin(ctx, student);
     let done = 0;
-    for (let r = 1; r <= p.rounds; r++) {
+    for (let r = 1; r <= p.rounds && !past; r++) {
       const step = o.stepOffset + done;
-      await pruner.prune(r, p.rounds);
-      const s = await pruner.sparsity();
-      yield { kind: 'layers', key: 'sparsity', step, labels: s.labels, values: s.values };
-      beforeRetrain = await curveAccuracy(ctx, student);
-      yield { kind: 'scalar', key: 'accuracy/test', step, value: beforeRetrain };
-      yield { kind: 'scalar', key: 'accuracy/before-retrain', step, value: beforeRetrain };
-      yield {
-        kind: 'log',
-        level: 'info',
-        message: `Round ${r}/${p.rounds}: pruned to ${(100 * s.overall).toFixed(1)} % zeros, accuracy ${(100 * beforeRetrain).toFixed(2)} % before retraining`,
-      };
+      // A resumed run's checkpoint holds the rounds begun before it, pruned.
+      if (!resumedPast(ctx, step)) {
+        await pruner.prune(r, p.rounds);
+        const s = await pruner.sparsity();
+        yield { kind: 'layers', key: 'sparsity', step, labels: s.labels, values: s.values };
+        beforeRetrain = await curveAccuracy(ctx, student);
+        yield { kind: 'scalar', key: 'accuracy/test', step, value: beforeRetrain };
+        yield { kind: 'scalar', key: 'accuracy/before-retrain', step, value: beforeRetrain };
+        yield {
+          kind: 'log',
+          level: 'info',
+          message: `Round ${r}/${p.rounds}: pruned to ${(100 * s.overall).toFixed(1)} % zeros, accuracy ${(100 * beforeRetrain).toFixed(2)} % before retraining`,
+        };
+      }
       const steps = Math.floor((o.steps * r) / p.rounds) - done;
       yield* retrain({
         ctx,
@@ -251,6 +292,8 @@ export async function* pruneAndRetrain(
     return { beforeRetrain, sparsity: (await pruner.sparsity()).overall };
   } finally {
     pruner.dispose();
+    // What comes after (Deep Compression's sharing) keeps no pruning targets.
+    if (!past) ctx.training(student);
   }
 }
 
@@ -273,14 +316,11 @@ export const magnitudePrune: MethodSpec<typeof PRUNE_PARAMS> = {
   defaultStudent: 'copy',
   defaultSteps: 1500,
   params: PRUNE_PARAMS,
-  resume: {
-    resumable: false,
-    reason:
-      'the pruning schedule and its per-layer thresholds are computed from the unpruned weights',
-  },
+  // The checkpoint keeps the per-layer targets; its zeros are the masks (MagnitudePruner.begin).
+  resume: { resumable: true },
   async *run(ctx, p) {
     const { student } = ctx;
-    yield* accuracyAtStart(ctx, student);
+    if (!resumedPast(ctx, 0)) yield* accuracyAtStart(ctx, student);
     const { beforeRetrain, sparsity } = yield* pruneAndRetrain(
       ctx,
       student,
@@ -293,7 +333,7 @@ export const magnitudePrune: MethodSpec<typeof PRUNE_PARAMS> = {
         // Pruning alone: the non-zeros with relative indices and their float32 values.
         ...(await storageMetrics(student)),
         sparsity,
-        'accuracy/before-retrain': beforeRetrain,
+        ...(beforeRetrain !== undefined && { 'accuracy/before-retrain': beforeRetrain }),
       },
     };
   },

@@ -12,7 +12,7 @@ import { layerIds, nodeById, nonZeroParams, type Graph, type NodeId } from '../.
 import { inputOptions } from '../../metrics';
 import type { Rng } from '../../runtime/rng';
 import type { ParamValues } from '../params';
-import { accuracyAtStart, curveAccuracy, RETRAIN_PARAMS, retrain } from '../retrain';
+import { accuracyAtStart, curveAccuracy, RETRAIN_PARAMS, resumedPast, retrain } from '../retrain';
 import type { MethodSpec } from '../types';
 
 const params = {
@@ -111,50 +111,64 @@ export const optimalBrainDamage: MethodSpec<typeof params> = {
   defaultStudent: 'copy',
   defaultSteps: 1500,
   params,
-  resume: {
-    resumable: false,
-    reason:
-      'The deletion masks and the round reached are not in the checkpoint; zeros in it could be deleted or merely small.',
-  },
+  // The checkpoint's zeros are the deleted weights: retraining keeps them at exactly zero.
+  resume: { resumable: true },
   async *run(ctx, p: ParamValues<typeof params>) {
     const { student } = ctx;
     const layers = layerIds(student);
-    yield* accuracyAtStart(ctx);
     let masks: Map<NodeId, Float32Array> | undefined;
     let maskTensors = new Map<string, tf.Tensor>();
-    let beforeRetrain = NaN;
+    const useMasks = (next: Map<NodeId, Float32Array>) => {
+      masks = next;
+      tf.dispose([...maskTensors.values()]);
+      maskTensors = new Map(
+        layers.map((id) => {
+          const kernel = kernelOf(student, id);
+          return [kernel.name, tf.tensor(next.get(id)!, kernel.shape)];
+        }),
+      );
+    };
+    if (resumedPast(ctx, 0)) {
+      useMasks(
+        new Map(
+          layers.map((id) => [
+            id,
+            Float32Array.from(kernelOf(student, id).dataSync(), (v) => (v === 0 ? 0 : 1)),
+          ]),
+        ),
+      );
+    } else {
+      yield* accuracyAtStart(ctx);
+    }
+    let beforeRetrain: number | undefined;
     let done = 0;
     try {
       for (let round = 1; round <= p.rounds; round++) {
-        const target = (p.sparsity * round) / p.rounds;
-        const scores = await obdScores(
-          student,
-          ctx.train,
-          p.hessianExamples,
-          ctx.rng.fork(`hessian ${round}`),
-          masks,
-        );
-        masks = deletionMasks(scores, target, p.scope);
-        applyMasks(student, masks);
-        tf.dispose([...maskTensors.values()]);
-        maskTensors = new Map(
-          layers.map((id) => {
-            const kernel = kernelOf(student, id);
-            return [kernel.name, tf.tensor(masks!.get(id)!, kernel.shape)];
-          }),
-        );
-        yield {
-          kind: 'layers',
-          key: 'sparsity',
-          step: done,
-          labels: layers,
-          values: layers.map((id) => {
-            const m = masks!.get(id)!;
-            return 1 - m.reduce((a, b) => a + b, 0) / m.length;
-          }),
-        };
-        beforeRetrain = await curveAccuracy(ctx, student);
-        yield { kind: 'scalar', key: 'accuracy/test', step: done, value: beforeRetrain };
+        // A resumed run's checkpoint holds the rounds begun before it, their weights deleted.
+        if (!resumedPast(ctx, done)) {
+          const target = (p.sparsity * round) / p.rounds;
+          const scores = await obdScores(
+            student,
+            ctx.train,
+            p.hessianExamples,
+            ctx.rng.fork(`hessian ${round}`),
+            masks,
+          );
+          useMasks(deletionMasks(scores, target, p.scope));
+          applyMasks(student, masks!);
+          yield {
+            kind: 'layers',
+            key: 'sparsity',
+            step: done,
+            labels: layers,
+            values: layers.map((id) => {
+              const m = masks!.get(id)!;
+              return 1 - m.reduce((a, b) => a + b, 0) / m.length;
+            }),
+          };
+          beforeRetrain = await curveAccuracy(ctx, student);
+          yield { kind: 'scalar', key: 'accuracy/test', step: done, value: beforeRetrain };
+        }
         const steps = Math.floor((ctx.steps * round) / p.rounds) - done;
         const current = maskTensors;
         yield* retrain({
@@ -182,7 +196,7 @@ export const optimalBrainDamage: MethodSpec<typeof params> = {
         'nonzero-params': nonZero,
         'kernel-sparsity':
           1 - [...masks!.values()].reduce((s, m) => s + m.reduce((a, b) => a + b, 0), 0) / kernels,
-        'accuracy/before-retrain': beforeRetrain,
+        ...(beforeRetrain !== undefined && { 'accuracy/before-retrain': beforeRetrain }),
       },
     };
   },

@@ -12,8 +12,8 @@ import {
 } from '../../graph';
 import { InvalidInputError } from '../../runtime/errors';
 import type { ParamValues } from '../params';
-import { accuracyAtStart, RETRAIN_PARAMS, retrain, wholeRun } from '../retrain';
-import type { MethodSpec } from '../types';
+import { accuracyAtStart, RETRAIN_PARAMS, resumedPast, retrain, wholeRun } from '../retrain';
+import type { MethodSpec, RunContext, RunEvent } from '../types';
 import { replaceInPlace, sizeMetrics, weightOf } from './lowrank-svd';
 
 /**
@@ -235,35 +235,11 @@ export const structured: MethodSpec<typeof params> = {
   defaultStudent: 'copy',
   defaultSteps: 1000,
   params,
-  resume: {
-    resumable: false,
-    reason:
-      'The run rebuilds the structured student from the teacher; a checkpoint of it cannot be replaced again.',
-  },
+  // The checkpoint's student is the rebuilt one: a resumed run goes on distilling it.
+  resume: { resumable: true },
   async *run(ctx, p: ParamValues<typeof params>) {
     const { student } = ctx;
-    yield* accuracyAtStart(ctx);
-    const before = graphStats(student);
-    const { replaced, kept } = structuredStudent(
-      student,
-      p.replace,
-      p.blockSize,
-      p.init === 'projection',
-      ctx.rng.int(2 ** 31),
-    );
-    if (replaced.length === 0) {
-      throw new InvalidInputError(
-        `No layer of ${ctx.teacher.name} gets smaller as ${p.replace}${kept.length ? ` (kept: ${kept.join(', ')})` : ''}`,
-        'Pick another replacement or a smaller block size.',
-      );
-    }
-    const after = graphStats(student);
-    yield {
-      kind: 'log',
-      level: 'info',
-      message: `structured: replaced ${replaced.join(', ')}${kept.length ? `; kept ${kept.join(', ')} (no smaller)` : ''}; params ${before.params} → ${after.params}, FLOPs ${before.flops} → ${after.flops}`,
-    };
-    const beforeRetrain = yield* accuracyAtStart(ctx);
+    const rebuilt = resumedPast(ctx, 0) ? undefined : yield* rebuild(ctx, p);
     yield* retrain({
       ctx,
       student,
@@ -276,10 +252,42 @@ export const structured: MethodSpec<typeof params> = {
     return {
       student,
       metrics: {
-        'accuracy/before-retrain': beforeRetrain,
+        ...(rebuilt && {
+          'accuracy/before-retrain': rebuilt.beforeRetrain,
+          'replaced-layers': rebuilt.replaced,
+        }),
         ...(await sizeMetrics(student)),
-        'replaced-layers': replaced.length,
       },
     };
   },
 };
+
+/** The student rebuilt in place with structured layers; its accuracy then, unretrained. */
+async function* rebuild(
+  ctx: RunContext,
+  p: ParamValues<typeof params>,
+): AsyncGenerator<RunEvent, { beforeRetrain: number; replaced: number }> {
+  const { student } = ctx;
+  yield* accuracyAtStart(ctx);
+  const before = graphStats(student);
+  const { replaced, kept } = structuredStudent(
+    student,
+    p.replace,
+    p.blockSize,
+    p.init === 'projection',
+    ctx.rng.int(2 ** 31),
+  );
+  if (replaced.length === 0) {
+    throw new InvalidInputError(
+      `No layer of ${ctx.teacher.name} gets smaller as ${p.replace}${kept.length ? ` (kept: ${kept.join(', ')})` : ''}`,
+      'Pick another replacement or a smaller block size.',
+    );
+  }
+  const after = graphStats(student);
+  yield {
+    kind: 'log',
+    level: 'info',
+    message: `structured: replaced ${replaced.join(', ')}${kept.length ? `; kept ${kept.join(', ')} (no smaller)` : ''}; params ${before.params} → ${after.params}, FLOPs ${before.flops} → ${after.flops}`,
+  };
+  return { beforeRetrain: yield* accuracyAtStart(ctx), replaced: replaced.length };
+}

@@ -9,6 +9,7 @@ import {
   type Granularity,
 } from '../../compress/quantizers';
 import { nonZeroParams, trainableVariables, type Graph, type NodeId } from '../../graph';
+import { beginState } from '../method-state';
 import type { ParamValues } from '../params';
 import { oneShot, RETRAIN_PARAMS, retrain, wholeRun } from '../retrain';
 import type { MethodSpec, RunContext, RunEvent } from '../types';
@@ -57,6 +58,18 @@ export class ShadowKernels {
   constructor(private readonly g: Graph) {
     this.kernels = layerKernels(g);
     this.shadows = this.kernels.map((k) => tf.variable(k.kernel, true));
+  }
+
+  /**
+   * Names the shadows to the run as what its checkpoints keep beside the student (whose kernels
+   * hold only their stored values); in a resumed run writes the checkpoint's back. Returns whether
+   * the run resumed.
+   */
+  begin(ctx: RunContext): boolean {
+    const state = Object.fromEntries(
+      this.shadows.map((v, i) => [`shadow/${this.kernels[i].id}`, v] as const),
+    );
+    return beginState(ctx, this.g, state, 'float shadow weights');
   }
 
   /** The shadows and every trainable weight that is not a kernel (biases, BatchNorm). */
@@ -130,18 +143,17 @@ export const uniformQuant: MethodSpec<typeof params> = {
   defaultStudent: 'copy',
   defaultSteps: 1000,
   params,
-  resume: {
-    resumable: false,
-    reason:
-      'Quantization-aware training keeps float shadow weights that a checkpoint does not hold.',
-  },
+  // The checkpoint keeps the float shadow weights beside the student (ShadowKernels.begin).
+  resume: { resumable: true },
   async *run(ctx, p: ParamValues<typeof params>) {
     const { student } = ctx;
     const granularity = p.granularity as Granularity;
     const quantize = (w: tf.Tensor) => quantizeAffine(w, p.bits, granularity);
     const shadows = new ShadowKernels(student);
     try {
-      const beforeRetrain = yield* oneShot(ctx, () => shadows.store(quantize));
+      const beforeRetrain = shadows.begin(ctx)
+        ? undefined
+        : yield* oneShot(ctx, () => shadows.store(quantize));
       if (p.mode === 'qat') {
         yield* shadows.retrain(ctx, p, 'qat', quantize, quantize);
       } else {
@@ -152,7 +164,13 @@ export const uniformQuant: MethodSpec<typeof params> = {
         };
       }
       const metrics = yield* writeCodes(student, shadows, p.bits, granularity, ctx.steps);
-      return { student, metrics: { ...metrics, 'accuracy/before-retrain': beforeRetrain } };
+      return {
+        student,
+        metrics: {
+          ...metrics,
+          ...(beforeRetrain !== undefined && { 'accuracy/before-retrain': beforeRetrain }),
+        },
+      };
     } finally {
       shadows.dispose();
     }
