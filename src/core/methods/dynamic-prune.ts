@@ -5,6 +5,7 @@ import {
   flopsTerms,
   followBatchStatistics,
   gatedFlops,
+  gatedLayers,
   insertGates,
   normaliseHead,
   type GatedLayer,
@@ -19,6 +20,7 @@ import {
 } from '../graph';
 import { accuracy, inputOptions } from '../metrics';
 import { toTensors } from '../data';
+import { InvalidInputError } from '../runtime/errors';
 import { assertFinite } from '../runtime/guards';
 import type { Rng } from '../runtime/rng';
 import { analyseDecisions } from './decision-analysis';
@@ -257,11 +259,8 @@ export const dynamicPrune: MethodSpec<typeof params> = {
   needs: { teacher: true, data: 'full' },
   defaultStudent: 'copy',
   defaultSteps: 800,
-  resume: {
-    resumable: false,
-    reason:
-      'Its checkpoints hold the gated network’s weights but not its optimisers or which phase (decisions and backbone in turn, then the fine-tune) it was in.',
-  },
+  // The checkpoint's student is the gated network; its phase follows from the step.
+  resume: { resumable: true },
   params,
   presets: {
     paper: {
@@ -279,11 +278,21 @@ export const dynamicPrune: MethodSpec<typeof params> = {
     },
   },
   async *run(ctx, p) {
-    const { graph, gated } = insertGates(
-      ctx.student,
-      { kind: 'dynamic', actions: p.actions },
-      ctx.rng.fork('heads').int(2 ** 31),
-    );
+    const from = ctx.resumeFrom;
+    const { graph, gated } =
+      from === undefined
+        ? insertGates(
+            ctx.student,
+            { kind: 'dynamic', actions: p.actions },
+            ctx.rng.fork('heads').int(2 ** 31),
+          )
+        : { graph: ctx.student, gated: gatedLayers(ctx.student) };
+    if (gated.length === 0) {
+      throw new InvalidInputError(
+        `The checkpoint at step ${from} holds no decision units (it was taken by an older version, which kept the network it started from)`,
+        'Start the run again from the beginning.',
+      );
+    }
     followBatchStatistics(graph);
     const teacherFlops = graphStats(ctx.teacher).flops;
     const terms = flopsTerms(graph);
@@ -333,13 +342,20 @@ export const dynamicPrune: MethodSpec<typeof params> = {
     let finished = false;
     ctx.training(graph);
     try {
-      yield* evaluate(0);
-      let step = 0;
+      if (from === undefined) yield* evaluate(0);
+      let step = from ?? 0;
+      // A resumed run passes over the batches drawn before its checkpoint (as trainLoop does);
+      // the Gumbel noise and the optimisers' moments start afresh.
+      let skip = step;
+      const perEpoch = Math.ceil(ctx.train.count / p.batchSize);
       while (step < steps) {
+        const skipNow = Math.min(skip, perEpoch);
+        skip -= skipNow;
         for (const batch of batches(ctx.train, {
           ...inputOptions(graph, ctx.train),
           batchSize: p.batchSize,
           rng: shuffle,
+          skip: skipNow,
         })) {
           step++;
           // λ is read by decisionLoss each step.
@@ -385,7 +401,8 @@ export const dynamicPrune: MethodSpec<typeof params> = {
       return { student: graph, metrics };
     } finally {
       trainer.dispose();
-      if (!finished) disposeGraph(graph); // stopped: the runner keeps its own student
+      // Stopped: the runner keeps its own student (a resumed run's is the graph trained here).
+      if (!finished && from === undefined) disposeGraph(graph);
     }
   },
 };

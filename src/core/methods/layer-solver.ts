@@ -35,6 +35,7 @@ import {
   type ErrorStage,
 } from '../metrics';
 import { InvalidInputError } from '../runtime/errors';
+import { beginState } from './method-state';
 import { assertFinite } from '../runtime/guards';
 import { COMPRESSION_PARAMS, SHOTS_PER_CLASS } from './compression-params';
 import { LeastSquares, type LeastSquaresTerm } from './least-squares';
@@ -267,13 +268,14 @@ export class LayerSolver {
   }
 }
 
+/**
+ * The layer-by-layer methods resume from their step: the layers before it are done, the one it
+ * falls in goes on from there (its masks read from the checkpoint's zeros), and the checkpoint
+ * keeps the fitted layers' final losses.
+ */
+export const LAYER_BY_LAYER_RESUME: ResumeSupport = { resumable: true };
+
 /** Parameters of the layer-by-layer methods (layerwise, cross-distillation). */
-/** The layer-by-layer methods keep per-layer state a checkpoint does not hold. */
-export const LAYER_BY_LAYER_RESUME: ResumeSupport = {
-  resumable: false,
-  reason:
-    'It fits and compresses the layers one after another, each with its own schedule and masks: a checkpoint holds the weights, not which layer it was fitting.',
-};
 
 export const LAYERWISE_PARAMS = {
   shotsPerClass: SHOTS_PER_CLASS,
@@ -470,6 +472,8 @@ export interface FineTuneOptions {
   logEvery: number;
   /** RunContext.stepping: when true, every step is logged. */
   stepping?: () => boolean;
+  /** Steps done before (a run resumed from a checkpoint): go on from the next. */
+  from?: number;
 }
 
 /**
@@ -482,7 +486,7 @@ export async function* fineTuneOnShots(
 ): AsyncGenerator<RunEvent, number | undefined> {
   const variables = trainableVariables(o.student);
   let last: number | undefined;
-  for (let i = 0; i < o.steps; i++) {
+  for (let i = o.from ?? 0; i < o.steps; i++) {
     o.beforeStep?.(o.stepOffset + i + 1);
     const rate = o.rate(i) * o.compressor.rateFactor(i);
     o.setRate(rate);
@@ -592,9 +596,12 @@ export async function* compressLayerByLayer(
     batchSize: bs,
     stage,
   });
-  const layerLoss: { labels: NodeId[]; values: number[] } = { labels: [], values: [] };
+  // Each fitted layer's final loss (NaN until fitted): the state a checkpoint keeps.
+  const finalLosses = tf.tidy(() => tf.variable(tf.fill([Math.max(1, fitted.length)], NaN), false));
+  let lastLoss = NaN;
+  const from = ctx.resumeFrom ?? 0;
   let metrics: Record<string, number> = {};
-  let step = 0;
+  let step = from;
   yield {
     kind: 'log',
     level: 'info',
@@ -602,15 +609,26 @@ export async function* compressLayerByLayer(
       `${method}: ${n} training images (K = ${p.shotsPerClass} per class), ${fitted.length} ${p.fitLayers === 'conv' ? 'conv ' : ''}layers × ${iters} iterations, ` +
       `compression ${p.compression}${p.compression === 'none' ? '' : ` (${p.compression === 'quantize' ? `${p.bits} bits` : `${p.proximal}`})`}`,
   };
-  // The student before any layer is fitted: the chart's baseline at step 0.
-  yield {
-    kind: 'scalar',
-    key: 'accuracy/test',
-    step: 0,
-    value: await subsetAccuracy(ctx, student),
-  };
   try {
+    if (beginState(ctx, student, { 'layer-losses': finalLosses }, 'fitted layers’ losses')) {
+      yield {
+        kind: 'log',
+        level: 'info',
+        message: `Going on from step ${from}: layers fitted before it are kept as they are.`,
+      };
+    } else {
+      // The student before any layer is fitted: the chart's baseline at step 0.
+      yield {
+        kind: 'scalar',
+        key: 'accuracy/test',
+        step: 0,
+        value: await subsetAccuracy(ctx, student),
+      };
+    }
     for (const [li, plan] of fitted.entries()) {
+      // Iterations of this layer done before a resumed run's checkpoint.
+      const done = Math.min(iters, Math.max(0, from - li * iters));
+      if (done === iters) continue;
       const tLayer = nodeById(teacher, plan.id);
       const sLayer = nodeById(student, plan.id);
       yield {
@@ -628,7 +646,10 @@ export async function* compressLayerByLayer(
                   ? `quantize to ${p.bits} bits`
                   : 'refit to the compressed layers before it'),
       };
-      const compressor = await Compressor.create(student, [plan], cfg, { iters });
+      const compressor = await Compressor.create(student, [plan], cfg, {
+        iters,
+        resumed: done > 0,
+      });
       const solver = new LayerSolver({
         teacherLayer: tLayer,
         studentLayer: sLayer,
@@ -641,7 +662,7 @@ export async function* compressLayerByLayer(
       let captured: [tf.Tensor, tf.Tensor] | undefined;
       let lastObjective = NaN;
       try {
-        for (let i = 0; i < iters; i++) {
+        for (let i = done; i < iters; i++) {
           // One fixed batch when the K-shot set fits in one (reference); else cyclic slices,
           // each captured through the compressed-so-far student and the teacher.
           if (!captured || bs < n) {
@@ -677,9 +698,16 @@ export async function* compressLayerByLayer(
         solver.dispose();
         compressor.dispose();
       }
-      layerLoss.labels.push(plan.id);
-      layerLoss.values.push(lastObjective);
-      yield { kind: 'layers', key: 'layer-loss', step, ...layerLoss };
+      const losses = Array.from(finalLosses.dataSync());
+      losses[li] = lastObjective;
+      tf.tidy(() => finalLosses.assign(tf.tensor1d(losses)));
+      yield {
+        kind: 'layers',
+        key: 'layer-loss',
+        step,
+        labels: fitted.slice(0, li + 1).map((pl) => pl.id),
+        values: losses.slice(0, li + 1),
+      };
       metrics = yield* layerViews(ctx, student, plans, shots.x, step, views('fitted'));
       const acc = await subsetAccuracy(ctx, student);
       yield { kind: 'scalar', key: 'accuracy/test', step, value: acc };
@@ -690,7 +718,8 @@ export async function* compressLayerByLayer(
       };
     }
 
-    if (p.fineTuneSteps > 0) {
+    const fineTuneFrom = Math.max(0, from - iters * fitted.length);
+    if (p.fineTuneSteps > 0 && fineTuneFrom < p.fineTuneSteps) {
       const compressor = await Compressor.create(student, plans, cfg, {
         iters: p.fineTuneSteps,
         frozen: true,
@@ -713,7 +742,8 @@ export async function* compressLayerByLayer(
           batchSize: bs,
           weightDecay: 5e-4,
           batchStatistics,
-          stepOffset: step,
+          stepOffset: iters * fitted.length,
+          from: fineTuneFrom,
           total,
           phase: 'fine-tune',
           logEvery: Math.max(1, Math.floor(ft / 20)),
@@ -723,7 +753,7 @@ export async function* compressLayerByLayer(
         compressor.dispose();
         optimizer.dispose();
       }
-      step += p.fineTuneSteps;
+      step = iters * fitted.length + p.fineTuneSteps;
       metrics = {
         ...metrics,
         ...(yield* layerViews(ctx, student, plans, shots.x, step, views('fine-tuned'))),
@@ -737,8 +767,11 @@ export async function* compressLayerByLayer(
     } else if (fitted.length === 0) {
       metrics = yield* layerViews(ctx, student, plans, shots.x, step, views('fitted'));
     }
+    if (fitted.length) lastLoss = finalLosses.dataSync()[fitted.length - 1];
   } finally {
-    tf.dispose([shots.x, shots.y]);
+    tf.dispose([shots.x, shots.y, finalLosses]);
+    // What follows (the removal of pruned channels) keeps nothing beside the student.
+    ctx.training(student);
   }
   const removed = yield* removeChannelsStage(student, plans, p.bits);
   return {
@@ -748,7 +781,7 @@ export async function* compressLayerByLayer(
       ...removed.metrics,
       itersPerLayer: iters,
       shots: n,
-      ...(layerLoss.values.length ? { finalLayerLoss: layerLoss.values.at(-1)! } : {}),
+      ...(Number.isFinite(lastLoss) && { finalLayerLoss: lastLoss }),
     },
   };
 }

@@ -17,10 +17,11 @@ import {
   widthMultiplier,
   type Graph,
 } from '../graph';
+import { InvalidInputError } from '../runtime/errors';
 import type { ParamValues } from './params';
 import { ScheduledAdam } from './optim';
 import { crossEntropy, trainLoop } from './train';
-import type { MethodSpec } from './types';
+import type { MethodSpec, RunContext, RunEvent } from './types';
 
 const params = {
   from: {
@@ -108,123 +109,36 @@ export const pruneFromScratch: MethodSpec<typeof params> = {
   needs: { teacher: true, data: 'full' },
   defaultStudent: 'copy',
   defaultSteps: 800,
-  resume: {
-    resumable: false,
-    reason:
-      'It learns gates on one network, then prunes, re-initialises and trains a smaller one; a checkpoint holds only the pruned network’s weights, from its training phase on.',
-  },
+  // From the training phase on, the checkpoint's student is the pruned network being trained.
+  resume: { resumable: true },
   params,
   async *run(ctx, p: Params) {
     const scratch = p.from === 'scratch';
-    // The gated network is not a student: until the pruned one trains, nothing to checkpoint.
-    ctx.training(undefined);
     const teacherFlops = graphStats(ctx.teacher).flops;
-    const seed = ctx.rng.fork('init').int(2 ** 31);
-    const base = scratch
-      ? widthMultiplier(ctx.teacher, p.expansion, seed, `${ctx.teacher.name}-random`)
-      : cloneGraph(ctx.teacher);
-    const { graph: gatedNet, gated } = insertGates(base, { kind: 'static' }, seed);
-    disposeGraph(base);
-    followBatchStatistics(gatedNet);
-    const gates = gated.map((u) => nodeById(gatedNet, u.gate).weights.gate);
     const gateSteps = Math.min(p.gateSteps, ctx.steps - 1);
     const trainSteps = ctx.steps - gateSteps;
     const testIndices = Int32Array.from({ length: Math.min(2000, ctx.test.count) }, (_, i) => i);
-    const owned: Graph[] = [gatedNet];
-    // tf.train.adam's ε (the backend's), so the steps are those of tf.train.adam(rate).
-    const adam = new ScheduledAdam(p.gateLearningRate, 0.9, 0.999, tf.backend().epsilon());
+    const owned: Graph[] = [];
     const sgd = tf.train.momentum(scratch ? p.learningRate : p.learningRate / 10, 0.9);
     try {
-      yield {
-        kind: 'log',
-        level: 'info',
-        message: `Learning ${gated.length} layers' channel gates on ${scratch ? `random weights (${p.expansion}× the teacher's width)` : "the teacher's weights"}, weights frozen, for ${gateSteps} steps`,
-      };
-      // BatchNorm in training mode, as the code's model.train(): its statistics follow, its
-      // affine parameters are not in the optimiser.
-      yield* trainLoop({
-        graph: gatedNet,
-        stepping: ctx.stepping,
-        data: ctx.train,
-        test: ctx.test,
-        testIndices,
-        steps: gateSteps,
-        total: ctx.steps,
-        phase: 'gates',
-        evalAtStart: true,
-        batchSize: p.batchSize,
-        optimizer: adam,
-        variables: gates,
-        rng: ctx.rng.fork('gates'),
-        beforeStep: (step) => {
-          ctx.paramsAt(step);
-          adam.setLearningRate(p.gateLearningRate);
-        },
-        loss: (batch) => {
-          const logits = forward(gatedNet, batch.x, { training: true }).output;
-          const ce = crossEntropy(logits, batch.y);
-          const meanGate = tf.mean(tf.abs(tf.concat(gates))) as tf.Scalar;
-          const sparsity = tf.mul(p.lambda, tf.square(tf.sub(meanGate, p.sparsityTarget)));
-          return {
-            total: tf.add(ce, sparsity) as tf.Scalar,
-            crossEntropy: ce,
-            sparsity: sparsity as tf.Scalar,
-            meanGate,
-          };
-        },
-        afterStep: () => gates.forEach((a) => tf.tidy(() => a.assign(tf.clipByValue(a, 0, 1)))),
-      });
-
-      const scores = new Map(
-        await Promise.all(gated.map(async (u, i) => [u.gate, await gates[i].data()] as const)),
-      );
-      const budget = (1 - p.prunedRatio) * teacherFlops;
-      const chosen = budgetedKeep(scores, flopsTerms(gatedNet), budget);
-      if (!chosen.withinBudget) {
-        yield {
-          kind: 'log',
-          level: 'warn',
-          message: `Even one channel per layer costs ${chosen.flops} FLOPs, over the budget of ${Math.round(budget)}: kept one per layer`,
-        };
+      let student: Graph;
+      let kept: number | undefined;
+      if (ctx.resumeFrom === undefined) {
+        ({ student, kept } = yield* learnGatesAndPrune(ctx, p, gateSteps, testIndices, owned));
+      } else if (ctx.resumeFrom > gateSteps) {
+        student = ctx.student;
+        followBatchStatistics(student);
+      } else {
+        throw new InvalidInputError(
+          `The checkpoint at step ${ctx.resumeFrom} is from the gate-learning phase (steps 1–${gateSteps}), whose network is not kept`,
+          'Start the run again from the beginning.',
+        );
       }
-      yield {
-        kind: 'layers',
-        key: 'kept-channels',
-        step: gateSteps,
-        labels: gated.map((u) => u.layer),
-        values: gated.map((u) => chosen.keep.get(u.gate)!.length / u.channels),
-      };
-      yield {
-        kind: 'table',
-        key: 'pruned-architecture',
-        columns: ['layer', 'channels (teacher)', 'learnt on', 'kept', 'mean gate of kept'],
-        rows: gated.map((u) => {
-          const keep = chosen.keep.get(u.gate)!;
-          const s = scores.get(u.gate)!;
-          return [
-            u.layer,
-            filtersOf(ctx.teacher, u.layer),
-            u.channels,
-            keep.length,
-            +(keep.reduce((a, c) => a + s[c], 0) / keep.length).toFixed(4),
-          ];
-        }),
-      };
-      const pruned = pruneGatedChannels(gatedNet, chosen.keep);
-      owned.push(pruned);
-      const plain = removeGates(pruned);
-      owned.push(plain);
-      const student = scratch
-        ? widthMultiplier(plain, 1, ctx.rng.fork('retrain').int(2 ** 31), `${ctx.teacher.name}-pfs`)
-        : plain;
-      if (scratch) owned.push(student);
-      followBatchStatistics(student);
-      ctx.training(student);
       const flops = graphStats(student).flops;
       yield {
         kind: 'log',
         level: 'info',
-        message: `Kept ${chosen.kept} channels: ${flops} FLOPs, ${((100 * flops) / teacherFlops).toFixed(1)} % of the teacher's (budget ${(100 * (1 - p.prunedRatio)).toFixed(1)} %); ${scratch ? 'training it from a fresh random start' : "fine-tuning the teacher's kept weights"} for ${trainSteps} steps`,
+        message: `${kept === undefined ? 'The pruned network' : `Kept ${kept} channels`}: ${flops} FLOPs, ${((100 * flops) / teacherFlops).toFixed(1)} % of the teacher's (budget ${(100 * (1 - p.prunedRatio)).toFixed(1)} %); ${scratch ? 'training it from a fresh random start' : "fine-tuning the teacher's kept weights"} for ${trainSteps} steps`,
       };
       // A tenth of the step size when fine-tuning pretrained weights; read live at every step.
       const rate = () => (scratch ? p.learningRate : p.learningRate / 10);
@@ -237,6 +151,7 @@ export const pruneFromScratch: MethodSpec<typeof params> = {
         testIndices,
         steps: trainSteps,
         stepOffset: gateSteps,
+        ...(ctx.resumeFrom !== undefined && { resumeFrom: ctx.resumeFrom - gateSteps }),
         batchSize: p.batchSize,
         optimizer: sgd,
         variables,
@@ -261,22 +176,139 @@ export const pruneFromScratch: MethodSpec<typeof params> = {
           );
         },
       });
-      owned.splice(owned.indexOf(student), 1);
+      if (owned.includes(student)) owned.splice(owned.indexOf(student), 1);
       return {
         student,
         metrics: {
           'flops-ratio': flops / teacherFlops,
-          'kept-channels': chosen.kept,
+          ...(kept !== undefined && { 'kept-channels': kept }),
           finalLoss: last.total,
         },
       };
     } finally {
       owned.forEach(disposeGraph);
-      adam.dispose();
       sgd.dispose();
     }
   },
 };
+
+/**
+ * The gate phase: channel gates learnt on the frozen network (random weights at `expansion`×
+ * width, or the teacher's), then the channels kept within the FLOPs budget, as a plain network
+ * (re-initialised from scratch) named to the run as what it trains. The graphs made go to `owned`.
+ */
+async function* learnGatesAndPrune(
+  ctx: RunContext,
+  p: Params,
+  gateSteps: number,
+  testIndices: Int32Array,
+  owned: Graph[],
+): AsyncGenerator<RunEvent, { student: Graph; kept: number }> {
+  const scratch = p.from === 'scratch';
+  // The gated network is not a student: until the pruned one trains, nothing to checkpoint.
+  ctx.training(undefined);
+  const seed = ctx.rng.fork('init').int(2 ** 31);
+  const base = scratch
+    ? widthMultiplier(ctx.teacher, p.expansion, seed, `${ctx.teacher.name}-random`)
+    : cloneGraph(ctx.teacher);
+  const { graph: gatedNet, gated } = insertGates(base, { kind: 'static' }, seed);
+  disposeGraph(base);
+  owned.push(gatedNet);
+  followBatchStatistics(gatedNet);
+  const gates = gated.map((u) => nodeById(gatedNet, u.gate).weights.gate);
+  // tf.train.adam's ε (the backend's), so the steps are those of tf.train.adam(rate).
+  const adam = new ScheduledAdam(p.gateLearningRate, 0.9, 0.999, tf.backend().epsilon());
+  try {
+    yield {
+      kind: 'log',
+      level: 'info',
+      message: `Learning ${gated.length} layers' channel gates on ${scratch ? `random weights (${p.expansion}× the teacher's width)` : "the teacher's weights"}, weights frozen, for ${gateSteps} steps`,
+    };
+    // BatchNorm in training mode, as the code's model.train(): its statistics follow, its
+    // affine parameters are not in the optimiser.
+    yield* trainLoop({
+      graph: gatedNet,
+      stepping: ctx.stepping,
+      data: ctx.train,
+      test: ctx.test,
+      testIndices,
+      steps: gateSteps,
+      total: ctx.steps,
+      phase: 'gates',
+      evalAtStart: true,
+      batchSize: p.batchSize,
+      optimizer: adam,
+      variables: gates,
+      rng: ctx.rng.fork('gates'),
+      beforeStep: (step) => {
+        ctx.paramsAt(step);
+        adam.setLearningRate(p.gateLearningRate);
+      },
+      loss: (batch) => {
+        const logits = forward(gatedNet, batch.x, { training: true }).output;
+        const ce = crossEntropy(logits, batch.y);
+        const meanGate = tf.mean(tf.abs(tf.concat(gates))) as tf.Scalar;
+        const sparsity = tf.mul(p.lambda, tf.square(tf.sub(meanGate, p.sparsityTarget)));
+        return {
+          total: tf.add(ce, sparsity) as tf.Scalar,
+          crossEntropy: ce,
+          sparsity: sparsity as tf.Scalar,
+          meanGate,
+        };
+      },
+      afterStep: () => gates.forEach((a) => tf.tidy(() => a.assign(tf.clipByValue(a, 0, 1)))),
+    });
+  } finally {
+    adam.dispose();
+  }
+  const scores = new Map(
+    await Promise.all(gated.map(async (u, i) => [u.gate, await gates[i].data()] as const)),
+  );
+  const teacherFlops = graphStats(ctx.teacher).flops;
+  const budget = (1 - p.prunedRatio) * teacherFlops;
+  const chosen = budgetedKeep(scores, flopsTerms(gatedNet), budget);
+  if (!chosen.withinBudget) {
+    yield {
+      kind: 'log',
+      level: 'warn',
+      message: `Even one channel per layer costs ${chosen.flops} FLOPs, over the budget of ${Math.round(budget)}: kept one per layer`,
+    };
+  }
+  yield {
+    kind: 'layers',
+    key: 'kept-channels',
+    step: gateSteps,
+    labels: gated.map((u) => u.layer),
+    values: gated.map((u) => chosen.keep.get(u.gate)!.length / u.channels),
+  };
+  yield {
+    kind: 'table',
+    key: 'pruned-architecture',
+    columns: ['layer', 'channels (teacher)', 'learnt on', 'kept', 'mean gate of kept'],
+    rows: gated.map((u) => {
+      const keep = chosen.keep.get(u.gate)!;
+      const s = scores.get(u.gate)!;
+      return [
+        u.layer,
+        filtersOf(ctx.teacher, u.layer),
+        u.channels,
+        keep.length,
+        +(keep.reduce((a, c) => a + s[c], 0) / keep.length).toFixed(4),
+      ];
+    }),
+  };
+  const pruned = pruneGatedChannels(gatedNet, chosen.keep);
+  owned.push(pruned);
+  const plain = removeGates(pruned);
+  owned.push(plain);
+  const student = scratch
+    ? widthMultiplier(plain, 1, ctx.rng.fork('retrain').int(2 ** 31), `${ctx.teacher.name}-pfs`)
+    : plain;
+  if (scratch) owned.push(student);
+  followBatchStatistics(student);
+  ctx.training(student);
+  return { student, kept: chosen.kept };
+}
 
 function filtersOf(g: Graph, id: string): number {
   const node = nodeById(g, id);

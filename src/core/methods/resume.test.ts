@@ -165,15 +165,21 @@ describe('resuming from a checkpoint', () => {
       executeRun(
         {
           ...kd(),
-          method: methodById('dynamic-prune')!,
+          method: methodById('sensitivity')!,
           params: {},
           fromCheckpoint: { step: 40, student: checkpoint },
         },
         () => {},
       ),
-    ).rejects.toThrow(
-      'Dynamic channel pruning cannot resume from a checkpoint: Its checkpoints hold the gated network’s weights but not its optimisers',
-    );
+    ).rejects.toThrow('cannot resume from a checkpoint: The scan keeps its measurements only');
+    expect(tf.memory().numTensors).toBe(before);
+    // A checkpoint at step 0 holds nothing trained, and may be from before a one-shot compression.
+    await expect(
+      executeRun(
+        { ...kd(), fromCheckpoint: { step: 0, student: deriveStudent(teacher, 'half', train, 9) } },
+        () => {},
+      ),
+    ).rejects.toThrow('The checkpoint is from step 0: nothing had been trained yet');
     expect(tf.memory().numTensors).toBe(before);
     const late = deriveStudent(teacher, 'half', train, 9);
     await expect(
@@ -315,13 +321,190 @@ describe('resuming from a checkpoint', () => {
     disposeGraph(student);
   });
 
+  it('dynamic pruning goes on with the gated network it stopped with, in the phase its step is in; a plain network is refused', async () => {
+    const dynamicRun = (): RunRequest => ({
+      ...kd(),
+      method: methodById('dynamic-prune')!,
+      params: { actions: 4, batchSize: 16, fineTuneSteps: 4, analysisExamples: 0, evalEvery: 4 },
+      steps: 10,
+    });
+    let stop = false;
+    const stopped = await executeRun(
+      dynamicRun(),
+      (e) => (stop ||= e.kind === 'progress' && e.step >= 4),
+      { stopRequested: () => stop, stepping: () => true },
+    );
+    // The stopped run's student is (a copy of) the gated network, decision units and all.
+    const units = (g: Graph) => g.nodes.filter((n) => n.op === 'decisionHead').length;
+    expect(units(stopped.student)).toBeGreaterThan(0);
+    const events: RunEvent[] = [];
+    const resumed = await executeRun(
+      { ...dynamicRun(), fromCheckpoint: { step: 4, student: stopped.student } },
+      (e) => events.push(e),
+      { stepping: () => true },
+    );
+    expect(resumed.student).toBe(stopped.student);
+    const phases = events.flatMap((e) => (e.kind === 'progress' ? [[e.step, e.phase]] : []));
+    expect(phases).toEqual([
+      [5, 'decisions'],
+      [6, 'decisions'],
+      [7, 'fine-tune'],
+      [8, 'fine-tune'],
+      [9, 'fine-tune'],
+      [10, 'fine-tune'],
+    ]);
+    expect(resumed.result.metrics['flops-ratio']).toBeGreaterThan(0);
+    disposeGraph(resumed.student);
+
+    const plain = deriveStudent(teacher, 'copy', train, 9);
+    await expect(
+      executeRun({ ...dynamicRun(), fromCheckpoint: { step: 4, student: plain } }, () => {}),
+    ).rejects.toThrow('The checkpoint at step 4 holds no decision units');
+  });
+
+  it('pruning from scratch goes on training the pruned network; a checkpoint from its gate phase is refused', async () => {
+    const pfs = (): RunRequest => ({
+      ...kd(),
+      method: methodById('prune-from-scratch')!,
+      params: { gateSteps: 4, batchSize: 16 },
+      steps: 10,
+    });
+    let stop = false;
+    const stopped = await executeRun(
+      pfs(),
+      (e) => (stop ||= e.kind === 'progress' && e.step >= 7),
+      { stopRequested: () => stop, stepping: () => true },
+    );
+    const widths = (g: Graph) =>
+      g.nodes.flatMap((n) => (n.op === 'conv2d' ? [n.attrs.filters] : [])).join();
+    const pruned = widths(stopped.student);
+    expect(pruned).not.toBe(widths(teacher));
+    const events: RunEvent[] = [];
+    const resumed = await executeRun(
+      { ...pfs(), fromCheckpoint: { step: 7, student: stopped.student } },
+      (e) => events.push(e),
+    );
+    expect(widths(resumed.student)).toBe(pruned);
+    expect(Math.min(...events.flatMap((e) => ('step' in e ? [e.step] : [])))).toBeGreaterThan(7);
+    expect(resumed.result).toMatchObject({ status: 'done', resumedFrom: 7 });
+    disposeGraph(resumed.student);
+
+    await expect(
+      executeRun(
+        {
+          ...pfs(),
+          fromCheckpoint: { step: 3, student: deriveStudent(teacher, 'copy', train, 9) },
+        },
+        () => {},
+      ),
+    ).rejects.toThrow('The checkpoint at step 3 is from the gate-learning phase');
+  });
+
+  it('cross distillation goes on in the layer it was fitting, then fine-tunes; the fitted layers and their losses are kept', async () => {
+    // LeNet-5's fitted layers × 4 iterations, then 4 fine-tune steps: 20 steps.
+    const cross = (): RunRequest => ({
+      ...kd(),
+      method: methodById('cross-distillation')!,
+      params: {
+        shotsPerClass: 1,
+        itersPerLayer: 4,
+        fineTuneSteps: 4,
+        heldOutExamples: 50,
+        fitLayers: 'all',
+        compression: 'weights',
+        proximal: 'topk-annealed',
+        targetSparsity: 0.5,
+      },
+      steps: 20,
+    });
+    const layerLosses = (events: RunEvent[]) =>
+      events.flatMap((e) => (e.kind === 'layers' && e.key === 'layer-loss' ? [e] : [])).at(-1);
+    for (const at of [6, 18]) {
+      let stop = false;
+      let named: MethodState | undefined;
+      let state: SavedState | undefined;
+      const first: RunEvent[] = [];
+      const stopped = await executeRun(
+        cross(),
+        (e) => {
+          first.push(e);
+          stop ||= e.kind === 'progress' && e.step >= at;
+        },
+        {
+          stopRequested: () => stop,
+          stepping: () => true,
+          onStudent: (_g, s) => (named = s),
+          beforeStop: async () => {
+            state = named && (await saveState(named));
+          },
+        },
+      );
+      expect(stopped.result.stoppedAtStep).toBe(at);
+      const kernels = (g: Graph) =>
+        g.nodes.filter((n) => n.weights.kernel).map((n) => Array.from(n.weights.kernel.dataSync()));
+      const atStop = kernels(stopped.student);
+      const events: RunEvent[] = [];
+      const resumed = await executeRun(
+        { ...cross(), fromCheckpoint: { step: at, student: stopped.student, state } },
+        (e) => events.push(e),
+        { stepping: () => true },
+      );
+      const phases = [...new Set(events.flatMap((e) => (e.kind === 'progress' ? [e.phase] : [])))];
+      const steps = events.flatMap((e) => ('step' in e ? [e.step] : []));
+      expect(Math.min(...steps)).toBeGreaterThan(at);
+      expect(Math.max(...steps)).toBe(20);
+      if (at === 6) {
+        // Step 6 is in the second layer: it goes on there, then the rest and the fine-tune.
+        const phaseAt6 = first.find((e) => e.kind === 'progress' && e.step === 6);
+        expect(phases[0]).toBe(phaseAt6?.kind === 'progress' && phaseAt6.phase);
+        expect(phases).toHaveLength(4);
+        expect(phases.at(-1)).toBe('fine-tune');
+        // The first layer, fitted before the stop, is untouched until the fine-tune.
+        expect(
+          events.some((e) => e.kind === 'progress' && e.phase === layerLosses(first)!.labels[0]),
+        ).toBe(false);
+      } else {
+        expect(phases).toEqual(['fine-tune']);
+        // Pruned weights stay pruned through the fine-tune.
+        const end = kernels(resumed.student);
+        for (const [layer, values] of atStop.entries()) {
+          expect(values.flatMap((v, i) => (v === 0 && end[layer][i] !== 0 ? [i] : []))).toEqual([]);
+        }
+      }
+      // The layer losses of the whole run: those fitted before the stop come from the checkpoint.
+      const losses = layerLosses(at === 6 ? events : first)!;
+      expect(losses.values).toHaveLength(4);
+      expect(losses.values.every(Number.isFinite)).toBe(true);
+      expect(resumed.result.metrics.finalLayerLoss).toBeCloseTo(losses.values[3], 5);
+      disposeGraph(resumed.student);
+    }
+  });
+
   it('every method says whether it resumes, and why not', () => {
-    for (const id of ['kd', 'fewshot-finetune', 'dafl', 'generative-mm', 'deepinversion']) {
+    for (const id of [
+      'kd',
+      'fewshot-finetune',
+      'dafl',
+      'generative-mm',
+      'deepinversion',
+      'dynamic-prune',
+      'prune-from-scratch',
+      'magnitude-prune',
+      'obd',
+      'kmeans-share',
+      'deep-compression',
+      'uniform-quant',
+      'binary-connect',
+      'fixed-point',
+      'lowrank-svd',
+      'structured',
+      'channel-prune',
+      'cross-distillation',
+      'layerwise',
+    ]) {
       expect(methodById(id)!.resume).toEqual({ resumable: true });
     }
-    for (const id of ['cross-distillation', 'layerwise', 'dynamic-prune', 'prune-from-scratch']) {
-      const resume = methodById(id)!.resume;
-      expect(resume.resumable ? '' : resume.reason).toMatch(/checkpoint/);
-    }
+    const scan = methodById('sensitivity')!.resume;
+    expect(scan.resumable ? '' : scan.reason).toMatch(/measurements only in memory/);
   });
 });
