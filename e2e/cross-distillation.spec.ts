@@ -47,3 +47,40 @@ test('a Cross Distillation run draws the estimation error per layer, held-out be
   await expect(accuracy.locator('table th').first()).toHaveText('step');
   await expect(accuracy.locator('table td').last()).toHaveText(/%$/);
 });
+
+test('a stopped Cross Distillation run resumes in the layer it was fitting and keeps the layers fitted before', async ({
+  bench,
+  page,
+}) => {
+  test.setTimeout(240_000);
+  await bench.open();
+  await bench.run({
+    teacher: 'lenet5-mnist',
+    dataset: 'mnist',
+    method: 'cross-distillation',
+    backend: 'wasm',
+    params: { 'Iters per layer': 150, 'Fine tune steps': 5 },
+  });
+  // The first checkpoint past step 0 is taken once the first layer is fitted.
+  await expect(page.getByTestId('checkpoint-note')).toContainText(/as of step [1-9]/, {
+    timeout: 120_000,
+  });
+  await page.getByRole('button', { name: 'Stop' }).click();
+  expect(await bench.waitForEnd()).toBe('stopped');
+  const resume = page.getByRole('button', { name: /^Resume from step [1-9]/ });
+  const from = Number((await resume.textContent())!.match(/\d+/)![0]);
+  await resume.click();
+  expect(await bench.waitForEnd(180_000)).toBe('done');
+  await expect(bench.runView).toContainText(`Resumed from the checkpoint at step ${from}`);
+  await expect(bench.runView).toContainText(`Going on from step ${from}`);
+  // Both fitted convolutions' final losses (the page fits convs only), conv2's, fitted before
+  // the stop, restored from the checkpoint.
+  const layerLoss = page.getByTestId('layers-layer-loss');
+  await layerLoss.getByText('Data table').click();
+  await expect(layerLoss.locator('table tbody tr td:first-child')).toHaveText(['conv2', 'conv3']);
+  const values = await layerLoss.locator('table tbody tr td:last-child').allTextContents();
+  expect(values.map(Number).every((v) => Number.isFinite(v) && v > 0)).toBe(true);
+  await bench.runView.screenshot({
+    path: test.info().outputPath('resumed-cross-distillation.png'),
+  });
+});
