@@ -281,7 +281,10 @@ export async function runJob(
       (e) => {
         batcher.push(e);
         if (e.kind === 'params') post({ kind: 'params-set', id, step: e.step, params: e.params });
-        if (e.kind === 'scalar' && e.key === 'accuracy/test') checkpoint.due(e.step);
+        // At an evaluation, or where the method says its state is whole (a scan between layers).
+        if ((e.kind === 'scalar' && e.key === 'accuracy/test') || e.kind === 'checkpoint') {
+          checkpoint.due(e.step);
+        }
         if (e.kind === 'progress') job.progress = { step: e.step, total: e.total };
         // Step mode: a reported step ends the step; show its events at once, then hold.
         if (e.kind === 'progress' && job.stepping) {

@@ -365,7 +365,7 @@ export function resumedRun(run: RunRecord): RunRecord {
     logs: run.logs
       .concat({
         level: 'info',
-        message: `Resumed from the checkpoint at step ${step}: it holds the student's weights and what the method keeps beside them (DAFL's and moment matching's generators, DeepInversion's pool of synthesised images, magnitude pruning's per-layer targets, the float weights behind quantized or binary kernels, the layer-by-layer methods' fitted layers' losses), not the optimisers' state, which starts afresh.`,
+        message: `Resumed from the checkpoint at step ${step}: it holds the student's weights and what the method keeps beside them (DAFL's and moment matching's generators, DeepInversion's pool of synthesised images, magnitude pruning's per-layer targets, the float weights behind quantized or binary kernels, the layer-by-layer methods' fitted layers' losses, the sensitivity scan's measurements), not the optimisers' state, which starts afresh.`,
       })
       .slice(-MAX_LOGS),
   };

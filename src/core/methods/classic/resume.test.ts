@@ -26,7 +26,7 @@ beforeAll(async () => {
 
 const request = (method: string, params: Record<string, unknown>, steps: number): RunRequest => ({
   method: methodById(method)!,
-  params: { batchSize: 16, evalEvery: 100, ...params },
+  params: method === 'sensitivity' ? params : { batchSize: 16, evalEvery: 100, ...params },
   teacher: lenet,
   train,
   test,
@@ -213,6 +213,27 @@ describe('classic methods resume from a checkpoint', () => {
       expect(Math.min(...events.flatMap((e) => ('step' in e ? [e.step] : [])))).toBeGreaterThan(4);
       disposeGraph(resumed.student);
     }
+  });
+
+  it('the sensitivity scan measures only what its checkpoint lacks, and ends with the whole table', async () => {
+    const req = request('sensitivity', { mode: 'prune' }, 45);
+    const whole = await executeRun(req, () => {});
+    disposeGraph(whole.student);
+    // Stopped after 12 of LeNet-5's 5 layers × 9 ratios: the second layer part-scanned.
+    const { events, result, student } = await stopAndResume(req, 12);
+    const progress = events.flatMap((e) => (e.kind === 'progress' ? [e.step] : []));
+    expect(progress).toEqual(Array.from({ length: 33 }, (_, i) => 13 + i));
+    // A checkpoint is offered after each layer scanned in this attempt.
+    expect(events.flatMap((e) => (e.kind === 'checkpoint' ? [e.step] : []))).toEqual([
+      18, 27, 36, 45,
+    ]);
+    // The same measurements as the uninterrupted scan: those before the stop came from the checkpoint.
+    // (as float32, the checkpoint's precision)
+    expect(Object.keys(result.metrics)).toEqual(Object.keys(whole.result.metrics));
+    for (const [key, value] of Object.entries(whole.result.metrics)) {
+      expect(result.metrics[key]).toBeCloseTo(value, 6);
+    }
+    disposeGraph(student);
   });
 
   it('keeps the tensor count flat over a stop and a resume', async () => {
