@@ -3,8 +3,11 @@
 // under public/data/, plus manifest.json with a SHA-256 per file. Runs as the `prepare` script
 // on `npm install`, so it is plain Node ESM with no dependencies and never reads stdin.
 // The format and the Fashion-MNIST split are specified in docs/DATA.md; the reader is
-// src/core/data/format.ts (keep both in step).
+// src/core/data/format.ts (keep both in step). For the page, each split is also written as
+// gzipped parts (labels, and CHUNK_IMAGES images a file), so a run fetches only the images it
+// uses (src/core/data/parts.ts).
 import { createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
@@ -21,6 +24,8 @@ const HEADER_BYTES = 20;
 const SIDE = 28;
 const IMAGE_BYTES = SIDE * SIDE;
 const NUM_CLASSES = 10;
+/** Images per gzipped part: small, so that K shots drawn at random fetch little beside them. */
+const CHUNK_IMAGES = 100;
 
 const MNIST_CLASSES = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
 const FASHION_CLASSES = [
@@ -154,9 +159,35 @@ function readManifest() {
 }
 
 function isUpToDate(entry, stamp) {
-  if (!entry || entry.stamp !== stamp) return false;
+  if (!entry || entry.stamp !== stamp || !entry.parts) return false;
   const path = join(OUT_DIR, entry.file);
-  return existsSync(path) && statSync(path).size === entry.bytes;
+  const lastPart = join(OUT_DIR, entry.parts.dir, partName(entry.parts.count - 1));
+  return existsSync(path) && statSync(path).size === entry.bytes && existsSync(lastPart);
+}
+
+const partName = (k) => `${String(k).padStart(4, '0')}.gz`;
+
+/**
+ * The split as gzipped parts in OUT_DIR/dir: labels.gz, then 0000.gz, 0001.gz, … with
+ * CHUNK_IMAGES images each (the last may hold fewer). Returns the manifest's `parts` entry.
+ */
+function writeParts(dir, labels, pixels, count) {
+  mkdirSync(join(OUT_DIR, dir), { recursive: true });
+  let bytes = 0;
+  const write = (name, data) => {
+    const gz = gzipSync(data);
+    writeAtomic(join(OUT_DIR, dir, name), gz);
+    bytes += gz.length;
+  };
+  write('labels.gz', labels);
+  const parts = Math.ceil(count / CHUNK_IMAGES);
+  for (let k = 0; k < parts; k++) {
+    write(
+      partName(k),
+      pixels.subarray(k * CHUNK_IMAGES * IMAGE_BYTES, (k + 1) * CHUNK_IMAGES * IMAGE_BYTES),
+    );
+  }
+  return { dir, images: CHUNK_IMAGES, count: parts, bytes };
 }
 
 function writeAtomic(path, data) {
@@ -247,6 +278,7 @@ function main() {
           pixels,
         });
         writeAtomic(join(OUT_DIR, file), bin);
+        const parts = writeParts(`${ds.id}-${s}`, labels, pixels, count);
         entry.splits[s] = {
           file,
           count,
@@ -256,13 +288,14 @@ function main() {
           bytes: bin.length,
           sha256: sha256(bin),
           classCounts,
+          parts,
           stamp,
         };
         // The first file's time includes reading the sources.
         const ms = Math.round(performance.now() - t0);
         t0 = performance.now();
         console.log(
-          `prepare-data: wrote ${file} (${count} images, ${bin.length} bytes, sha256 ${entry.splits[s].sha256.slice(0, 12)}…${loaded.note}) [${ms} ms]`,
+          `prepare-data: wrote ${file} (${count} images, ${bin.length} bytes, sha256 ${entry.splits[s].sha256.slice(0, 12)}…${loaded.note}) and ${parts.count} gzipped parts (${parts.bytes} bytes) [${ms} ms]`,
         );
       }
     }

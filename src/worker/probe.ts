@@ -124,6 +124,8 @@ const probe: MethodSpec<typeof params> = {
   resume: { resumable: true },
   async *run(ctx, p: ParamValues<typeof params>) {
     const { student, train } = ctx;
+    // Its decision-feature view shows real test images.
+    await ctx.test.ensure?.();
     const layers = layerIds(student);
     const pixelsPerImage = train.height * train.width * train.channels;
     for (let step = (ctx.resumeFrom ?? 0) + 1; step <= ctx.steps; step++) {

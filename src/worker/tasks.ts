@@ -8,6 +8,7 @@ import {
   spreadExamples,
   type Dataset,
   type DatasetId,
+  type Split,
 } from '../core/data';
 import { disposeGraph, inferShapes, type Graph } from '../core/graph';
 import { graphFromUpload, serializeGraph } from '../core/io';
@@ -64,9 +65,16 @@ interface CheckData {
 function builtInData(dataset: DatasetId): CheckData {
   return {
     title: dataset,
-    samples: async () => firstExamples(await loadDataset(dataset, 'train'), DETECTION_SAMPLES),
-    test: async () => firstExamples(await loadDataset(dataset, 'test'), CHECK_EXAMPLES),
+    samples: () => firstFetched(dataset, 'train', DETECTION_SAMPLES),
+    test: () => firstFetched(dataset, 'test', CHECK_EXAMPLES),
   };
+}
+
+/** The first `n` images of a built-in split, fetched. */
+async function firstFetched(dataset: DatasetId, split: Split, n: number): Promise<Dataset> {
+  const first = firstExamples(await loadDataset(dataset, split), n);
+  await first.ensure?.();
+  return first;
 }
 
 /**

@@ -73,6 +73,9 @@ export function toTensors(
     if (!Number.isInteger(k) || k < 0 || k >= count) {
       throw new RangeError(`index ${k} out of range for ${ds.id} ${ds.split} (count ${count})`);
     }
+    if (ds.has && !ds.has(k)) {
+      throw new Error(`${ds.id} ${ds.split} image ${k} was read before it was fetched (ensure)`);
+    }
     labels[i] = ds.labels[k];
   }
   const y = tf.tensor1d(labels, 'int32');

@@ -3,6 +3,7 @@
 import { isNode, openAssetFolder, type AssetFolder } from '../assets';
 import { ClabError } from '../runtime/errors';
 import { DatasetFormatError, parseDataset } from './format';
+import { openParts, type PartsEntry } from './parts';
 
 export type DatasetId = 'mnist' | 'fashion';
 export type Split = 'train' | 'test';
@@ -25,6 +26,13 @@ export interface Dataset {
   labels: Uint8Array;
   /** SHA-256 (hex) of the .bin file, as recorded in manifest.json: identifies the exact data. */
   hash: string;
+  /**
+   * A split fetched in parts (the page): makes the pixels of these examples (all when none are
+   * given) present. Absent when every image is; reading one that is not throws (toTensors).
+   */
+  ensure?(indices?: ArrayLike<number>): Promise<void>;
+  /** With `ensure`: whether example i's pixels are present. */
+  has?(index: number): boolean;
 }
 
 export interface LoadOptions {
@@ -34,6 +42,11 @@ export interface LoadOptions {
   dataDir?: string;
   /** Recompute the SHA-256 and compare it with the manifest (about 0.2 s per 47 MB file). */
   verify?: boolean;
+  /**
+   * Fetch the images in parts, as runs ask for them (`Dataset.ensure`), instead of the whole
+   * file at once. Default: in the browser and workers, not in Node.
+   */
+  inParts?: boolean;
 }
 
 const HOW_TO_FIX =
@@ -53,6 +66,8 @@ interface SplitEntry {
   width: number;
   channels: number;
   sha256: string;
+  /** The same images as gzipped parts (absent from manifests of older builds). */
+  parts?: PartsEntry;
 }
 
 interface Manifest {
@@ -74,6 +89,10 @@ export function firstExamples(ds: Dataset, n: number): Dataset {
     pixels: ds.pixels.subarray(0, n * size),
     labels: ds.labels.subarray(0, n),
     hash: `${ds.hash}[:${n}]`,
+    ...(ds.ensure && {
+      ensure: (indices?: ArrayLike<number>) =>
+        ds.ensure!(indices ?? Int32Array.from({ length: n }, (_, i) => i)),
+    }),
   };
 }
 
@@ -100,10 +119,18 @@ export function loadDataset(
   options: LoadOptions = {},
 ): Promise<Dataset> {
   const verify = options.verify ?? false;
-  const key = JSON.stringify([id, split, options.baseUrl ?? '', options.dataDir ?? '', verify]);
+  const inParts = (options.inParts ?? !isNode()) && !verify;
+  const key = JSON.stringify([
+    id,
+    split,
+    options.baseUrl ?? '',
+    options.dataDir ?? '',
+    verify,
+    inParts,
+  ]);
   let pending = cache.get(key);
   if (!pending) {
-    pending = openSource(options).then((source) => load(source, id, split, verify));
+    pending = openSource(options).then((source) => load(source, id, split, verify, inParts));
     // A failed load is not cached, so it can be retried after running the prepare step.
     pending.catch(() => cache.delete(key));
     cache.set(key, pending);
@@ -116,6 +143,7 @@ async function load(
   id: DatasetId,
   split: Split,
   verify: boolean,
+  inParts: boolean,
 ): Promise<Dataset> {
   const manifest = await readManifest(source);
   const meta = manifest.datasets[id];
@@ -124,6 +152,27 @@ async function load(
     throw new DataMissingError(
       `${source.location}/manifest.json has no ${id} ${split} entry. ${HOW_TO_FIX}`,
     );
+  }
+  if (inParts && entry.parts) {
+    const { count, height, width, channels } = entry;
+    const parts = await openParts(
+      source,
+      entry.parts,
+      entry,
+      (where) => new DataMissingError(`${where} not found. ${HOW_TO_FIX}`),
+    );
+    return {
+      id,
+      split,
+      count,
+      height,
+      width,
+      channels,
+      numClasses: meta.classNames.length,
+      classNames: meta.classNames,
+      hash: entry.sha256,
+      ...parts,
+    };
   }
   const where = `${source.location}/${entry.file}`;
   const bytes = await source.read(entry.file);

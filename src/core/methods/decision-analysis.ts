@@ -97,6 +97,7 @@ export async function* analyseDecisions(
   );
   const teacherFlops = graphStats(ctx.teacher).flops;
   const classNames = ctx.test.classNames;
+  await ctx.test.ensure?.(indices);
   const { x: pixels, y } = toTensors(ctx.test, indices, pixelOptions(graph, ctx.test));
   const labels = Int32Array.from(await y.data());
   const logitsOf = graphLogits(graph);

@@ -527,9 +527,13 @@ export async function* fineTuneOnShots(
   return last;
 }
 
-/** The K-shot set of a run. Draw it first from the run's Rng, as `kd` does, so both agree. */
-export function fewShotSet(ctx: RunContext, g: Graph, shotsPerClass: number) {
+/**
+ * The K-shot set of a run (its images fetched, where the training set comes in parts). Draw it
+ * first from the run's Rng, as `kd` does, so both agree.
+ */
+export async function fewShotSet(ctx: RunContext, g: Graph, shotsPerClass: number) {
   const indices = sampleKShot(ctx.train, shotsPerClass, ctx.rng.int(2 ** 31));
+  await ctx.train.ensure?.(indices);
   return { indices, ...toTensors(ctx.train, indices, inputOptions(g, ctx.train)) };
 }
 
@@ -586,7 +590,7 @@ export async function* compressLayerByLayer(
   const iters = p.itersPerLayer || Math.max(1, Math.floor(ctx.steps / Math.max(1, fitted.length)));
   const total = iters * fitted.length + p.fineTuneSteps;
   const logEvery = Math.max(1, Math.floor(iters / 25));
-  const shots = fewShotSet(ctx, student, p.shotsPerClass);
+  const shots = await fewShotSet(ctx, student, p.shotsPerClass);
   const n = shots.indices.length;
   const bs = Math.min(p.batchSize, n);
   const batchStatistics = p.batchNorm === 'batch';

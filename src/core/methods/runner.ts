@@ -198,6 +198,9 @@ export async function executeRun(
     throw e;
   }
   const test = req.testExamples ? firstExamples(req.test, req.testExamples) : req.test;
+  // A training set fetched in parts (the page) is fetched whole for the methods that train on
+  // it; a few-shot method fetches its shots, and evaluations the test images they use.
+  if (method.needs.data === 'full') await req.train.ensure?.();
   const rng = new Rng(req.seed);
   const started = performance.now();
   const student =

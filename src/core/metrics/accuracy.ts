@@ -9,6 +9,7 @@ export async function accuracy(
   ds: Dataset,
   opts: { indices?: ArrayLike<number>; batchSize?: number } = {},
 ): Promise<number> {
+  await ds.ensure?.(opts.indices);
   let correct = 0;
   let total = 0;
   for (const batch of batches(ds, {

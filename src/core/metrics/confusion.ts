@@ -8,6 +8,7 @@ import { inputOptions } from './inputs';
 
 /** `g`'s top-1 class of every example of `ds`, in order, in inference mode. */
 export async function predictions(g: Graph, ds: Dataset, batchSize = 500): Promise<Int32Array> {
+  await ds.ensure?.();
   const out = new Int32Array(ds.count);
   for (const batch of batches(ds, { ...inputOptions(g, ds), batchSize })) {
     const classes = tf.tidy(() => tf.argMax(forward(g, batch.x).output, -1));

@@ -49,6 +49,7 @@ export async function estimationErrors(
   ds: Dataset,
   opts: EstimationErrorOptions & { indices?: ArrayLike<number> } = {},
 ): Promise<EstimationErrors> {
+  await ds.ensure?.(opts.indices);
   const acc = new ErrorSums(teacher, student, opts);
   for (const batch of batches(ds, {
     ...inputOptions(teacher, ds),
