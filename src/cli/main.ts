@@ -5,7 +5,8 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DATASET_IDS, loadDataset, type DatasetId } from '../core/data';
-import type { Graph } from '../core/graph';
+import { disposeGraph, graphStats, type Graph } from '../core/graph';
+import { graphToLayersJson } from '../core/io';
 import { loadGraphFromFile, saveGraphAsOnnx, saveGraphToDir } from '../core/io/node';
 import { modelSize } from '../core/io/size';
 import {
@@ -573,17 +574,10 @@ async function benchCommand(args: ParsedArgs): Promise<void> {
   const steps = takeInt(args, 'steps') ?? 30;
   const threads = wasmThreadsOption(takeInt(args, 'threads'));
   rejectUnknown(args, 'bench');
-  const rows: { backend: string; msPerStep: number; samples: number }[] = [];
+  const rows: TrainStepRow[] = [];
   for (const name of ['wasm', 'cpu'] as const) {
     await initBackend(name, threads);
-    const g = buildArchitecture('lenet5', 'mnist', 1);
-    // The stock CPU backend is ~20× slower: a few steps give its median.
-    const t = await timeTrainingStep(g, {
-      batchSize: 64,
-      steps: name === 'cpu' ? Math.min(steps, 5) : steps,
-      warmup: name === 'cpu' ? 1 : 5,
-    });
-    rows.push({ backend: name, msPerStep: Number(t.median.toFixed(2)), samples: t.samples.length });
+    rows.push(...(await benchTrainingSteps(name, steps, threadCount(threads))));
   }
   // DAFL's step is dominated by the generator's 3×3 convolutions at 16×16 and 32×32, a regime
   // LeNet-5 never exercises: each of their kernels against PyTorch's, then whole DAFL steps.
@@ -612,7 +606,6 @@ async function benchCommand(args: ParsedArgs): Promise<void> {
   print(
     json,
     {
-      model: 'lenet5',
       batchSize: 64,
       optimizer: 'adam',
       wasmThreads,
@@ -623,7 +616,10 @@ async function benchCommand(args: ParsedArgs): Promise<void> {
     [
       ...rows.map(
         (r) =>
-          `LeNet-5, batch 64, Adam on ${r.backend}: ${r.msPerStep} ms/step (median of ${r.samples})`,
+          `${r.network}, batch 64, Adam on ${r.backend}: ${r.msPerStep} ms/step (median of ${r.samples}), ${r.gflops} GFLOP/s` +
+          (r.torchMsPerStep === undefined
+            ? ''
+            : `; PyTorch ${r.torchMsPerStep} ms: ${r.ratio}× (rounds ${r.rounds.join(', ')})`),
       ),
       `Convolution kernels (stride 1, same padding), wasm with ${wasmThreads} thread(s) vs PyTorch with as many:`,
       ...convRows.map(
@@ -640,6 +636,95 @@ async function benchCommand(args: ParsedArgs): Promise<void> {
 }
 
 const threadCount = (opts: InitBackendOptions) => opts.wasmThreads?.threads ?? 1;
+
+interface TrainStepRow {
+  network: string;
+  backend: string;
+  msPerStep: number;
+  samples: number;
+  /** Achieved: forward and backward FLOPs (3× the forward multiply-adds × 2) per second. */
+  gflops: number;
+  /** The same network's step in PyTorch on as many threads, measured alternately with ours. */
+  torchMsPerStep?: number;
+  ratio?: number;
+  /** Ours ÷ PyTorch's in each alternating round: how far the host's noise moves the ratio. */
+  rounds: number[];
+}
+
+/** The networks whose training step is timed: LeNet-5 and BN-VGG, batch 64, Adam. */
+const BENCH_NETWORKS = [
+  { id: 'lenet5', title: 'LeNet-5' },
+  { id: 'bnnet', title: 'BN-VGG' },
+] as const;
+
+/**
+ * Each BENCH_NETWORKS training step on the active backend and in PyTorch (where python3 has
+ * torch), in alternating rounds so that a host whose speed drifts moves both alike.
+ */
+async function benchTrainingSteps(
+  backend: string,
+  steps: number,
+  threads: number,
+): Promise<TrainStepRow[]> {
+  const out: TrainStepRow[] = [];
+  // The stock CPU backend is ~20× slower: LeNet-5 alone, a few steps give its median.
+  const networks = backend === 'cpu' ? BENCH_NETWORKS.slice(0, 1) : BENCH_NETWORKS;
+  for (const { id, title } of networks) {
+    const g = buildArchitecture(id, 'mnist', 1);
+    const { json } = await graphToLayersJson(g);
+    const rounds = backend === 'cpu' ? 1 : 3;
+    const ours: number[] = [];
+    const theirs: number[] = [];
+    let samples = 0;
+    for (let r = 0; r < rounds; r++) {
+      const t = await timeTrainingStep(g, {
+        batchSize: 64,
+        steps: backend === 'cpu' ? Math.min(steps, 5) : steps,
+        warmup: backend === 'cpu' ? 1 : 5,
+      });
+      ours.push(t.median);
+      samples += t.samples.length;
+      const torch = backend === 'cpu' ? undefined : torchTrainStep(json, threads, steps);
+      if (torch !== undefined) theirs.push(torch);
+    }
+    // Multiply-adds per image; a training step is about three forward passes of 2 FLOPs each.
+    const flops = 6 * graphStats(g).flops * 64;
+    disposeGraph(g);
+    const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor((v.length - 1) / 2)];
+    const ms = median(ours);
+    const torchMs = theirs.length ? median(theirs) : undefined;
+    out.push({
+      network: title,
+      backend,
+      msPerStep: Number(ms.toFixed(2)),
+      samples,
+      gflops: Number((flops / ms / 1e6).toFixed(1)),
+      ...(torchMs !== undefined && {
+        torchMsPerStep: Number(torchMs.toFixed(2)),
+        ratio: Number((ms / torchMs).toFixed(2)),
+      }),
+      rounds: theirs.map((t, i) => Number((ours[i] / t).toFixed(2))),
+    });
+  }
+  return out;
+}
+
+/**
+ * PyTorch's median training step for the network a Layers model.json describes
+ * (scripts/torch-train-step.py), or undefined where no python3 has torch.
+ */
+function torchTrainStep(modelJson: object, threads: number, steps: number): number | undefined {
+  const script = fileURLToPath(new URL('../../scripts/torch-train-step.py', import.meta.url));
+  for (const python of ['python3', '/usr/bin/python3']) {
+    const run = spawnSync(
+      python,
+      ['-W', 'ignore', script, '--threads', String(threads), '--steps', String(steps)],
+      { input: JSON.stringify(modelJson), encoding: 'utf8' },
+    );
+    if (run.status === 0) return (JSON.parse(run.stdout) as { msPerStep: number }).msPerStep;
+  }
+  return undefined;
+}
 
 /** The DAFL generators' convolutions: the paper's (width 128) and the default (width 32). */
 const BENCH_CONVS: { case: string; x: Shape4; filter: Shape4 }[] = [
