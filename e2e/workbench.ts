@@ -250,6 +250,49 @@ export class Workbench {
   }
 }
 
+/** What `watchFrames` measured. */
+export interface FrameStats {
+  seconds: number;
+  frames: number;
+  fps: number;
+  /** The longest time between two frames, ms: a stutter the mean frame rate hides. */
+  longestGapMs: number;
+}
+
+/**
+ * Counts the page's animation frames from now on (requestAnimationFrame) until `stop`: the frame
+ * rate a user sees while the page works, and the longest gap between two frames.
+ */
+export async function watchFrames(page: Page): Promise<{ stop(): Promise<FrameStats> }> {
+  await page.evaluate(() => {
+    const w = window as unknown as { __frames: { times: number[]; on: boolean } };
+    w.__frames = { times: [], on: true };
+    const tick = (t: number) => {
+      if (!w.__frames.on) return;
+      w.__frames.times.push(t);
+      requestAnimationFrame(tick);
+    };
+    requestAnimationFrame(tick);
+  });
+  return {
+    stop: () =>
+      page.evaluate(() => {
+        const w = window as unknown as { __frames: { times: number[]; on: boolean } };
+        w.__frames.on = false;
+        const t = w.__frames.times;
+        const seconds = t.length > 1 ? (t[t.length - 1] - t[0]) / 1000 : 0;
+        let longestGapMs = 0;
+        for (let i = 1; i < t.length; i++) longestGapMs = Math.max(longestGapMs, t[i] - t[i - 1]);
+        return {
+          seconds: Number(seconds.toFixed(1)),
+          frames: t.length,
+          fps: seconds > 0 ? Number(((t.length - 1) / seconds).toFixed(1)) : 0,
+          longestGapMs: Math.round(longestGapMs),
+        };
+      }),
+  };
+}
+
 /**
  * Collects Content-Security-Policy violations of the page and its workers: Chromium's console
  * line for each ("Refused to … because it violates the following Content Security Policy
