@@ -89,8 +89,29 @@ function tfjsWasmFiles(): Plugin {
   };
 }
 
+/**
+ * precache.json: what public/sw.js stores at install so that a second visit works offline — the
+ * page and every file of the build (scripts, styles, the run worker, the WASM binaries).
+ */
+function offlineFileList(): Plugin {
+  return {
+    name: 'clab:offline-file-list',
+    apply: 'build',
+    generateBundle(_, bundle) {
+      // index.html is not in the bundle yet when this runs: the page is listed as '/'.
+      const files = [
+        '/',
+        ...Object.keys(bundle)
+          .filter((name) => name !== 'index.html' && !name.endsWith('.map'))
+          .map((name) => `/${name}`),
+      ];
+      this.emitFile({ type: 'asset', fileName: 'precache.json', source: JSON.stringify(files) });
+    },
+  };
+}
+
 export default defineConfig({
-  plugins: [react(), tfjsWasmFiles(), contentSecurityPolicy()],
+  plugins: [react(), tfjsWasmFiles(), contentSecurityPolicy(), offlineFileList()],
   server: { headers: crossOriginIsolation },
   preview: {
     headers: { ...crossOriginIsolation, 'Content-Security-Policy': CONTENT_SECURITY_POLICY },

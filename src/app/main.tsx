@@ -27,6 +27,14 @@ if (!db) {
   });
 }
 
+// A built page keeps itself and what its runs fetched for offline visits (public/sw.js); the dev
+// server's modules change under the same names, so it has none.
+if (import.meta.env.PROD && 'serviceWorker' in navigator) {
+  navigator.serviceWorker.register('/sw.js').catch((e: unknown) => {
+    console.warn(`No offline copy: the service worker was refused (${String(e)})`);
+  });
+}
+
 createRoot(root).render(
   <StrictMode>
     <StoreContext.Provider value={store}>

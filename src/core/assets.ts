@@ -27,14 +27,31 @@ export function openAssetFolder(folder: string, options: AssetOptions = {}): Pro
       );
 }
 
+/**
+ * The cache public/sw.js answers from (keep the names in step). A file fetched here is stored in
+ * it too: on a first visit the run worker may start before the service worker controls the page
+ * (its fetches then pass it by), and a later visit should still find offline the data and
+ * teachers a run used.
+ */
+const OFFLINE_CACHE = 'clab-v1';
+
 function fetchFolder(baseUrl: string): AssetFolder {
   const base = baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`;
   return {
     location: base.slice(0, -1),
     read: async (file) => {
-      const res = await fetch(`${base}${file}`);
+      const url = `${base}${file}`;
+      const res = await fetch(url);
       if (res.status === 404) return null;
-      if (!res.ok) throw new Error(`GET ${base}${file}: HTTP ${res.status} ${res.statusText}`);
+      if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status} ${res.statusText}`);
+      if (globalThis.caches && import.meta.env?.PROD) {
+        // Not awaited, and a refusal (storage full, private mode) only costs the offline copy.
+        const copy = res.clone();
+        void caches
+          .open(OFFLINE_CACHE)
+          .then((cache) => cache.put(url, copy))
+          .catch(() => {});
+      }
       return new Uint8Array(await res.arrayBuffer());
     },
   };
