@@ -8,6 +8,7 @@ import { initBackend, type BackendInfo } from '../runtime/backend';
 import { Rng } from '../runtime/rng';
 import { buildArchitecture, loadTeacher } from '../zoo';
 import { methodById, METHODS } from './registry';
+import { stopAt } from './stop-at';
 import { deriveStudent, executeRun, type RunRequest } from './runner';
 import { crossEntropy, trainLoop } from './train';
 import { saveState, type MethodState, type SavedState } from './method-state';
@@ -315,12 +316,7 @@ describe('resuming from a checkpoint', () => {
       params: { actions: 4, batchSize: 16, fineTuneSteps: 4, analysisExamples: 0, evalEvery: 4 },
       steps: 10,
     });
-    let stop = false;
-    const stopped = await executeRun(
-      dynamicRun(),
-      (e) => (stop ||= e.kind === 'progress' && e.step >= 4),
-      { stopRequested: () => stop, stepping: () => true },
-    );
+    const stopped = await stopAt(dynamicRun(), 4);
     // The stopped run's student is (a copy of) the gated network, decision units and all.
     const units = (g: Graph) => g.nodes.filter((n) => n.op === 'decisionHead').length;
     expect(units(stopped.student)).toBeGreaterThan(0);
@@ -356,12 +352,7 @@ describe('resuming from a checkpoint', () => {
       params: { gateSteps: 4, batchSize: 16 },
       steps: 10,
     });
-    let stop = false;
-    const stopped = await executeRun(
-      pfs(),
-      (e) => (stop ||= e.kind === 'progress' && e.step >= 7),
-      { stopRequested: () => stop, stepping: () => true },
-    );
+    const stopped = await stopAt(pfs(), 7);
     const widths = (g: Graph) =>
       g.nodes.flatMap((n) => (n.op === 'conv2d' ? [n.attrs.filters] : [])).join();
     const pruned = widths(stopped.student);
@@ -407,25 +398,7 @@ describe('resuming from a checkpoint', () => {
     const layerLosses = (events: RunEvent[]) =>
       events.flatMap((e) => (e.kind === 'layers' && e.key === 'layer-loss' ? [e] : [])).at(-1);
     for (const at of [6, 18]) {
-      let stop = false;
-      let named: MethodState | undefined;
-      let state: SavedState | undefined;
-      const first: RunEvent[] = [];
-      const stopped = await executeRun(
-        cross(),
-        (e) => {
-          first.push(e);
-          stop ||= e.kind === 'progress' && e.step >= at;
-        },
-        {
-          stopRequested: () => stop,
-          stepping: () => true,
-          onStudent: (_g, s) => (named = s),
-          beforeStop: async () => {
-            state = named && (await saveState(named));
-          },
-        },
-      );
+      const { events: first, state, ...stopped } = await stopAt(cross(), at);
       expect(stopped.result.stoppedAtStep).toBe(at);
       const kernels = (g: Graph) =>
         g.nodes.filter((n) => n.weights.kernel).map((n) => Array.from(n.weights.kernel.dataSync()));

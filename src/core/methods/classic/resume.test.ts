@@ -7,9 +7,9 @@ import { loadDataset, type Dataset } from '../../data';
 import { disposeGraph, layerIds, nodeById, type Graph } from '../../graph';
 import { initBackend, type BackendInfo } from '../../runtime/backend';
 import { loadTeacher } from '../../zoo';
-import { saveState, type MethodState, type SavedState } from '../method-state';
 import { methodById } from '../registry';
 import { executeRun, type RunRequest } from '../runner';
+import { stopAt } from '../stop-at';
 import type { RunEvent } from '../types';
 import { kernelName } from '../../compress/obd';
 
@@ -60,29 +60,6 @@ async function stopAndResume(req: RunRequest, at: number, stopResumedAt = Infini
   expect(Math.min(...steps)).toBeGreaterThan(at);
   expect(resumed.result.resumedFrom).toBe(at);
   return { atStop, stoppedState: stopped.state, ...resumed };
-}
-
-async function stopAt(req: RunRequest, at: number) {
-  let stop = false;
-  let named: MethodState | undefined;
-  let state: SavedState | undefined;
-  const events: RunEvent[] = [];
-  const out = await executeRun(
-    req,
-    (e) => {
-      events.push(e);
-      stop ||= e.kind === 'progress' && e.step >= at;
-    },
-    {
-      stopRequested: () => stop,
-      stepping: () => true,
-      onStudent: (_g, s) => (named = s),
-      beforeStop: async () => {
-        state = named && (await saveState(named));
-      },
-    },
-  );
-  return { ...out, state, events };
 }
 
 /** The distinct values of each kernel. */
