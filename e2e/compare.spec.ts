@@ -35,6 +35,15 @@ test('ticked runs are compared: final metrics, latency, accuracy against cost, o
   await expect(view.getByTestId('compare-mismatch')).toHaveCount(0);
   // Layer-wise and Cross Distillation both report per-layer estimation errors.
   await expect(view.locator('[data-testid^="compare-layers-"]').first()).toBeVisible();
+  // Titled in words, as in a run's own view, not by their keys.
+  const heldOut = view.getByTestId('compare-layers-estimation-error/hidden/held-out');
+  await expect(heldOut).toContainText(
+    'Estimation error per layer (hidden representation), on held-out test images',
+  );
+  await expect(heldOut).toContainText('after the layers were fitted');
+  const titles = await view.locator('[data-testid^="compare-layers-"] strong').allTextContents();
+  expect(titles.length).toBeGreaterThan(1);
+  expect(titles.filter((t) => t.includes('/'))).toEqual([]);
   await expect(view.locator('[data-testid^="compare-accuracy"]').first()).toBeVisible();
   // Inference latency of the three students (and the teacher) on WASM: a column per measure,
   // a number in every row, and latency becomes a cost of the scatter.

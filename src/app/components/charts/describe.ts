@@ -3,6 +3,12 @@
  * key's first segment): a title, one line saying what is drawn, and the axes' titles with units.
  * Unknown keys fall back to the key itself, so a new method's charts still show.
  */
+import {
+  ERROR_REPRESENTATION_LABEL,
+  ERROR_STAGE_LABEL,
+  errorViewOf,
+} from '../../../core/metrics/error-keys';
+
 export interface ChartText {
   title: string;
   caption?: string;
@@ -260,7 +266,23 @@ const fallback = (key: string): ChartText => ({ title: key });
 
 export const describeScalars = (group: string): ChartText =>
   SCALAR_GROUPS[group] ?? fallback(group);
-export const describeLayers = (key: string): ChartText => LAYERS[key] ?? fallback(key);
+/** One view of the per-layer estimation error (`estimation-error/…` keys), in words. */
+function describeEstimationError(key: string): ChartText | undefined {
+  const view = errorViewOf(key);
+  if (!view) return undefined;
+  const images = view.data === 'held-out' ? 'held-out test images' : 'the K training shots';
+  const output = view.representation === 'hidden' ? 'hidden representation' : 'pre-activation';
+  const when = view.stage === 'fine-tuned' ? ', fine-tuned' : '';
+  return {
+    title: `Estimation error per layer (${output}${when}), on ${images}`,
+    caption: `How far each layer of the student is from the teacher's on the same images: Σ(teacher − student)² / Σ teacher² (0 = identical, 1 = as large as the signal); the ${ERROR_REPRESENTATION_LABEL[view.representation]}, ${ERROR_STAGE_LABEL[view.stage]}.`,
+    y: 'error ÷ signal',
+    x: 'layer',
+  };
+}
+
+export const describeLayers = (key: string): ChartText =>
+  LAYERS[key] ?? describeEstimationError(key) ?? fallback(key);
 export const describeImages = (key: string): ChartText => IMAGES[key] ?? fallback(key);
 export const describeEmbedding = (key: string): ChartText =>
   EMBEDDINGS[key] ?? { ...fallback(key), x: 'dimension 1', y: 'dimension 2' };
