@@ -192,15 +192,15 @@ export async function executeRun(
     params = resolveParams(method.params, req.params, method.id);
     steps = checkSteps(req.steps ?? method.defaultSteps);
     resumeFrom = req.fromCheckpoint && checkResume(method, req.fromCheckpoint.step, steps);
+    // A training set fetched in parts (the page) is fetched whole for the methods that train on
+    // it; a few-shot method fetches its shots, and evaluations the test images they use.
+    if (method.needs.data === 'full') await req.train.ensure?.();
   } catch (e) {
     // The checkpoint's student is the runner's to dispose, refused or not.
     if (req.fromCheckpoint) disposeGraph(req.fromCheckpoint.student);
     throw e;
   }
   const test = req.testExamples ? firstExamples(req.test, req.testExamples) : req.test;
-  // A training set fetched in parts (the page) is fetched whole for the methods that train on
-  // it; a few-shot method fetches its shots, and evaluations the test images they use.
-  if (method.needs.data === 'full') await req.train.ensure?.();
   const rng = new Rng(req.seed);
   const started = performance.now();
   const student =
