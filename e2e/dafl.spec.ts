@@ -29,10 +29,11 @@ test('a DAFL run shows the generated samples, their classes and each loss term; 
     params: { 'Generator width': 8, 'Batch size': 32, 'Eval every': 3 },
   });
   expect(await bench.waitForEnd()).toBe('done');
-  // The page is cross-origin isolated: our convolution kernels run on every core there.
+  // The page is cross-origin isolated: XNNPACK and our convolution kernels run on every core.
   const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+  const threads = `${cores} thread${cores === 1 ? '' : 's'}`;
   await expect(bench.runView).toContainText(
-    `our convolution kernels on ${cores} thread${cores === 1 ? '' : 's'}`,
+    `SIMD, ${threads} of ${cores} logical cores; our convolution kernels on ${threads}`,
   );
   const samples = page.getByTestId('images-samples');
   await expect(samples).toHaveAttribute('data-count', '32');

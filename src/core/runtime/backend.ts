@@ -5,7 +5,12 @@
  * by 10-100x (DESIGN.md, Runtime).
  */
 import * as tf from '@tensorflow/tfjs';
-import { getThreadsCount, setWasmPaths, type BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import {
+  getThreadsCount,
+  setThreadsCount,
+  setWasmPaths,
+  type BackendWasm,
+} from '@tensorflow/tfjs-backend-wasm';
 
 import { BackendUnavailableError } from './errors';
 import { registerReductionGradients } from './gradients';
@@ -23,8 +28,8 @@ export interface BackendInfo {
   /** Why this backend runs, for the UI: 'auto: fastest measured step: wasm 17 ms vs webgl 290 ms'. */
   reason: string;
   /**
-   * WASM only: XNNPACK threads (`wasmThreads` where given; otherwise 1 unless the page is
-   * cross-origin isolated, then cores / 2).
+   * WASM only: XNNPACK threads (`wasmThreads` where given; otherwise 1 in Node and in a page
+   * that is not cross-origin isolated, every logical core in one that is).
    */
   threads?: number;
   /** 'auto' only: median ms of one training step per timed backend. */
@@ -43,10 +48,12 @@ export interface InitBackendOptions {
    */
   wasmPaths?: WasmPaths;
   /**
-   * Run the WASM backend's threaded build with this many XNNPACK threads (wasm-threads.ts);
-   * the source says where its files come from (Node: nodeThreadedWasm()).
+   * Run the WASM backend's threaded build with this many XNNPACK threads (wasm-threads.ts).
+   * The source says where its files come from (Node: nodeThreadedWasm()); without one (a
+   * cross-origin isolated page) the stock loader runs it, lifted to `threads` by
+   * `presentingCores`. In a page the count holds for the worker's lifetime.
    */
-  wasmThreads?: { threads: number; source: ThreadedWasmSource };
+  wasmThreads?: { threads: number; source?: ThreadedWasmSource };
   /** One training step, for 'auto' to time on each candidate; default a LeNet-5 Adam step. */
   timeStep?: () => void | Promise<void>;
 }
@@ -116,24 +123,49 @@ async function activate(name: BackendName, opts: InitBackendOptions): Promise<vo
   if (name === 'wasm') {
     registerWasmTrainingKernels();
     const threaded = opts.wasmThreads;
-    if (threaded !== undefined && threaded.threads !== registeredThreads) {
+    if (threaded?.source !== undefined && threaded.threads !== registeredThreads) {
       registerThreadedWasm(threaded.threads, threaded.source);
       registeredThreads = threaded.threads;
     }
     const paths = opts.wasmPaths ?? (isNode() ? undefined : DEFAULT_BROWSER_WASM_PATHS);
-    if (paths !== undefined && threaded === undefined) setWasmPaths(paths);
+    if (paths !== undefined && threaded?.source === undefined) setWasmPaths(paths);
   }
   // Only where WebGPU exists: the module registers the backend on import and Node lacks it.
   if (name === 'webgpu') await import('@tensorflow/tfjs-backend-webgpu');
+  // A page's threaded build (cross-origin isolated only) runs on every core unless told less.
+  const pageThreads =
+    name === 'wasm' && !isNode() && globalThis.crossOriginIsolated
+      ? (opts.wasmThreads?.threads ?? navigator.hardwareConcurrency)
+      : undefined;
   let ok: boolean;
   try {
-    ok = await tf.setBackend(name);
+    ok = await presentingCores(pageThreads, () => tf.setBackend(name));
   } catch (cause) {
     throw new BackendUnavailableError(name, `initialisation failed: ${String(cause)}`, { cause });
   }
   if (!ok) throw new BackendUnavailableError(name, 'initialisation failed (see the console)');
   await tf.ready();
-  if (name === 'wasm' && opts.wasmThreads === undefined && inWorker()) await threadOwnKernels();
+  if (pageThreads !== undefined && inWorker()) await threadOwnKernels(pageThreads);
+}
+
+/**
+ * Runs `init` with the page claiming 2 × `threads` logical cores. The stock threaded glue
+ * (bundled inside tfjs-backend-wasm, so its instantiation cannot be hooked as Node's loader
+ * is) caps XNNPACK at half of navigator.hardwareConcurrency, read once while the backend
+ * initialises; the claim lifts that cap to `threads` (its pthread pool holds 8).
+ */
+async function presentingCores<T>(threads: number | undefined, init: () => Promise<T>): Promise<T> {
+  if (threads === undefined) return init();
+  setThreadsCount(threads);
+  Object.defineProperty(navigator, 'hardwareConcurrency', {
+    configurable: true,
+    get: () => 2 * threads,
+  });
+  try {
+    return await init();
+  } finally {
+    delete (navigator as { hardwareConcurrency?: number }).hardwareConcurrency;
+  }
 }
 
 /** A Web Worker: where a TF.js kernel may block on Atomics.wait (a page's main thread may not). */
@@ -141,22 +173,22 @@ const inWorker = () =>
   typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !== 'undefined';
 
 /**
- * In a cross-origin isolated page the stock backend runs its threaded build on a shared memory
- * (XNNPACK on one thread per two cores); our SIMD kernels get every core there, on helper
- * workers of their own. Once per backend instance.
+ * In a cross-origin isolated page the stock backend runs its threaded build on a shared memory;
+ * our SIMD kernels get as many threads as XNNPACK, on helper workers of their own. Once per
+ * backend instance.
  */
-async function threadOwnKernels(): Promise<void> {
+async function threadOwnKernels(threads: number): Promise<void> {
   const backend = tf.backend() as BackendWasm;
-  if (simdThreads(backend) > 1 || !globalThis.crossOriginIsolated) return;
-  await startSimdKernelThreads(backend, navigator.hardwareConcurrency, spawnBrowserHelper);
+  if (simdThreads(backend) > 1) return;
+  await startSimdKernelThreads(backend, threads, spawnBrowserHelper);
 }
 
 /** How the wasm backend runs: SIMD or not, and its threads with the reason for their number. */
 async function wasmDetail(): Promise<{ detail: string; threads: number }> {
   const simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) === true;
   const threads = getThreadsCount();
-  // Stock threads need SharedArrayBuffer, i.e. a cross-origin isolated page; the backend then
-  // loads its threaded binary by itself and runs one XNNPACK thread per two logical cores.
+  // Threads need SharedArrayBuffer, i.e. a cross-origin isolated page; the backend then loads
+  // its threaded binary by itself (with the count presentingCores lifted it to).
   const why =
     registeredThreads !== undefined
       ? ' (threaded build, count chosen)'
