@@ -1,5 +1,6 @@
-import { existsSync } from 'node:fs';
 import { defineConfig, devices } from '@playwright/test';
+
+import { CHROMIUM_ARGS, chromiumPath } from './src/cli/chromium';
 
 // Specs run against the production build (vite build + vite preview): no on-demand dependency
 // optimisation or reloads mid-test, and it is what users get. Locally an already running
@@ -12,13 +13,7 @@ const baseURL = `http://127.0.0.1:${PORT}`;
 const isCI = !!process.env.CI;
 
 // `npx playwright install` cannot download browsers here: use a system Chromium.
-const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-if (!existsSync(chromiumPath)) {
-  throw new Error(
-    `No Chromium at ${chromiumPath}. Install it (Debian: apt-get install -y chromium) ` +
-      'or set CHROMIUM_PATH to a Chromium/Chrome executable.',
-  );
-}
+const executablePath = chromiumPath();
 
 export default defineConfig({
   testDir: 'e2e',
@@ -38,22 +33,7 @@ export default defineConfig({
       name: 'chromium',
       use: {
         ...devices['Desktop Chrome'],
-        launchOptions: {
-          executablePath: chromiumPath,
-          args: [
-            '--no-sandbox',
-            '--disable-gpu',
-            '--disable-quic',
-            '--no-first-run',
-            '--disable-background-networking',
-            '--disable-component-update',
-            '--disable-sync',
-            // WebGPU on the SwiftShader fallback adapter: lets specs exercise the WebGPU path
-            // on machines without a GPU.
-            '--enable-unsafe-webgpu',
-            '--enable-features=Vulkan',
-          ],
-        },
+        launchOptions: { executablePath, args: CHROMIUM_ARGS },
       },
     },
   ],

@@ -137,6 +137,6 @@ export default defineConfig({
   optimizeDeps: {
     // Workers are not crawled from index.html; scan them too, so TF.js is pre-bundled before
     // the first page load instead of triggering an "optimized dependencies changed" reload.
-    entries: ['index.html', 'src/worker/**/*.ts'],
+    entries: ['index.html', 'src/worker/**/*.ts', 'bench.html', 'src/bench/**/*.ts'],
   },
 });

@@ -1,24 +1,12 @@
 // `clab`: the same MethodSpecs as the page, run headless in Node on the WASM backend.
 import { appendFileSync, writeFileSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
-import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { DATASET_IDS, loadDataset, type DatasetId } from '../core/data';
-import { disposeGraph, graphStats, type Graph } from '../core/graph';
-import { graphToLayersJson } from '../core/io';
+import type { Graph } from '../core/graph';
 import { loadGraphFromFile, saveGraphAsOnnx, saveGraphToDir } from '../core/io/node';
 import { modelSize } from '../core/io/size';
-import {
-  accuracy,
-  CONV_KERNELS,
-  timeConvKernels,
-  timeInference,
-  timeTrainingStep,
-  type ConvKernel,
-} from '../core/metrics';
-import { dafl, timeDaflStep } from '../core/methods/dafl';
-import { defaultParams, resolveParams, type ParamChange } from '../core/methods/params';
+import { accuracy, timeInference } from '../core/metrics';
+import { resolveParams, type ParamChange } from '../core/methods/params';
 import {
   executeRun,
   METHODS,
@@ -29,16 +17,12 @@ import {
   type RunEvent,
   type RunResult,
 } from '../core/methods';
-import {
-  initBackend,
-  type BackendChoice,
-  type BackendInfo,
-  type InitBackendOptions,
-} from '../core/runtime/backend';
-import { nodeThreadedWasm } from '../core/runtime/wasm-threads-node';
+import { initBackend, type BackendChoice, type BackendInfo } from '../core/runtime/backend';
 import { ClabError, InvalidInputError } from '../core/runtime/errors';
-import { ARCHITECTURES, buildArchitecture, loadTeacher, TEACHERS, teacherSpec } from '../core/zoo';
+import { ARCHITECTURES, loadTeacher, TEACHERS, teacherSpec } from '../core/zoo';
 import { kebabToCamel, parseArgs, rejectUnknown, take, takeInt, type ParsedArgs } from './args';
+import { benchCommand } from './bench';
+import { print, wasmThreadsOption } from './common';
 import { methodHelp } from './help';
 import { applyPreprocessingOption } from './preprocessing';
 import { ProgressBar } from './progress';
@@ -76,7 +60,9 @@ const USAGE = `Compression Lab CLI
   clab sweep <config.json> [--json] [--markdown FILE] [--results SAVED.json]
   clab sweep <config.json> --emit DIR    one recipe per run into DIR (and DIR/recipes.txt), nothing run
   clab collect DIR [--json] [--markdown FILE]   the tables of clab sweep from DIR's results
-  clab bench [--json] [--steps N] [--threads N]
+  clab bench [--json] [--steps N] [--threads N] [--browser]
+           ms per training step, inference batch and DAFL iteration beside PyTorch (python3-torch);
+           --browser: the same in headless Chromium on each of its backends (WASM, WebGPU, WebGL, CPU)
   clab list
   clab help <method-id>      (or clab run <method-id> --help): the method's parameters
 
@@ -85,10 +71,6 @@ Common: --backend wasm|cpu|auto (default wasm); --threads N: the wasm backend's 
 eval, run: --preprocessing detect|unit|raw|signed|<json>: how pixels become the model's input
         (unit 0..1, raw 0..255, signed −1..1; JSON: range, mean, std, invert, resize);
         detect tries each candidate on 500 training images, prints their accuracy and keeps the best.`;
-
-function print(json: boolean, value: unknown, human: string): void {
-  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${human}\n`);
-}
 
 function datasetArg(args: ParsedArgs): DatasetId {
   const d = take(args, 'dataset');
@@ -119,21 +101,6 @@ async function backendArg(args: ParsedArgs) {
 
 const initNodeBackend = (choice: BackendChoice, threads: number | undefined) =>
   initBackend(choice, wasmThreadsOption(threads));
-
-/**
- * --threads N: XNNPACK threads of the wasm backend, default every logical core. One thread is
- * the stock single-threaded build; more load the threaded build (runtime/wasm-threads.ts).
- */
-function wasmThreadsOption(requested: number | undefined): InitBackendOptions {
-  const threads = requested ?? availableParallelism();
-  if (threads < 1) {
-    throw new InvalidInputError(
-      `--threads must be at least 1, got ${threads}`,
-      'Pass --threads 1.',
-    );
-  }
-  return threads === 1 ? {} : { wasmThreads: { threads, source: nodeThreadedWasm() } };
-}
 
 /** A built-in teacher id, or the path of a TF.js Layers model.json or an .onnx file. */
 async function modelArg(ref: string | undefined, flag: string): Promise<Graph> {
@@ -567,216 +534,6 @@ async function collectCommand(args: ParsedArgs): Promise<void> {
   const text = sweepMarkdown(config, runs, command) + (pending ? `\n\n${pending}.` : '');
   if (markdown) await writeMarkdown(markdown, text);
   print(json, { ...sweepJson(config, runs), missing }, text);
-}
-
-async function benchCommand(args: ParsedArgs): Promise<void> {
-  const json = take(args, 'json') === 'true';
-  const steps = takeInt(args, 'steps') ?? 30;
-  const threads = wasmThreadsOption(takeInt(args, 'threads'));
-  rejectUnknown(args, 'bench');
-  const rows: TrainStepRow[] = [];
-  for (const name of ['wasm', 'cpu'] as const) {
-    await initBackend(name, threads);
-    rows.push(...(await benchTrainingSteps(name, steps, threadCount(threads))));
-  }
-  // DAFL's step is dominated by the generator's 3×3 convolutions at 16×16 and 32×32, a regime
-  // LeNet-5 never exercises: each of their kernels against PyTorch's, then whole DAFL steps.
-  await initBackend('wasm', threads);
-  const wasmThreads = threadCount(threads);
-  const convRows = await benchConvKernels(wasmThreads);
-  const teacher = await loadTeacher('lenet5-mnist');
-  const student = buildArchitecture('lenet5-half', 'mnist', 1);
-  const defaults = defaultParams(dafl.params);
-  const daflRows = [];
-  for (const [setting, p] of [
-    [
-      'paper generator (width 128), batch 128',
-      { ...defaults, ...dafl.presets!.paper.params, batchSize: 128 },
-    ],
-    [`default (width ${defaults.generatorWidth}), batch ${defaults.batchSize}`, defaults],
-  ] as const) {
-    const t = await timeDaflStep(teacher, student, p as typeof defaults, { steps: 3, warmup: 1 });
-    daflRows.push({
-      setting,
-      backend: 'wasm',
-      msPerStep: Math.round(t.median),
-      samples: t.samples.length,
-    });
-  }
-  print(
-    json,
-    {
-      batchSize: 64,
-      optimizer: 'adam',
-      wasmThreads,
-      results: rows,
-      convolutions: convRows,
-      dafl: daflRows,
-    },
-    [
-      ...rows.map(
-        (r) =>
-          `${r.network}, batch 64, Adam on ${r.backend}: ${r.msPerStep} ms/step (median of ${r.samples}), ${r.gflops} GFLOP/s` +
-          (r.torchMsPerStep === undefined
-            ? ''
-            : `; PyTorch ${r.torchMsPerStep} ms: ${r.ratio}× (rounds ${r.rounds.join(', ')})`),
-      ),
-      `Convolution kernels (stride 1, same padding), wasm with ${wasmThreads} thread(s) vs PyTorch with as many:`,
-      ...convRows.map(
-        (r) =>
-          `  ${r.kernel.padEnd(21)} ${r.case.padEnd(34)} ${r.ms} ms, ${r.gflops} GFLOP/s` +
-          (r.torchMs === undefined ? '' : `; PyTorch ${r.torchMs} ms: ${r.ratio}×`),
-      ),
-      ...daflRows.map(
-        (r) =>
-          `DAFL step, LeNet-5 → LeNet-5-half, ${r.setting} on ${r.backend}: ${r.msPerStep} ms/step (median of ${r.samples})`,
-      ),
-    ].join('\n'),
-  );
-}
-
-const threadCount = (opts: InitBackendOptions) => opts.wasmThreads?.threads ?? 1;
-
-interface TrainStepRow {
-  network: string;
-  backend: string;
-  msPerStep: number;
-  samples: number;
-  /** Achieved: forward and backward FLOPs (3× the forward multiply-adds × 2) per second. */
-  gflops: number;
-  /** The same network's step in PyTorch on as many threads, measured alternately with ours. */
-  torchMsPerStep?: number;
-  ratio?: number;
-  /** Ours ÷ PyTorch's in each alternating round: how far the host's noise moves the ratio. */
-  rounds: number[];
-}
-
-/** The networks whose training step is timed: LeNet-5 and BN-VGG, batch 64, Adam. */
-const BENCH_NETWORKS = [
-  { id: 'lenet5', title: 'LeNet-5' },
-  { id: 'bnnet', title: 'BN-VGG' },
-] as const;
-
-/**
- * Each BENCH_NETWORKS training step on the active backend and in PyTorch (where python3 has
- * torch), in alternating rounds so that a host whose speed drifts moves both alike.
- */
-async function benchTrainingSteps(
-  backend: string,
-  steps: number,
-  threads: number,
-): Promise<TrainStepRow[]> {
-  const out: TrainStepRow[] = [];
-  // The stock CPU backend is ~20× slower: LeNet-5 alone, a few steps give its median.
-  const networks = backend === 'cpu' ? BENCH_NETWORKS.slice(0, 1) : BENCH_NETWORKS;
-  for (const { id, title } of networks) {
-    const g = buildArchitecture(id, 'mnist', 1);
-    const { json } = await graphToLayersJson(g);
-    const rounds = backend === 'cpu' ? 1 : 3;
-    const ours: number[] = [];
-    const theirs: number[] = [];
-    let samples = 0;
-    for (let r = 0; r < rounds; r++) {
-      const t = await timeTrainingStep(g, {
-        batchSize: 64,
-        steps: backend === 'cpu' ? Math.min(steps, 5) : steps,
-        warmup: backend === 'cpu' ? 1 : 5,
-      });
-      ours.push(t.median);
-      samples += t.samples.length;
-      const torch = backend === 'cpu' ? undefined : torchTrainStep(json, threads, steps);
-      if (torch !== undefined) theirs.push(torch);
-    }
-    // Multiply-adds per image; a training step is about three forward passes of 2 FLOPs each.
-    const flops = 6 * graphStats(g).flops * 64;
-    disposeGraph(g);
-    const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor((v.length - 1) / 2)];
-    const ms = median(ours);
-    const torchMs = theirs.length ? median(theirs) : undefined;
-    out.push({
-      network: title,
-      backend,
-      msPerStep: Number(ms.toFixed(2)),
-      samples,
-      gflops: Number((flops / ms / 1e6).toFixed(1)),
-      ...(torchMs !== undefined && {
-        torchMsPerStep: Number(torchMs.toFixed(2)),
-        ratio: Number((ms / torchMs).toFixed(2)),
-      }),
-      rounds: theirs.map((t, i) => Number((ours[i] / t).toFixed(2))),
-    });
-  }
-  return out;
-}
-
-/**
- * PyTorch's median training step for the network a Layers model.json describes
- * (scripts/torch-train-step.py), or undefined where no python3 has torch.
- */
-function torchTrainStep(modelJson: object, threads: number, steps: number): number | undefined {
-  const script = fileURLToPath(new URL('../../scripts/torch-train-step.py', import.meta.url));
-  for (const python of ['python3', '/usr/bin/python3']) {
-    const run = spawnSync(
-      python,
-      ['-W', 'ignore', script, '--threads', String(threads), '--steps', String(steps)],
-      { input: JSON.stringify(modelJson), encoding: 'utf8' },
-    );
-    if (run.status === 0) return (JSON.parse(run.stdout) as { msPerStep: number }).msPerStep;
-  }
-  return undefined;
-}
-
-/** The DAFL generators' convolutions: the paper's (width 128) and the default (width 32). */
-const BENCH_CONVS: { case: string; x: Shape4; filter: Shape4 }[] = [
-  { case: 'batch 128, 16×16, 128→128', x: [128, 16, 16, 128], filter: [3, 3, 128, 128] },
-  { case: 'batch 128, 32×32, 128→64', x: [128, 32, 32, 128], filter: [3, 3, 128, 64] },
-  { case: 'batch 128, 32×32, 32→16', x: [128, 32, 32, 32], filter: [3, 3, 32, 16] },
-];
-type Shape4 = [number, number, number, number];
-
-/**
- * Each convolution kernel of BENCH_CONVS on the active backend, beside the same kernel in
- * PyTorch on the same threads (scripts/torch-conv-kernels.py) where python3 has torch.
- */
-async function benchConvKernels(threads: number) {
-  const ours: Awaited<ReturnType<typeof timeConvKernels>>[] = [];
-  for (const c of BENCH_CONVS) ours.push(await timeConvKernels(c.x, c.filter));
-  const torch = torchConvKernels(threads);
-  return BENCH_CONVS.flatMap((c, i) =>
-    CONV_KERNELS.map((kernel) => {
-      const ms = ours[i][kernel].median;
-      const torchMs = torch?.[i][kernel];
-      return {
-        case: c.case,
-        kernel,
-        ms: Math.round(ms),
-        gflops: Number((ours[i].flops / ms / 1e6).toFixed(1)),
-        torchMs: torchMs === undefined ? undefined : Math.round(torchMs),
-        ratio: torchMs === undefined ? undefined : Number((ms / torchMs).toFixed(2)),
-      };
-    }),
-  );
-}
-
-/**
- * PyTorch's medians per BENCH_CONVS case, or undefined where no python3 has torch (the first on
- * PATH may be a virtualenv's; Debian's python3-torch lives under /usr/bin).
- */
-function torchConvKernels(threads: number): Record<ConvKernel, number>[] | undefined {
-  const script = fileURLToPath(new URL('../../scripts/torch-conv-kernels.py', import.meta.url));
-  for (const python of ['python3', '/usr/bin/python3']) {
-    const run = spawnSync(python, [script, '--threads', String(threads)], {
-      input: JSON.stringify(BENCH_CONVS.map(({ x, filter }) => ({ x, filter }))),
-      encoding: 'utf8',
-    });
-    if (run.status === 0) {
-      return (JSON.parse(run.stdout) as { results: Record<ConvKernel, number>[] }).results;
-    }
-  }
-  process.stderr.write(
-    'PyTorch peer skipped (no python3 with torch: apt-get install python3-torch)\n',
-  );
-  return undefined;
 }
 
 function listCommand(): void {
