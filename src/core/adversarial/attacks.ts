@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Dataset, TensorOptions } from '../data';
 import { forward, type Graph } from '../graph';
 import { inputOptions, pixelMap } from '../metrics';
+import { FusedAdam } from '../runtime/adam';
 import type { Rng } from '../runtime/rng';
 
 /**
@@ -284,7 +285,7 @@ export async function carliniWagner(
       // A variable made in a scope outlives it; the clone it was made from does not.
       const w = tf.tidy(() => tf.variable(w0.clone()));
       const weight = tf.tensor1d(Float32Array.from(c));
-      const optimizer = tf.train.adam(learningRate);
+      const optimizer = new FusedAdam(learningRate);
       const succeeded = new Uint8Array(n);
       try {
         for (let s = 0; s < steps; s++) {

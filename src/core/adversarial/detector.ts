@@ -5,6 +5,7 @@
  * regression and the ROC are plain TypeScript in float64, the same on every backend.
  */
 import * as tf from '@tensorflow/tfjs';
+import { FusedAdam } from '../runtime/adam';
 import type { Rng } from '../runtime/rng';
 
 /** Scores each row: the probability that it is adversarial. */
@@ -245,7 +246,7 @@ export function trainMlp(
   }));
   const xs = tf.tensor2d(x, [n, d]);
   const ys = tf.tensor2d(Float32Array.from(labels), [n, 1]);
-  const optimizer = tf.train.adam(learningRate);
+  const optimizer = new FusedAdam(learningRate);
   for (let t = 0; t < epochs; t++) {
     tf.tidy(() => {
       optimizer.minimize(() => {

@@ -10,6 +10,7 @@ import {
 } from '../datafree';
 import { forward, inferShapes, trainableVariables, type Graph, type GraphNode } from '../graph';
 import { accuracy } from '../metrics';
+import { FusedAdam } from '../runtime/adam';
 import { InvalidInputError } from '../runtime/errors';
 import { assertFinite } from '../runtime/guards';
 import type { Rng } from '../runtime/rng';
@@ -158,7 +159,7 @@ export async function synthesise(
   const noise = tf.randomNormal([p.batchSize, h, w, c], 0, 1, 'float32', rng.seedForTf());
   const x = tf.variable(noise);
   noise.dispose();
-  const optimizer = tf.train.adam(p.synthesisLearningRate);
+  const optimizer = new FusedAdam(p.synthesisLearningRate);
   let best: { images: tf.Tensor4D; terms: number[] } | undefined;
   try {
     for (let i = 1; i <= p.synthesisSteps; i++) {

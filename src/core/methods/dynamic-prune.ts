@@ -20,6 +20,7 @@ import {
 } from '../graph';
 import { accuracy, inputOptions } from '../metrics';
 import { toTensors } from '../data';
+import { FusedAdam } from '../runtime/adam';
 import { InvalidInputError } from '../runtime/errors';
 import { assertFinite } from '../runtime/guards';
 import type { Rng } from '../runtime/rng';
@@ -184,7 +185,7 @@ export class DynamicTrainer {
       nodeById(graph, u.gate).weights.masks,
     ]);
     this.backboneVars = trainableVariables(graph).filter((v) => !this.decisionVars.includes(v));
-    this.adam = tf.train.adam(p.decisionLearningRate);
+    this.adam = new FusedAdam(p.decisionLearningRate);
     this.sgd = tf.train.momentum(p.learningRate, 0.9);
     this.fineTune = tf.train.momentum(p.learningRate / 10, 0.9);
     const seeds = rng.fork('gumbel');

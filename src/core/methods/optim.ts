@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 
+import { FusedAdam } from '../runtime/adam';
+
 /** One accumulated-moment slot of tf.AdamOptimizer (private in its typings, public in its JS). */
 interface MomentSlot {
   originalName: string;
@@ -12,13 +14,13 @@ interface AdamSlots {
 }
 
 /**
- * Adam whose step size can follow a schedule (tf.AdamOptimizer keeps it protected) and whose
+ * Adam (fused: runtime/adam.ts) whose step size can follow a schedule (tf.AdamOptimizer keeps it protected) and whose
  * moment estimates can be read and masked. Masking matters for pruning with hard masks: Cross
  * Distillation's reference code multiplies the gradient *and* Adam's first and second moments
  * by the mask before every step, so a pruned weight gets an update of exactly zero (otherwise
  * its old first moment would keep moving it away from zero for a few hundred steps).
  */
-export class ScheduledAdam extends tf.AdamOptimizer {
+export class ScheduledAdam extends FusedAdam {
   constructor(learningRate: number, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8) {
     super(learningRate, beta1, beta2, epsilon);
   }

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { forward, predict, trainableVariables, type Graph } from '../graph';
+import { FusedAdam } from '../runtime/adam';
 import { timeRepeated, type StepTiming } from '../runtime/timing';
 
 /**
@@ -17,7 +18,7 @@ export async function timeTrainingStep(
   const numClasses = classes.shape[1]!;
   tf.dispose(classes);
   const y = tf.oneHot(tf.randomUniform([batchSize], 0, numClasses, 'int32', seed + 1), numClasses);
-  const optimizer = tf.train.adam(1e-3);
+  const optimizer = new FusedAdam(1e-3);
   const vars = trainableVariables(g);
   try {
     return await timeRepeated(

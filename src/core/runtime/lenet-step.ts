@@ -7,6 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
+import { FusedAdam } from './adam';
 import { Rng } from './rng';
 
 export interface LenetStepOptions {
@@ -54,7 +55,7 @@ export function createLenetStep({
   );
   const labels = Array.from({ length: batchSize }, () => rng.int(10));
   const y = tf.tidy(() => tf.oneHot(tf.tensor1d(labels, 'int32'), 10));
-  const optimizer = tf.train.adam(1e-3);
+  const optimizer = new FusedAdam(1e-3);
 
   const convBlock = (h: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D): tf.Tensor4D =>
     tf.maxPool(tf.relu(tf.add<tf.Tensor4D>(tf.conv2d(h, w, 1, 'valid'), b)), 2, 2, 'valid');

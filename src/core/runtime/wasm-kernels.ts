@@ -341,6 +341,22 @@ const depthwiseBackpropFilter = (
   return k.reshape(grad, [fh, fw, c, m]);
 };
 
+function poolInfo(
+  inputShape: number[],
+  attrs: tf.MaxPoolGradAttrs | tf.AvgPoolGradAttrs,
+): tf.backend_util.Conv2DInfo {
+  const { filterSize, strides, pad } = attrs;
+  const rounding = 'dimRoundingMode' in attrs ? attrs.dimRoundingMode : undefined;
+  return tf.backend_util.computePool2DInfo(
+    inputShape as [number, number, number, number],
+    filterSize,
+    strides,
+    1,
+    pad,
+    rounding,
+  );
+}
+
 /**
  * Pooling windows as taps. Tap (i, j) of window (y, x) is pixel (y·sh + i, x·sw + j) of the
  * input padded to `rows` × `cols`; a pooling gradient is one value per (tap, window), laid out
@@ -361,16 +377,7 @@ class PoolTaps {
     private readonly inputShape: number[],
     attrs: tf.MaxPoolGradAttrs | tf.AvgPoolGradAttrs,
   ) {
-    const { filterSize, strides, pad } = attrs;
-    const rounding = 'dimRoundingMode' in attrs ? attrs.dimRoundingMode : undefined;
-    this.info = tf.backend_util.computePool2DInfo(
-      inputShape as [number, number, number, number],
-      filterSize,
-      strides,
-      1,
-      pad,
-      rounding,
-    );
+    this.info = poolInfo(inputShape, attrs);
     const {
       filterHeight: fh,
       filterWidth: fw,
@@ -394,30 +401,6 @@ class PoolTaps {
       [top, this.rows - h - top],
       [left, this.cols - w - left],
     ];
-  }
-
-  /** The input values as [taps, windows], padded with `padValue`. */
-  gather(input: Info, padValue: number): Info {
-    const { k, info } = this;
-    const [n, , , c] = this.inputShape;
-    const { filterHeight: fh, filterWidth: fw, outHeight: oh, outWidth: ow } = info;
-    const padded = k.fitSpatial(input, this.grid(), padValue);
-    if (this.tiled) {
-      const byColumnTap = k.transpose(k.reshape(padded, [n * oh * fh * ow, fw, c]), [1, 0, 2]);
-      return k.reshape(k.transpose(k.reshape(byColumnTap, [fw * n * oh, fh, ow * c]), [1, 0, 2]), [
-        this.taps,
-        this.windows,
-      ]);
-    }
-    const views: Info[] = [];
-    for (let i = 0; i < fh; i++) {
-      for (let j = 0; j < fw; j++)
-        views.push(k.stridedView(padded, [i, j], [oh, ow], [info.strideHeight, info.strideWidth]));
-    }
-    return k.reshape(k.one('Pack', views as unknown as tf.NamedTensorInfoMap, { axis: 0 }), [
-      this.taps,
-      this.windows,
-    ]);
   }
 
   /** dx: each tap's gradient [taps, windows] added onto the input pixel it read. */
@@ -460,48 +443,24 @@ class PoolTaps {
 }
 
 /**
- * dx of max pooling. Like the CPU backend, each window's gradient goes to its first maximum in
- * row-major tap order, which matters for ties (all-zero windows after a ReLU). notMax =
- * step(y - tap) is 0 exactly where a tap holds its window's maximum; one small matmul with bias
- * turns it into "maximum here and at no earlier tap" (below). The stock kernel loops in scalar
- * C++, and the stock MaxPoolWithArgmax is wrong for windows whose maximum is ≤ 0 (it starts
- * from 0), so neither is used.
+ * dx of max pooling in one pass over the windows (wasm/pool.ts). Like the CPU backend, each
+ * window's gradient goes to its first maximum in row-major tap order, which matters for ties
+ * (all-zero windows after a ReLU). Without SIMD the stock kernel runs (a scalar C++ loop, 2-3×
+ * slower); the stock MaxPoolWithArgmax is wrong for windows whose maximum is ≤ 0 (it starts
+ * from 0), so it is not used.
  */
-const maxPoolGrad = (
-  k: WasmCalls,
-  { dy, input, output }: Record<string, Info>,
-  attrs: Attrs,
-): Info => {
-  const pool = new PoolTaps(k, input.shape, attrs as unknown as tf.MaxPoolGradAttrs);
-  const { taps, windows } = pool;
-  // -Infinity padding is never a window's maximum.
-  const values = pool.gather(input, -Infinity);
-  const notMax = k.one(
-    'Step',
-    { x: k.one('Sub', { a: k.reshape(output, [1, windows]), b: values }) },
-    { alpha: 0 },
-  );
-  // first_t = 1 iff notMax_t = 0 and notMax_u = 1 for all u < t, i.e. iff the non-negative
-  // integer notMax_t + (t - Σ_{u<t} notMax_u) is 0, i.e. iff 0.5 minus it is positive.
-  const weights = new Float32Array(taps * taps).map((_, e) => {
-    const [u, t] = [Math.floor(e / taps), e % taps];
-    return u === t ? -1 : u < t ? 1 : 0;
-  });
-  const bias = new Float32Array(taps).map((_, t) => 0.5 - t);
-  const firstScore = k.one(
-    '_FusedMatMul',
-    {
-      a: k.reshape(k.transpose(notMax, [1, 0]), [1, windows, taps]),
-      b: k.constant([1, taps, taps], weights),
-      bias: k.constant([taps], bias),
-    },
-    { transposeA: false, transposeB: false, activation: 'linear' },
-  );
-  const first = k.transpose(
-    k.reshape(k.one('Step', { x: firstScore }, { alpha: 0 }), [windows, taps]),
-    [1, 0],
-  );
-  return pool.scatter(k.one('Multiply', { a: first, b: k.reshape(dy, [1, windows]) }));
+const simdMaxPoolGrad = (k: WasmCalls, { dy, input }: Record<string, Info>, attrs: Attrs) => {
+  const simd = simdKernels(k.backend);
+  if (simd === undefined) return undefined;
+  const info = poolInfo(input.shape, attrs as unknown as tf.MaxPoolGradAttrs);
+  const dx = k.zeros(input.shape);
+  const [n, h, w, c] = input.shape;
+  const { outHeight, outWidth, filterHeight, filterWidth, strideHeight, strideWidth, padInfo } =
+    info;
+  const operands = [k.address(input), k.address(dy), k.address(dx)];
+  const window = [filterHeight, filterWidth, strideHeight, strideWidth, padInfo.top, padInfo.left];
+  simd.run('maxPoolGrad', [[...operands, n, h, w, c, outHeight, outWidth, ...window]]);
+  return dx;
 };
 
 /**
@@ -548,7 +507,7 @@ export function wasmTrainingKernels(): TrainingKernelConfig[] {
     kernelConfig('Conv2DBackpropInput', conv2DBackpropInput),
     kernelConfig('DepthwiseConv2dNativeBackpropFilter', depthwiseBackpropFilter),
     kernelConfig('DepthwiseConv2dNativeBackpropInput', depthwiseBackpropInput),
-    kernelConfig('MaxPoolGrad', maxPoolGrad),
+    withFastPath('MaxPoolGrad', simdMaxPoolGrad),
     kernelConfig('AvgPoolGrad', avgPoolGrad),
     kernelConfig('UnsortedSegmentSum', unsortedSegmentSum),
     withFastPath('Conv2D', simdConv2D),

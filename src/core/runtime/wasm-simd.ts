@@ -1,5 +1,5 @@
 /**
- * The project's own SIMD kernels (wasm/conv.ts, compiled at install by scripts/build-wasm.mjs),
+ * The project's own SIMD kernels (wasm/kernels.ts, compiled at install by scripts/build-wasm.mjs),
  * instantiated on the TF.js WASM backend's own memory so they read and write its tensors in
  * place, and run on helper threads where that memory is shared (the threaded build).
  */
@@ -9,7 +9,7 @@ import { PLAIN_MEMORY_KERNELS, SHARED_MEMORY_KERNELS } from './generated/wasm-bi
 import { KernelThreads, type HelperThread, type SpawnHelper } from './kernel-threads';
 
 /** The module's exports, in the order the helper threads index them. */
-const KERNEL_NAMES = ['convFilterGrad', 'convForward'] as const;
+const KERNEL_NAMES = ['convFilterGrad', 'convForward', 'adamUpdate', 'maxPoolGrad'] as const;
 export type SimdKernelName = (typeof KERNEL_NAMES)[number];
 
 /** The Emscripten module under BackendWasm: its memory is `wasmMemory` (threaded) or exported. */
