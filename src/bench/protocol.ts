@@ -4,7 +4,10 @@ import type { BenchTask, BenchTiming } from '../core/experiments/bench';
 /** Where a bench task runs: a backend and, for WASM, its thread count. */
 export interface BenchConfig {
   backend: BackendName;
-  /** WASM only: XNNPACK threads (and our kernels'); default every logical core. */
+  /**
+   * WASM only: XNNPACK's threads and our kernels'; default the page's (XNNPACK on one per two
+   * logical cores, ours on every one).
+   */
   threads?: number;
 }
 

@@ -46,6 +46,12 @@ export async function benchInBrowser(steps: number): Promise<BrowserBench> {
       );
     const configs: { config: BenchConfig; label: string; fast: boolean }[] = [
       { config: { backend: 'wasm', threads: 1 }, label: 'wasm, 1 thread', fast: true },
+      // The page's default: XNNPACK on one thread per two cores, our kernels on every core.
+      {
+        config: { backend: 'wasm' },
+        label: `wasm, page default (XNNPACK ${Math.max(1, cores >> 1)}, ours ${cores})`,
+        fast: true,
+      },
       { config: { backend: 'wasm', threads: cores }, label: `wasm, ${cores} threads`, fast: true },
       { config: { backend: 'webgpu' }, label: 'webgpu', fast: false },
       { config: { backend: 'webgl' }, label: 'webgl', fast: false },
@@ -59,7 +65,7 @@ export async function benchInBrowser(steps: number): Promise<BrowserBench> {
           backend: label,
           task,
           rounds,
-          torchThreads: config.threads,
+          torchThreads: config.backend === 'wasm' ? (config.threads ?? cores) : undefined,
           ours: run(config),
         };
         try {

@@ -28,8 +28,8 @@ export interface BackendInfo {
   /** Why this backend runs, for the UI: 'auto: fastest measured step: wasm 17 ms vs webgl 290 ms'. */
   reason: string;
   /**
-   * WASM only: XNNPACK threads (`wasmThreads` where given; otherwise 1 in Node and in a page
-   * that is not cross-origin isolated, every logical core in one that is).
+   * WASM only: XNNPACK threads (`wasmThreads` where given; otherwise 1, or one per two logical
+   * cores in a cross-origin isolated page).
    */
   threads?: number;
   /** 'auto' only: median ms of one training step per timed backend. */
@@ -51,7 +51,8 @@ export interface InitBackendOptions {
    * Run the WASM backend's threaded build with this many XNNPACK threads (wasm-threads.ts).
    * The source says where its files come from (Node: nodeThreadedWasm()); without one (a
    * cross-origin isolated page) the stock loader runs it, lifted to `threads` by
-   * `presentingCores`. In a page the count holds for the worker's lifetime.
+   * `presentingCores`, and our kernels get as many. In a page the count holds for the
+   * worker's lifetime.
    */
   wasmThreads?: { threads: number; source?: ThreadedWasmSource };
   /** One training step, for 'auto' to time on each candidate; default a LeNet-5 Adam step. */
@@ -132,11 +133,11 @@ async function activate(name: BackendName, opts: InitBackendOptions): Promise<vo
   }
   // Only where WebGPU exists: the module registers the backend on import and Node lacks it.
   if (name === 'webgpu') await import('@tensorflow/tfjs-backend-webgpu');
-  // A page's threaded build (cross-origin isolated only) runs on every core unless told less.
-  const pageThreads =
-    name === 'wasm' && !isNode() && globalThis.crossOriginIsolated
-      ? (opts.wasmThreads?.threads ?? navigator.hardwareConcurrency)
-      : undefined;
+  // A page's threaded build (cross-origin isolated only): XNNPACK on the stock one thread per two
+  // cores unless a count is asked for, our kernels on every core. XNNPACK on both of two cores
+  // made training steps slower in the page (docs/results/performance.md, "Threads").
+  const isolatedPage = name === 'wasm' && !isNode() && globalThis.crossOriginIsolated;
+  const pageThreads = isolatedPage ? opts.wasmThreads?.threads : undefined;
   let ok: boolean;
   try {
     ok = await presentingCores(pageThreads, () => tf.setBackend(name));
@@ -145,7 +146,9 @@ async function activate(name: BackendName, opts: InitBackendOptions): Promise<vo
   }
   if (!ok) throw new BackendUnavailableError(name, 'initialisation failed (see the console)');
   await tf.ready();
-  if (pageThreads !== undefined && inWorker()) await threadOwnKernels(pageThreads);
+  if (isolatedPage && inWorker()) {
+    await threadOwnKernels(pageThreads ?? navigator.hardwareConcurrency);
+  }
 }
 
 /**
