@@ -23,7 +23,8 @@ import { median } from '../core/runtime/timing';
 import { buildArchitecture } from '../core/zoo';
 import { rejectUnknown, take, takeInt, type ParsedArgs } from './args';
 import { benchInBrowser } from './bench-browser';
-import { print, wasmThreadsOption } from './common';
+import { print, requireNodeWebGpu, wasmThreadsOption } from './common';
+import { InvalidInputError } from '../core/runtime/errors';
 
 /** One measured task on one backend configuration. */
 export interface BenchRow {
@@ -150,6 +151,7 @@ export async function benchCommand(args: ParsedArgs): Promise<void> {
   const steps = takeInt(args, 'steps') ?? 30;
   const browser = take(args, 'browser') === 'true';
   const threads = takeInt(args, 'threads');
+  const only = take(args, 'backend');
   rejectUnknown(args, 'bench');
   if (browser) {
     const result = await benchInBrowser(steps);
@@ -160,6 +162,25 @@ export async function benchCommand(args: ParsedArgs): Promise<void> {
         `${benchTable(result.rows)}\n${result.unavailable.map((u) => `${u.backend}: ${u.reason}`).join('\n')}`,
     );
     return;
+  }
+  if (only === 'webgpu') {
+    await requireNodeWebGpu();
+    const info = await initBackend('webgpu');
+    const layersJson = await benchLayersJson();
+    const rows: BenchRow[] = [];
+    for (const { task } of benchTasks(steps, true)) {
+      rows.push(
+        await measure({ backend: 'webgpu', task, rounds: 1, ours: runBenchTask }, layersJson),
+      );
+    }
+    print(json, { backend: info.reason, results: rows }, `${info.reason}\n${benchTable(rows)}`);
+    return;
+  }
+  if (only !== undefined) {
+    throw new InvalidInputError(
+      `clab bench --backend ${only}: only webgpu is timed alone`,
+      'Leave --backend out (wasm and cpu are timed together), or pass --backend webgpu.',
+    );
   }
   const options = wasmThreadsOption(threads);
   const wasmThreads = options.wasmThreads?.threads ?? 1;

@@ -1,5 +1,6 @@
 // The CLI as a user runs it: a child process through bin/clab.mjs, exit codes and output.
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -245,6 +246,17 @@ describe('clab', () => {
       /alpha must be between 0 and 1/,
     );
     expectOneLineFailure(await clab('bench', '--bogus'), /Unknown option --bogus/);
+    expectOneLineFailure(
+      await clab('bench', '--backend', 'webgl'),
+      /only webgpu is timed alone.*--backend webgpu/,
+    );
+    // Dawn's bindings are an optional install (webgpu-node.ts): without them, say how to get them.
+    if (!existsSync(join(process.cwd(), 'node_modules', 'webgpu'))) {
+      expectOneLineFailure(
+        await clab('eval', '--model', 'lenet5-mnist', '--dataset', 'mnist', '--backend', 'webgpu'),
+        /--backend webgpu cannot run: the webgpu package is not installed.*npm install --no-save webgpu/,
+      );
+    }
     const dir = await mkdtemp(join(tmpdir(), 'clab-'));
     const notJson = join(dir, 'model.json');
     await writeFile(notJson, 'PK\u0003\u0004 this is a zip');

@@ -4,6 +4,7 @@ import { availableParallelism } from 'node:os';
 import type { InitBackendOptions } from '../core/runtime/backend';
 import { InvalidInputError } from '../core/runtime/errors';
 import { nodeThreadedWasm } from '../core/runtime/wasm-threads-node';
+import { NODE_WEBGPU_HINT, registerNodeWebGpu } from '../core/runtime/webgpu-node';
 
 export function print(json: boolean, value: unknown, human: string): void {
   process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${human}\n`);
@@ -22,4 +23,12 @@ export function wasmThreadsOption(requested: number | undefined): InitBackendOpt
     );
   }
   return threads === 1 ? {} : { wasmThreads: { threads, source: nodeThreadedWasm() } };
+}
+
+/** Sets up WebGPU in Node (Dawn's bindings), or says what is missing and how to get it. */
+export async function requireNodeWebGpu(): Promise<void> {
+  const reason = await registerNodeWebGpu();
+  if (reason !== undefined) {
+    throw new InvalidInputError(`--backend webgpu cannot run: ${reason}`, `${NODE_WEBGPU_HINT}.`);
+  }
 }

@@ -22,7 +22,7 @@ import { ClabError, InvalidInputError } from '../core/runtime/errors';
 import { ARCHITECTURES, loadTeacher, TEACHERS, teacherSpec } from '../core/zoo';
 import { kebabToCamel, parseArgs, rejectUnknown, take, takeInt, type ParsedArgs } from './args';
 import { benchCommand } from './bench';
-import { print, wasmThreadsOption } from './common';
+import { print, requireNodeWebGpu, wasmThreadsOption } from './common';
 import { methodHelp } from './help';
 import { applyPreprocessingOption } from './preprocessing';
 import { ProgressBar } from './progress';
@@ -60,13 +60,15 @@ const USAGE = `Compression Lab CLI
   clab sweep <config.json> [--json] [--markdown FILE] [--results SAVED.json]
   clab sweep <config.json> --emit DIR    one recipe per run into DIR (and DIR/recipes.txt), nothing run
   clab collect DIR [--json] [--markdown FILE]   the tables of clab sweep from DIR's results
-  clab bench [--json] [--steps N] [--threads N] [--browser]
+  clab bench [--json] [--steps N] [--threads N] [--browser | --backend webgpu]
            ms per training step, inference batch and DAFL iteration beside PyTorch (python3-torch);
-           --browser: the same in headless Chromium on each of its backends (WASM, WebGPU, WebGL, CPU)
+           --browser: the same in headless Chromium on each of its backends (WASM, WebGPU, WebGL, CPU);
+           --backend webgpu: the same on WebGPU in Node (Dawn: npm install --no-save webgpu)
   clab list
   clab help <method-id>      (or clab run <method-id> --help): the method's parameters
 
-Common: --backend wasm|cpu|auto (default wasm); --threads N: the wasm backend's threads
+Common: --backend wasm|cpu|auto|webgpu (default wasm; webgpu needs Dawn's bindings:
+        npm install --no-save webgpu); --threads N: the wasm backend's threads
         (default: every logical core of this machine).
 eval, run: --preprocessing detect|unit|raw|signed|<json>: how pixels become the model's input
         (unit 0..1, raw 0..255, signed −1..1; JSON: range, mean, std, invert, resize);
@@ -85,10 +87,12 @@ function datasetArg(args: ParsedArgs): DatasetId {
 
 function backendChoiceArg(args: ParsedArgs): BackendChoice {
   const choice = (take(args, 'backend') ?? 'wasm') as BackendChoice;
-  if (!NODE_BACKENDS.includes(choice)) {
+  // WebGPU runs in Node through Dawn's optional bindings (webgpu-node.ts); recipes stay on the
+  // backends every install has.
+  if (!NODE_BACKENDS.includes(choice) && choice !== 'webgpu') {
     throw new InvalidInputError(
       `--backend '${choice}' does not run in Node`,
-      'Use wasm, cpu or auto.',
+      'Use wasm, cpu, auto or webgpu.',
     );
   }
   return choice;
@@ -99,8 +103,10 @@ async function backendArg(args: ParsedArgs) {
   return initNodeBackend(choice, takeInt(args, 'threads'));
 }
 
-const initNodeBackend = (choice: BackendChoice, threads: number | undefined) =>
-  initBackend(choice, wasmThreadsOption(threads));
+async function initNodeBackend(choice: BackendChoice, threads: number | undefined) {
+  if (choice === 'webgpu') await requireNodeWebGpu();
+  return initBackend(choice, wasmThreadsOption(threads));
+}
 
 /** A built-in teacher id, or the path of a TF.js Layers model.json or an .onnx file. */
 async function modelArg(ref: string | undefined, flag: string): Promise<Graph> {

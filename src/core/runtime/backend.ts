@@ -79,7 +79,10 @@ interface GpuProbe {
 async function unavailableReasons(forAuto = false): Promise<Partial<Record<BackendName, string>>> {
   const reasons: Partial<Record<BackendName, string>> = {};
   const gpu = (globalThis.navigator as { gpu?: GpuProbe } | undefined)?.gpu;
-  if (gpu === undefined) {
+  if (isNode()) {
+    // Node has WebGPU only through Dawn's bindings, registered on request (webgpu-node.ts).
+    if (tf.findBackendFactory('webgpu') === null) reasons.webgpu = 'not set up in Node';
+  } else if (gpu === undefined) {
     reasons.webgpu = 'navigator.gpu is missing';
   } else {
     const adapter = await gpu.requestAdapter().catch(() => null);
