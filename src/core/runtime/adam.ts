@@ -87,7 +87,7 @@ const cpuAdamUpdate: tf.KernelFunc = ({ inputs, backend, attrs }) => {
     makeTensorInfo(shape: number[], dtype: 'float32', values: Float32Array): tf.TensorInfo;
   };
   const ins = ordered(inputs);
-  const outs = [0, 1, 2].map(() => new Float32Array(ins[0].shape.reduce((a, b) => a * b, 1)));
+  const outs = [0, 1, 2].map(() => new Float32Array(tf.util.sizeFromShape(ins[0].shape)));
   adamUpdate(
     ins.map((t) => cpu.data.get(t.dataId).values),
     outs,
