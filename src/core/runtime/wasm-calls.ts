@@ -128,38 +128,14 @@ export class WasmCalls {
     return [this.one('Slice', { x }, { begin: [0, cropTop, cropLeft, 0], size }), rest];
   }
 
-  /** Pads (positive entries, with `value`) and crops (negative entries) the spatial axes. */
-  fitSpatial(x: Info, pad: SpatialPad, value = 0): Info {
+  /** Pads (positive entries, with zeros) and crops (negative entries) the spatial axes. */
+  fitSpatial(x: Info, pad: SpatialPad): Info {
     const [cropped, [vertical, horizontal]] = this.cropNegative(x, pad);
     if (Math.max(...vertical, ...horizontal) === 0) return cropped;
     return this.one(
       'PadV2',
       { x: cropped },
-      { paddings: [[0, 0], vertical, horizontal, [0, 0]], constantValue: value },
-    );
-  }
-
-  /** x[:, top + y·sh, left + x·sw, :] for y < rows, x < cols. */
-  stridedView(
-    x: Info,
-    [top, left]: [number, number],
-    [rows, cols]: [number, number],
-    [sh, sw]: [number, number],
-  ): Info {
-    const [n, , , c] = x.shape;
-    return this.one(
-      'StridedSlice',
-      { x },
-      {
-        begin: [0, top, left, 0],
-        end: [n, top + (rows - 1) * sh + 1, left + (cols - 1) * sw + 1, c],
-        strides: [1, sh, sw, 1],
-        beginMask: 0,
-        endMask: 0,
-        ellipsisMask: 0,
-        newAxisMask: 0,
-        shrinkAxisMask: 0,
-      },
+      { paddings: [[0, 0], vertical, horizontal, [0, 0]], constantValue: 0 },
     );
   }
 
