@@ -20,22 +20,22 @@ const clabBench: ClabBench = ({ task, ...config }: BenchRequest) =>
   new Promise<BenchReply>((resolve, reject) => {
     const worker = workerFor(config);
     const id = ++nextId;
+    const onError = (e: ErrorEvent) =>
+      settle(() => reject(new Error(e.message || 'the bench worker failed')));
     const onMessage = ({
       data,
     }: MessageEvent<{ id: number; reply?: BenchReply; error?: string }>) => {
       if (data.id !== id) return;
+      settle(() => (data.reply ? resolve(data.reply) : reject(new Error(data.error))));
+    };
+    // One request at a time: its listeners go when it settles, either way.
+    const settle = (done: () => void) => {
       worker.removeEventListener('message', onMessage);
-      if (data.reply) resolve(data.reply);
-      else reject(new Error(data.error));
+      worker.removeEventListener('error', onError);
+      done();
     };
     worker.addEventListener('message', onMessage);
-    worker.addEventListener(
-      'error',
-      (e) => reject(new Error(e.message || 'the bench worker failed')),
-      {
-        once: true,
-      },
-    );
+    worker.addEventListener('error', onError);
     worker.postMessage({ id, task, ...config });
   });
 
