@@ -162,14 +162,23 @@ function isUpToDate(entry, stamp) {
   if (!entry || entry.stamp !== stamp || !entry.parts) return false;
   const path = join(OUT_DIR, entry.file);
   const lastPart = join(OUT_DIR, entry.parts.dir, partName(entry.parts.count - 1));
-  return existsSync(path) && statSync(path).size === entry.bytes && existsSync(lastPart);
+  const whole = join(OUT_DIR, entry.parts.dir, WHOLE);
+  return (
+    existsSync(path) &&
+    statSync(path).size === entry.bytes &&
+    existsSync(lastPart) &&
+    existsSync(whole)
+  );
 }
 
 const partName = (k) => `${String(k).padStart(4, '0')}.gz`;
+/** Every image of the split in one gzipped file: one request where a run needs them all. */
+const WHOLE = 'all.gz';
 
 /**
  * The split as gzipped parts in OUT_DIR/dir: labels.gz, then 0000.gz, 0001.gz, … with
- * CHUNK_IMAGES images each (the last may hold fewer). Returns the manifest's `parts` entry.
+ * CHUNK_IMAGES images each (the last may hold fewer), and all.gz with every image. Returns the
+ * manifest's `parts` entry.
  */
 function writeParts(dir, labels, pixels, count) {
   mkdirSync(join(OUT_DIR, dir), { recursive: true });
@@ -187,7 +196,9 @@ function writeParts(dir, labels, pixels, count) {
       pixels.subarray(k * CHUNK_IMAGES * IMAGE_BYTES, (k + 1) * CHUNK_IMAGES * IMAGE_BYTES),
     );
   }
-  return { dir, images: CHUNK_IMAGES, count: parts, bytes };
+  const whole = gzipSync(pixels);
+  writeAtomic(join(OUT_DIR, dir, WHOLE), whole);
+  return { dir, images: CHUNK_IMAGES, count: parts, bytes, whole: WHOLE, wholeBytes: whole.length };
 }
 
 function writeAtomic(path, data) {

@@ -1,6 +1,7 @@
 // The page's way of loading a split: its gzipped parts, fetched as runs ask for images. Read
 // here from the prepared files as the worker fetches them.
 import { beforeAll, describe, expect, it } from 'vitest';
+import { openAssetFolder } from '../assets';
 import { disposeGraph } from '../graph';
 import { methodById } from '../methods/registry';
 import { executeRun } from '../methods/runner';
@@ -8,6 +9,7 @@ import { initBackend, type BackendInfo } from '../runtime/backend';
 import { loadTeacher } from '../zoo';
 import { toTensors } from './batches';
 import { loadDataset, type Dataset } from './dataset';
+import { openParts, type PartsEntry } from './parts';
 
 let backend: BackendInfo;
 let whole: Dataset;
@@ -44,6 +46,26 @@ describe('a split fetched in parts', () => {
       );
     }
     expect(ds.has!(12_400)).toBe(false);
+  });
+
+  it('fetches most of a split as its one whole file, a few images as their parts', async () => {
+    const data = await openAssetFolder('data');
+    const manifest = JSON.parse(new TextDecoder().decode((await data.read('manifest.json'))!)) as {
+      datasets: { mnist: { splits: { test: { count: number; parts: PartsEntry } } } };
+    };
+    const entry = { ...manifest.datasets.mnist.splits.test, height: 28, width: 28, channels: 1 };
+    const read: string[] = [];
+    const counting = { ...data, read: (file: string) => (read.push(file), data.read(file)) };
+    const test = await openParts(counting, entry.parts, entry, (where) => new Error(where));
+    await test.ensure([0, 150]);
+    expect(read).toEqual(['mnist-test/labels.gz', 'mnist-test/0000.gz', 'mnist-test/0001.gz']);
+    // 2 of 100 parts present: the other 98 come as all.gz, in one read.
+    await test.ensure();
+    expect(read.slice(3)).toEqual(['mnist-test/all.gz']);
+    expect(test.has(9_999)).toBe(true);
+    // Byte for byte (toEqual would compare 7.8 million elements one by one, for a minute).
+    const file = (await loadDataset('mnist', 'test')).pixels;
+    expect(Buffer.compare(test.pixels, file)).toBe(0);
   });
 
   it('a few-shot run fetches its shots and the test images it evaluates on; a data-free run no training image', async () => {
