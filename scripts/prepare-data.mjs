@@ -306,7 +306,7 @@ function main() {
         const ms = Math.round(performance.now() - t0);
         t0 = performance.now();
         console.log(
-          `prepare-data: wrote ${file} (${count} images, ${bin.length} bytes, sha256 ${entry.splits[s].sha256.slice(0, 12)}…${loaded.note}) and ${parts.count} gzipped parts (${parts.bytes} bytes) [${ms} ms]`,
+          `prepare-data: wrote ${file} (${count} images, ${bin.length} bytes, sha256 ${entry.splits[s].sha256.slice(0, 12)}…${loaded.note}) and ${parts.count} gzipped parts (${parts.bytes} bytes) and all.gz (${parts.wholeBytes} bytes) [${ms} ms]`,
         );
       }
     }
