@@ -2,7 +2,6 @@
 // right. The page imports nothing from src/core but types (and the pure param checks): TF.js
 // lives in the worker chunk.
 import { lazy, Suspense, useEffect, useState } from 'react';
-import { ChartWarmup } from './components/charts/ScalarChart';
 import { ComparisonView } from './components/ComparisonView';
 import { ConfigPanel } from './components/ConfigPanel';
 import { NoticeBar } from './components/NoticeBar';
@@ -142,7 +141,6 @@ export function App() {
       <RunList />
       <Main />
       <ConfigPanel />
-      <ChartWarmup />
     </ModelDropZone>
   );
 }

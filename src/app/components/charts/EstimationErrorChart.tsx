@@ -2,7 +2,6 @@
 // held-out and K-shot bars side by side, in the view the reader picks — hidden representation
 // or pre-activation output, after the layers were fitted or after the fine-tune.
 import { useMemo, useState } from 'react';
-import { Bar, BarChart, Legend, Tooltip, XAxis, YAxis } from 'recharts';
 import {
   ERROR_REPRESENTATION_LABEL,
   ERROR_STAGE_LABEL,
@@ -15,9 +14,10 @@ import {
 } from '../../../core/metrics/error-keys';
 import { formatNumber } from '../../format';
 import type { LayersSnapshot } from '../../state/runs';
-import { MARGIN, valueYAxis, yAxisTitle } from './axes';
+import { axisTicks } from './axes';
 import { ChartFigure } from './figure';
 import { color } from './palette';
+import { BarPlot } from './plot';
 import { staggered } from './stagger';
 
 export type ErrorViewChoice = Pick<ErrorView, 'representation' | 'stage'>;
@@ -125,7 +125,6 @@ const Bars = staggered(function EstimationErrorBars({
           <ErrorViewSelects view={view} onChange={setView} {...choices} />
         </>
       }
-      height={240}
       wide
       data-testid="estimation-error"
       data-view={estimationErrorKey({ ...view, data: 'held-out' })}
@@ -139,24 +138,22 @@ const Bars = staggered(function EstimationErrorBars({
         ]),
       })}
     >
-      <BarChart data={data} margin={{ ...MARGIN, left: 8, bottom: 4 }}>
-        <XAxis dataKey="layer" interval={0} />
-        <YAxis {...valueYAxis(0, Math.max(0, ...values))} label={yAxisTitle('error ÷ signal')} />
-        <Tooltip isAnimationActive={false} formatter={(v) => formatNumber(Number(v))} />
-        <Legend verticalAlign="bottom" />
-        <Bar
-          dataKey="heldOut"
-          name="held-out test images"
-          fill={color(0)}
-          isAnimationActive={false}
-        />
-        <Bar
-          dataKey="shots"
-          name="the K shots (training)"
-          fill={color(1)}
-          isAnimationActive={false}
-        />
-      </BarChart>
+      <BarPlot
+        height={240}
+        categories={labels}
+        series={[
+          { name: 'held-out test images', color: color(0), values: data.map((d) => d.heldOut) },
+          { name: 'the K shots (training)', color: color(1), values: data.map((d) => d.shots) },
+        ]}
+        y={{
+          ticks: axisTicks(0, Math.max(0, ...values)),
+          format: formatNumber,
+          title: 'error ÷ signal',
+        }}
+        xTitle="layer"
+        formatValue={formatNumber}
+        ariaLabel="Estimation error per layer"
+      />
     </ChartFigure>
   );
 });

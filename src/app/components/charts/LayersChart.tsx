@@ -1,9 +1,9 @@
-import { Bar, BarChart, Legend, Tooltip, XAxis, YAxis } from 'recharts';
 import { formatNumber } from '../../format';
 import type { LayersSnapshot } from '../../state/runs';
-import { TITLED_MARGIN, TITLED_X_AXIS_HEIGHT, valueYAxis, xAxisTitle, yAxisTitle } from './axes';
+import { axisTicks } from './axes';
 import { describeLayers } from './describe';
 import { ChartFigure } from './figure';
+import { BarPlot } from './plot';
 import { color } from './palette';
 import { staggered } from './stagger';
 
@@ -34,48 +34,44 @@ export function LayerBars({
 }) {
   const text = describeLayers(layersKey);
   const labels = [...new Set(series.flatMap((s) => s.snapshot.labels))];
-  const data = labels.map((layer) => {
-    const entry: Record<string, string | number> = { layer };
-    for (const s of series) {
+  const bySeries = series.map((s) =>
+    labels.map((layer) => {
       const at = s.snapshot.labels.indexOf(layer);
-      if (at >= 0) entry[s.id] = s.snapshot.values[at];
-    }
-    return entry;
-  });
+      return at < 0 ? undefined : s.snapshot.values[at];
+    }),
+  );
   const values = series.flatMap((s) => s.snapshot.values);
   return (
     <ChartFigure
       title={text.title}
       note={note ?? text.caption}
-      height={height}
       data-testid={testId}
       data-points={values.length}
       table={() => ({
         columns: [text.x ?? 'layer', ...series.map((s) => s.name)],
-        rows: data.map((d) => [
-          d.layer,
-          ...series.map((s) => (s.id in d ? formatNumber(Number(d[s.id])) : '')),
+        rows: labels.map((layer, i) => [
+          layer,
+          ...bySeries.map((v) => (v[i] === undefined ? '' : formatNumber(v[i]))),
         ]),
       })}
     >
-      <BarChart data={data} margin={TITLED_MARGIN}>
-        <XAxis
-          dataKey="layer"
-          interval={0}
-          height={TITLED_X_AXIS_HEIGHT}
-          label={xAxisTitle(text.x ?? 'layer')}
-        />
-        <YAxis
-          {...valueYAxis(Math.min(0, ...values), Math.max(0, ...values))}
-          label={text.y && yAxisTitle(text.y)}
-        />
-        <Tooltip isAnimationActive={false} formatter={(v) => formatNumber(Number(v))} />
-        {series.length > 1 && <Legend />}
-        {/* Each update redraws the bars at once: a tween would re-render every frame. */}
-        {series.map((s) => (
-          <Bar key={s.id} dataKey={s.id} name={s.name} fill={s.color} isAnimationActive={false} />
-        ))}
-      </BarChart>
+      <BarPlot
+        height={height}
+        categories={labels}
+        series={series.map((s, k) => ({
+          name: s.name,
+          color: s.color,
+          values: bySeries[k],
+        }))}
+        y={{
+          ticks: axisTicks(Math.min(0, ...values), Math.max(0, ...values)),
+          format: formatNumber,
+          title: text.y,
+        }}
+        xTitle={text.x ?? 'layer'}
+        formatValue={formatNumber}
+        ariaLabel={text.title}
+      />
     </ChartFigure>
   );
 }

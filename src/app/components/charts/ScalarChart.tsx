@@ -1,18 +1,9 @@
-import { useEffect, useState } from 'react';
-import { Legend, Line, LineChart, ReferenceLine, Tooltip, XAxis, YAxis } from 'recharts';
 import { formatNumber, formatPercent } from '../../format';
 import type { Point } from '../../state/lttb';
-import {
-  accuracyYAxis,
-  TITLED_MARGIN,
-  numberXAxis,
-  TITLED_X_AXIS_HEIGHT,
-  valueYAxis,
-  xAxisTitle,
-  yAxisTitle,
-} from './axes';
+import { accuracyRange, axisTicks, percentTick } from './axes';
 import { describeScalars } from './describe';
 import { ChartFigure, seriesTable } from './figure';
+import { LinePlot } from './plot';
 import { color } from './palette';
 import { staggered } from './stagger';
 
@@ -34,17 +25,6 @@ interface Props {
   stages?: readonly { step: number; label: string }[];
 }
 
-// Drawn for streaming: no animation (a series changes ten times a second), no grid, and axis
-// ticks of our own (axes.ts); each of these costs recharts milliseconds per update.
-/**
- * Where a stage line's label goes, by where the line is across the chart (0 left … 1 right):
- * right of it near the left edge, left of it near the right edge, centred on it between, so
- * a label as long as "learning rate 0.001 → 0.0001" stays inside a narrow chart.
- */
-function stageLabelPosition(at: number): 'insideTopLeft' | 'insideTop' | 'insideTopRight' {
-  return at < 0.3 ? 'insideTopLeft' : at > 0.7 ? 'insideTopRight' : 'insideTop';
-}
-
 function ScalarChartView({ title, keys, scalars, stages = [] }: Props) {
   // Accuracies are fractions, read as percentages everywhere.
   const accuracy = title === 'accuracy';
@@ -63,7 +43,6 @@ function ScalarChartView({ title, keys, scalars, stages = [] }: Props) {
     <ChartFigure
       title={text.title}
       note={`${text.caption ? `${text.caption} ` : ''}Latest: ${latest.join(' · ')} @ step ${lastStep}`}
-      height={240}
       data-testid={`chart-${title}`}
       data-points={total}
       table={() =>
@@ -74,54 +53,25 @@ function ScalarChartView({ title, keys, scalars, stages = [] }: Props) {
         )
       }
     >
-      <LineChart margin={TITLED_MARGIN}>
-        <XAxis
-          {...numberXAxis('step', firstStep, lastStep)}
-          height={TITLED_X_AXIS_HEIGHT}
-          label={xAxisTitle(text.x ?? 'step')}
-        />
-        <YAxis
-          label={text.y && yAxisTitle(text.y)}
-          {...(accuracy
-            ? accuracyYAxis(Math.min(...values), Math.max(...values))
-            : valueYAxis(Math.min(...values), Math.max(...values)))}
-        />
-        <Tooltip
-          isAnimationActive={false}
-          formatter={(v) => format(Number(v))}
-          labelFormatter={(v) => `step ${String(v)}`}
-        />
-        {keys.length > 1 && <Legend />}
-        {stages
-          .filter((s) => s.step >= firstStep && s.step <= lastStep)
-          .map((s) => (
-            <ReferenceLine
-              key={`${s.step} ${s.label}`}
-              x={s.step}
-              stroke="var(--muted)"
-              strokeDasharray="2 3"
-              label={{
-                value: s.label,
-                position: stageLabelPosition((s.step - firstStep) / (lastStep - firstStep || 1)),
-                fontSize: 10,
-                fill: 'var(--muted)',
-              }}
-            />
-          ))}
-        {keys.map((k, i) => (
-          <Line
-            key={k}
-            name={k}
-            data={scalars[k]}
-            dataKey="value"
-            stroke={color(i)}
-            strokeWidth={2}
-            // Few points are invisible as a line alone.
-            dot={scalars[k].length < 30}
-            isAnimationActive={false}
-          />
-        ))}
-      </LineChart>
+      <LinePlot
+        height={240}
+        ariaLabel={`${text.title}: ${latest.join(', ')}`}
+        x={{ ticks: axisTicks(firstStep, lastStep), format: formatNumber, title: text.x ?? 'step' }}
+        y={{
+          ticks: accuracy
+            ? axisTicks(...accuracyRange(Math.min(...values), Math.max(...values)), 1)
+            : axisTicks(Math.min(...values), Math.max(...values)),
+          format: accuracy ? percentTick : formatNumber,
+          title: text.y,
+        }}
+        formatValue={format}
+        marks={stages.map((s) => ({ x: s.step, label: s.label }))}
+        series={keys.map((k, i) => ({
+          name: k,
+          color: color(i),
+          points: scalars[k].map((p) => ({ x: p.step, y: p.value })),
+        }))}
+      />
     </ChartFigure>
   );
 }
@@ -135,33 +85,3 @@ export const ScalarChart = staggered(
     a.keys.length === b.keys.length &&
     a.keys.every((k, i) => k === b.keys[i] && a.scalars[k] === b.scalars[k]),
 );
-
-const WARMUP: Props = {
-  title: 'warmup',
-  keys: ['a', 'a/b'],
-  scalars: {
-    a: [
-      { step: 0, value: 1 },
-      { step: 1, value: 0 },
-    ],
-    'a/b': [{ step: 0, value: 0 }],
-  },
-};
-
-/**
- * Draws one throwaway chart off-screen when the page starts, then removes it: V8 compiles
- * recharts' many components lazily, and that first compile (over 100 ms on 2 busy cores) would
- * otherwise land in the middle of the first run's stream.
- */
-export function ChartWarmup() {
-  const [done, setDone] = useState(false);
-  useEffect(() => {
-    const id = setTimeout(() => setDone(true));
-    return () => clearTimeout(id);
-  }, []);
-  return done ? null : (
-    <div className="warmup" aria-hidden="true">
-      <ScalarChartView {...WARMUP} />
-    </div>
-  );
-}

@@ -8,11 +8,15 @@ import { niceTicks } from './ticks';
 export const MARGIN = { top: 8, right: 16, bottom: 0, left: 0 };
 
 /**
- * Round ticks over [min, max] as the axis' ticks and domain, labelled by `format`; none above
- * `ceiling` (an accuracy of 1 drawn alone would otherwise get an axis up to 1.1).
+ * Round ticks over [min, max], the first and last the axis' ends; none above `ceiling` (an
+ * accuracy of 1 drawn alone would otherwise get an axis up to 1.1).
  */
+export const axisTicks = (min: number, max: number, ceiling = Infinity) =>
+  niceTicks(min, max).filter((t, i) => i === 0 || t <= ceiling);
+
+/** `axisTicks` as a recharts axis' ticks and domain, labelled by `format`. */
 function ticked(min: number, max: number, format: (v: number) => string, ceiling = Infinity) {
-  const ticks = niceTicks(min, max).filter((t, i) => i === 0 || t <= ceiling);
+  const ticks = axisTicks(min, max, ceiling);
   return {
     domain: [ticks[0], ticks[ticks.length - 1]],
     ticks,
@@ -37,15 +41,21 @@ export function valueYAxis(min: number, max: number, format = formatNumber, ceil
 }
 
 /**
- * An accuracy axis in percent, at least 10 points tall and never above 100 %: a change of a few
- * tenths of a point is not drawn as a cliff.
+ * The range of an accuracy axis: at least 10 points tall (and, as drawn, never above 100 %), so
+ * a change of a few tenths of a point is not drawn as a cliff.
  */
+export const accuracyRange = (min: number, max: number): [number, number] => [
+  Math.max(0, Math.min(min, max - 0.1)),
+  max,
+];
+
+/** An accuracy axis in percent (see accuracyRange). */
 export function accuracyYAxis(min: number, max: number) {
-  return valueYAxis(Math.max(0, Math.min(min, max - 0.1)), max, percentTick, 1);
+  return valueYAxis(...accuracyRange(min, max), percentTick, 1);
 }
 
 /** A tick label in percent with only the digits the ticks need: 80%, 82.5%. */
-const percentTick = (v: number) => `${Number((v * 100).toPrecision(4))}%`;
+export const percentTick = (v: number) => `${Number((v * 100).toPrecision(4))}%`;
 
 /** A value axis' title, written upwards along it and centred on it. */
 export const yAxisTitle = (value: string) => ({

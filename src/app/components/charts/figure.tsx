@@ -88,7 +88,8 @@ export function Figure({
 }
 
 /**
- * A recharts chart at the figure's width; `empty`, a message, stands in for it without data.
+ * A chart at the figure's width: a recharts chart in a container `height` tall, or, without
+ * `height`, one that sizes itself (LinePlot). `empty`, a message, stands in for it without data.
  * `wide` takes two columns of the chart grid where there are two.
  */
 export function ChartFigure({
@@ -100,7 +101,7 @@ export function ChartFigure({
   children,
   ...figure
 }: FigureProps & {
-  height: number;
+  height?: number;
   empty?: string;
   wide?: boolean;
   /** Under the chart and its data table: controls the chart feeds. */
@@ -115,9 +116,13 @@ export function ChartFigure({
         <p className="muted chart-empty">{empty}</p>
       ) : (
         <>
-          <ResponsiveContainer width="100%" height={height}>
-            {children}
-          </ResponsiveContainer>
+          {height === undefined ? (
+            children
+          ) : (
+            <ResponsiveContainer width="100%" height={height}>
+              {children}
+            </ResponsiveContainer>
+          )}
           {table && <DataTableDetails table={table} />}
           {footer}
         </>
