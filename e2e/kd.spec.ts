@@ -25,6 +25,18 @@ test('KD streams live charts without long tasks, downloads the student, survives
 
   // Losses (total, soft, hard) are read at steps 25, 50 and 75.
   await expect(bench.chart('loss')).toHaveAttribute('data-points', '9');
+  // And drawn: a line through three points per series, a legend naming them, ticks on both axes.
+  const lines = bench.chart('loss').locator('svg path');
+  await expect(lines).toHaveCount(3);
+  for (const line of await lines.all()) {
+    await expect(line).toHaveAttribute('d', /^M[\d.]+,[\d.]+(L[\d.]+,[\d.]+){2}$/);
+  }
+  await expect(bench.chart('loss').locator('.plot-legend li')).toHaveText([
+    'loss',
+    'loss/hard',
+    'loss/soft',
+  ]);
+  await expect(bench.chart('loss').locator('.plot-axis text')).not.toHaveCount(0);
   // Accuracy before the first step and after the last (evalEvery 250 > 75 steps).
   await expect(bench.chart('accuracy')).toHaveAttribute('data-points', '2');
   await expect(page.getByTestId('result')).toContainText('student accuracy');
