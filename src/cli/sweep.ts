@@ -2,12 +2,14 @@ import { readFile, writeFile } from 'node:fs/promises';
 import {
   errorRatioMarkdown,
   estimationErrorRatios,
+  formatMeanStd,
   gridMatrixMarkdown,
   layerErrorMarkdown,
   markdownTable,
   meanLayerErrors,
   pairedDifferenceMarkdown,
   pairedDifferences,
+  percent,
   rowLabel,
   sizeMarkdown,
   sizeRows,
@@ -90,8 +92,6 @@ export async function readSweepResults(path: string, config: SweepConfig): Promi
   );
 }
 
-const pct = (v: number) => (v * 100).toFixed(2);
-
 /** The sweep as Markdown: accuracy table (method × K), grid sensitivity, estimation-error ratios. */
 export function sweepMarkdown(
   config: SweepConfig,
@@ -104,7 +104,7 @@ export function sweepMarkdown(
   const methods = [...new Set(rows.map(label))];
   const cell = (m: string, k: number) => {
     const r = rows.find((row) => label(row) === m && row.shotsPerClass === k);
-    return r ? `${pct(r.mean)} ± ${pct(r.std)}` : '–';
+    return r ? formatMeanStd(r, r.n, percent, config.seeds.length) : '–';
   };
   const teacherAcc = runs[0]?.result.teacher.accuracy;
   const lines = [
@@ -112,7 +112,7 @@ export function sweepMarkdown(
     '',
     `Command: \`${command}\``,
     '',
-    `Teacher ${config.teacher}: ${teacherAcc === undefined ? '?' : pct(teacherAcc)}% test accuracy. ` +
+    `Teacher ${config.teacher}: ${teacherAcc === undefined ? '?' : percent(teacherAcc)}% test accuracy. ` +
       `Student test accuracy (%), mean ± std over seeds ${config.seeds.join(', ')}` +
       `${config.testExamples ? ` on the first ${config.testExamples} test images` : ''}; ` +
       `shared params ${JSON.stringify(config.params ?? {})}.`,
@@ -122,7 +122,7 @@ export function sweepMarkdown(
       methods.map((m) => [m, ...shots.map((k) => cell(m, k))]),
     ),
   ];
-  lines.push(...gridMatrixMarkdown(rows));
+  lines.push(...gridMatrixMarkdown(rows, config.seeds.length));
   lines.push(...pairedDifferenceMarkdown(pairedDifferences(runs)));
   const fineTuned = { ...PAPER_ERROR_VIEW, stage: 'fine-tuned' } as const;
   for (const view of [PAPER_ERROR_VIEW, fineTuned]) {

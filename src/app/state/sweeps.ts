@@ -7,10 +7,12 @@ import {
   errorRatioMarkdown,
   estimationErrorRatios,
   expandSweep,
+  formatMeanStd,
   gridLabel,
   markdownTable,
   pairedDifferenceMarkdown,
   pairedDifferences,
+  percent,
   rowLabel,
   summarizeSweep,
   type SweepCell,
@@ -583,14 +585,12 @@ export function sweepTable(records: readonly RunRecord[]): SweepTable {
   return { shots, rows: [...rows.values()] };
 }
 
-const pct = (v: number) => (v * 100).toFixed(2);
-
-/** "97.12 ± 0.35 (3)", with "(2 of 3)" while seeds are missing, or "–". */
+/** "97.12 ± 0.35 (3)", with "(2 of 3)" while seeds are missing, "97.12 (1)" from one, or "–". */
 export function formatCell(cell: SweepTableRow['cells'][number]): string {
   const { row, planned } = cell;
   if (!row) return '–';
   const n = row.n < planned ? `${row.n} of ${planned}` : String(row.n);
-  return `${pct(row.mean)} ± ${pct(row.std)} (${n})`;
+  return `${formatMeanStd(row, row.n, percent)} (${n})`;
 }
 
 /** The table as Markdown, shaped like `npx clab sweep`'s. */
@@ -601,7 +601,7 @@ export function sweepMarkdown(sweep: SweepConfig, records: readonly RunRecord[])
   const lines = [
     `### ${sweep.name ?? `${sweep.teacher} on ${sweep.dataset}`}`,
     '',
-    `Teacher ${sweep.teacher}: ${teacherAcc === undefined ? '?' : pct(teacherAcc)}% test accuracy. ` +
+    `Teacher ${sweep.teacher}: ${teacherAcc === undefined ? '?' : percent(teacherAcc)}% test accuracy. ` +
       `Student test accuracy (%), mean ± std over seeds ${sweep.seeds.join(', ')} (n)` +
       `${sweep.testExamples ? ` on the first ${sweep.testExamples} test images` : ''}; ` +
       `shared params ${JSON.stringify(sweep.params ?? {})}.`,

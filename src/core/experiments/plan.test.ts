@@ -150,6 +150,12 @@ describe('sweeps', () => {
     const markdown = pairedDifferenceMarkdown([d]);
     expect(markdown[1]).toContain('|t| above 4.30 at n = 3 is p < 0.05');
     expect(markdown.at(-1)).toBe('| cross | 1 | +2.00 ± 1.00 | 3 | +3.46 |');
+    // One pair has no spread and no t.
+    const [single] = pairedDifferences(runs.filter((r) => r.cell.seed === 1));
+    expect(single).toMatchObject({ n: 1, std: 0, t: NaN });
+    expect(pairedDifferenceMarkdown([single]).at(-1)).toMatch(
+      /^\| cross \| 1 \| [+−]\d+\.\d\d \| 1 \| – \|$/,
+    );
     expect([2, 5, 31, 100].map((n) => criticalT(n).toFixed(2))).toEqual([
       '12.71',
       '2.78',
@@ -178,14 +184,15 @@ describe('sweeps', () => {
       cell: { method: 'cross', shotsPerClass: 1, seed: 1, grid: { alpha, beta }, params: {} },
     });
     const rows = summarizeSweep([cell(0, 0, 0.5), cell(0, 1, 0.6), cell(1, 0, 0.7)]);
-    expect(gridMatrixMarkdown(rows)).toEqual([
+    // One seed of the three planned in each cell: its value, no spread.
+    expect(gridMatrixMarkdown(rows, 3)).toEqual([
       '',
       'cross, K = 1: test accuracy (%) by alpha (down) and beta (across):',
       '',
       '| alpha \\ beta | 0 | 1 |',
       '| --- | --- | --- |',
-      '| 0 | 50.00 ± 0.00 | 60.00 ± 0.00 |',
-      '| 1 | 70.00 ± 0.00 | – |',
+      '| 0 | 50.00 (1 of 3) | 60.00 (1 of 3) |',
+      '| 1 | 70.00 (1 of 3) | – |',
     ]);
     expect(gridMatrixMarkdown(summarizeSweep([run('cross', 1, 1, 0.5)]))).toEqual([]);
   });

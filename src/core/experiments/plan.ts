@@ -157,6 +157,24 @@ export function meanStd(values: number[]): { mean: number; std: number } {
   return { mean, std: Math.sqrt(variance) };
 }
 
+/** An accuracy (a fraction) in percent, or a difference of accuracies in points: "97.12". */
+export const percent = (v: number) => (v * 100).toFixed(2);
+
+/**
+ * A mean over n seeds with its spread, "97.12 ± 0.35"; from one seed the value alone (its std of
+ * 0 is no spread, only the lack of a second seed); "(2 of 3)" after it while seeds of the
+ * `planned` are missing. `format` writes both numbers (percent, points, a ratio).
+ */
+export function formatMeanStd(
+  { mean, std }: { mean: number; std: number },
+  n: number,
+  format: (v: number) => string,
+  planned?: number,
+): string {
+  const value = n > 1 ? `${format(mean)} ± ${format(std)}` : format(mean);
+  return planned !== undefined && n < planned ? `${value} (${n} of ${planned})` : value;
+}
+
 /** The runs of each (method, K, grid cell), the seeds of one table row, in first-seen order. */
 function cellGroups(runs: readonly SweepRun[]): SweepRun[][] {
   const groups = new Map<string, SweepRun[]>();
@@ -280,7 +298,10 @@ export interface PairedDifference {
   mean: number;
   std: number;
   n: number;
-  /** mean / (std / √n): the paired t statistic (±Infinity when every seed differs alike). */
+  /**
+   * mean / (std / √n): the paired t statistic (±Infinity when every seed differs alike, NaN
+   * from one seed).
+   */
   t: number;
 }
 
@@ -298,7 +319,14 @@ export function pairedDifferences(
       const d = pairs.map(([r, b]) => r.result.student.accuracy - b.result.student.accuracy);
       const { mean, std } = meanStd(d);
       const n = d.length;
-      const t = std > 0 ? mean / (std / Math.sqrt(n)) : mean === 0 ? 0 : Math.sign(mean) * Infinity;
+      const t =
+        n < 2
+          ? NaN
+          : std > 0
+            ? mean / (std / Math.sqrt(n))
+            : mean === 0
+              ? 0
+              : Math.sign(mean) * Infinity;
       return { method, grid, shotsPerClass, baseline, mean, std, n, t };
     });
 }
@@ -395,7 +423,7 @@ export function errorRatioMarkdown(
  * A two-parameter grid (e.g. Ours-S's α × β) as one matrix per method and K: mean ± std test
  * accuracy (%) with the first key down and the second across. Empty for other grids.
  */
-export function gridMatrixMarkdown(rows: readonly SweepRow[]): string[] {
+export function gridMatrixMarkdown(rows: readonly SweepRow[], planned?: number): string[] {
   const gridded = rows.filter((r) => Object.keys(r.grid).length === 2);
   if (gridded.length === 0) return [];
   const [down, across] = Object.keys(gridded[0].grid);
@@ -412,7 +440,7 @@ export function gridMatrixMarkdown(rows: readonly SweepRow[]): string[] {
           x.grid[down] === a &&
           x.grid[across] === b,
       );
-      return r ? `${(r.mean * 100).toFixed(2)} ± ${(r.std * 100).toFixed(2)}` : '–';
+      return r ? formatMeanStd(r, r.n, percent, planned) : '–';
     };
     lines.push(
       '',
@@ -443,9 +471,9 @@ export function pairedDifferenceMarkdown(rows: readonly PairedDifference[]): str
       rows.map((r) => [
         rowLabel(r.method, r.grid),
         shotsLabel(r.shotsPerClass),
-        `${signed(r.mean * 100, 2)} ± ${(r.std * 100).toFixed(2)}`,
+        r.n > 1 ? `${signed(r.mean * 100, 2)} ± ${percent(r.std)}` : signed(r.mean * 100, 2),
         String(r.n),
-        Number.isFinite(r.t) ? signed(r.t, 2) : r.t > 0 ? '+∞' : '−∞',
+        Number.isNaN(r.t) ? '–' : Number.isFinite(r.t) ? signed(r.t, 2) : r.t > 0 ? '+∞' : '−∞',
       ]),
     ),
   ];
@@ -543,7 +571,6 @@ export function sizeRows(runs: readonly SweepRun[]): SizeRow[] {
 
 /** The size table as Markdown (accuracy in %, drop in points, sizes in bytes). */
 export function sizeMarkdown(rows: readonly SizeRow[]): string[] {
-  const pct = (v: number) => (v * 100).toFixed(2);
   const num = (v: number | undefined) => (v === undefined ? '–' : String(Math.round(v)));
   return [
     '',
@@ -569,9 +596,9 @@ export function sizeMarkdown(rows: readonly SizeRow[]): string[] {
       rows.map((r) => [
         r.label,
         String(r.n),
-        `${pct(r.accuracy.mean)} ± ${pct(r.accuracy.std)}`,
-        r.beforeRetrain === undefined ? '–' : pct(r.beforeRetrain),
-        `${(r.drop.mean * 100).toFixed(2)} ± ${(r.drop.std * 100).toFixed(2)}`,
+        formatMeanStd(r.accuracy, r.n, percent),
+        r.beforeRetrain === undefined ? '–' : percent(r.beforeRetrain),
+        formatMeanStd(r.drop, r.n, percent),
         num(r.params),
         num(r.nonZeroParams),
         num(r.flops),
@@ -580,9 +607,7 @@ export function sizeMarkdown(rows: readonly SizeRow[]): string[] {
         num(r.gzipBytes),
         num(r.encodedBytes),
         `${r.ratio.toFixed(1)}×`,
-        r.speedup === undefined
-          ? '–'
-          : `${r.speedup.mean.toFixed(2)}× ± ${r.speedup.std.toFixed(2)}`,
+        r.speedup === undefined ? '–' : formatMeanStd(r.speedup, r.n, (v) => `${v.toFixed(2)}×`),
       ]),
     ),
   ];
