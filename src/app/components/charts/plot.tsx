@@ -4,14 +4,7 @@
 // series or one rect per bar, with their ticks and labels, in a millisecond or two. They keep
 // what those charts had: axes with round ticks and titles, a legend, labelled vertical marks and
 // a tooltip for what is under the pointer.
-import {
-  useLayoutEffect,
-  useMemo,
-  useRef,
-  useState,
-  type PointerEvent,
-  type ReactNode,
-} from 'react';
+import { useEffect, useMemo, useRef, useState, type PointerEvent, type ReactNode } from 'react';
 
 export interface PlotPoint {
   x: number;
@@ -44,15 +37,17 @@ const PAD = { top: 8, right: 16, bottom: 40, left: 72 };
 // Few points are invisible as a line alone.
 const DOTS_BELOW = 30;
 
-/** The width of an element, followed as it resizes (0 until first measured). */
+/**
+ * The width of an element, followed as it resizes (0 until first measured). Read from the
+ * ResizeObserver's entries, which come after the browser's own layout: reading clientWidth on
+ * mount would force a layout of the whole page (25–50 ms when a run's charts first appear).
+ */
 function useWidth() {
   const ref = useRef<HTMLDivElement>(null);
   const [width, setWidth] = useState(0);
-  useLayoutEffect(() => {
-    const el = ref.current!;
-    setWidth(el.clientWidth);
-    const observer = new ResizeObserver(() => setWidth(el.clientWidth));
-    observer.observe(el);
+  useEffect(() => {
+    const observer = new ResizeObserver(([entry]) => setWidth(entry.contentRect.width));
+    observer.observe(ref.current!);
     return () => observer.disconnect();
   }, []);
   return [ref, width] as const;
