@@ -4,7 +4,7 @@
 // series or one rect per bar, with their ticks and labels, in a millisecond or two. They keep
 // what those charts had: axes with round ticks and titles, a legend, labelled vertical marks and
 // a tooltip for what is under the pointer.
-import { useEffect, useMemo, useRef, useState, type PointerEvent, type ReactNode } from 'react';
+import { useEffect, useRef, useState, type PointerEvent, type ReactNode } from 'react';
 
 export interface PlotPoint {
   x: number;
@@ -201,17 +201,16 @@ export function LinePlot({
   const [x0, x1] = [x.ticks[0], x.ticks[x.ticks.length - 1]];
   const fraction = (v: number) => (v - x0) / (x1 - x0 || 1);
   const sx = (v: number, plotW: number) => PAD.left + fraction(v) * plotW;
-  // Every x some series has a point at, sorted: the tooltip snaps to the nearest.
-  const xs = useMemo(
-    () => [...new Set(series.flatMap((s) => s.points.map((p) => p.x)))].sort((a, b) => a - b),
-    [series],
-  );
-
+  // The tooltip snaps to the nearest x any series has a point at.
   const hoverAt = (px: number, plotW: number): Hovered | undefined => {
-    if (xs.length === 0) return undefined;
     const at = x0 + ((px - PAD.left) / plotW) * (x1 - x0);
-    let best = xs[0];
-    for (const v of xs) if (Math.abs(v - at) < Math.abs(best - at)) best = v;
+    let best: number | undefined;
+    for (const { points } of series) {
+      for (const { x: v } of points) {
+        if (best === undefined || Math.abs(v - at) < Math.abs(best - at)) best = v;
+      }
+    }
+    if (best === undefined) return undefined;
     return {
       left: sx(best, plotW),
       heading: `${x.title ?? 'x'} ${x.format(best)}`,
