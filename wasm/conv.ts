@@ -95,9 +95,40 @@ function rowTap(
       }
     }
   }
+  // The last 1-3 input channels, one at a time: eight output channels in two chains of sums
+  // by pixel parity, so that consecutive pixels do not wait on each other's additions.
   for (; c < c1; c++) {
     const xc = xBase + ((<usize>c) << 2);
     let o = o0;
+    for (; o + 8 <= o1; o += 8) {
+      const d = dwTap + ((<usize>(c * co + o)) << 2);
+      let a0 = v128.load(d);
+      let a1 = v128.load(d, 16);
+      let b0 = f32x4.splat(0);
+      let b1 = f32x4.splat(0);
+      for (let r = 0; r < rows; r++) {
+        let xp = xc + <usize>r * xRowStep;
+        let dp = dyBase + ((<usize>o) << 2) + <usize>r * dyRowStep;
+        let k = 0;
+        for (; k + 2 <= count; k += 2) {
+          const s0 = v128.load32_splat(xp);
+          const s1 = v128.load32_splat(xp + xStep);
+          a0 = f32x4.add(a0, f32x4.mul(s0, v128.load(dp)));
+          a1 = f32x4.add(a1, f32x4.mul(s0, v128.load(dp, 16)));
+          b0 = f32x4.add(b0, f32x4.mul(s1, v128.load(dp + dyStep)));
+          b1 = f32x4.add(b1, f32x4.mul(s1, v128.load(dp + dyStep, 16)));
+          xp += 2 * xStep;
+          dp += 2 * dyStep;
+        }
+        if (k < count) {
+          const s0 = v128.load32_splat(xp);
+          a0 = f32x4.add(a0, f32x4.mul(s0, v128.load(dp)));
+          a1 = f32x4.add(a1, f32x4.mul(s0, v128.load(dp, 16)));
+        }
+      }
+      v128.store(d, f32x4.add(a0, b0));
+      v128.store(d, f32x4.add(a1, b1), 16);
+    }
     for (; o + 4 <= o1; o += 4) {
       const d = dwTap + ((<usize>(c * co + o)) << 2);
       let a = v128.load(d);
@@ -369,14 +400,348 @@ function source(
     : image + <usize>r * rowBytes + <usize>col * pixelBytes;
 }
 
-/** The first `lanes` (< 8) of the eight values in (lo, hi) to q. */
+/** The first `lanes` (≤ 8) of the eight values in (lo, hi) to q, nothing beyond them. */
 function storePartial(q: usize, lo: v128, hi: v128, lanes: i32): void {
-  if (lanes > 0) store<f32>(q, f32x4.extract_lane(lo, 0));
-  if (lanes > 1) store<f32>(q, f32x4.extract_lane(lo, 1), 4);
-  if (lanes > 2) store<f32>(q, f32x4.extract_lane(lo, 2), 8);
-  if (lanes > 3) store<f32>(q, f32x4.extract_lane(lo, 3), 12);
-  if (lanes > 4) store<f32>(q, f32x4.extract_lane(hi, 0), 16);
-  if (lanes > 5) store<f32>(q, f32x4.extract_lane(hi, 1), 20);
-  if (lanes > 6) store<f32>(q, f32x4.extract_lane(hi, 2), 24);
-  if (lanes > 7) store<f32>(q, f32x4.extract_lane(hi, 3), 28);
+  storeLanes(q, lo, lanes);
+  if (lanes > 4) storeLanes(q + 16, hi, lanes - 4);
+}
+
+/**
+ * The filter gradient of a convolution with one input channel (the first layer of a grayscale
+ * network), for the tap rows [i0, i1): dW[i, j, 0, o] = Σ_{n,y,x} X[n, y·sh + i, x·sw + j] ·
+ * dY[n, y, x, o]. X is given padded ([n, hp, wp]: every tap inside it, and four columns to
+ * spare past the last tap, as taps come in blocks of five whose spares read there and are not
+ * stored). Vectors run over eight output channels, and the five taps of a block share each load
+ * of dY: where the general kernel loads dY once per tap. Loads are shifted (`shifted`) so
+ * that a block of fewer than eight channels neither reads past dY's end nor branches.
+ */
+export function convFilterGradSingleChannel(
+  x: usize,
+  dy: usize,
+  dw: usize,
+  n: i32,
+  hp: i32,
+  wp: i32,
+  oh: i32,
+  ow: i32,
+  co: i32,
+  fh: i32,
+  fw: i32,
+  sh: i32,
+  sw: i32,
+  i0: i32,
+  i1: i32,
+): void {
+  const pixelStep = (<usize>co) << 2;
+  const xStep = (<usize>sw) << 2;
+  memory.fill(dw + <usize>(i0 * fw) * pixelStep, 0, <usize>((i1 - i0) * fw) * pixelStep);
+  // About 64 pixels of dY at a time, which stay in cache through every pass over them.
+  const block = max(1, 64 / ow);
+  for (let row = 0; row < n * oh; row += block) {
+    const rowEnd = min(n * oh, row + block);
+    for (let i = i0; i < i1; i++) {
+      for (let jb = 0; jb < fw; jb += 5) {
+        const taps = min(5, fw - jb);
+        for (let ob = 0; ob < co; ob += 8) {
+          const lanes = min(8, co - ob);
+          const lowAt = lowOffset(lanes);
+          const highAt = highOffset(lanes);
+          const lowMask = shiftMask(lowShift(lanes));
+          const highMask = shiftMask(highShift(lanes));
+          let a0 = f32x4.splat(0);
+          let b0 = f32x4.splat(0);
+          let a1 = f32x4.splat(0);
+          let b1 = f32x4.splat(0);
+          let a2 = f32x4.splat(0);
+          let b2 = f32x4.splat(0);
+          let a3 = f32x4.splat(0);
+          let b3 = f32x4.splat(0);
+          let a4 = f32x4.splat(0);
+          let b4 = f32x4.splat(0);
+          for (let r = row; r < rowEnd; r++) {
+            const b = r / oh;
+            let xp = x + ((<usize>((b * hp + (r - b * oh) * sh + i) * wp + jb)) << 2);
+            let dp = dy + ((<usize>(r * ow * co + ob)) << 2);
+            for (let k = 0; k < ow; k++) {
+              const g0 = shifted(dp, lowAt, lowMask);
+              const g1 = shifted(dp, highAt, highMask);
+              let s = v128.load32_splat(xp);
+              a0 = f32x4.add(a0, f32x4.mul(s, g0));
+              b0 = f32x4.add(b0, f32x4.mul(s, g1));
+              s = v128.load32_splat(xp, 4);
+              a1 = f32x4.add(a1, f32x4.mul(s, g0));
+              b1 = f32x4.add(b1, f32x4.mul(s, g1));
+              s = v128.load32_splat(xp, 8);
+              a2 = f32x4.add(a2, f32x4.mul(s, g0));
+              b2 = f32x4.add(b2, f32x4.mul(s, g1));
+              s = v128.load32_splat(xp, 12);
+              a3 = f32x4.add(a3, f32x4.mul(s, g0));
+              b3 = f32x4.add(b3, f32x4.mul(s, g1));
+              s = v128.load32_splat(xp, 16);
+              a4 = f32x4.add(a4, f32x4.mul(s, g0));
+              b4 = f32x4.add(b4, f32x4.mul(s, g1));
+              xp += xStep;
+              dp += pixelStep;
+            }
+          }
+          const tap = dw + ((<usize>((i * fw + jb) * co + ob)) << 2);
+          addEight(tap, a0, b0, lanes);
+          if (taps > 1) addEight(tap + pixelStep, a1, b1, lanes);
+          if (taps > 2) addEight(tap + 2 * pixelStep, a2, b2, lanes);
+          if (taps > 3) addEight(tap + 3 * pixelStep, a3, b3, lanes);
+          if (taps > 4) addEight(tap + 4 * pixelStep, a4, b4, lanes);
+        }
+      }
+    }
+  }
+}
+
+/**
+ * The 16 bytes at p + offset moved down by the lanes `mask` says (shiftMask): a load of the
+ * channels [o, o + lanes) of a partial block reads the 16 bytes that end at its last channel
+ * (lowOffset, highOffset) and moves them into place, reading nothing past channel o + lanes.
+ * The lanes past `lanes` hold whatever was there; callers do not store them.
+ */
+function shifted(p: usize, offset: isize, mask: v128): v128 {
+  return i8x16.swizzle(v128.load(<usize>(<isize>p + offset)), mask);
+}
+
+/** Where the low vector of a block of `lanes` channels is loaded from, and its shift. */
+function lowOffset(lanes: i32): isize {
+  return lanes >= 4 ? 0 : -4 * (4 - lanes);
+}
+
+function lowShift(lanes: i32): i32 {
+  return lanes >= 4 ? 0 : 4 - lanes;
+}
+
+/** The high vector (channels o + 4 on): with fewer than five lanes, all shifted out. */
+function highOffset(lanes: i32): isize {
+  return lanes >= 4 ? 4 * (lanes - 4) : lowOffset(lanes);
+}
+
+function highShift(lanes: i32): i32 {
+  return lanes >= 4 ? 8 - lanes : 4;
+}
+
+/** A swizzle mask moving f32 lanes down by `lanes` (0-4), zeros shifted in. */
+function shiftMask(lanes: i32): v128 {
+  return i8x16.add(
+    i32x4(0x03020100, 0x07060504, 0x0b0a0908, 0x0f0e0d0c),
+    i8x16.splat(<i8>(4 * lanes)),
+  );
+}
+
+/** Adds the first `lanes` (≤ 8) of (lo, hi) to the floats at q. */
+function addEight(q: usize, lo: v128, hi: v128, lanes: i32): void {
+  storeLanes(q, f32x4.add(loadLanes(q, lanes), lo), lanes);
+  if (lanes > 4) storeLanes(q + 16, f32x4.add(loadLanes(q + 16, lanes - 4), hi), lanes - 4);
+}
+
+/** The first `lanes` floats at p as a vector, zero past them (no read beyond them). */
+function loadLanes(p: usize, lanes: i32): v128 {
+  if (lanes >= 4) return v128.load(p);
+  if (lanes == 2) return v128.load64_zero(p);
+  if (lanes == 1) return v128.load32_zero(p);
+  if (lanes == 3) return f32x4.replace_lane(v128.load64_zero(p), 2, load<f32>(p, 8));
+  return f32x4.splat(0);
+}
+
+/**
+ * dX of a NHWC convolution with filter [fh, fw, Ci, Co] and strides (sh, sw), for the images
+ * [b0, b1), by scattering: each dY pixel sends W[i, j] · dY[y, x] to the input pixel
+ * (y·sh + i − top, x·sw + j − left) its tap (i, j) read, so no multiply is spent on padding or
+ * on the zeros a transposed convolution inserts. `packed` holds W transposed to [fh, fw, Co, Ci]
+ * in panels of eight input channels, [⌈Ci/8⌉][fh·fw·Co][8], zero past Ci; `zeros` is Co zero
+ * floats, read for the pixels past a row's end. dX must be zero on entry.
+ */
+export function convInputGrad(
+  dy: usize,
+  packed: usize,
+  dx: usize,
+  zeros: usize,
+  h: i32,
+  wd: i32,
+  ci: i32,
+  oh: i32,
+  ow: i32,
+  co: i32,
+  fh: i32,
+  fw: i32,
+  sh: i32,
+  sw: i32,
+  top: i32,
+  left: i32,
+  b0: i32,
+  b1: i32,
+): void {
+  const dyPixel = (<usize>co) << 2;
+  const dxPixel = (<usize>ci) << 2;
+  const panelBytes = (<usize>(fh * fw * co)) << 5;
+  for (let b = b0; b < b1; b++) {
+    for (let y = 0; y < oh; y++) {
+      const dyRow = dy + <usize>(b * oh + y) * <usize>ow * dyPixel;
+      for (let i = 0; i < fh; i++) {
+        const r = y * sh + i - top;
+        if (r < 0 || r >= h) continue;
+        const dxRow = dx + <usize>(b * h + r) * <usize>wd * dxPixel;
+        for (let c = 0; c < ci; c += 8) {
+          const lanes = min(8, ci - c);
+          const panel = packed + <usize>(c >> 3) * panelBytes;
+          for (let px = 0; px < ow; px += 4) {
+            const pixels = min(4, ow - px);
+            const p0 = dyRow + <usize>px * dyPixel;
+            const p1 = pixels > 1 ? p0 + dyPixel : zeros;
+            const p2 = pixels > 2 ? p0 + 2 * dyPixel : zeros;
+            const p3 = pixels > 3 ? p0 + 3 * dyPixel : zeros;
+            for (let j = 0; j < fw; j++) {
+              const col = px * sw + j - left;
+              // Every target column left of the row or right of it: nothing to send.
+              if (col + (pixels - 1) * sw < 0 || col >= wd) continue;
+              let a00 = f32x4.splat(0);
+              let a01 = f32x4.splat(0);
+              let a10 = f32x4.splat(0);
+              let a11 = f32x4.splat(0);
+              let a20 = f32x4.splat(0);
+              let a21 = f32x4.splat(0);
+              let a30 = f32x4.splat(0);
+              let a31 = f32x4.splat(0);
+              let wp = panel + ((<usize>((i * fw + j) * co)) << 5);
+              let q0 = p0;
+              let q1 = p1;
+              let q2 = p2;
+              let q3 = p3;
+              for (let o = 0; o < co; o++) {
+                const w0 = v128.load(wp);
+                const w1 = v128.load(wp, 16);
+                const s0 = v128.load32_splat(q0);
+                const s1 = v128.load32_splat(q1);
+                const s2 = v128.load32_splat(q2);
+                const s3 = v128.load32_splat(q3);
+                a00 = f32x4.add(a00, f32x4.mul(s0, w0));
+                a01 = f32x4.add(a01, f32x4.mul(s0, w1));
+                a10 = f32x4.add(a10, f32x4.mul(s1, w0));
+                a11 = f32x4.add(a11, f32x4.mul(s1, w1));
+                a20 = f32x4.add(a20, f32x4.mul(s2, w0));
+                a21 = f32x4.add(a21, f32x4.mul(s2, w1));
+                a30 = f32x4.add(a30, f32x4.mul(s3, w0));
+                a31 = f32x4.add(a31, f32x4.mul(s3, w1));
+                q0 += 4;
+                q1 += 4;
+                q2 += 4;
+                q3 += 4;
+                wp += 32;
+              }
+              const target = dxRow + ((<usize>c) << 2);
+              addInto(target, col, wd, dxPixel, a00, a01, lanes);
+              if (pixels > 1) addInto(target, col + sw, wd, dxPixel, a10, a11, lanes);
+              if (pixels > 2) addInto(target, col + 2 * sw, wd, dxPixel, a20, a21, lanes);
+              if (pixels > 3) addInto(target, col + 3 * sw, wd, dxPixel, a30, a31, lanes);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/** Adds the first `lanes` of (lo, hi) to the channels at column `col` of a row, if inside it. */
+function addInto(
+  row: usize,
+  col: i32,
+  wd: i32,
+  pixelBytes: usize,
+  lo: v128,
+  hi: v128,
+  lanes: i32,
+): void {
+  if (col >= 0 && col < wd) addEight(row + <usize>col * pixelBytes, lo, hi, lanes);
+}
+
+/** The first `lanes` (≤ 4 of them count) lanes of v to p, nothing beyond them. */
+function storeLanes(p: usize, v: v128, lanes: i32): void {
+  if (lanes >= 4) v128.store(p, v);
+  else if (lanes == 2) v128.store64_lane(p, v, 0);
+  else if (lanes == 1) v128.store32_lane(p, v, 0);
+  else if (lanes == 3) {
+    v128.store64_lane(p, v, 0);
+    v128.store32_lane(p, v, 2, 8);
+  }
+}
+
+/**
+ * Y[n, y, x, o] = Σ_{i,j} X[n, y·sh + i, x·sw + j] · W[i, j, 0, o] for the output rows [r0, r1)
+ * (row index n·oh + y) of a convolution with one input channel. X is given padded ([n, hp, wp]:
+ * every tap of every four-pixel tile inside it, the last tile's spare pixels included), so no
+ * tap needs a bounds check — the general kernel's per-tap checks cost more than its multiplies
+ * when a tap is a single channel. `packed` holds W as panels of eight output channels,
+ * [⌈Co/8⌉][fh·fw][8], zero past Co.
+ */
+export function convForwardSingleChannel(
+  x: usize,
+  packed: usize,
+  y: usize,
+  hp: i32,
+  wp: i32,
+  oh: i32,
+  ow: i32,
+  co: i32,
+  fh: i32,
+  fw: i32,
+  sh: i32,
+  sw: i32,
+  r0: i32,
+  r1: i32,
+): void {
+  const panelBytes = (<usize>(fh * fw)) << 5;
+  const outStep = (<usize>co) << 2;
+  const xStep = (<usize>sw) << 2;
+  for (let row = r0; row < r1; row++) {
+    const b = row / oh;
+    const yy = row - b * oh;
+    const image = x + ((<usize>(b * hp + yy * sh) * <usize>wp) << 2);
+    const outRow = y + ((<usize>row * <usize>ow * <usize>co) << 2);
+    for (let o = 0; o < co; o += 8) {
+      const panel = packed + <usize>(o >> 3) * panelBytes;
+      const lanes = min(8, co - o);
+      for (let px = 0; px < ow; px += 4) {
+        let a00 = f32x4.splat(0);
+        let a01 = f32x4.splat(0);
+        let a10 = f32x4.splat(0);
+        let a11 = f32x4.splat(0);
+        let a20 = f32x4.splat(0);
+        let a21 = f32x4.splat(0);
+        let a30 = f32x4.splat(0);
+        let a31 = f32x4.splat(0);
+        let wq = panel;
+        for (let i = 0; i < fh; i++) {
+          let p = image + ((<usize>(i * wp + px * sw)) << 2);
+          for (let j = 0; j < fw; j++) {
+            const w0 = v128.load(wq);
+            const w1 = v128.load(wq, 16);
+            const s0 = v128.load32_splat(p);
+            const s1 = v128.load32_splat(p + xStep);
+            const s2 = v128.load32_splat(p + 2 * xStep);
+            const s3 = v128.load32_splat(p + 3 * xStep);
+            a00 = f32x4.add(a00, f32x4.mul(s0, w0));
+            a01 = f32x4.add(a01, f32x4.mul(s0, w1));
+            a10 = f32x4.add(a10, f32x4.mul(s1, w0));
+            a11 = f32x4.add(a11, f32x4.mul(s1, w1));
+            a20 = f32x4.add(a20, f32x4.mul(s2, w0));
+            a21 = f32x4.add(a21, f32x4.mul(s2, w1));
+            a30 = f32x4.add(a30, f32x4.mul(s3, w0));
+            a31 = f32x4.add(a31, f32x4.mul(s3, w1));
+            p += 4;
+            wq += 32;
+          }
+        }
+        const q = outRow + ((<usize>(px * co + o)) << 2);
+        const pixels = min(4, ow - px);
+        storePartial(q, a00, a01, lanes);
+        if (pixels > 1) storePartial(q + outStep, a10, a11, lanes);
+        if (pixels > 2) storePartial(q + 2 * outStep, a20, a21, lanes);
+        if (pixels > 3) storePartial(q + 3 * outStep, a30, a31, lanes);
+      }
+    }
+  }
 }

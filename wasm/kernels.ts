@@ -1,4 +1,11 @@
 // The module scripts/build-wasm.mjs compiles: every kernel of wasm/, on the backend's memory.
-export { convFilterGrad, convForward } from './conv';
+export {
+  convFilterGrad,
+  convFilterGradSingleChannel,
+  convForward,
+  convForwardSingleChannel,
+  convInputGrad,
+} from './conv';
 export { adamUpdate } from './adam';
+export { padSpatial } from './pad';
 export { maxPoolGrad } from './pool';

@@ -69,6 +69,13 @@ const convCases: ConvCase[] = [
   // pixels, Ci past a vector of 4 (the filter gradient's).
   { x: [2, 11, 10, 16], filter: [3, 2, 16, 19], strides: [2, 1], pad: explicitPad },
   { x: [3, 7, 9, 17], filter: [3, 3, 17, 23], strides: [1, 1], pad: 'same' },
+  // One input channel (the single-channel filter gradient): vectors of 8 output channels with
+  // 1-7 lanes left over, blocks of five taps with spares, padding and strides.
+  { x: [2, 9, 9, 1], filter: [3, 3, 1, 16], strides: [1, 1], pad: 'same' }, // BN-VGG conv1
+  { x: [2, 13, 12, 1], filter: [7, 7, 1, 13], strides: [2, 2], pad: 'same' },
+  { x: [1, 8, 10, 1], filter: [2, 6, 1, 3], strides: [1, 2], pad: explicitPad },
+  { x: [3, 6, 6, 1], filter: [5, 5, 1, 1], strides: [1, 1], pad: 'valid' },
+  { x: [2, 7, 5, 1], filter: [3, 4, 1, 2], strides: [3, 1], pad: 'valid' },
 ];
 
 function dyFor(c: ConvCase, depthwise: boolean): Input {

@@ -9,7 +9,16 @@ import { PLAIN_MEMORY_KERNELS, SHARED_MEMORY_KERNELS } from './generated/wasm-bi
 import { KernelThreads, type HelperThread, type SpawnHelper } from './kernel-threads';
 
 /** The module's exports, in the order the helper threads index them. */
-const KERNEL_NAMES = ['convFilterGrad', 'convForward', 'adamUpdate', 'maxPoolGrad'] as const;
+const KERNEL_NAMES = [
+  'convFilterGrad',
+  'convFilterGradSingleChannel',
+  'convForward',
+  'convForwardSingleChannel',
+  'convInputGrad',
+  'adamUpdate',
+  'maxPoolGrad',
+  'padSpatial',
+] as const;
 export type SimdKernelName = (typeof KERNEL_NAMES)[number];
 
 /** The Emscripten module under BackendWasm: its memory is `wasmMemory` (threaded) or exported. */

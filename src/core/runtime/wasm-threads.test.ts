@@ -69,4 +69,23 @@ describe('threaded wasm backend', () => {
       );
     }
   });
+
+  it("splits LeNet-5's narrow-layer kernels: one input channel, six into sixteen", async () => {
+    const valid = { ...attrs, pad: 'valid' };
+    const image = random([32, 32, 32, 1]);
+    const conv1 = random([5, 5, 1, 6]);
+    await compareKernel('Conv2D', { x: image, filter: conv1 }, valid, 'threaded, conv1');
+    await compareKernel(
+      'Conv2DBackpropFilter',
+      { x: image, dy: random([32, 28, 28, 6]) },
+      { ...valid, filterShape: conv1.shape },
+      'threaded, conv1',
+    );
+    await compareKernel(
+      'Conv2DBackpropInput',
+      { dy: random([32, 10, 10, 16]), filter: random([5, 5, 6, 16]) },
+      { ...valid, inputShape: [32, 14, 14, 6] },
+      'threaded, conv2',
+    );
+  });
 });
