@@ -136,10 +136,10 @@ const conv2DBackpropInput = (
 /**
  * dx by our SIMD kernel (wasm/conv.ts), which scatters each dy pixel through the filter's taps:
  * no work on padding or inserted zeros, which is half of a transposed convolution's on LeNet's
- * conv2 (a 5x5 filter over 10x10 maps). For narrow inputs only (Ci < MIN_SIMD_CHANNELS): from
- * 16 channels on, XNNPACK's transposed convolution was faster (12.0 against 15.5 ms on a
- * 64×28×28×16 input, 3×3 filter, 32 outputs; 2.7 against 2.2 ms on LeNet's conv2, 13.4
- * against 32.1 ms on a generator's one-channel output layer). Images are split between threads.
+ * conv2 (a 5x5 filter over 10x10 maps). Narrow inputs only (Ci < MIN_SIMD_CHANNELS), where it
+ * beat XNNPACK's transposed convolution (2.2 against 2.7 ms on LeNet's conv2, batch 64; 13.4
+ * against 32.1 ms on a generator's 16 → 1-channel output layer); from 16 input channels on it
+ * lost (15.5 against 12.0 ms, 3×3, 16 → 32 on 28×28). Images are split between threads.
  */
 function simdInputGrad(
   k: WasmCalls,
@@ -157,17 +157,8 @@ function simdInputGrad(
   const geometry = [h, w, ci, oh, ow, co, fh, fw, info.strideHeight, info.strideWidth];
   const flops = 2 * n * oh * ow * fh * fw * ci * co;
   const threads = Math.min(n, flops >= THREADED_FLOPS ? simd.threads : 1);
-  simd.run(
-    'convInputGrad',
-    Array.from({ length: threads }, (_, t) => [
-      ...operands,
-      ...geometry,
-      info.padInfo.top,
-      info.padInfo.left,
-      Math.round((n * t) / threads),
-      Math.round((n * (t + 1)) / threads),
-    ]),
-  );
+  const { top, left } = info.padInfo;
+  simd.run('convInputGrad', splitRange([...operands, ...geometry, top, left], n, threads));
   return dx;
 }
 
@@ -225,15 +216,7 @@ const conv2DBackpropFilter = (
     const operands = [k.address(padded), k.address(dy), k.address(dw), n, rows, cols];
     const geometry = [oh, ow, co, fh, fw, sh, sw];
     const threads = Math.min(fh, flops >= THREADED_FLOPS ? simd.threads : 1);
-    simd.run(
-      'convFilterGradSingleChannel',
-      Array.from({ length: threads }, (_, t) => [
-        ...operands,
-        ...geometry,
-        Math.round((fh * t) / threads),
-        Math.round((fh * (t + 1)) / threads),
-      ]),
-    );
+    simd.run('convFilterGradSingleChannel', splitRange([...operands, ...geometry], fh, threads));
     return dw;
   }
   if (simd !== undefined) {
@@ -261,7 +244,8 @@ const conv2DBackpropFilter = (
 /**
  * A convolution by our SIMD kernel (wasm/conv.ts), its output rows split between threads;
  * undefined (the stock XNNPACK kernel runs) where it does not apply: no SIMD kernels, NCHW,
- * dilation, or narrow layers (MIN_SIMD_CHANNELS), where XNNPACK is faster.
+ * dilation, or narrow layers (MIN_SIMD_CHANNELS), where XNNPACK is faster — except a single
+ * input channel, which has a kernel of its own.
  */
 const simdConv2D = (k: WasmCalls, { x, filter }: Record<string, Info>, attrs: Attrs) => {
   const a = attrs as unknown as tf.Conv2DAttrs;
@@ -287,18 +271,8 @@ const simdConv2D = (k: WasmCalls, { x, filter }: Record<string, Info>, attrs: At
   const geometry = [h, w, ci, oh, ow, co, fh, fw, info.strideHeight, info.strideWidth];
   const flops = 2 * n * oh * ow * fh * fw * ci * co;
   const threads = flops >= THREADED_FLOPS ? simd.threads : 1;
-  const rows = n * oh;
-  simd.run(
-    'convForward',
-    Array.from({ length: threads }, (_, t) => [
-      ...operands,
-      ...geometry,
-      info.padInfo.top,
-      info.padInfo.left,
-      Math.round((rows * t) / threads),
-      Math.round((rows * (t + 1)) / threads),
-    ]),
-  );
+  const { top, left } = info.padInfo;
+  simd.run('convForward', splitRange([...operands, ...geometry, top, left], n * oh, threads));
   return y;
 };
 
@@ -323,15 +297,7 @@ function singleChannelConv2D(
   const operands = [k.address(padded), k.address(filterPanels(k, filter)), k.address(y)];
   const geometry = [rows, cols, oh, ow, co, fh, fw, sh, sw];
   const threads = 2 * n * oh * ow * fh * fw * co >= THREADED_FLOPS ? simd.threads : 1;
-  simd.run(
-    'convForwardSingleChannel',
-    Array.from({ length: threads }, (_, t) => [
-      ...operands,
-      ...geometry,
-      Math.round((n * oh * t) / threads),
-      Math.round((n * oh * (t + 1)) / threads),
-    ]),
-  );
+  simd.run('convForwardSingleChannel', splitRange([...operands, ...geometry], n * oh, threads));
   return y;
 }
 
@@ -351,7 +317,11 @@ function padSpatial(
   return out;
 }
 
-/** LeNet-5's 6- and 16-channel layers ran 2× faster on XNNPACK than on our kernel. */
+/**
+ * Below this many channels XNNPACK's forward convolution beats our general kernel (2× on
+ * LeNet-5's 6 → 16 layer); from this many input channels on its transposed convolution beats
+ * our scattering input gradient.
+ */
 const MIN_SIMD_CHANNELS = 16;
 
 /** W [fh, fw, Ci, Co] as panels of eight output channels, [⌈Co/8⌉, fh·fw·Ci, 8], zero-padded. */
@@ -378,6 +348,15 @@ function filterPanels(k: WasmCalls, filter: Info): Info {
 
 /** Below this many flops a kernel runs on the calling thread: waking helpers costs more. */
 const THREADED_FLOPS = 4e6;
+
+/** `args` followed by [start, end) of each of `threads` near-equal parts of [0, total). */
+function splitRange(args: number[], total: number, threads: number): number[][] {
+  return Array.from({ length: threads }, (_, t) => [
+    ...args,
+    Math.round((total * t) / threads),
+    Math.round((total * (t + 1)) / threads),
+  ]);
+}
 
 /**
  * `threads` blocks [c0, c1, o0, o1) of a (Ci, Co) plane: Ci cut at multiples of 4 (the
