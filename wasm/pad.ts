@@ -1,9 +1,9 @@
-// Spatial padding for the kernels of conv.ts that read their input pre-padded.
+// Spatial padding and cropping (WasmCalls.fitSpatial) for the kernels that read a padded input.
 
 /**
  * out [n, hp, wp, c] = x [n, h, w, c] moved down by `top` rows and right by `left` columns, zero
- * where nothing lands (negative offsets crop): the padded input the single-channel kernels of conv.ts read, in
- * bulk copies and fills (the stock PadV2 kernel took 0.7 ms for a batch of 64 MNIST images).
+ * where nothing lands (negative offsets crop), in bulk copies and fills (the stock PadV2 kernel
+ * took 0.7 ms for a batch of 64 MNIST images).
  */
 export function padSpatial(
   x: usize,
