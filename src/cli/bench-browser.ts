@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { BenchConfig, ClabBench } from '../bench/protocol';
 import type { BenchTask } from '../core/experiments/bench';
 import { initBackend } from '../core/runtime/backend';
+import { xnnpackThreads } from '../core/runtime/wasm-threads';
 import { benchLayersJson, benchTasks, measure, type BenchRow } from './bench';
 import { CHROMIUM_ARGS, chromiumPath } from './chromium';
 
@@ -49,7 +50,7 @@ export async function benchInBrowser(steps: number): Promise<BrowserBench> {
       // The page's default: XNNPACK on one thread per two cores, our kernels on every core.
       {
         config: { backend: 'wasm' },
-        label: `wasm, page default (XNNPACK ${Math.max(1, cores >> 1)}, ours ${cores})`,
+        label: `wasm, page default (XNNPACK ${xnnpackThreads(cores)}, ours ${cores})`,
         fast: true,
       },
       { config: { backend: 'wasm', threads: cores }, label: `wasm, ${cores} threads`, fast: true },

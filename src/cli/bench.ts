@@ -19,6 +19,7 @@ import { disposeGraph } from '../core/graph';
 import { graphToLayersJson } from '../core/io';
 import { CONV_KERNELS, timeConvKernels, type ConvKernel } from '../core/metrics';
 import { initBackend } from '../core/runtime/backend';
+import { xnnpackThreads } from '../core/runtime/wasm-threads';
 import { median } from '../core/runtime/timing';
 import { buildArchitecture } from '../core/zoo';
 import { rejectUnknown, take, takeInt, type ParsedArgs } from './args';
@@ -188,8 +189,8 @@ export async function benchCommand(args: ParsedArgs): Promise<void> {
   for (const name of ['wasm', 'cpu'] as const) {
     await initBackend(name, options);
     const layersJson = await benchLayersJson();
-    const backend =
-      name === 'wasm' ? `wasm, ${wasmThreads} thread${wasmThreads === 1 ? '' : 's'}` : name;
+    const split = `XNNPACK ${xnnpackThreads(wasmThreads)}, ours ${wasmThreads}`;
+    const backend = name === 'cpu' ? name : `wasm, ${wasmThreads === 1 ? '1 thread' : split}`;
     for (const { task, rounds } of benchTasks(steps, name === 'wasm')) {
       // The stock CPU backend is ~100× behind: a PyTorch peer would only say so again.
       const torchThreads = name === 'wasm' ? wasmThreads : undefined;

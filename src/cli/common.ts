@@ -11,8 +11,9 @@ export function print(json: boolean, value: unknown, human: string): void {
 }
 
 /**
- * --threads N: XNNPACK threads of the wasm backend, default every logical core. One thread is
- * the stock single-threaded build; more load the threaded build (runtime/wasm-threads.ts).
+ * --threads N: threads of the wasm backend, default every logical core: our convolution kernels
+ * on N, XNNPACK on one per two. One thread is the stock single-threaded build; more load the
+ * threaded build (runtime/wasm-threads.ts).
  */
 export function wasmThreadsOption(requested: number | undefined): InitBackendOptions {
   const threads = requested ?? availableParallelism();

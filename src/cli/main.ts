@@ -69,7 +69,7 @@ const USAGE = `Compression Lab CLI
 
 Common: --backend wasm|cpu|auto|webgpu (default wasm; webgpu needs Dawn's bindings:
         npm install --no-save webgpu); --threads N: the wasm backend's threads
-        (default: every logical core of this machine).
+        (default: every logical core of this machine): our kernels on N, XNNPACK on one per two.
 eval, run: --preprocessing detect|unit|raw|signed|<json>: how pixels become the model's input
         (unit 0..1, raw 0..255, signed −1..1; JSON: range, mean, std, invert, resize);
         detect tries each candidate on 500 training images, prints their accuracy and keeps the best.`;

@@ -28,8 +28,9 @@ export interface BackendInfo {
   /** Why this backend runs, for the UI: 'auto: fastest measured step: wasm 17 ms vs webgl 290 ms'. */
   reason: string;
   /**
-   * WASM only: XNNPACK threads (`wasmThreads` where given; otherwise 1, or one per two logical
-   * cores in a cross-origin isolated page).
+   * WASM only: the threads it computes on, XNNPACK's or our kernels', whichever are more (our
+   * kernels: `wasmThreads`, or every core of a cross-origin isolated page; XNNPACK: one per two
+   * of those, or `wasmThreads` where a page is given it; else 1).
    */
   threads?: number;
   /** 'auto' only: median ms of one training step per timed backend. */
@@ -48,11 +49,11 @@ export interface InitBackendOptions {
    */
   wasmPaths?: WasmPaths;
   /**
-   * Run the WASM backend's threaded build with this many XNNPACK threads (wasm-threads.ts).
-   * The source says where its files come from (Node: nodeThreadedWasm()); without one (a
-   * cross-origin isolated page) the stock loader runs it, lifted to `threads` by
-   * `presentingCores`, and our kernels get as many. In a page the count holds for the
-   * worker's lifetime.
+   * Run the WASM backend's threaded build on this many threads (wasm-threads.ts). The source
+   * says where its files come from (Node: nodeThreadedWasm(); our kernels on `threads`,
+   * XNNPACK on one per two); without one (a cross-origin isolated page) the stock loader runs
+   * it, XNNPACK lifted to `threads` by `presentingCores`, and our kernels get as many. In a
+   * page the count holds for the worker's lifetime.
    */
   wasmThreads?: { threads: number; source?: ThreadedWasmSource };
   /** One training step, for 'auto' to time on each candidate; default a LeNet-5 Adam step. */
@@ -197,7 +198,7 @@ async function wasmDetail(): Promise<{ detail: string; threads: number }> {
   // its threaded binary by itself (with the count presentingCores lifted it to).
   const why =
     registeredThreads !== undefined
-      ? ' (threaded build, count chosen)'
+      ? ` (threaded build: XNNPACK one per two of the ${registeredThreads} asked for)`
       : isNode()
         ? ''
         : globalThis.crossOriginIsolated
@@ -207,7 +208,7 @@ async function wasmDetail(): Promise<{ detail: string; threads: number }> {
   const kernels =
     own > 0 ? `; our convolution kernels on ${own} thread${own === 1 ? '' : 's'}` : '';
   const detail = `${simd ? 'SIMD' : 'no SIMD'}, ${threads} thread${threads === 1 ? '' : 's'}${why}${kernels}`;
-  return { detail, threads };
+  return { detail, threads: Math.max(threads, own) };
 }
 
 /**

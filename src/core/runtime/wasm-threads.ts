@@ -7,9 +7,10 @@
  * the Emscripten import `emscripten_num_logical_cores`; a loader that instantiates the binary
  * with that import answering 2 × threads lifts it (up to the build's own limit of 8, the size
  * of its pthread pool; getThreadsCount() says what runs). The project's own kernels
- * (wasm-simd.ts) get as many threads, on helpers of their own. Where the binary, the Emscripten glue
- * and its pthread worker script come from depends on the environment: a ThreadedWasmSource
- * says it, and wasm-threads-node.ts is Node's.
+ * (wasm-simd.ts) get every thread asked for, on helpers of their own, and XNNPACK one per two
+ * (xnnpackThreads). Where the binary, the Emscripten glue and its pthread worker script come
+ * from depends on the environment: a ThreadedWasmSource says it, and wasm-threads-node.ts is
+ * Node's.
  */
 import * as tf from '@tensorflow/tfjs';
 import { BackendWasm, setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
@@ -70,8 +71,19 @@ function addTfjsBridge(module: EmscriptenWasmModule): void {
 }
 
 /**
+ * XNNPACK's share of `threads`: one per two, as the stock glue gives a page by default. On two
+ * cores, XNNPACK on both made the LeNet-5 and BN-VGG steps 15–20 % slower than on one (its thread
+ * pool costs more than it saves on small layers) while our kernels gain from both, and the DAFL
+ * iteration ran as fast either way (performance.md, "Threads").
+ */
+export function xnnpackThreads(threads: number): number {
+  return Math.max(1, Math.floor(threads / 2));
+}
+
+/**
  * Re-registers the 'wasm' backend so that its next initialisation loads the threaded build
- * with `threads` XNNPACK threads. Kernels stay registered (they are keyed by backend name).
+ * with our kernels on `threads` threads and XNNPACK on its share of them. Kernels stay
+ * registered (they are keyed by backend name).
  */
 export function registerThreadedWasm(threads: number, source: ThreadedWasmSource): void {
   if (!Number.isInteger(threads) || threads < 1) {
@@ -83,9 +95,9 @@ export function registerThreadedWasm(threads: number, source: ThreadedWasmSource
   tf.registerBackend(
     'wasm',
     async () => {
-      const module = await startModule(source, threads);
+      const module = await startModule(source, xnnpackThreads(threads));
       addTfjsBridge(module);
-      setThreadsCount(threads);
+      setThreadsCount(xnnpackThreads(threads));
       const backend = new BackendWasm(
         module as unknown as ConstructorParameters<typeof BackendWasm>[0],
       );
