@@ -211,10 +211,7 @@ const conv2DBackpropFilter = (
     // Padded to every tap, and to the spare columns of the kernel's last block of five taps.
     const rows = (oh - 1) * sh + fh;
     const cols = (ow - 1) * sw + 5 * Math.ceil(fw / 5);
-    const padded = k.fitSpatial(x, [
-      [padInfo.top, rows - h - padInfo.top],
-      [padInfo.left, cols - w - padInfo.left],
-    ]);
+    const padded = padToGrid(k, x, rows, cols, padInfo);
     const dw = k.output([fh, fw, 1, co]);
     const operands = [k.address(padded), k.address(dy), k.address(dw), n, rows, cols];
     const geometry = [oh, ow, co, fh, fw, sh, sw];
@@ -290,21 +287,33 @@ function singleChannelConv2D(
   filter: Info,
   info: tf.backend_util.Conv2DInfo,
 ): Info {
-  const [n, h, w] = x.shape;
+  const n = x.shape[0];
   const { outHeight: oh, outWidth: ow, outChannels: co, filterHeight: fh, filterWidth: fw } = info;
   const { strideHeight: sh, strideWidth: sw, padInfo } = info;
   const rows = (oh - 1) * sh + fh;
   const cols = (Math.ceil(ow / 4) * 4 - 1) * sw + fw;
-  const padded = k.fitSpatial(x, [
-    [padInfo.top, rows - h - padInfo.top],
-    [padInfo.left, cols - w - padInfo.left],
-  ]);
+  const padded = padToGrid(k, x, rows, cols, padInfo);
   const y = k.output([n, oh, ow, co]);
   const operands = [k.address(padded), k.address(filterPanels(k, filter)), k.address(y)];
   const geometry = [rows, cols, oh, ow, co, fh, fw, sh, sw];
   const threads = 2 * n * oh * ow * fh * fw * co >= THREADED_FLOPS ? simd.threads : 1;
   simd.run('convForwardSingleChannel', splitRange([...operands, ...geometry], n * oh, threads));
   return y;
+}
+
+/** x [n, h, w, c] on a `rows` × `cols` grid with `top` rows and `left` columns before it. */
+function padToGrid(
+  k: WasmCalls,
+  x: Info,
+  rows: number,
+  cols: number,
+  { top, left }: { top: number; left: number },
+): Info {
+  const [, h, w] = x.shape;
+  return k.fitSpatial(x, [
+    [top, rows - h - top],
+    [left, cols - w - left],
+  ]);
 }
 
 /**

@@ -95,9 +95,10 @@ export function registerThreadedWasm(threads: number, source: ThreadedWasmSource
   tf.registerBackend(
     'wasm',
     async () => {
-      const module = await startModule(source, xnnpackThreads(threads));
+      const xnnpack = xnnpackThreads(threads);
+      const module = await startModule(source, xnnpack);
       addTfjsBridge(module);
-      setThreadsCount(xnnpackThreads(threads));
+      setThreadsCount(xnnpack);
       const backend = new BackendWasm(
         module as unknown as ConstructorParameters<typeof BackendWasm>[0],
       );
