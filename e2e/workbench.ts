@@ -47,7 +47,17 @@ export interface AxeCheck {
 const FINAL = /^(done|stopped|failed|interrupted)$/;
 
 export class Workbench {
-  constructor(readonly page: Page) {}
+  /** The page's and its workers' latest console lines, for the message of a run that hangs. */
+  private readonly consoleTail: string[] = [];
+
+  constructor(readonly page: Page) {
+    const keep = (where: string) => (m: ConsoleMessage) => {
+      this.consoleTail.push(`${where} ${m.type()}: ${m.text()}`);
+      this.consoleTail.splice(0, this.consoleTail.length - 30);
+    };
+    page.on('console', keep('page'));
+    page.on('worker', (worker) => worker.on('console', keep(`worker ${worker.url()}`)));
+  }
 
   /** Opens the page (`?testing` lists the test-only probe method) and waits for the catalog. */
   async open(opts: { testing?: boolean } = {}): Promise<void> {
@@ -103,7 +113,19 @@ export class Workbench {
   }
 
   async waitForEnd(timeout = 120_000): Promise<string> {
-    await expect(this.runView).toHaveAttribute('data-status', FINAL, { timeout });
+    try {
+      await expect(this.runView).toHaveAttribute('data-status', FINAL, { timeout });
+    } catch (error) {
+      // Say where the run stood, so a hang seen once in CI can be traced from its log.
+      const progress = await this.page
+        .getByTestId('progress-text')
+        .textContent({ timeout: 1000 })
+        .catch(() => 'no progress line');
+      console.log(
+        `[run did not end] progress: ${progress}\n[console, last lines]\n${this.consoleTail.join('\n')}`,
+      );
+      throw error;
+    }
     return (await this.runView.getAttribute('data-status'))!;
   }
 
