@@ -26,6 +26,7 @@ const PENDING = 1;
 const FUNCTION = 2;
 const ARG_COUNT = 3;
 const FAILED = 4;
+const PARTS = 5;
 const ARGS = 8;
 const MAX_ARGS = 24;
 
@@ -41,6 +42,7 @@ function run({ module, memory, control, index, names }) {
     seen = Atomics.load(ctl, ${GENERATION});
     const fn = ctl[${FUNCTION}];
     if (fn < 0) return;
+    if (index >= ctl[${PARTS}]) continue;
     try {
       const at = ${ARGS} + index * ${MAX_ARGS};
       kernels[names[fn]](...ctl.subarray(at, at + ctl[${ARG_COUNT}]));
@@ -108,18 +110,20 @@ export class KernelThreads {
 
   /**
    * Runs `name` once per argument list, list i on thread i (the caller runs list 0), and returns
-   * when all are done. One list per thread: a thread with no work gets an empty range.
+   * when all are done. At most one list per thread; threads beyond the lists stay idle.
    */
   run(kernels: WebAssembly.Exports, name: string, argLists: number[][]): void {
     const fn = this.names.indexOf(name);
     const ctl = this.control;
-    if (fn < 0 || argLists.length !== this.threads || argLists.some((a) => a.length > MAX_ARGS)) {
-      throw new Error(`KernelThreads: cannot run ${name} with ${argLists.length} argument lists`);
+    const parts = argLists.length;
+    if (fn < 0 || parts < 1 || parts > this.threads || argLists.some((a) => a.length > MAX_ARGS)) {
+      throw new Error(`KernelThreads: cannot run ${name} with ${parts} argument lists`);
     }
     ctl[FUNCTION] = fn;
     ctl[ARG_COUNT] = argLists[0].length;
+    ctl[PARTS] = parts;
     argLists.forEach((args, i) => ctl.set(args, ARGS + i * MAX_ARGS));
-    Atomics.store(ctl, PENDING, this.helpers.length);
+    Atomics.store(ctl, PENDING, parts - 1);
     Atomics.add(ctl, GENERATION, 1);
     Atomics.notify(ctl, GENERATION);
     try {
@@ -139,5 +143,45 @@ export class KernelThreads {
     Atomics.add(this.control, GENERATION, 1);
     Atomics.notify(this.control, GENERATION);
     this.helpers.forEach((h) => h.terminate());
+  }
+}
+
+/**
+ * Whether splitting a kernel call between threads pays, decided per kernel and shape by timing
+ * both ways on this machine. Handing work to a sleeping helper costs ~10 µs on a laptop but
+ * ~0.3 ms to wake it on this project's 2-core virtual machine, where LeNet-5's 1–2 ms kernels ran
+ * no faster split while the DAFL generator's ran 1.6× faster (2026-11-29). A shape's first calls
+ * alternate split and whole, split first, `trials` of each; the one with the quicker fastest call
+ * is kept from then on.
+ */
+export class SplitChoices {
+  private readonly trials = new Map<string, { split: number[]; whole: number[] }>();
+  private readonly chosen = new Map<string, boolean>();
+
+  constructor(private readonly trialsEach = 3) {}
+
+  /** Whether the next call of `key` is to split. */
+  split(key: string): boolean {
+    const chosen = this.chosen.get(key);
+    if (chosen !== undefined) return chosen;
+    const t = this.trials.get(key);
+    return t === undefined || t.split.length <= t.whole.length;
+  }
+
+  /** A call of `key`, split or not, took `ms`. */
+  record(key: string, split: boolean, ms: number): void {
+    if (this.chosen.has(key)) return;
+    const t = this.trials.get(key) ?? { split: [], whole: [] };
+    this.trials.set(key, t);
+    (split ? t.split : t.whole).push(ms);
+    if (t.split.length >= this.trialsEach && t.whole.length >= this.trialsEach) {
+      this.chosen.set(key, Math.min(...t.split) < Math.min(...t.whole));
+      this.trials.delete(key);
+    }
+  }
+
+  /** The decisions so far: key → split or not. */
+  decisions(): ReadonlyMap<string, boolean> {
+    return this.chosen;
   }
 }

@@ -156,9 +156,10 @@ function simdInputGrad(
   const operands = [k.address(dy), k.address(packed), k.address(dx), k.address(k.zeros([co]))];
   const geometry = [h, w, ci, oh, ow, co, fh, fw, info.strideHeight, info.strideWidth];
   const flops = 2 * n * oh * ow * fh * fw * ci * co;
-  const threads = Math.min(n, flops >= THREADED_FLOPS ? simd.threads : 1);
-  const { top, left } = info.padInfo;
-  simd.run('convInputGrad', splitRange([...operands, ...geometry, top, left], n, threads));
+  const args = [...operands, ...geometry, info.padInfo.top, info.padInfo.left];
+  simd.runSplit('convInputGrad', [n, ...args.slice(4)], flops, (threads) =>
+    splitRange(args, n, Math.min(n, threads)),
+  );
   return dx;
 }
 
@@ -215,18 +216,17 @@ const conv2DBackpropFilter = (
     const dw = k.output([fh, fw, 1, co]);
     const operands = [k.address(padded), k.address(dy), k.address(dw), n, rows, cols];
     const geometry = [oh, ow, co, fh, fw, sh, sw];
-    const threads = Math.min(fh, flops >= THREADED_FLOPS ? simd.threads : 1);
-    simd.run('convFilterGradSingleChannel', splitRange([...operands, ...geometry], fh, threads));
+    simd.runSplit('convFilterGradSingleChannel', [n, rows, cols, ...geometry], flops, (threads) =>
+      splitRange([...operands, ...geometry], fh, Math.min(fh, threads)),
+    );
     return dw;
   }
   if (simd !== undefined) {
     const dw = k.output([fh, fw, ci, co]);
     const geometry = [n, h, w, ci, oh, ow, co, fh, fw, sh, sw, padInfo.top, padInfo.left];
     const operands = [k.address(x), k.address(dy), k.address(dw), ...geometry];
-    const parts = splitPlane(ci, co, flops >= THREADED_FLOPS ? simd.threads : 1);
-    simd.run(
-      'convFilterGrad',
-      parts.map((part) => [...operands, ...part]),
+    simd.runSplit('convFilterGrad', geometry, flops, (threads) =>
+      splitPlane(ci, co, threads).map((part) => [...operands, ...part]),
     );
     return dw;
   }
@@ -270,9 +270,10 @@ const simdConv2D = (k: WasmCalls, { x, filter }: Record<string, Info>, attrs: At
   const operands = [k.address(x), k.address(packed), k.address(y), k.address(zeros)];
   const geometry = [h, w, ci, oh, ow, co, fh, fw, info.strideHeight, info.strideWidth];
   const flops = 2 * n * oh * ow * fh * fw * ci * co;
-  const threads = flops >= THREADED_FLOPS ? simd.threads : 1;
-  const { top, left } = info.padInfo;
-  simd.run('convForward', splitRange([...operands, ...geometry, top, left], n * oh, threads));
+  const args = [...operands, ...geometry, info.padInfo.top, info.padInfo.left];
+  simd.runSplit('convForward', [n, ...args.slice(4)], flops, (threads) =>
+    splitRange(args, n * oh, threads),
+  );
   return y;
 };
 
@@ -296,8 +297,10 @@ function singleChannelConv2D(
   const y = k.output([n, oh, ow, co]);
   const operands = [k.address(padded), k.address(filterPanels(k, filter)), k.address(y)];
   const geometry = [rows, cols, oh, ow, co, fh, fw, sh, sw];
-  const threads = 2 * n * oh * ow * fh * fw * co >= THREADED_FLOPS ? simd.threads : 1;
-  simd.run('convForwardSingleChannel', splitRange([...operands, ...geometry], n * oh, threads));
+  const flops = 2 * n * oh * ow * fh * fw * co;
+  simd.runSplit('convForwardSingleChannel', [n, ...geometry], flops, (threads) =>
+    splitRange([...operands, ...geometry], n * oh, threads),
+  );
   return y;
 }
 
@@ -345,9 +348,6 @@ function filterPanels(k: WasmCalls, filter: Info): Info {
   return k.transpose(k.reshape(padded, [fh * fw * ci, panels, 8]), [1, 0, 2]);
 }
 
-/** Below this many flops a kernel runs on the calling thread: waking helpers costs more. */
-const THREADED_FLOPS = 4e6;
-
 /** `args` followed by [start, end) of each of `threads` near-equal parts of [0, total). */
 function splitRange(args: number[], total: number, threads: number): number[][] {
   return Array.from({ length: threads }, (_, t) => [
@@ -358,24 +358,25 @@ function splitRange(args: number[], total: number, threads: number): number[][] 
 }
 
 /**
- * `threads` blocks [c0, c1, o0, o1) of a (Ci, Co) plane: Ci cut at multiples of 4 (the
- * kernel's vector of input channels) where it has a block per thread, else Co at multiples
- * of 8; blocks may be empty.
+ * Blocks [c0, c1, o0, o1) of a (Ci, Co) plane, one per thread at most: Ci cut at multiples of 4
+ * (the kernel's vector of input channels) where it has a block per thread or more blocks than
+ * Co, else Co at multiples of 8 (its panel of outputs).
  */
 function splitPlane(ci: number, co: number, threads: number): number[][] {
+  const ciBlocks = Math.ceil(ci / 4);
+  const coBlocks = Math.ceil(co / 8);
+  const byCi = ciBlocks >= threads || ciBlocks >= coBlocks;
+  const parts = Math.min(threads, byCi ? ciBlocks : coBlocks);
   const cut = (size: number, unit: number) =>
-    Array.from({ length: threads + 1 }, (_, t) =>
-      Math.min(size, unit * Math.round((Math.ceil(size / unit) * t) / threads)),
+    Array.from({ length: parts + 1 }, (_, t) =>
+      Math.min(size, unit * Math.round((Math.ceil(size / unit) * t) / parts)),
     );
-  if (threads > 1 && Math.ceil(ci / 4) >= threads) {
+  if (byCi) {
     const c = cut(ci, 4);
     return c.slice(1).map((end, t) => [c[t], end, 0, co]);
   }
-  if (threads > 1 && Math.ceil(co / 8) >= threads) {
-    const o = cut(co, 8);
-    return o.slice(1).map((end, t) => [0, ci, o[t], end]);
-  }
-  return [[0, ci, 0, co], ...Array.from({ length: threads - 1 }, () => [0, 0, 0, 0])];
+  const o = cut(co, 8);
+  return o.slice(1).map((end, t) => [0, ci, o[t], end]);
 }
 
 /**

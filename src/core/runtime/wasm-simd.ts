@@ -6,7 +6,7 @@
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 import { PLAIN_MEMORY_KERNELS, SHARED_MEMORY_KERNELS } from './generated/wasm-binaries';
-import { KernelThreads, type HelperThread, type SpawnHelper } from './kernel-threads';
+import { KernelThreads, SplitChoices, type HelperThread, type SpawnHelper } from './kernel-threads';
 
 /** The module's exports, in the order the helper threads index them. */
 const KERNEL_NAMES = [
@@ -27,7 +27,12 @@ interface EmscriptenMemory {
   asm?: { memory?: WebAssembly.Memory };
 }
 
+/** Below this many flops a kernel call runs on the calling thread: waking helpers costs more. */
+const MIN_SPLIT_FLOPS = 4e6;
+
 export class SimdKernels {
+  readonly splitChoices = new SplitChoices();
+
   constructor(
     private readonly exports: WebAssembly.Exports,
     private readonly pool?: KernelThreads,
@@ -37,11 +42,30 @@ export class SimdKernels {
     return this.pool?.threads ?? 1;
   }
 
-  /** Runs `name` once per argument list, in parallel: one list, or one per thread. */
+  /** Runs `name` once per argument list, in parallel: one list, or at most one per thread. */
   run(name: SimdKernelName, argLists: number[][]): void {
     if (argLists.length === 1) (this.exports[name] as (...a: number[]) => void)(...argLists[0]);
     else if (this.pool !== undefined) this.pool.run(this.exports, name, argLists);
     else throw new Error(`${name}: ${argLists.length} parts, but the kernels run on one thread`);
+  }
+
+  /**
+   * Runs `name` on the argument lists `parts(threads)` gives: one list on the calling thread, or
+   * up to one per thread where this machine has run calls of this `shape` (the call's sizes)
+   * faster split (SplitChoices). Below MIN_SPLIT_FLOPS a call never splits.
+   */
+  runSplit(
+    name: SimdKernelName,
+    shape: readonly number[],
+    flops: number,
+    parts: (threads: number) => number[][],
+  ): void {
+    if (this.pool === undefined || flops < MIN_SPLIT_FLOPS) return this.run(name, parts(1));
+    const key = `${name} ${shape.join(',')}`;
+    const split = this.splitChoices.split(key);
+    const start = performance.now();
+    this.run(name, parts(split ? this.threads : 1));
+    this.splitChoices.record(key, split, performance.now() - start);
   }
 
   stop(): void {

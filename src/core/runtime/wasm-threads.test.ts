@@ -88,5 +88,12 @@ describe('threaded wasm backend', () => {
       { ...valid, inputShape: [32, 14, 14, 6] },
       'threaded, conv2',
     );
+    // A 3×3 filter has three rows of taps to split: three of the four threads work.
+    await compareKernel(
+      'Conv2DBackpropFilter',
+      { x: random([64, 30, 30, 1]), dy: random([64, 28, 28, 6]) },
+      { ...valid, filterShape: [3, 3, 1, 6] },
+      'threaded, 3×3 filter on three threads',
+    );
   });
 });

@@ -1,0 +1,37 @@
+/** SplitChoices: whether a kernel call splits between threads, from timings of both ways. */
+import { describe, expect, it } from 'vitest';
+
+import { SplitChoices } from './kernel-threads';
+
+/** Calls `key` until decided, each taking `ms(split, call)`; the order in which it tried. */
+function decide(choices: SplitChoices, key: string, ms: (split: boolean, call: number) => number) {
+  const tried: boolean[] = [];
+  while (!choices.decisions().has(key)) {
+    const split = choices.split(key);
+    choices.record(key, split, ms(split, tried.length));
+    tried.push(split);
+  }
+  return tried;
+}
+
+describe('SplitChoices', () => {
+  it('tries split and whole in turn, split first, then keeps the faster', () => {
+    const choices = new SplitChoices(3);
+    const tried = decide(choices, 'slow split', (split) => (split ? 2.1 : 1.9));
+    expect(tried).toEqual([true, false, true, false, true, false]);
+    expect(choices.split('slow split')).toBe(false);
+    decide(choices, 'fast split', (split) => (split ? 1.2 : 1.9));
+    expect(choices.split('fast split')).toBe(true);
+    // Decided keys stay decided, whatever later calls take.
+    choices.record('fast split', true, 100);
+    expect(choices.split('fast split')).toBe(true);
+    expect(choices.split('slow split')).toBe(false);
+  });
+
+  it('judges each way by its quickest call, so one call slowed by the host does not decide', () => {
+    const choices = new SplitChoices(3);
+    // The first split call is slowed (a helper woken from deep sleep, code not yet optimised).
+    decide(choices, 'conv', (split, call) => (split ? (call === 0 ? 9 : 1.2) : 1.9));
+    expect(choices.split('conv')).toBe(true);
+  });
+});
