@@ -120,8 +120,10 @@ export function benchTasks(steps: number, fast: boolean): { task: BenchTask; rou
       task: { kind: 'infer' as const, network: id, steps, warmup: 3 },
       rounds: 1,
     })),
+    // Three warm-up iterations: a kernel shape's first calls try it split and whole
+    // (runtime/kernel-threads.ts, SplitChoices), and the generator's shapes are new here.
     ...(['paper', 'default'] as const).map((generator) => ({
-      task: { kind: 'dafl' as const, generator, steps: 3, warmup: 1 },
+      task: { kind: 'dafl' as const, generator, steps: 3, warmup: 3 },
       rounds: 1,
     })),
   ];

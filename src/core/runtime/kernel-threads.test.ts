@@ -28,6 +28,15 @@ describe('SplitChoices', () => {
     expect(choices.split('slow split')).toBe(false);
   });
 
+  it('decides after two calls of each where one way is clearly faster', () => {
+    const choices = new SplitChoices(3);
+    const twoEach = [true, false, true, false];
+    expect(decide(choices, 'wide', (split) => (split ? 60 : 100))).toEqual(twoEach);
+    expect(choices.split('wide')).toBe(true);
+    expect(decide(choices, 'narrow', (split) => (split ? 1.5 : 1))).toEqual(twoEach);
+    expect(choices.split('narrow')).toBe(false);
+  });
+
   it('judges each way by its quickest call, so one call slowed by the host does not decide', () => {
     const choices = new SplitChoices(3);
     // The first split call is slowed (a helper woken from deep sleep, code not yet optimised).

@@ -146,13 +146,17 @@ export class KernelThreads {
   }
 }
 
+/** One way this much slower than the other after two calls of each: decided then. */
+const CLEAR_MARGIN = 1.25;
+
 /**
  * Whether splitting a kernel call between threads pays, decided per kernel and shape by timing
  * both ways on this machine. Handing work to a sleeping helper costs ~10 µs on a laptop but
  * ~0.3 ms to wake it on this project's 2-core virtual machine, where LeNet-5's 1–2 ms kernels ran
  * no faster split while the DAFL generator's ran 1.6× faster (2026-11-29). A shape's first calls
- * alternate split and whole, split first, `trials` of each; the one with the quicker fastest call
- * is kept from then on.
+ * alternate split and whole, split first, up to `trials` of each (two of each where one way is
+ * 25 % slower than the other, as with the wide kernels); the one with the quicker fastest call is
+ * kept from then on.
  */
 export class SplitChoices {
   private readonly trials = new Map<string, { split: number[]; whole: number[] }>();
@@ -174,8 +178,13 @@ export class SplitChoices {
     const t = this.trials.get(key) ?? { split: [], whole: [] };
     this.trials.set(key, t);
     (split ? t.split : t.whole).push(ms);
-    if (t.split.length >= this.trialsEach && t.whole.length >= this.trialsEach) {
-      this.chosen.set(key, Math.min(...t.split) < Math.min(...t.whole));
+    // Two of each before a clear decision: a first call may be slowed by its own start-up.
+    if (t.split.length < 2 || t.whole.length < 2) return;
+    const [fastestSplit, fastestWhole] = [Math.min(...t.split), Math.min(...t.whole)];
+    const clear =
+      Math.max(fastestSplit, fastestWhole) > CLEAR_MARGIN * Math.min(fastestSplit, fastestWhole);
+    if (clear || (t.split.length >= this.trialsEach && t.whole.length >= this.trialsEach)) {
+      this.chosen.set(key, fastestSplit < fastestWhole);
       this.trials.delete(key);
     }
   }

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount, type BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { compareKernel, random } from './backend-comparison';
+import { compareKernel, random, type Shape4 } from './backend-comparison';
 import { initBackend } from './backend';
 import { simdKernels } from './wasm-simd';
 import { nodeThreadedWasm } from './wasm-threads-node';
@@ -69,6 +69,27 @@ describe('threaded wasm backend', () => {
         `threaded, Ci ${ci}, Co ${co}, stride ${stride}`,
       );
     }
+  });
+
+  it('gives the same bits split or not (a shape is tried split, then whole)', async () => {
+    await tf.setBackend('wasm');
+    // Ci = 10 and Co = 24: three blocks either way, so three of the four threads work.
+    const [xs, w] = [random([32, 12, 12, 10]), random([3, 3, 10, 24])].map((i) =>
+      tf.tensor4d(i.values, i.shape as Shape4),
+    );
+    const pass = () =>
+      tf.tidy(() => {
+        const [dx, dw] = tf.grads((a, b) =>
+          tf
+            .conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'same')
+            .square()
+            .sum(),
+        )([xs, w]);
+        return [dx, dw, tf.conv2d(xs, w, 1, 'same')].map((t) => t.dataSync());
+      });
+    const [split, whole] = [pass(), pass()];
+    split.forEach((values, i) => expect(values).toEqual(whole[i]));
+    tf.dispose([xs, w]);
   });
 
   it("splits LeNet-5's narrow-layer kernels: one input channel, six into sixteen", async () => {
