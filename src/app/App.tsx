@@ -4,6 +4,7 @@
 import { lazy, Suspense, useEffect, useState } from 'react';
 import { ComparisonView } from './components/ComparisonView';
 import { ConfigPanel } from './components/ConfigPanel';
+import { FontWarmup } from './components/FontWarmup';
 import { NoticeBar } from './components/NoticeBar';
 import { RunList } from './components/RunList';
 import { RunView } from './components/RunView';
@@ -141,6 +142,7 @@ export function App() {
       <RunList />
       <Main />
       <ConfigPanel />
+      <FontWarmup />
     </ModelDropZone>
   );
 }
