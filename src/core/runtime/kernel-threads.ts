@@ -151,12 +151,12 @@ const CLEAR_MARGIN = 1.25;
 
 /**
  * Whether splitting a kernel call between threads pays, decided per kernel and shape by timing
- * both ways on this machine. Handing work to a sleeping helper costs ~10 µs on a laptop but
- * ~0.3 ms to wake it on this project's 2-core virtual machine, where LeNet-5's 1–2 ms kernels ran
- * no faster split while the DAFL generator's ran 1.6× faster (2026-11-29). A shape's first calls
- * alternate split and whole, split first, up to `trials` of each (two of each where one way is
- * 25 % slower than the other, as with the wide kernels); the one with the quicker fastest call is
- * kept from then on.
+ * both ways on this machine. Handing work to a sleeping helper takes tens of µs on bare metal
+ * but 0.2–0.5 ms on this project's 2-core virtual machine, where LeNet-5's 1–2 ms kernels ran
+ * no faster split while the DAFL generator's ran 1.6–1.8× faster (2026-11-29). A shape's first
+ * calls alternate split and whole, split first, up to `trials` of each (two of each where one
+ * way is 25 % slower than the other, as with the wide kernels); the one with the quicker fastest
+ * call is kept from then on.
  */
 export class SplitChoices {
   private readonly trials = new Map<string, { split: number[]; whole: number[] }>();
