@@ -31,7 +31,7 @@ interface EmscriptenMemory {
 const MIN_SPLIT_FLOPS = 4e6;
 
 export class SimdKernels {
-  readonly splitChoices = new SplitChoices();
+  private readonly splitChoices = new SplitChoices();
 
   constructor(
     private readonly exports: WebAssembly.Exports,
