@@ -3,12 +3,12 @@
 // family missing there a miss per family of the stack, plus a round trip to the browser process,
 // 2–15 ms each on the 2-core machine. A run view's first layout needed ten new fonts at once —
 // 55 of its 62 ms (traced, 2026-11-29): a long task just as the charts begin to stream. So text
-// in each of those fonts is laid out offscreen while the page is idle, one specimen a time.
+// in each of those fonts is laid out offscreen while the page is idle, one specimen at a time.
 import { useEffect, useState, type ReactNode } from 'react';
 
 /**
  * Markup with the classes and nesting of the run view's text (status badge, details line, result
- * cards, model tables, chart captions). e2e/fonts.spec.ts fails when a run view lays out text in
+ * cards, model tables). e2e/fonts.spec.ts fails when a run view lays out text in
  * a font none of these has.
  */
 const SPECIMENS: ReactNode[] = [

@@ -110,7 +110,7 @@ export class KernelThreads {
 
   /**
    * Runs `name` once per argument list, list i on thread i (the caller runs list 0), and returns
-   * when all are done. At most one list per thread; threads beyond the lists stay idle.
+   * when all are done. At most one list per thread; threads beyond the lists wake and wait again.
    */
   run(kernels: WebAssembly.Exports, name: string, argLists: number[][]): void {
     const fn = this.names.indexOf(name);
