@@ -156,9 +156,9 @@ function simdInputGrad(
   const operands = [k.address(dy), k.address(packed), k.address(dx), k.address(k.zeros([co]))];
   const geometry = [h, w, ci, oh, ow, co, fh, fw, info.strideHeight, info.strideWidth];
   const flops = 2 * n * oh * ow * fh * fw * ci * co;
-  const args = [...operands, ...geometry, info.padInfo.top, info.padInfo.left];
-  simd.runSplit('convInputGrad', [n, ...args.slice(4)], flops, (threads) =>
-    splitRange(args, n, Math.min(n, threads)),
+  const shape = [...geometry, info.padInfo.top, info.padInfo.left];
+  simd.runSplit('convInputGrad', [n, ...shape], flops, (threads) =>
+    splitRange([...operands, ...shape], n, threads),
   );
   return dx;
 }
@@ -217,7 +217,7 @@ const conv2DBackpropFilter = (
     const operands = [k.address(padded), k.address(dy), k.address(dw), n, rows, cols];
     const geometry = [oh, ow, co, fh, fw, sh, sw];
     simd.runSplit('convFilterGradSingleChannel', [n, rows, cols, ...geometry], flops, (threads) =>
-      splitRange([...operands, ...geometry], fh, Math.min(fh, threads)),
+      splitRange([...operands, ...geometry], fh, threads),
     );
     return dw;
   }
@@ -270,9 +270,9 @@ const simdConv2D = (k: WasmCalls, { x, filter }: Record<string, Info>, attrs: At
   const operands = [k.address(x), k.address(packed), k.address(y), k.address(zeros)];
   const geometry = [h, w, ci, oh, ow, co, fh, fw, info.strideHeight, info.strideWidth];
   const flops = 2 * n * oh * ow * fh * fw * ci * co;
-  const args = [...operands, ...geometry, info.padInfo.top, info.padInfo.left];
-  simd.runSplit('convForward', [n, ...args.slice(4)], flops, (threads) =>
-    splitRange(args, n * oh, threads),
+  const shape = [...geometry, info.padInfo.top, info.padInfo.left];
+  simd.runSplit('convForward', [n, ...shape], flops, (threads) =>
+    splitRange([...operands, ...shape], n * oh, threads),
   );
   return y;
 };
@@ -348,12 +348,16 @@ function filterPanels(k: WasmCalls, filter: Info): Info {
   return k.transpose(k.reshape(padded, [fh * fw * ci, panels, 8]), [1, 0, 2]);
 }
 
-/** `args` followed by [start, end) of each of `threads` near-equal parts of [0, total). */
+/**
+ * `args` followed by [start, end) of each of up to `threads` near-equal parts of [0, total): no
+ * more parts than units, so no thread is woken for an empty range.
+ */
 function splitRange(args: number[], total: number, threads: number): number[][] {
-  return Array.from({ length: threads }, (_, t) => [
+  const parts = Math.max(1, Math.min(total, threads));
+  return Array.from({ length: parts }, (_, t) => [
     ...args,
-    Math.round((total * t) / threads),
-    Math.round((total * (t + 1)) / threads),
+    Math.round((total * t) / parts),
+    Math.round((total * (t + 1)) / parts),
   ]);
 }
 
