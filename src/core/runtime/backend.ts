@@ -95,21 +95,40 @@ async function unavailableReasons(forAuto = false): Promise<Partial<Record<Backe
   }
   if (typeof WebAssembly !== 'object') reasons.wasm = 'WebAssembly is missing';
   if (isNode()) reasons.webgl = 'not in Node';
-  else if (!canCreateWebGlContext()) reasons.webgl = 'no WebGL context';
+  else {
+    const gl = webGlRenderer();
+    // Like WebGPU's fallback adapter: WebGL rasterised on the CPU (Chromium without a usable GPU
+    // runs SwiftShader) took 471 ms a LeNet-5 step against WASM's 20, and timing it cost a first
+    // run 8 s of shader compiling.
+    const software = forAuto && gl !== undefined ? SOFTWARE_RENDERER.exec(gl)?.[0] : undefined;
+    if (gl === undefined) reasons.webgl = 'no WebGL context';
+    else if (software !== undefined) reasons.webgl = `only a software renderer (${software})`;
+  }
   return reasons;
 }
 
-function canCreateWebGlContext(): boolean {
+/** Renderer names of WebGL implementations that run on the CPU. */
+const SOFTWARE_RENDERER = /SwiftShader|llvmpipe|softpipe|Software Rasterizer|Basic Render Driver/i;
+
+/**
+ * The WebGL renderer's name where a context can be made ('' where the browser hides it), else
+ * undefined.
+ */
+function webGlRenderer(): string | undefined {
   try {
     const canvas =
       typeof OffscreenCanvas !== 'undefined'
         ? new OffscreenCanvas(1, 1)
         : globalThis.document?.createElement('canvas');
-    return (
-      canvas !== undefined && (canvas.getContext('webgl2') ?? canvas.getContext('webgl')) !== null
-    );
+    const gl = (canvas?.getContext('webgl2') ?? canvas?.getContext('webgl')) as
+      WebGLRenderingContext | null | undefined;
+    if (!gl) return undefined;
+    const info = gl.getExtension('WEBGL_debug_renderer_info');
+    const renderer: unknown = info ? gl.getParameter(info.UNMASKED_RENDERER_WEBGL) : '';
+    gl.getExtension('WEBGL_lose_context')?.loseContext();
+    return typeof renderer === 'string' ? renderer : '';
   } catch {
-    return false;
+    return undefined;
   }
 }
 
