@@ -231,7 +231,7 @@ test('bad model and image files say what is wrong and what to do; the page goes 
       .setInputFiles(files.map((f) => ({ ...f, mimeType: 'application/octet-stream' })));
 
   await dropInPage(page, 'notes.txt', { text: 'just some notes' });
-  // The first import waits for the worker's backend: with 'auto', every backend is timed first.
+  // The first import waits for the worker's backend: with 'auto', each backend worth it is timed first.
   await expect(notice).toContainText("None of 'notes.txt' is a model file", { timeout: 60_000 });
   await expect(notice).toContainText('Upload a TF.js model.json (Layers or graph model)');
   await page.screenshot({ path: `${SHOTS}/upload-error.png` });

@@ -1,4 +1,4 @@
-import { useDeferredValue, useEffect, useMemo, useState } from 'react';
+import { memo, useDeferredValue, useEffect, useMemo, useState } from 'react';
 import { modelZip, saveFile } from '../files';
 import { formatBytes, formatCount, formatDuration, formatNumber, formatPercent } from '../format';
 import { useTeacherLabel, useWorkbench } from '../state/context';
@@ -335,19 +335,11 @@ function SweepLink({ run }: { run: RunRecord }) {
   );
 }
 
-/**
- * The model summary, drawn from a deferred copy of the run: React renders it after the rest of
- * the view, in a render of its own it may interrupt. When a run's models arrived, one task drew
- * the view and both model tables: 72 ms of script (traced, 2026-11-29); deferred, three of four
- * KD runs streamed without a task over 50 ms. The element is memoised on the deferred run, so
- * the urgent render of each later event skips it.
- */
-function DeferredModelSummary({ run }: { run: RunRecord }) {
-  const deferred = useDeferredValue(run);
+/** The model summary, memoised: a run's later events leave its tables as they are. */
+function RunModelSummary({ run }: { run: RunRecord }) {
+  const { models, result, latency, teacherLatency } = run;
   return useMemo(() => {
-    // Another run's summary is never shown for this one while the deferred copy catches up.
-    if (deferred.id !== run.id || !deferred.models) return null;
-    const { models, result, latency, teacherLatency } = deferred;
+    if (!models) return null;
     return (
       <ModelSummary
         teacher={models.teacher}
@@ -357,30 +349,40 @@ function DeferredModelSummary({ run }: { run: RunRecord }) {
           latency && teacherLatency ? { teacher: teacherLatency, student: latency } : undefined
         }
       >
-        {result && <MeasureLatency runs={[deferred]} rows={comparisonRows([deferred])} />}
+        {result && <MeasureLatency runs={[run]} rows={comparisonRows([run])} />}
       </ModelSummary>
     );
-  }, [deferred, run.id]);
+  }, [models, result, latency, teacherLatency]);
 }
 
-/** The selected run: status and controls, live charts, result, model summary and log. */
+/**
+ * The selected run, drawn from a deferred copy: every worker message changes the run, and React
+ * then draws the view in a render of its own, which it may interrupt, after the message's task
+ * rather than inside it.
+ */
 export function RunView() {
-  const run = useWorkbench((s) => (s.selectedId ? s.runs[s.selectedId] : undefined));
-  const teacher = useTeacherLabel(run?.config.teacher ?? '');
-  if (!run) {
-    return (
-      <main className="main">
-        <div className="welcome">
-          <h2>Nothing selected</h2>
-          <p className="muted">
-            Pick a teacher, a dataset and a method on the right, then press <strong>Run</strong>.
-            The run trains in a Web Worker; its charts stream here and every run is kept in this
-            browser.
-          </p>
-        </div>
-      </main>
-    );
-  }
+  const live = useWorkbench((s) => (s.selectedId ? s.runs[s.selectedId] : undefined));
+  const run = useDeferredValue(live);
+  return run ? <RunPage run={run} /> : <NothingSelected />;
+}
+
+function NothingSelected() {
+  return (
+    <main className="main">
+      <div className="welcome">
+        <h2>Nothing selected</h2>
+        <p className="muted">
+          Pick a teacher, a dataset and a method on the right, then press <strong>Run</strong>. The
+          run trains in a Web Worker; its charts stream here and every run is kept in this browser.
+        </p>
+      </div>
+    </main>
+  );
+}
+
+/** A run's status and controls, live charts, result, model summary and log. */
+const RunPage = memo(function RunPage({ run }: { run: RunRecord }) {
+  const teacher = useTeacherLabel(run.config.teacher);
   const { config } = run;
   const params = Object.entries(config.params)
     .map(([k, v]) => `${k}=${String(v)}`)
@@ -434,7 +436,7 @@ export function RunView() {
       )}
       <ResultCards run={run} />
       <Charts run={run} />
-      <DeferredModelSummary run={run} />
+      <RunModelSummary run={run} />
       {run.logs.length > 0 && (
         <details className="panel">
           <summary>Log ({run.logs.length})</summary>
@@ -450,4 +452,4 @@ export function RunView() {
       <Actions run={run} />
     </main>
   );
-}
+});
