@@ -28,12 +28,25 @@ export function openAssetFolder(folder: string, options: AssetOptions = {}): Pro
 }
 
 /**
- * The cache public/sw.js answers from (keep the names in step). A file fetched here is stored in
- * it too: on a first visit the run worker may start before the service worker controls the page
- * (its fetches then pass it by), and a later visit should still find offline the data and
- * teachers a run used.
+ * The cache public/sw.js answers from (keep the names in step). A file fetched here that the
+ * service worker did not answer is stored in it too: on a first visit the run worker may start
+ * before the service worker controls the page (its fetches then pass it by), and a later visit
+ * should still find offline the data and teachers a run used. One the service worker answered it
+ * has stored already (or answered from the cache).
  */
 const OFFLINE_CACHE = 'clab-v1';
+
+/**
+ * Whether a service worker answered the fetch of `url` (its resource timing entry has a
+ * workerStart): a dedicated worker has no navigator.serviceWorker to ask. Unknown (no entry,
+ * e.g. once the timing buffer is full) counts as no.
+ */
+function answeredByServiceWorker(url: string): boolean {
+  const href = new URL(url, globalThis.location?.href).href;
+  return performance.getEntriesByName(href, 'resource').some((e) => {
+    return (e as PerformanceResourceTiming).workerStart > 0;
+  });
+}
 
 function fetchFolder(baseUrl: string): AssetFolder {
   const base = baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`;
@@ -44,15 +57,16 @@ function fetchFolder(baseUrl: string): AssetFolder {
       const res = await fetch(url);
       if (res.status === 404) return null;
       if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status} ${res.statusText}`);
-      if (globalThis.caches && import.meta.env?.PROD) {
+      const copy = globalThis.caches && import.meta.env?.PROD ? res.clone() : undefined;
+      const bytes = new Uint8Array(await res.arrayBuffer());
+      if (copy && !answeredByServiceWorker(url)) {
         // Not awaited, and a refusal (storage full, private mode) only costs the offline copy.
-        const copy = res.clone();
         void caches
           .open(OFFLINE_CACHE)
           .then((cache) => cache.put(url, copy))
           .catch(() => {});
-      }
-      return new Uint8Array(await res.arrayBuffer());
+      } else void copy?.body?.cancel();
+      return bytes;
     },
   };
 }
