@@ -37,15 +37,14 @@ export function openAssetFolder(folder: string, options: AssetOptions = {}): Pro
 const OFFLINE_CACHE = 'clab-v1';
 
 /**
- * Whether a service worker answered the fetch of `url` (its resource timing entry has a
- * workerStart): a dedicated worker has no navigator.serviceWorker to ask. Unknown (no entry,
- * e.g. once the timing buffer is full) counts as no.
+ * Whether a service worker answered the latest fetch of `url`, read once its body is in (its
+ * resource timing entry has a workerStart): a dedicated worker has no navigator.serviceWorker to
+ * ask. Unknown (no entry, e.g. once the timing buffer is full) counts as no.
  */
 function answeredByServiceWorker(url: string): boolean {
   const href = new URL(url, globalThis.location?.href).href;
-  return performance.getEntriesByName(href, 'resource').some((e) => {
-    return (e as PerformanceResourceTiming).workerStart > 0;
-  });
+  const latest = performance.getEntriesByName(href, 'resource').at(-1);
+  return ((latest as PerformanceResourceTiming | undefined)?.workerStart ?? 0) > 0;
 }
 
 function fetchFolder(baseUrl: string): AssetFolder {
