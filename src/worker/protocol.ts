@@ -304,9 +304,13 @@ export type FromWorker =
   | { kind: 'params-set'; id: string; step: number; params: ParamSettings }
   /** A set-params that cannot be made: why. */
   | { kind: 'params-refused'; id: string; message: string }
-  | { kind: 'finished'; id: string; result: RunResult; student: StudentFiles }
+  /**
+   * `student`, here and in a checkpoint: the files, where the worker could not store them in
+   * IndexedDB itself (worker/students.ts) and the page must.
+   */
+  | { kind: 'finished'; id: string; result: RunResult; student?: StudentFiles }
   /** The student as it was at `step`: kept, so a run cut off still leaves a student. */
-  | { kind: 'student-checkpoint'; id: string; step: number; student: StudentFiles }
+  | { kind: 'student-checkpoint'; id: string; step: number; student?: StudentFiles }
   /** Stopped while still queued: it never ran. */
   | { kind: 'cancelled'; id: string }
   | { kind: 'failed'; id: string; error: RunError };

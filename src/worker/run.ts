@@ -10,6 +10,7 @@ import { initBackend, type BackendChoice, type BackendInfo } from '../core/runti
 import { ClabError, InvalidInputError, InvalidModelError } from '../core/runtime/errors';
 import { loadTeacher, teacherSpec } from '../core/zoo';
 import { EventBatcher } from './batcher';
+import { storeStudent } from './students';
 import { labelledByTeacher, labelledImages } from './images';
 import type {
   FromWorker,
@@ -147,13 +148,26 @@ async function uploadedData(
   return { train, test: await labelledByTeacher(train, teacher) };
 }
 
+/**
+ * A student to tell the page of: stored in IndexedDB by this worker, or else its files, for the
+ * page to store, with the buffers they hold (moved, not copied).
+ */
+async function keepStudent(
+  id: string,
+  student: StudentFiles,
+): Promise<{ kept: { student?: StudentFiles }; transfer: Transferable[] }> {
+  if (await storeStudent(id, student)) return { kept: {}, transfer: [] };
+  const buffers = [student.weightData, ...(student.state ? [student.state.data] : [])];
+  return { kept: { student }, transfer: buffers };
+}
+
 /** A run's student is checkpointed at an evaluation at most this often. */
 const CHECKPOINT_EVERY_MS = 30_000;
 
 /**
  * After the first evaluation, the first after step 0, and then at most every CHECKPOINT_EVERY_MS,
- * the student's files go to the page, which keeps them: a run cut off by a reload or a crash still leaves its student. Taken between
- * events, when the method is suspended and the weights hold still.
+ * the student's files are kept (keepStudent): a run cut off by a reload or a crash still leaves
+ * its student. Taken between events, when the method is suspended and the weights hold still.
  */
 function studentCheckpoints(id: string, post: Post) {
   // The first evaluation is checkpointed at once: a run cut off early still leaves a student.
@@ -186,10 +200,8 @@ function studentCheckpoints(id: string, post: Post) {
         const files = await serializeGraph(g, { shardName: `${g.name}.weights.bin` });
         const saved = state.methodState && (await saveState(state.methodState));
         const student: StudentFiles = { ...files, ...(saved && { state: saved }) };
-        post({ kind: 'student-checkpoint', id, step, student }, [
-          files.weightData,
-          ...(saved ? [saved.data] : []),
-        ]);
+        const { kept, transfer } = await keepStudent(id, student);
+        post({ kind: 'student-checkpoint', id, step, ...kept }, transfer);
       } catch {
         // The method replaced (and disposed) the graph it started from: no checkpoint this time.
       }
@@ -330,10 +342,8 @@ export async function runJob(
       ...(outcome.result.status === 'stopped' &&
         checkpoint.stateAtStop && { state: checkpoint.stateAtStop }),
     };
-    post({ kind: 'finished', id, result: outcome.result, student: files }, [
-      files.weightData,
-      ...(files.state ? [files.state.data] : []),
-    ]);
+    const { kept, transfer } = await keepStudent(id, files);
+    post({ kind: 'finished', id, result: outcome.result, ...kept }, transfer);
   } catch (e) {
     batcher.flush();
     post({ kind: 'failed', id, error: toRunError(e) });

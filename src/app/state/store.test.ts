@@ -73,6 +73,23 @@ describe('workbench store', () => {
     expect((await db.all())[0]).toMatchObject({ id, status: 'done' });
   });
 
+  it('leaves students the worker stored to it, and deletes one of a run deleted meanwhile', async () => {
+    const db = memoryRunDb();
+    const putStudent = vi.spyOn(db, 'putStudent');
+    const { store, reply } = await setup(db);
+    const id = store.getState().startRun()!;
+    reply({ kind: 'started', id });
+    reply({ kind: 'student-checkpoint', id, step: 50 });
+    reply({ kind: 'finished', id, result: { status: 'done' } as never });
+    expect(store.getState().runs[id]).toMatchObject({ status: 'done', hasStudent: true });
+    expect(putStudent).not.toHaveBeenCalled();
+
+    const student = { modelJson: '{}', shardName: 'w.bin', weightData: new ArrayBuffer(8) };
+    await db.putStudent('gone', student); // as the worker would, for a run deleted meanwhile
+    reply({ kind: 'finished', id: 'gone', result: { status: 'done' } as never });
+    await vi.waitFor(async () => expect(await db.student('gone')).toBeUndefined());
+  });
+
   it('resumes an interrupted run from its checkpoint, sending the stored student', async () => {
     const db = memoryRunDb();
     const first = await setup(db);

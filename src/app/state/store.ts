@@ -298,13 +298,20 @@ export function createWorkbenchStore(deps: WorkbenchDeps): WorkbenchStore {
         return;
       }
       const run = get().runs[msg.id];
-      if (!run) return; // deleted while the worker still talked about it
+      if (!run) {
+        // Deleted while the worker still talked about it; a student it stored goes too.
+        if (msg.kind === 'finished' || msg.kind === 'student-checkpoint') {
+          db.delete(msg.id).catch(fail('Deleting the run failed'));
+        }
+        return;
+      }
       const next = applyMessage(run, msg, now());
       putRun(next);
       if (msg.kind === 'params-refused') {
         set({ notice: { kind: 'error', text: `Parameters not changed: ${msg.message}.` } });
       }
-      if (msg.kind === 'finished' || msg.kind === 'student-checkpoint') {
+      // The worker stores students itself where it can (worker/students.ts).
+      if ((msg.kind === 'finished' || msg.kind === 'student-checkpoint') && msg.student) {
         db.putStudent(msg.id, msg.student).catch(fail('Saving the student failed'));
       }
       if (msg.kind === 'events') saveSoon(msg.id);
