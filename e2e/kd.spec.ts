@@ -8,6 +8,16 @@ test('KD streams live charts without long tasks, downloads the student, survives
   page,
 }) => {
   test.setTimeout(180_000);
+  // The run worker stores the student in IndexedDB itself: the page's main thread writes none.
+  await page.addInitScript(() => {
+    const put = IDBObjectStore.prototype.put;
+    const page = window as unknown as { studentPuts: number };
+    page.studentPuts = 0;
+    IDBObjectStore.prototype.put = function (this: IDBObjectStore, ...args) {
+      if (this.name === 'students') page.studentPuts++;
+      return put.apply(this, args);
+    };
+  });
   await bench.open();
   await bench.configure({
     teacher: 'lenet5-mnist',
@@ -22,6 +32,9 @@ test('KD streams live charts without long tasks, downloads the student, survives
   await expect.poll(() => bench.points('loss'), { timeout: 60_000 }).toBeGreaterThan(0);
   expect(await bench.waitForEnd()).toBe('done');
   await longTasks.report('a 75-step KD run streaming');
+  expect(
+    await page.evaluate(() => (window as unknown as { studentPuts: number }).studentPuts),
+  ).toBe(0);
 
   // Losses (total, soft, hard) are read at steps 25, 50 and 75.
   await expect(bench.chart('loss')).toHaveAttribute('data-points', '9');

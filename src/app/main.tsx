@@ -19,6 +19,7 @@ const store = createWorkbenchStore({
     createWorkerClient({
       ...handlers,
       testMethods: new URLSearchParams(location.search).has('testing'),
+      storeStudents: db !== undefined,
     }),
 });
 if (!db) {

@@ -9,6 +9,8 @@ export interface RunWorker {
 export interface WorkerClientOptions {
   /** List the test-only methods too (the page's `?testing` flag). */
   testMethods: boolean;
+  /** The page keeps its runs in IndexedDB (not in memory): the worker may store students there. */
+  storeStudents: boolean;
   onMessage(message: FromWorker): void;
   /**
    * The worker died (an uncaught error, out of memory) and a fresh one has been started: what
@@ -57,6 +59,7 @@ export function createWorkerClient(opts: WorkerClientOptions): RunWorker {
       kind: 'catalog',
       id: `catalog-${++requests}`,
       testMethods: opts.testMethods,
+      storeStudents: opts.storeStudents,
     } satisfies ToWorker);
   };
   start();

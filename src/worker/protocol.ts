@@ -258,7 +258,11 @@ export interface RunError {
 
 /** Page → worker. `id` is the run's id, or the request's for `catalog` and `task`. */
 export type ToWorker =
-  | { kind: 'catalog'; id: string; testMethods: boolean }
+  /**
+   * The first request to a fresh worker. `storeStudents`: the page keeps its runs in IndexedDB,
+   * so the worker may store students there itself (worker/students.ts).
+   */
+  | { kind: 'catalog'; id: string; testMethods: boolean; storeStudents: boolean }
   /** `teacher` comes with runs of an uploaded teacher (the worker keeps no models). */
   | {
       kind: 'start';

@@ -8,6 +8,7 @@ import { methodInfo } from './catalog';
 import { TEST_METHODS } from './probe';
 import type { Catalog, FromWorker, ToWorker } from './protocol';
 import { liveChangeRefusal, runJob, teacherAvailable, toRunError, type RunJob } from './run';
+import { storeStudentsHere } from './students';
 import { runTask } from './tasks';
 
 const ALL_BACKENDS: BackendName[] = ['webgpu', 'wasm', 'webgl', 'cpu'];
@@ -63,6 +64,7 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
   switch (msg.kind) {
     case 'catalog':
       if (msg.testMethods) methods = [...METHODS, ...TEST_METHODS];
+      if (msg.storeStudents) storeStudentsHere();
       catalog().then(
         (c) => post({ kind: 'catalog', id: msg.id, catalog: c }),
         (error: unknown) => post({ kind: 'catalog-failed', id: msg.id, error: toRunError(error) }),
