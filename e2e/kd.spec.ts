@@ -11,10 +11,10 @@ test('KD streams live charts without long tasks, downloads the student, survives
   // The run worker stores the student in IndexedDB itself: the page's main thread writes none.
   await page.addInitScript(() => {
     const put = IDBObjectStore.prototype.put;
-    const page = window as unknown as { studentPuts: number };
-    page.studentPuts = 0;
+    const counted = window as unknown as { studentPuts: number };
+    counted.studentPuts = 0;
     IDBObjectStore.prototype.put = function (this: IDBObjectStore, ...args) {
-      if (this.name === 'students') page.studentPuts++;
+      if (this.name === 'students') counted.studentPuts++;
       return put.apply(this, args);
     };
   });

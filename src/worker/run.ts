@@ -10,7 +10,6 @@ import { initBackend, type BackendChoice, type BackendInfo } from '../core/runti
 import { ClabError, InvalidInputError, InvalidModelError } from '../core/runtime/errors';
 import { loadTeacher, teacherSpec } from '../core/zoo';
 import { EventBatcher } from './batcher';
-import { storeStudent } from './students';
 import { labelledByTeacher, labelledImages } from './images';
 import type {
   FromWorker,
@@ -23,6 +22,7 @@ import type {
   UploadFile,
 } from './protocol';
 import { graphFromFiles, teacherFromModel } from './models';
+import { storeStudent } from './students';
 
 export type Post = (message: FromWorker, transfer?: Transferable[]) => void;
 

@@ -335,34 +335,43 @@ function SweepLink({ run }: { run: RunRecord }) {
   );
 }
 
-/** The model summary, memoised: a run's later events leave its tables as they are. */
+/**
+ * The model summary, memoised: while a run goes on only its models matter, so its events leave
+ * the tables as they are; once it has ended, the rest reads the whole (now rarely changing)
+ * record.
+ */
 function RunModelSummary({ run }: { run: RunRecord }) {
-  const { models, result, latency, teacherLatency } = run;
+  const { models } = run;
+  const ended = ACTIVE.has(run.status) ? undefined : run;
   return useMemo(() => {
     if (!models) return null;
+    const latency = ended?.latency;
+    const teacherLatency = ended?.teacherLatency;
     return (
       <ModelSummary
         teacher={models.teacher}
         student={models.student}
-        encodedBytes={result?.metrics['encoded-bytes']}
+        encodedBytes={ended?.result?.metrics['encoded-bytes']}
         latency={
           latency && teacherLatency ? { teacher: teacherLatency, student: latency } : undefined
         }
       >
-        {result && <MeasureLatency runs={[run]} rows={comparisonRows([run])} />}
+        {ended?.result && <MeasureLatency runs={[ended]} rows={comparisonRows([ended])} />}
       </ModelSummary>
     );
-  }, [models, result, latency, teacherLatency]);
+  }, [models, ended]);
 }
 
 /**
- * The selected run, drawn from a deferred copy: every worker message changes the run, and React
- * then draws the view in a render of its own, which it may interrupt, after the message's task
- * rather than inside it.
+ * The selected run, drawn from a deferred copy while it streams: every worker message changes
+ * the run, and React then draws the view in a render of its own, which it may interrupt, after
+ * the message's task rather than inside it. Another run or a new status (Resume clicked, the run
+ * ended) is drawn at once.
  */
 export function RunView() {
   const live = useWorkbench((s) => (s.selectedId ? s.runs[s.selectedId] : undefined));
-  const run = useDeferredValue(live);
+  const deferred = useDeferredValue(live);
+  const run = deferred?.id === live?.id && deferred?.status === live?.status ? deferred : live;
   return run ? <RunPage run={run} /> : <NothingSelected />;
 }
 
