@@ -8,4 +8,4 @@ export {
 } from './conv';
 export { adamUpdate } from './adam';
 export { padSpatial } from './pad';
-export { maxPoolGrad } from './pool';
+export { maxPoolGrad, maxPoolGradTiled } from './pool';

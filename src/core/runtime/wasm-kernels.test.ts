@@ -184,6 +184,8 @@ describe('wasm training kernels match the CPU backend', () => {
     pad: Pad;
   }[] = [
     { x: [3, 12, 12, 6], filterSize: [2, 2], strides: [2, 2], pad: 'valid' }, // LeNet
+    { x: [2, 9, 6, 9], filterSize: [3, 2], strides: [3, 2], pad: 'valid' }, // tiling, 9 channels
+    { x: [1, 4, 4, 4], filterSize: [2, 2], strides: [2, 2], pad: 'same' },
     { x: [2, 9, 9, 3], filterSize: [2, 2], strides: [2, 2], pad: 'valid' }, // odd side: last row unused
     { x: [2, 9, 8, 3], filterSize: [2, 2], strides: [2, 2], pad: 'same' },
     { x: [2, 9, 9, 2], filterSize: [3, 3], strides: [2, 2], pad: 'same' }, // overlapping windows

@@ -17,6 +17,7 @@ const KERNEL_NAMES = [
   'convInputGrad',
   'adamUpdate',
   'maxPoolGrad',
+  'maxPoolGradTiled',
   'padSpatial',
 ] as const;
 export type SimdKernelName = (typeof KERNEL_NAMES)[number];
