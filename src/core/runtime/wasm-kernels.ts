@@ -97,27 +97,71 @@ function forwardConvInfo(
 }
 
 /**
- * dx of a convolution with a single output pixel (LeNet's C5: a 5x5 filter over a 5x5 input) is
- * dy·Wᵀ, one matmul, where the convolution of the padded dy would be 98% zeros.
+ * A convolution with a single output pixel (LeNet's C5: a 5x5 filter over a 5x5 input) is a
+ * dense layer over its one window: x fitted to the window (padded or cropped) as [N, fh·fw·Ci]
+ * rows, whose order (row, column, channel) is the filter's as [fh·fw·Ci, Co]. Each of its three
+ * kernels is then one matmul, where the general convolution kernels ran at a third of the speed
+ * (batch 64, 5x5, 16 → 120: 0.73, 0.61 and 0.40 ms against 0.2 each).
  */
-function denseInputGrad(
+function isWholeWindow(info: tf.backend_util.Conv2DInfo): boolean {
+  return (
+    info.outHeight === 1 &&
+    info.outWidth === 1 &&
+    info.dilationHeight === 1 &&
+    info.dilationWidth === 1
+  );
+}
+
+/** The padding (negative: cropping) that makes x exactly the single window. */
+function windowPad(info: tf.backend_util.Conv2DInfo): SpatialPad {
+  const { filterHeight: fh, filterWidth: fw, padInfo } = info;
+  const [, h, w] = info.inShape;
+  return [
+    [padInfo.top, fh - h - padInfo.top],
+    [padInfo.left, fw - w - padInfo.left],
+  ];
+}
+
+function windowRows(k: WasmCalls, x: Info, info: tf.backend_util.Conv2DInfo): Info {
+  const { filterHeight: fh, filterWidth: fw, inChannels: ci } = info;
+  return k.reshape(k.fitSpatial(x, windowPad(info)), [1, info.batchSize, fh * fw * ci]);
+}
+
+const matmul = (k: WasmCalls, a: Info, b: Info, transposeA = false, transposeB = false) =>
+  k.one('BatchMatMul', { a, b }, { transposeA, transposeB });
+
+function wholeWindowConv2D(k: WasmCalls, x: Info, filter: Info, info: tf.backend_util.Conv2DInfo) {
+  const { filterHeight: fh, filterWidth: fw, inChannels: ci, outChannels: co } = info;
+  const y = matmul(k, windowRows(k, x, info), k.reshape(filter, [1, fh * fw * ci, co]));
+  return k.reshape(y, [info.batchSize, 1, 1, co]);
+}
+
+function wholeWindowFilterGrad(k: WasmCalls, x: Info, dy: Info, info: tf.backend_util.Conv2DInfo) {
+  const { filterHeight: fh, filterWidth: fw, inChannels: ci, outChannels: co } = info;
+  const dw = matmul(k, windowRows(k, x, info), k.reshape(dy, [1, info.batchSize, co]), true);
+  return k.reshape(dw, [fh, fw, ci, co]);
+}
+
+/** dx = dy·Wᵀ on the window, then fitted back onto the input: rows outside it get zero. */
+function wholeWindowInputGrad(
   k: WasmCalls,
   dy: Info,
   filter: Info,
   info: tf.backend_util.Conv2DInfo,
 ): Info {
-  const { filterHeight: fh, filterWidth: fw, inChannels: ci, outChannels: co, padInfo } = info;
-  const [n, h, w] = info.inShape;
-  const window = k.one(
-    'BatchMatMul',
-    { a: k.reshape(dy, [1, n, co]), b: k.reshape(filter, [1, fh * fw * ci, co]) },
-    { transposeA: false, transposeB: true },
+  const { filterHeight: fh, filterWidth: fw, inChannels: ci, outChannels: co } = info;
+  const n = info.batchSize;
+  const rows = matmul(
+    k,
+    k.reshape(dy, [1, n, co]),
+    k.reshape(filter, [1, fh * fw * ci, co]),
+    false,
+    true,
   );
-  // The window covers input rows -top .. fh - top - 1; rows outside it get zero gradient.
-  const { top, left } = padInfo;
-  return k.fitSpatial(k.reshape(window, [n, fh, fw, ci]), [
-    [-top, top + h - fh],
-    [-left, left + w - fw],
+  const [[top, bottom], [left, right]] = windowPad(info);
+  return k.fitSpatial(k.reshape(rows, [n, fh, fw, ci]), [
+    [-top, -bottom],
+    [-left, -right],
   ]);
 }
 
@@ -129,7 +173,7 @@ const conv2DBackpropInput = (
   const a = attrs as unknown as tf.Conv2DBackpropInputAttrs;
   assertChannelsLast('Conv2DBackpropInput', a.dataFormat);
   const info = forwardConvInfo(a.inputShape, filter.shape, a);
-  if (info.outHeight === 1 && info.outWidth === 1) return denseInputGrad(k, dy, filter, info);
+  if (isWholeWindow(info)) return wholeWindowInputGrad(k, dy, filter, info);
   return simdInputGrad(k, dy, filter, info) ?? convInputGrad(k, dy, filter, info, false);
 };
 
@@ -200,6 +244,7 @@ const conv2DBackpropFilter = (
   const a = attrs as unknown as tf.Conv2DBackpropFilterAttrs;
   assertChannelsLast('Conv2DBackpropFilter', a.dataFormat);
   const info = forwardConvInfo(x.shape, a.filterShape, a);
+  if (isWholeWindow(info)) return wholeWindowFilterGrad(k, x, dy, info);
   const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw, padInfo } = info;
   const [n, h, w, ci] = x.shape;
   const [, oh, ow, co] = dy.shape;
@@ -242,16 +287,16 @@ const conv2DBackpropFilter = (
 };
 
 /**
- * A convolution by our SIMD kernel (wasm/conv.ts), its output rows split between threads;
- * undefined (the stock XNNPACK kernel runs) where it does not apply: no SIMD kernels, NCHW,
- * dilation, or narrow layers (MIN_SIMD_CHANNELS), where XNNPACK is faster — except a single
- * input channel, which has a kernel of its own.
+ * A convolution with a single output pixel as one matmul; otherwise by our SIMD kernel
+ * (wasm/conv.ts), its output rows split between threads; undefined (the stock XNNPACK kernel
+ * runs) where neither applies: NCHW, dilation, no SIMD kernels, or narrow layers
+ * (MIN_SIMD_CHANNELS), where XNNPACK is faster — except a single input channel, which has a
+ * kernel of its own.
  */
-const simdConv2D = (k: WasmCalls, { x, filter }: Record<string, Info>, attrs: Attrs) => {
+const fastConv2D = (k: WasmCalls, { x, filter }: Record<string, Info>, attrs: Attrs) => {
   const a = attrs as unknown as tf.Conv2DAttrs;
-  const simd = simdKernels(k.backend);
   const dilated = [a.dilations ?? 1].flat().some((d) => d !== 1);
-  if (simd === undefined || a.dataFormat === 'NCHW' || dilated) return undefined;
+  if (a.dataFormat === 'NCHW' || dilated) return undefined;
   const [n, h, w, ci] = x.shape;
   const info = tf.backend_util.computeConv2DInfo(
     x.shape as [number, number, number, number],
@@ -261,6 +306,9 @@ const simdConv2D = (k: WasmCalls, { x, filter }: Record<string, Info>, attrs: At
     a.pad,
     a.dimRoundingMode,
   );
+  if (isWholeWindow(info)) return wholeWindowConv2D(k, x, filter, info);
+  const simd = simdKernels(k.backend);
+  if (simd === undefined) return undefined;
   if (ci === 1) return singleChannelConv2D(k, simd, x, filter, info);
   if (ci < MIN_SIMD_CHANNELS || filter.shape[3] < MIN_SIMD_CHANNELS) return undefined;
   const { outHeight: oh, outWidth: ow, outChannels: co, filterHeight: fh, filterWidth: fw } = info;
@@ -616,7 +664,7 @@ export function wasmTrainingKernels(): TrainingKernelConfig[] {
     withFastPath('MaxPoolGrad', simdMaxPoolGrad),
     kernelConfig('AvgPoolGrad', avgPoolGrad),
     kernelConfig('UnsortedSegmentSum', unsortedSegmentSum),
-    withFastPath('Conv2D', simdConv2D),
+    withFastPath('Conv2D', fastConv2D),
     ...fastPathKernels(),
   ];
 }
