@@ -146,51 +146,58 @@ export class KernelThreads {
   }
 }
 
-/** One way this much slower than the other after two calls of each: decided then. */
-const CLEAR_MARGIN = 1.25;
+/**
+ * Calls of a kernel shape after which both ways are tried once more. The first trials run while
+ * the code still warms up (V8 compiles WebAssembly with its baseline compiler first and optimises
+ * hot functions in the background; a helper's first wake-ups are slow), which made LeNet-5's
+ * convolutions run whole although split they were 1.3–1.9× faster (2026-11-30).
+ */
+const RETRIALS = new Set([16, 64, 256, 1024]);
 
 /**
  * Whether splitting a kernel call between threads pays, decided per kernel and shape by timing
  * both ways on this machine. Handing work to a sleeping helper takes tens of µs on bare metal
- * but 0.2–0.5 ms on this project's 2-core virtual machine, where LeNet-5's 1–2 ms kernels ran
- * no faster split while the DAFL generator's ran 1.6–1.8× faster (2026-11-29). A shape's first
- * calls alternate split and whole, split first, up to `trials` of each (two of each where one
- * way is 25 % slower than the other, as with the wide kernels); the one with the quicker fastest
- * call is kept from then on.
+ * but 0.2–0.5 ms on some 2-core virtual machines, where small kernels may run no faster split
+ * while the DAFL generator's run 1.6–1.8× faster. A shape's first calls alternate split and
+ * whole, split first, `trialsEach` of each, and both are tried once more after RETRIALS calls;
+ * the way with the quicker fastest call is taken.
  */
 export class SplitChoices {
-  private readonly trials = new Map<string, { split: number[]; whole: number[] }>();
-  private readonly chosen = new Map<string, boolean>();
+  private readonly shapes = new Map<
+    string,
+    { calls: number; split: number; whole: number; trials: boolean[] }
+  >();
 
   constructor(private readonly trialsEach = 3) {}
 
   /** Whether the next call of `key` is to split. */
   split(key: string): boolean {
-    const chosen = this.chosen.get(key);
-    if (chosen !== undefined) return chosen;
-    const t = this.trials.get(key);
-    return t === undefined || t.split.length <= t.whole.length;
+    let shape = this.shapes.get(key);
+    if (shape === undefined) {
+      const trials = Array.from({ length: 2 * this.trialsEach }, (_, i) => i % 2 === 0);
+      shape = { calls: 0, split: Infinity, whole: Infinity, trials };
+      this.shapes.set(key, shape);
+    }
+    shape.calls++;
+    if (RETRIALS.has(shape.calls)) shape.trials.push(true, false);
+    return shape.trials.length > 0 ? shape.trials[0] : shape.split < shape.whole;
   }
 
   /** A call of `key`, split or not, took `ms`. */
   record(key: string, split: boolean, ms: number): void {
-    if (this.chosen.has(key)) return;
-    const t = this.trials.get(key) ?? { split: [], whole: [] };
-    this.trials.set(key, t);
-    (split ? t.split : t.whole).push(ms);
-    // Two of each before a clear decision: a first call may be slowed by its own start-up.
-    if (t.split.length < 2 || t.whole.length < 2) return;
-    const [fastestSplit, fastestWhole] = [Math.min(...t.split), Math.min(...t.whole)];
-    const clear =
-      Math.max(fastestSplit, fastestWhole) > CLEAR_MARGIN * Math.min(fastestSplit, fastestWhole);
-    if (clear || (t.split.length >= this.trialsEach && t.whole.length >= this.trialsEach)) {
-      this.chosen.set(key, fastestSplit < fastestWhole);
-      this.trials.delete(key);
-    }
+    const shape = this.shapes.get(key);
+    if (shape === undefined) return;
+    if (shape.trials[0] === split) shape.trials.shift();
+    if (split) shape.split = Math.min(shape.split, ms);
+    else shape.whole = Math.min(shape.whole, ms);
   }
 
-  /** The decisions so far: key → split or not. */
+  /** The decisions so far (shapes past their first trials): key → split or not. */
   decisions(): ReadonlyMap<string, boolean> {
-    return this.chosen;
+    const out = new Map<string, boolean>();
+    for (const [key, shape] of this.shapes) {
+      if (shape.trials.length === 0) out.set(key, shape.split < shape.whole);
+    }
+    return out;
   }
 }
