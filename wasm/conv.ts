@@ -2,6 +2,8 @@
 // into a module that imports the backend's own memory: tensors are passed as byte offsets into it.
 // No data segments, no allocation: the module owns no memory of its own.
 
+import { madd } from './simd';
+
 /**
  * dW[i, j, c, o] += Σ_{y,x} X[n, y·sh + i − top, x·sw + j − left, c] · dY[n, y, x, o] over `rows`
  * output rows y and the columns [x0, x1), for the (c, o) block [c0, c1) × [o0, o1) of one tap
@@ -56,14 +58,14 @@ function rowTap(
           const s1 = v128.load32_splat(xp, 4);
           const s2 = v128.load32_splat(xp, 8);
           const s3 = v128.load32_splat(xp, 12);
-          a00 = f32x4.add(a00, f32x4.mul(s0, g0));
-          a01 = f32x4.add(a01, f32x4.mul(s0, g1));
-          a10 = f32x4.add(a10, f32x4.mul(s1, g0));
-          a11 = f32x4.add(a11, f32x4.mul(s1, g1));
-          a20 = f32x4.add(a20, f32x4.mul(s2, g0));
-          a21 = f32x4.add(a21, f32x4.mul(s2, g1));
-          a30 = f32x4.add(a30, f32x4.mul(s3, g0));
-          a31 = f32x4.add(a31, f32x4.mul(s3, g1));
+          a00 = madd(s0, g0, a00);
+          a01 = madd(s0, g1, a01);
+          a10 = madd(s1, g0, a10);
+          a11 = madd(s1, g1, a11);
+          a20 = madd(s2, g0, a20);
+          a21 = madd(s2, g1, a21);
+          a30 = madd(s3, g0, a30);
+          a31 = madd(s3, g1, a31);
           xp += xStep;
           dp += dyStep;
         }
@@ -113,17 +115,17 @@ function rowTap(
         for (; k + 2 <= count; k += 2) {
           const s0 = v128.load32_splat(xp);
           const s1 = v128.load32_splat(xp + xStep);
-          a0 = f32x4.add(a0, f32x4.mul(s0, v128.load(dp)));
-          a1 = f32x4.add(a1, f32x4.mul(s0, v128.load(dp, 16)));
-          b0 = f32x4.add(b0, f32x4.mul(s1, v128.load(dp + dyStep)));
-          b1 = f32x4.add(b1, f32x4.mul(s1, v128.load(dp + dyStep, 16)));
+          a0 = madd(s0, v128.load(dp), a0);
+          a1 = madd(s0, v128.load(dp, 16), a1);
+          b0 = madd(s1, v128.load(dp + dyStep), b0);
+          b1 = madd(s1, v128.load(dp + dyStep, 16), b1);
           xp += 2 * xStep;
           dp += 2 * dyStep;
         }
         if (k < count) {
           const s0 = v128.load32_splat(xp);
-          a0 = f32x4.add(a0, f32x4.mul(s0, v128.load(dp)));
-          a1 = f32x4.add(a1, f32x4.mul(s0, v128.load(dp, 16)));
+          a0 = madd(s0, v128.load(dp), a0);
+          a1 = madd(s0, v128.load(dp, 16), a1);
         }
       }
       v128.store(d, f32x4.add(a0, b0));
@@ -136,7 +138,7 @@ function rowTap(
         let xp = xc + <usize>r * xRowStep;
         let dp = dyBase + ((<usize>o) << 2) + <usize>r * dyRowStep;
         for (let k = 0; k < count; k++) {
-          a = f32x4.add(a, f32x4.mul(v128.load32_splat(xp), v128.load(dp)));
+          a = madd(v128.load32_splat(xp), v128.load(dp), a);
           xp += xStep;
           dp += dyStep;
         }
@@ -345,14 +347,14 @@ export function convForward(
               const s1 = v128.load32_splat(p1);
               const s2 = v128.load32_splat(p2);
               const s3 = v128.load32_splat(p3);
-              a00 = f32x4.add(a00, f32x4.mul(s0, w0));
-              a01 = f32x4.add(a01, f32x4.mul(s0, w1));
-              a10 = f32x4.add(a10, f32x4.mul(s1, w0));
-              a11 = f32x4.add(a11, f32x4.mul(s1, w1));
-              a20 = f32x4.add(a20, f32x4.mul(s2, w0));
-              a21 = f32x4.add(a21, f32x4.mul(s2, w1));
-              a30 = f32x4.add(a30, f32x4.mul(s3, w0));
-              a31 = f32x4.add(a31, f32x4.mul(s3, w1));
+              a00 = madd(s0, w0, a00);
+              a01 = madd(s0, w1, a01);
+              a10 = madd(s1, w0, a10);
+              a11 = madd(s1, w1, a11);
+              a20 = madd(s2, w0, a20);
+              a21 = madd(s2, w1, a21);
+              a30 = madd(s3, w0, a30);
+              a31 = madd(s3, w1, a31);
               p0 += 4;
               p1 += 4;
               p2 += 4;
@@ -466,20 +468,20 @@ export function convFilterGradSingleChannel(
               const g0 = shifted(dp, lowAt, lowMask);
               const g1 = shifted(dp, highAt, highMask);
               let s = v128.load32_splat(xp);
-              a0 = f32x4.add(a0, f32x4.mul(s, g0));
-              b0 = f32x4.add(b0, f32x4.mul(s, g1));
+              a0 = madd(s, g0, a0);
+              b0 = madd(s, g1, b0);
               s = v128.load32_splat(xp, 4);
-              a1 = f32x4.add(a1, f32x4.mul(s, g0));
-              b1 = f32x4.add(b1, f32x4.mul(s, g1));
+              a1 = madd(s, g0, a1);
+              b1 = madd(s, g1, b1);
               s = v128.load32_splat(xp, 8);
-              a2 = f32x4.add(a2, f32x4.mul(s, g0));
-              b2 = f32x4.add(b2, f32x4.mul(s, g1));
+              a2 = madd(s, g0, a2);
+              b2 = madd(s, g1, b2);
               s = v128.load32_splat(xp, 12);
-              a3 = f32x4.add(a3, f32x4.mul(s, g0));
-              b3 = f32x4.add(b3, f32x4.mul(s, g1));
+              a3 = madd(s, g0, a3);
+              b3 = madd(s, g1, b3);
               s = v128.load32_splat(xp, 16);
-              a4 = f32x4.add(a4, f32x4.mul(s, g0));
-              b4 = f32x4.add(b4, f32x4.mul(s, g1));
+              a4 = madd(s, g0, a4);
+              b4 = madd(s, g1, b4);
               xp += xStep;
               dp += pixelStep;
             }
@@ -618,14 +620,14 @@ export function convInputGrad(
                 const s1 = v128.load32_splat(q1);
                 const s2 = v128.load32_splat(q2);
                 const s3 = v128.load32_splat(q3);
-                a00 = f32x4.add(a00, f32x4.mul(s0, w0));
-                a01 = f32x4.add(a01, f32x4.mul(s0, w1));
-                a10 = f32x4.add(a10, f32x4.mul(s1, w0));
-                a11 = f32x4.add(a11, f32x4.mul(s1, w1));
-                a20 = f32x4.add(a20, f32x4.mul(s2, w0));
-                a21 = f32x4.add(a21, f32x4.mul(s2, w1));
-                a30 = f32x4.add(a30, f32x4.mul(s3, w0));
-                a31 = f32x4.add(a31, f32x4.mul(s3, w1));
+                a00 = madd(s0, w0, a00);
+                a01 = madd(s0, w1, a01);
+                a10 = madd(s1, w0, a10);
+                a11 = madd(s1, w1, a11);
+                a20 = madd(s2, w0, a20);
+                a21 = madd(s2, w1, a21);
+                a30 = madd(s3, w0, a30);
+                a31 = madd(s3, w1, a31);
                 q0 += 4;
                 q1 += 4;
                 q2 += 4;
@@ -723,14 +725,14 @@ export function convForwardSingleChannel(
             const s1 = v128.load32_splat(p + xStep);
             const s2 = v128.load32_splat(p + 2 * xStep);
             const s3 = v128.load32_splat(p + 3 * xStep);
-            a00 = f32x4.add(a00, f32x4.mul(s0, w0));
-            a01 = f32x4.add(a01, f32x4.mul(s0, w1));
-            a10 = f32x4.add(a10, f32x4.mul(s1, w0));
-            a11 = f32x4.add(a11, f32x4.mul(s1, w1));
-            a20 = f32x4.add(a20, f32x4.mul(s2, w0));
-            a21 = f32x4.add(a21, f32x4.mul(s2, w1));
-            a30 = f32x4.add(a30, f32x4.mul(s3, w0));
-            a31 = f32x4.add(a31, f32x4.mul(s3, w1));
+            a00 = madd(s0, w0, a00);
+            a01 = madd(s0, w1, a01);
+            a10 = madd(s1, w0, a10);
+            a11 = madd(s1, w1, a11);
+            a20 = madd(s2, w0, a20);
+            a21 = madd(s2, w1, a21);
+            a30 = madd(s3, w0, a30);
+            a31 = madd(s3, w1, a31);
             p += 4;
             wq += 32;
           }

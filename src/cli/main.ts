@@ -19,6 +19,7 @@ import {
 } from '../core/methods';
 import { initBackend, type BackendChoice, type BackendInfo } from '../core/runtime/backend';
 import { ClabError, InvalidInputError } from '../core/runtime/errors';
+import { enableRelaxedSimd } from '../core/runtime/wasm-node';
 import { ARCHITECTURES, loadTeacher, TEACHERS, teacherSpec } from '../core/zoo';
 import { kebabToCamel, parseArgs, rejectUnknown, take, takeInt, type ParsedArgs } from './args';
 import { benchCommand } from './bench';
@@ -583,6 +584,7 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
+enableRelaxedSimd();
 main(process.argv.slice(2)).then(
   () => process.exit(0),
   (e: unknown) => {

@@ -5,7 +5,7 @@
  */
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
-import { PLAIN_MEMORY_KERNELS, SHARED_MEMORY_KERNELS } from './generated/wasm-binaries';
+import { KERNEL_BUILDS } from './generated/wasm-binaries';
 import { KernelThreads, SplitChoices, type HelperThread, type SpawnHelper } from './kernel-threads';
 
 /** The module's exports, in the order the helper threads index them. */
@@ -81,12 +81,17 @@ function backendMemory(backend: BackendWasm): WebAssembly.Memory | undefined {
 
 const modules = new Map<boolean, WebAssembly.Module | null>();
 
-/** The compiled kernels for a shared or a plain memory; null where this engine lacks SIMD. */
+/**
+ * The compiled kernels for a shared or a plain memory: the build with relaxed SIMD's fused
+ * multiply-adds where this engine has it, else the one without; null where it lacks SIMD.
+ */
 function kernelModule(shared: boolean): WebAssembly.Module | null {
   if (!modules.has(shared)) {
-    const text = atob(shared ? SHARED_MEMORY_KERNELS : PLAIN_MEMORY_KERNELS);
-    const bytes = Uint8Array.from(text, (ch) => ch.charCodeAt(0));
-    modules.set(shared, WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null);
+    const builds = KERNEL_BUILDS[shared ? 'shared' : 'plain'];
+    const bytes = [builds.relaxed, builds.baseline]
+      .map((base64) => Uint8Array.from(atob(base64), (ch) => ch.charCodeAt(0)))
+      .find((b) => WebAssembly.validate(b));
+    modules.set(shared, bytes === undefined ? null : new WebAssembly.Module(bytes));
   }
   return modules.get(shared)!;
 }
