@@ -22,10 +22,19 @@ describe('SplitChoices', () => {
     expect(choices.split('slow split')).toBe(false);
     decide(choices, 'fast split', (split) => (split ? 1.2 : 1.9));
     expect(choices.split('fast split')).toBe(true);
-    // Decided keys stay decided, whatever later calls take.
+    // One slow call later does not undo a decision.
     choices.record('fast split', true, 100);
-    expect(choices.split('fast split')).toBe(true);
-    expect(choices.split('slow split')).toBe(false);
+    expect(choices.decisions().get('fast split')).toBe(true);
+    expect(choices.decisions().get('slow split')).toBe(false);
+  });
+
+  it('decides after two calls of each where one way is clearly faster', () => {
+    const choices = new SplitChoices(3);
+    const twoEach = [true, false, true, false];
+    expect(decide(choices, 'wide', (split) => (split ? 60 : 100))).toEqual(twoEach);
+    expect(choices.split('wide')).toBe(true);
+    expect(decide(choices, 'narrow', (split) => (split ? 1.5 : 1))).toEqual(twoEach);
+    expect(choices.split('narrow')).toBe(false);
   });
 
   it('judges each way by its quickest call, so one call slowed by the host does not decide', () => {
@@ -45,10 +54,11 @@ describe('SplitChoices', () => {
       choices.record('conv', split, ms(split, call));
       tried.push(split);
     }
-    expect(tried.slice(0, 6)).toEqual([true, false, true, false, true, false]);
-    expect(tried.slice(6, 15).every((split) => !split)).toBe(true);
-    // The 16th call tries split again, and from then on it is taken.
-    expect(tried.slice(15)).toEqual([true, false, true, true, true]);
+    // Split clearly slower after two calls of each: whole until the 8th call tries both again.
+    expect(tried.slice(0, 9)).toEqual([true, false, true, false, false, false, false, true, false]);
+    // The 16th call tries split again; clearly faster now, it is taken from then on.
+    expect(tried.slice(9, 15).every((split) => !split)).toBe(true);
+    expect(tried.slice(15)).toEqual([true, true, true, true, true]);
     expect(choices.split('conv')).toBe(true);
   });
 });

@@ -152,21 +152,22 @@ export class KernelThreads {
  * hot functions in the background; a helper's first wake-ups are slow), which made LeNet-5's
  * convolutions run whole although split they were 1.3–1.9× faster (2026-11-30).
  */
-const RETRIALS = new Set([16, 64, 256, 1024]);
+const RETRIALS = new Set([8, 16, 32, 64, 128, 256, 512, 1024]);
+
+/** One way this much slower than the other, by their quickest calls: the remaining trials are skipped. */
+const CLEAR_MARGIN = 1.25;
 
 /**
  * Whether splitting a kernel call between threads pays, decided per kernel and shape by timing
  * both ways on this machine. Handing work to a sleeping helper takes tens of µs on bare metal
  * but 0.2–0.5 ms on some 2-core virtual machines, where small kernels may run no faster split
  * while the DAFL generator's run 1.6–1.8× faster. A shape's first calls alternate split and
- * whole, split first, `trialsEach` of each, and both are tried once more after RETRIALS calls;
- * the way with the quicker fastest call is taken.
+ * whole, split first, up to `trialsEach` of each (two of each where one way is clearly faster),
+ * and both are tried once more after RETRIALS calls; the way with the quicker fastest call is
+ * taken.
  */
 export class SplitChoices {
-  private readonly shapes = new Map<
-    string,
-    { calls: number; split: number; whole: number; trials: boolean[] }
-  >();
+  private readonly shapes = new Map<string, ShapeTrials>();
 
   constructor(private readonly trialsEach = 3) {}
 
@@ -175,12 +176,12 @@ export class SplitChoices {
     let shape = this.shapes.get(key);
     if (shape === undefined) {
       const trials = Array.from({ length: 2 * this.trialsEach }, (_, i) => i % 2 === 0);
-      shape = { calls: 0, split: Infinity, whole: Infinity, trials };
+      shape = { calls: 0, split: [], whole: [], trials };
       this.shapes.set(key, shape);
     }
     shape.calls++;
     if (RETRIALS.has(shape.calls)) shape.trials.push(true, false);
-    return shape.trials.length > 0 ? shape.trials[0] : shape.split < shape.whole;
+    return shape.trials.length > 0 ? shape.trials[0] : splitIsFaster(shape);
   }
 
   /** A call of `key`, split or not, took `ms`. */
@@ -188,16 +189,36 @@ export class SplitChoices {
     const shape = this.shapes.get(key);
     if (shape === undefined) return;
     if (shape.trials[0] === split) shape.trials.shift();
-    if (split) shape.split = Math.min(shape.split, ms);
-    else shape.whole = Math.min(shape.whole, ms);
+    (split ? shape.split : shape.whole).push(ms);
+    // Two of each before a clear decision: a first call may be slowed by its own start-up.
+    if (shape.split.length < 2 || shape.whole.length < 2) return;
+    const [fastestSplit, fastestWhole] = [Math.min(...shape.split), Math.min(...shape.whole)];
+    if (
+      Math.max(fastestSplit, fastestWhole) >
+      CLEAR_MARGIN * Math.min(fastestSplit, fastestWhole)
+    ) {
+      shape.trials.length = 0;
+    }
   }
 
   /** The decisions so far (shapes past their first trials): key → split or not. */
   decisions(): ReadonlyMap<string, boolean> {
     const out = new Map<string, boolean>();
     for (const [key, shape] of this.shapes) {
-      if (shape.trials.length === 0) out.set(key, shape.split < shape.whole);
+      if (shape.trials.length === 0) out.set(key, splitIsFaster(shape));
     }
     return out;
   }
+}
+
+/** A kernel shape's calls so far, in ms each way, and the trials still to run (true: split). */
+interface ShapeTrials {
+  calls: number;
+  split: number[];
+  whole: number[];
+  trials: boolean[];
+}
+
+function splitIsFaster(shape: ShapeTrials): boolean {
+  return Math.min(...shape.split) < Math.min(...shape.whole);
 }
