@@ -80,22 +80,23 @@ describe('uniform-quant', () => {
     expect(r.events.some((e) => e.kind === 'log' && /unused/.test(e.message))).toBe(true);
   });
 
-  it('QAT 3-bit per-channel trains the shadows and stores ≤ 8 levels per output channel', async () => {
+  it('QAT 2-bit per-channel trains the shadows and stores ≤ 4 levels per output channel', async () => {
     const r = await run(
       'uniform-quant',
-      { bits: 3, granularity: 'per-channel', mode: 'qat', learningRate: 1e-3 },
+      { bits: 2, granularity: 'per-channel', mode: 'qat', learningRate: 1e-3 },
       40,
     );
     const last = layerKernels(teacher).at(-1)!.kernel;
     const channels = last.shape.at(-1)!;
     const k = r.kernels.at(-1)!;
     for (let c = 0; c < channels; c++) {
-      expect(levels(k.filter((_, i) => i % channels === c))).toBeLessThanOrEqual(8);
+      expect(levels(k.filter((_, i) => i % channels === c))).toBeLessThanOrEqual(4);
     }
-    expect(levels(k)).toBeGreaterThan(8); // per channel, not one grid
+    expect(levels(k)).toBeGreaterThan(4); // per channel, not one grid
     expect(r.events.some((e) => e.kind === 'scalar' && e.key === 'loss')).toBe(true);
-    expect(r.result.metrics['encoded-bytes']).toBeLessThan((4 * r.params) / 8);
-    // The fine-tune recovers from the one-shot 3-bit drop.
+    expect(r.result.metrics['encoded-bytes']).toBeLessThan((4 * r.params) / 12);
+    // The fine-tune recovers from the one-shot 2-bit drop (3 bits per channel barely drop LeNet-5:
+    // 0.99 before and after on these 500 test images).
     expect(r.accuracies.at(-1)!.value).toBeGreaterThan(r.result.metrics['accuracy/before-retrain']);
   });
 });
