@@ -30,12 +30,13 @@ test('a DAFL run shows the generated samples, their classes and each loss term; 
   });
   expect(await bench.waitForEnd()).toBe('done');
   // The page is cross-origin isolated: our convolution kernels run on every core there, XNNPACK
-  // on the stock one thread per two cores (faster in the page than on every core).
+  // on the stock one thread per two cores (faster in the page than on every core); Chromium
+  // has relaxed SIMD, so the kernels are the build with fused multiply-adds.
   const cores = await page.evaluate(() => navigator.hardwareConcurrency);
   const xnnpack = Math.max(1, Math.floor(cores / 2));
   await expect(bench.runView).toContainText(
     `SIMD, ${xnnpack} thread${xnnpack === 1 ? '' : 's'} of ${cores} logical cores; ` +
-      `our convolution kernels on ${cores} thread${cores === 1 ? '' : 's'}`,
+      `our convolution kernels on ${cores} thread${cores === 1 ? '' : 's'}, fused multiply-adds`,
   );
   const samples = page.getByTestId('images-samples');
   await expect(samples).toHaveAttribute('data-count', '32');

@@ -11,12 +11,16 @@ import * as tf from '@tensorflow/tfjs';
 import { createLenetStep, type LenetStep } from '../src/core/runtime/lenet-step';
 import { timeRepeated } from '../src/core/runtime/timing';
 import { replaceKernel } from '../src/core/runtime/wasm-calls';
+import { enableRelaxedSimd } from '../src/core/runtime/wasm-node';
 import { registerWasmTrainingKernels, wasmTrainingKernels } from '../src/core/runtime/wasm-kernels';
 
 function option(name: string, fallback: number): number {
   const at = process.argv.indexOf(`--${name}`);
   return at < 0 ? fallback : Number(process.argv[at + 1]);
 }
+
+// The kernels the CLI runs: the build with fused multiply-adds.
+enableRelaxedSimd();
 
 const inputSize = option('input', 32);
 const steps = option('steps', 30);

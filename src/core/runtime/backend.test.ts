@@ -14,7 +14,7 @@ describe('backend selection in Node', () => {
     expect(info).toMatchObject({ name: 'wasm', threads: 1 });
     // With SIMD our convolution kernels run too, on the calling thread.
     expect(info.reason).toMatch(
-      /^wasm: requested \((SIMD, 1 thread; our convolution kernels on 1 thread|no SIMD, 1 thread)\)$/,
+      /^wasm: requested \((SIMD, 1 thread; our convolution kernels on 1 thread, fused multiply-adds|no SIMD, 1 thread)\)$/,
     );
     expect(tf.getBackend()).toBe('wasm');
     expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeDefined();
@@ -33,7 +33,7 @@ describe('backend selection in Node', () => {
     expect(Object.keys(info.timingsMs ?? {})).toEqual(['wasm']);
     expect(calls).toEqual(['wasm', 'wasm', 'wasm', 'wasm']);
     expect(info.reason).toMatch(
-      /^auto: fastest measured step: wasm \d+ ms \(SIMD, 1 thread; our convolution kernels on 1 thread\); webgpu: .*; webgl: not in Node$/,
+      /^auto: fastest measured step: wasm \d+ ms \(SIMD, 1 thread; our convolution kernels on 1 thread, fused multiply-adds\); webgpu: .*; webgl: not in Node$/,
     );
   });
 

@@ -17,7 +17,12 @@ import { registerReductionGradients } from './gradients';
 import { createLenetStep } from './lenet-step';
 import { timeRepeated } from './timing';
 import { registerWasmTrainingKernels } from './wasm-kernels';
-import { simdThreads, spawnBrowserHelper, startSimdKernelThreads } from './wasm-simd';
+import {
+  simdFusedMultiplyAdd,
+  simdThreads,
+  spawnBrowserHelper,
+  startSimdKernelThreads,
+} from './wasm-simd';
 import { registerThreadedWasm, type ThreadedWasmSource } from './wasm-threads';
 
 export type BackendName = 'webgpu' | 'wasm' | 'webgl' | 'cpu';
@@ -224,8 +229,9 @@ async function wasmDetail(): Promise<{ detail: string; threads: number }> {
           ? ` of ${navigator.hardwareConcurrency} logical cores`
           : ': the page is not cross-origin isolated';
   const own = simdThreads(tf.backend() as BackendWasm);
+  const fused = simdFusedMultiplyAdd(tf.backend() as BackendWasm) ? ', fused multiply-adds' : '';
   const kernels =
-    own > 0 ? `; our convolution kernels on ${own} thread${own === 1 ? '' : 's'}` : '';
+    own > 0 ? `; our convolution kernels on ${own} thread${own === 1 ? '' : 's'}${fused}` : '';
   const detail = `${simd ? 'SIMD' : 'no SIMD'}, ${threads} thread${threads === 1 ? '' : 's'}${why}${kernels}`;
   return { detail, threads: Math.max(threads, own) };
 }

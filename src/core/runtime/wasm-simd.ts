@@ -79,33 +79,44 @@ function backendMemory(backend: BackendWasm): WebAssembly.Memory | undefined {
   return module.wasmMemory ?? module.asm?.memory;
 }
 
-const modules = new Map<boolean, WebAssembly.Module | null>();
+/** A compiled build of the kernels, and whether it is the one with fused multiply-adds. */
+interface KernelModule {
+  module: WebAssembly.Module;
+  fused: boolean;
+}
+
+const modules = new Map<boolean, KernelModule | null>();
 
 /**
  * The compiled kernels for a shared or a plain memory: the build with relaxed SIMD's fused
  * multiply-adds where this engine has it, else the one without; null where it lacks SIMD.
  */
-function kernelModule(shared: boolean): WebAssembly.Module | null {
+function kernelModule(shared: boolean): KernelModule | null {
   if (!modules.has(shared)) {
     const builds = KERNEL_BUILDS[shared ? 'shared' : 'plain'];
-    const bytes = [builds.relaxed, builds.baseline]
-      .map((base64) => Uint8Array.from(atob(base64), (ch) => ch.charCodeAt(0)))
-      .find((b) => WebAssembly.validate(b));
-    modules.set(shared, bytes === undefined ? null : new WebAssembly.Module(bytes));
+    const [relaxed, baseline] = [builds.relaxed, builds.baseline].map((base64) =>
+      Uint8Array.from(atob(base64), (ch) => ch.charCodeAt(0)),
+    );
+    const fused = WebAssembly.validate(relaxed);
+    const bytes = fused ? relaxed : WebAssembly.validate(baseline) ? baseline : undefined;
+    modules.set(
+      shared,
+      bytes === undefined ? null : { module: new WebAssembly.Module(bytes), fused },
+    );
   }
   return modules.get(shared)!;
 }
 
-const attached = new WeakMap<BackendWasm, SimdKernels | null>();
-
 function instantiate(
   backend: BackendWasm,
-): { module: WebAssembly.Module; memory: WebAssembly.Memory } | null {
+): { module: WebAssembly.Module; memory: WebAssembly.Memory; fused: boolean } | null {
   const memory = backendMemory(backend);
   if (memory === undefined) return null;
-  const module = kernelModule(memory.buffer instanceof SharedArrayBuffer);
-  return module === null ? null : { module, memory };
+  const kernels = kernelModule(memory.buffer instanceof SharedArrayBuffer);
+  return kernels === null ? null : { ...kernels, memory };
 }
+
+const attached = new WeakMap<BackendWasm, SimdKernels | null>();
 
 /**
  * The backend's SIMD kernels (on one thread unless startSimdKernelThreads ran), or undefined
@@ -158,6 +169,11 @@ onmessage = (event) => { onmessage = null; run(event.data); };`;
     onError: (listener) => worker.addEventListener('error', (e) => listener(e.message)),
     terminate: () => worker.terminate(),
   };
+}
+
+/** Whether the backend's SIMD kernels are the build with fused multiply-adds (relaxed SIMD). */
+export function simdFusedMultiplyAdd(backend: BackendWasm): boolean {
+  return simdKernels(backend) !== undefined && instantiate(backend)?.fused === true;
 }
 
 /** How many threads the backend's SIMD kernels run on (1 where they run at all, 0 where not). */
