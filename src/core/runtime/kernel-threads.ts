@@ -176,7 +176,8 @@ export class SplitChoices {
     let shape = this.shapes.get(key);
     if (shape === undefined) {
       const trials = Array.from({ length: 2 * this.trialsEach }, (_, i) => i % 2 === 0);
-      shape = { calls: 0, split: [], whole: [], trials };
+      const never = { calls: 0, fastest: Infinity };
+      shape = { calls: 0, split: { ...never }, whole: { ...never }, trials };
       this.shapes.set(key, shape);
     }
     shape.calls++;
@@ -189,16 +190,13 @@ export class SplitChoices {
     const shape = this.shapes.get(key);
     if (shape === undefined) return;
     if (shape.trials[0] === split) shape.trials.shift();
-    (split ? shape.split : shape.whole).push(ms);
+    const way = split ? shape.split : shape.whole;
+    way.calls++;
+    way.fastest = Math.min(way.fastest, ms);
     // Two of each before a clear decision: a first call may be slowed by its own start-up.
-    if (shape.split.length < 2 || shape.whole.length < 2) return;
-    const [fastestSplit, fastestWhole] = [Math.min(...shape.split), Math.min(...shape.whole)];
-    if (
-      Math.max(fastestSplit, fastestWhole) >
-      CLEAR_MARGIN * Math.min(fastestSplit, fastestWhole)
-    ) {
-      shape.trials.length = 0;
-    }
+    if (shape.split.calls < 2 || shape.whole.calls < 2) return;
+    const [a, b] = [shape.split.fastest, shape.whole.fastest];
+    if (Math.max(a, b) > CLEAR_MARGIN * Math.min(a, b)) shape.trials.length = 0;
   }
 
   /** The decisions so far (shapes past their first trials): key → split or not. */
@@ -211,14 +209,14 @@ export class SplitChoices {
   }
 }
 
-/** A kernel shape's calls so far, in ms each way, and the trials still to run (true: split). */
+/** A kernel shape's calls: each way's count and quickest ms, and the trials still to run (true: split). */
 interface ShapeTrials {
   calls: number;
-  split: number[];
-  whole: number[];
+  split: { calls: number; fastest: number };
+  whole: { calls: number; fastest: number };
   trials: boolean[];
 }
 
 function splitIsFaster(shape: ShapeTrials): boolean {
-  return Math.min(...shape.split) < Math.min(...shape.whole);
+  return shape.split.fastest < shape.whole.fastest;
 }
