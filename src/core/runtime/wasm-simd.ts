@@ -36,6 +36,8 @@ export class SimdKernels {
 
   constructor(
     private readonly exports: WebAssembly.Exports,
+    /** The build with relaxed SIMD's fused multiply-adds (wasm/simd.ts), not the one without. */
+    readonly fused: boolean,
     private readonly pool?: KernelThreads,
   ) {}
 
@@ -87,16 +89,22 @@ interface KernelModule {
 
 const modules = new Map<boolean, KernelModule | null>();
 
+/** The bytes of one build of our kernels (scripts/build-wasm.mjs). */
+export function kernelBuild(
+  memory: 'shared' | 'plain',
+  simd: 'relaxed' | 'baseline',
+): Uint8Array<ArrayBuffer> {
+  return Uint8Array.from(atob(KERNEL_BUILDS[memory][simd]), (ch) => ch.charCodeAt(0));
+}
+
 /**
  * The compiled kernels for a shared or a plain memory: the build with relaxed SIMD's fused
  * multiply-adds where this engine has it, else the one without; null where it lacks SIMD.
  */
 function kernelModule(shared: boolean): KernelModule | null {
   if (!modules.has(shared)) {
-    const builds = KERNEL_BUILDS[shared ? 'shared' : 'plain'];
-    const [relaxed, baseline] = [builds.relaxed, builds.baseline].map((base64) =>
-      Uint8Array.from(atob(base64), (ch) => ch.charCodeAt(0)),
-    );
+    const memory = shared ? 'shared' : 'plain';
+    const [relaxed, baseline] = [kernelBuild(memory, 'relaxed'), kernelBuild(memory, 'baseline')];
     const fused = WebAssembly.validate(relaxed);
     const bytes = fused ? relaxed : WebAssembly.validate(baseline) ? baseline : undefined;
     modules.set(
@@ -131,6 +139,7 @@ export function simdKernels(backend: BackendWasm): SimdKernels | undefined {
       parts &&
         new SimdKernels(
           new WebAssembly.Instance(parts.module, { env: { memory: parts.memory } }).exports,
+          parts.fused,
         ),
     );
   }
@@ -148,7 +157,7 @@ export async function startSimdKernelThreads(
   const pool = await KernelThreads.start(parts.module, parts.memory, threads, KERNEL_NAMES, spawn);
   attached.get(backend)?.stop();
   const exports = new WebAssembly.Instance(parts.module, { env: { memory: parts.memory } }).exports;
-  attached.set(backend, new SimdKernels(exports, pool));
+  attached.set(backend, new SimdKernels(exports, parts.fused, pool));
 }
 
 /** A tensor's byte offset in the backend's memory, as the kernels take it. */
@@ -173,7 +182,7 @@ onmessage = (event) => { onmessage = null; run(event.data); };`;
 
 /** Whether the backend's SIMD kernels are the build with fused multiply-adds (relaxed SIMD). */
 export function simdFusedMultiplyAdd(backend: BackendWasm): boolean {
-  return simdKernels(backend) !== undefined && instantiate(backend)?.fused === true;
+  return simdKernels(backend)?.fused === true;
 }
 
 /** How many threads the backend's SIMD kernels run on (1 where they run at all, 0 where not). */
