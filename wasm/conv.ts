@@ -320,13 +320,18 @@ export function convForward(
         let a30 = f32x4.splat(0);
         let a31 = f32x4.splat(0);
         let wp = panel;
+        // Where the tile's four windows lie inside the row, each pixel's taps j = 0 … fw − 1
+        // are one run of fw·Ci floats: one pass over it, with no per-tap bounds checks.
+        const inside = px + 4 <= ow && px * sw >= left && (px + 3) * sw + fw - left <= wd;
+        const runs = inside ? 1 : fw;
+        const run = inside ? fw * ci : ci;
         for (let i = 0; i < fh; i++) {
           const r = yy * sh + i - top;
           if (r < 0 || r >= h) {
             wp += (<usize>(fw * ci)) << 5;
             continue;
           }
-          for (let j = 0; j < fw; j++) {
+          for (let j = 0; j < runs; j++) {
             const col = px * sw + j - left;
             // Pixels past the row's end (its last tile) read zeros too; they are not stored.
             let p0 = source(image, zeros, r, col, h, wd, pixelBytes, rowBytes);
@@ -340,7 +345,7 @@ export function convForward(
               px + 3 < ow
                 ? source(image, zeros, r, col + 3 * sw, h, wd, pixelBytes, rowBytes)
                 : zeros;
-            for (let c = 0; c < ci; c++) {
+            for (let c = 0; c < run; c++) {
               const w0 = v128.load(wp);
               const w1 = v128.load(wp, 16);
               const s0 = v128.load32_splat(p0);

@@ -1,9 +1,12 @@
 /**
  * Helper threads for the project's own WASM kernels (wasm/conv.ts). Each helper instantiates the
- * kernel module on the backend's shared memory and waits on a control block; a call writes one
- * argument list per thread, wakes the helpers, runs the first list itself and blocks until the
- * helpers are done. TF.js kernels are synchronous, so the caller must be allowed to block
- * (Atomics.wait): Node's threads and Web Workers are; a page's main thread is not.
+ * kernel module on the backend's shared memory and waits on a control block. A call writes its
+ * work as chunks (one argument list each: a band of rows, a block of channels), wakes the
+ * helpers and takes chunks itself; every thread claims the next unclaimed chunk until none is
+ * left, so a helper that wakes late or runs slower simply does fewer (on a 2-core VM a helper's
+ * half of a kernel took 10–30 % longer than the caller's, and now and then it woke 1 ms late).
+ * TF.js kernels are synchronous, so the caller must be allowed to block (Atomics.wait): Node's
+ * threads and Web Workers are; a page's main thread is not.
  */
 
 /** A started helper thread, whatever the environment's worker API. */
@@ -22,17 +25,28 @@ export type SpawnHelper = (body: string) => HelperThread;
 
 // Control block layout (Int32 slots).
 const GENERATION = 0;
-const PENDING = 1;
+/** Chunks finished (or failed) in the current call. */
+const DONE = 1;
 const FUNCTION = 2;
 const ARG_COUNT = 3;
 const FAILED = 4;
-const PARTS = 5;
+const CHUNKS = 5;
+/** The next chunk to claim; CLOSED while a call is being written, so late claims fail. */
+const NEXT = 6;
 const ARGS = 8;
 const MAX_ARGS = 24;
+/** The most chunks one call may have. */
+export const MAX_CHUNKS = 64;
+const CLOSED = 1 << 30;
+/**
+ * How long the caller spins for the helpers' last chunks before it sleeps: they take tens of µs
+ * to a few hundred, and waking a sleeping thread costs about as much again.
+ */
+const SPIN_MS = 0.5;
 
 /** The helpers' loop; plain JS, since it runs from a string. */
 const HELPER_BODY = `
-function run({ module, memory, control, index, names }) {
+function run({ module, memory, control, names }) {
   const kernels = new WebAssembly.Instance(module, { env: { memory } }).exports;
   const ctl = new Int32Array(control);
   let seen = 0;
@@ -40,17 +54,19 @@ function run({ module, memory, control, index, names }) {
   for (;;) {
     Atomics.wait(ctl, ${GENERATION}, seen);
     seen = Atomics.load(ctl, ${GENERATION});
-    const fn = ctl[${FUNCTION}];
-    if (fn < 0) return;
-    if (index >= ctl[${PARTS}]) continue;
-    try {
-      const at = ${ARGS} + index * ${MAX_ARGS};
-      kernels[names[fn]](...ctl.subarray(at, at + ctl[${ARG_COUNT}]));
-    } catch (error) {
-      Atomics.store(ctl, ${FAILED}, 1);
-      post(String(error));
-    } finally {
-      if (Atomics.sub(ctl, ${PENDING}, 1) === 1) Atomics.notify(ctl, ${PENDING});
+    if (ctl[${FUNCTION}] < 0) return;
+    for (let i = Atomics.add(ctl, ${NEXT}, 1); i < ctl[${CHUNKS}]; i = Atomics.add(ctl, ${NEXT}, 1)) {
+      try {
+        const at = ${ARGS} + i * ${MAX_ARGS};
+        kernels[names[ctl[${FUNCTION}]]](...ctl.subarray(at, at + ctl[${ARG_COUNT}]));
+      } catch (error) {
+        Atomics.store(ctl, ${FAILED}, 1);
+        post(String(error));
+      } finally {
+        // Read before the add: once all are done the caller may write its next call.
+        const count = ctl[${CHUNKS}];
+        if (Atomics.add(ctl, ${DONE}, 1) + 1 === count) Atomics.notify(ctl, ${DONE});
+      }
     }
   }
 }
@@ -75,16 +91,16 @@ export class KernelThreads {
     spawn: SpawnHelper,
     timeoutMs = 10_000,
   ): Promise<KernelThreads | undefined> {
-    const control = new Int32Array(new SharedArrayBuffer(4 * (ARGS + threads * MAX_ARGS)));
+    const control = new Int32Array(new SharedArrayBuffer(4 * (ARGS + MAX_CHUNKS * MAX_ARGS)));
     const helpers: HelperThread[] = [];
     try {
-      const ready = Array.from({ length: threads - 1 }, (_, i) => {
+      const ready = Array.from({ length: threads - 1 }, () => {
         const helper = spawn(HELPER_BODY);
         helpers.push(helper);
         return new Promise<void>((resolve, reject) => {
           helper.onMessage((m) => (m === 'ready' ? resolve() : reject(new Error(String(m)))));
           helper.onError(reject);
-          helper.post({ module, memory, control: control.buffer, index: i + 1, names });
+          helper.post({ module, memory, control: control.buffer, names });
         });
       });
       let timer: ReturnType<typeof setTimeout> | undefined;
@@ -109,30 +125,43 @@ export class KernelThreads {
   }
 
   /**
-   * Runs `name` once per argument list, list i on thread i (the caller runs list 0), and returns
-   * when all are done. At most one list per thread; threads beyond the lists wake and wait again.
+   * Runs `name` once per argument list (a chunk), the chunks shared out between the caller and
+   * the helpers as each claims the next, and returns when all are done.
    */
-  run(kernels: WebAssembly.Exports, name: string, argLists: number[][]): void {
+  run(kernels: WebAssembly.Exports, name: string, chunks: number[][]): void {
     const fn = this.names.indexOf(name);
     const ctl = this.control;
-    const parts = argLists.length;
-    if (fn < 0 || parts < 1 || parts > this.threads || argLists.some((a) => a.length > MAX_ARGS)) {
-      throw new Error(`KernelThreads: cannot run ${name} with ${parts} argument lists`);
+    const count = chunks.length;
+    if (fn < 0 || count < 1 || count > MAX_CHUNKS || chunks.some((a) => a.length > MAX_ARGS)) {
+      throw new Error(`KernelThreads: cannot run ${name} with ${count} argument lists`);
     }
+    Atomics.store(ctl, NEXT, CLOSED);
     ctl[FUNCTION] = fn;
-    ctl[ARG_COUNT] = argLists[0].length;
-    ctl[PARTS] = parts;
-    argLists.forEach((args, i) => ctl.set(args, ARGS + i * MAX_ARGS));
-    Atomics.store(ctl, PENDING, parts - 1);
+    ctl[ARG_COUNT] = chunks[0].length;
+    ctl[CHUNKS] = count;
+    chunks.forEach((args, i) => ctl.set(args, ARGS + i * MAX_ARGS));
+    Atomics.store(ctl, DONE, 0);
+    Atomics.store(ctl, NEXT, 0);
     Atomics.add(ctl, GENERATION, 1);
     Atomics.notify(ctl, GENERATION);
-    try {
-      (kernels[name] as (...args: number[]) => void)(...argLists[0]);
-    } finally {
-      for (let p = Atomics.load(ctl, PENDING); p !== 0; p = Atomics.load(ctl, PENDING)) {
-        Atomics.wait(ctl, PENDING, p);
+    const kernel = kernels[name] as (...args: number[]) => void;
+    let failure: unknown;
+    for (let i = Atomics.add(ctl, NEXT, 1); i < count; i = Atomics.add(ctl, NEXT, 1)) {
+      try {
+        kernel(...chunks[i]);
+      } catch (error) {
+        failure ??= error;
+      } finally {
+        Atomics.add(ctl, DONE, 1);
       }
     }
+    // The helpers may still be writing: wait for them even where a chunk here failed.
+    const spinUntil = performance.now() + SPIN_MS;
+    while (Atomics.load(ctl, DONE) !== count && performance.now() < spinUntil);
+    for (let d = Atomics.load(ctl, DONE); d !== count; d = Atomics.load(ctl, DONE)) {
+      Atomics.wait(ctl, DONE, d);
+    }
+    if (failure !== undefined) throw failure;
     if (Atomics.exchange(ctl, FAILED, 0) !== 0) {
       throw new Error(`WASM kernel ${name} failed on a helper thread`);
     }

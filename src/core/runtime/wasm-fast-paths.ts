@@ -160,7 +160,7 @@ const fusedBatchNorm: FastPath = (k, { x, mean, variance, offset, scale }, attrs
 };
 
 /** Transposes explicitly, then runs the (fast) untransposed stock matmul. */
-const batchMatMul: FastPath = (k, { a, b }, attrs) => {
+export const transposingBatchMatMul: FastPath = (k, { a, b }, attrs) => {
   const { transposeA, transposeB } = attrs as unknown as tf.BatchMatMulAttrs;
   if (!transposeA && !transposeB) return undefined;
   const swapLast = (x: Info) => {
@@ -216,7 +216,6 @@ export function fastPathKernels(): TrainingKernelConfig[] {
     Mean: leadingReduction('Mean'),
     Tile: tile,
     FusedBatchNorm: fusedBatchNorm,
-    BatchMatMul: batchMatMul,
     ResizeNearestNeighborGrad: resizeNearestGrad,
     Identity: (k, { x }) => alias(k, x),
     Cast: (k, { x }, attrs) =>

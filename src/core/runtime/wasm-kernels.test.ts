@@ -69,6 +69,8 @@ const convCases: ConvCase[] = [
   // pixels, Ci past a vector of 4 (the filter gradient's).
   { x: [2, 11, 10, 16], filter: [3, 2, 16, 19], strides: [2, 1], pad: explicitPad },
   { x: [3, 7, 9, 17], filter: [3, 3, 17, 23], strides: [1, 1], pad: 'same' },
+  // Every window of a row's inner tiles inside it at stride 2: one run of taps per filter row.
+  { x: [2, 12, 13, 16], filter: [3, 3, 16, 9], strides: [2, 2], pad: 'valid' },
   // One input channel (the single-channel filter gradient): vectors of 8 output channels with
   // 1-7 lanes left over, blocks of five taps with spares, padding and strides.
   { x: [2, 9, 9, 1], filter: [3, 3, 1, 16], strides: [1, 1], pad: 'same' }, // BN-VGG conv1
@@ -249,6 +251,29 @@ describe('wasm training kernels match the CPU backend', () => {
         { transposeA, transposeB },
         `tA=${transposeA} tB=${transposeB}`,
       );
+    }
+  });
+
+  it('BatchMatMul of one batch by our convolution kernels: rows of four pixels or one row', async () => {
+    // 37 rows cannot be cut into rows of four; 100 columns leave a part-filled panel of 8.
+    for (const [m, depth, n] of [
+      [36, 70, 100],
+      [37, 70, 100],
+    ]) {
+      for (const [transposeA, transposeB] of [
+        [false, false],
+        [true, false],
+        [false, true],
+      ]) {
+        const a = random(transposeA ? [depth, m] : [m, depth]);
+        const b = random(transposeB ? [1, n, depth] : [1, depth, n]);
+        await compareKernel(
+          'BatchMatMul',
+          { a, b },
+          { transposeA, transposeB },
+          `${m}×${depth}×${n}, tA=${transposeA} tB=${transposeB}`,
+        );
+      }
     }
   });
 

@@ -20,7 +20,7 @@ import {
   type WasmCalls,
   withFastPath,
 } from './wasm-calls';
-import { fastPathKernels } from './wasm-fast-paths';
+import { fastPathKernels, transposingBatchMatMul } from './wasm-fast-paths';
 import { simdKernels, type SimdKernels } from './wasm-simd';
 
 function assertChannelsLast(kernel: string, dataFormat: unknown): void {
@@ -201,8 +201,8 @@ function simdInputGrad(
   const geometry = [h, w, ci, oh, ow, co, fh, fw, info.strideHeight, info.strideWidth];
   const flops = 2 * n * oh * ow * fh * fw * ci * co;
   const shape = [...geometry, info.padInfo.top, info.padInfo.left];
-  simd.runSplit('convInputGrad', [n, ...shape], flops, (threads) =>
-    splitRange([...operands, ...shape], n, threads),
+  simd.runSplit('convInputGrad', [n, ...shape], flops, (count) =>
+    splitRange([...operands, ...shape], n, count),
   );
   return dx;
 }
@@ -261,8 +261,8 @@ const conv2DBackpropFilter = (
     const dw = k.output([fh, fw, 1, co]);
     const operands = [k.address(padded), k.address(dy), k.address(dw), n, rows, cols];
     const geometry = [oh, ow, co, fh, fw, sh, sw];
-    simd.runSplit('convFilterGradSingleChannel', [n, rows, cols, ...geometry], flops, (threads) =>
-      splitRange([...operands, ...geometry], fh, threads),
+    simd.runSplit('convFilterGradSingleChannel', [n, rows, cols, ...geometry], flops, (count) =>
+      splitRange([...operands, ...geometry], fh, count),
     );
     return dw;
   }
@@ -270,8 +270,8 @@ const conv2DBackpropFilter = (
     const dw = k.output([fh, fw, ci, co]);
     const geometry = [n, h, w, ci, oh, ow, co, fh, fw, sh, sw, padInfo.top, padInfo.left];
     const operands = [k.address(x), k.address(dy), k.address(dw), ...geometry];
-    simd.runSplit('convFilterGrad', geometry, flops, (threads) =>
-      splitPlane(ci, co, threads).map((part) => [...operands, ...part]),
+    simd.runSplit('convFilterGrad', geometry, flops, (count) =>
+      splitPlane(ci, co, count).map((part) => [...operands, ...part]),
     );
     return dw;
   }
@@ -290,8 +290,11 @@ const conv2DBackpropFilter = (
  * A convolution with a single output pixel as one matmul; otherwise by our SIMD kernel
  * (wasm/conv.ts), its output rows split between threads; undefined (the stock XNNPACK kernel
  * runs) where neither applies: NCHW, dilation, no SIMD kernels, or narrow layers
- * (MIN_SIMD_CHANNELS), where XNNPACK is faster — except a single input channel, which has a
- * kernel of its own.
+ * (MIN_SIMD_CHANNELS) where XNNPACK is faster — fewer outputs, or fewer inputs on one thread
+ * or fewer than 4 inputs on several — except a single input channel, which has a kernel of
+ * its own. On two threads, batch 64, narrow inputs split (XNNPACK's one thread → ours): 6 → 16
+ * 5×5 on 14×14 1.20 → 0.77 ms, 8 → 16 3×3 on 16×16 1.84 → 1.14, 4 → 16 3×3 on 32×32
+ * 4.96 → 3.77; but 3 → 32 3×3 on 32×32 5.61 → 7.33.
  */
 const fastConv2D = (k: WasmCalls, { x, filter }: Record<string, Info>, attrs: Attrs) => {
   const a = attrs as unknown as tf.Conv2DAttrs;
@@ -310,7 +313,9 @@ const fastConv2D = (k: WasmCalls, { x, filter }: Record<string, Info>, attrs: At
   const simd = simdKernels(k.backend);
   if (simd === undefined) return undefined;
   if (ci === 1) return singleChannelConv2D(k, simd, x, filter, info);
-  if (ci < MIN_SIMD_CHANNELS || filter.shape[3] < MIN_SIMD_CHANNELS) return undefined;
+  // Narrow inputs: XNNPACK's one thread against our kernel on several.
+  const narrow = ci < MIN_SIMD_CHANNELS && (simd.threads === 1 || ci < 4);
+  if (narrow || filter.shape[3] < MIN_SIMD_CHANNELS) return undefined;
   const { outHeight: oh, outWidth: ow, outChannels: co, filterHeight: fh, filterWidth: fw } = info;
   const y = k.output([n, oh, ow, co]);
   const zeros = k.zeros([ci]);
@@ -319,8 +324,8 @@ const fastConv2D = (k: WasmCalls, { x, filter }: Record<string, Info>, attrs: At
   const geometry = [h, w, ci, oh, ow, co, fh, fw, info.strideHeight, info.strideWidth];
   const flops = 2 * n * oh * ow * fh * fw * ci * co;
   const shape = [...geometry, info.padInfo.top, info.padInfo.left];
-  simd.runSplit('convForward', [n, ...shape], flops, (threads) =>
-    splitRange([...operands, ...shape], n * oh, threads),
+  simd.runSplit('convForward', [n, ...shape], flops, (count) =>
+    splitRange([...operands, ...shape], n * oh, count),
   );
   return y;
 };
@@ -346,8 +351,8 @@ function singleChannelConv2D(
   const operands = [k.address(padded), k.address(filterPanels(k, filter)), k.address(y)];
   const geometry = [rows, cols, oh, ow, co, fh, fw, sh, sw];
   const flops = 2 * n * oh * ow * fh * fw * co;
-  simd.runSplit('convForwardSingleChannel', [n, ...geometry], flops, (threads) =>
-    splitRange([...operands, ...geometry], n * oh, threads),
+  simd.runSplit('convForwardSingleChannel', [n, ...geometry], flops, (count) =>
+    splitRange([...operands, ...geometry], n * oh, count),
   );
   return y;
 }
@@ -368,11 +373,88 @@ function padToGrid(
 }
 
 /**
- * Below this many channels XNNPACK's forward convolution beats our general kernel (2× on
- * LeNet-5's 6 → 16 layer); from this many input channels on its transposed convolution beats
- * our scattering input gradient.
+ * Below this many channels XNNPACK's forward convolution on one thread beats our general
+ * kernel on one (0.98 against 1.2 ms on LeNet-5's 6 → 16 layer); from this many input channels
+ * on its transposed convolution beats our scattering input gradient.
  */
 const MIN_SIMD_CHANNELS = 16;
+
+/**
+ * A matmul of one batch (every dense layer's forward pass and gradients, and LeNet's C5 as
+ * isWholeWindow makes it) by our convolution kernels' 1×1 case, its rows or its (M, N) plane
+ * split between threads where XNNPACK's runs on one: for 64 rows, 5·5·16 → 120, forward
+ * 0.45 → 0.12 ms on one thread. Aᵀ·B is a filter gradient: the shared axis is the pixels.
+ * Undefined (the stock kernel runs) for batches, both operands transposed, or no SIMD kernels.
+ */
+const simdBatchMatMul = (k: WasmCalls, { a, b }: Record<string, Info>, attrs: Attrs) => {
+  const { transposeA, transposeB } = attrs as unknown as tf.BatchMatMulAttrs;
+  const simd = simdKernels(k.backend);
+  const single = (t: Info) => t.dtype === 'float32' && t.shape.slice(0, -2).every((d) => d === 1);
+  const [rowsA, colsA] = a.shape.slice(-2);
+  const [rowsB, colsB] = b.shape.slice(-2);
+  const small = 2 * rowsA * colsA * (transposeB ? rowsB : colsB) < MIN_SIMD_MATMUL_FLOPS;
+  if (simd === undefined || (transposeA && transposeB) || !single(a) || !single(b) || small) {
+    return undefined;
+  }
+  // All-ones batch axes, as many as the longer operand has (as broadcasting gives).
+  const batch = (a.shape.length >= b.shape.length ? a : b).shape.slice(0, -2);
+  const outShape = [...batch, transposeA ? colsA : rowsA, transposeB ? rowsB : colsB];
+  if (transposeA) {
+    // out [M, N] = Σ_p A[p, m] · B[p, n]: dW of a 1×1 convolution over the P pixels.
+    const { rows, cols } = pixelGrid(rowsA);
+    const out = k.output(outShape);
+    const geometry = [1, rows, cols, colsA, rows, cols, colsB, 1, 1, 1, 1, 0, 0];
+    const operands = [k.address(a), k.address(b), k.address(out), ...geometry];
+    simd.runSplit('convFilterGrad', geometry, 2 * rowsA * colsA * colsB, (count) =>
+      splitPlane(colsA, colsB, count).map((part) => [...operands, ...part]),
+    );
+    return out;
+  }
+  const [depth, n] = transposeB ? [colsB, rowsB] : [rowsB, colsB];
+  const panels = transposeB
+    ? transposedPanels(k, k.reshape(b, [n, depth]))
+    : filterPanels(k, k.reshape(b, [1, 1, depth, n]));
+  const { rows, cols } = pixelGrid(rowsA);
+  const out = k.output(outShape);
+  const operands = [k.address(a), k.address(panels), k.address(out), k.address(k.zeros([depth]))];
+  const shape = [rows, cols, depth, rows, cols, n, 1, 1, 1, 1, 0, 0];
+  simd.runSplit('convForward', [1, ...shape], 2 * rowsA * depth * n, (count) =>
+    splitRange([...operands, ...shape], rows, count),
+  );
+  return out;
+};
+
+/**
+ * Below this many flops XNNPACK's matmul is as fast (LeNet-5's last layer, 84 → 10 on 64 rows:
+ * 0.025 against 0.033 ms).
+ */
+const MIN_SIMD_MATMUL_FLOPS = 5e5;
+
+/** P pixels as the image our kernels take: rows of four where P allows, so rows can split. */
+function pixelGrid(pixels: number): { rows: number; cols: number } {
+  return pixels % 4 === 0 ? { rows: pixels / 4, cols: 4 } : { rows: 1, cols: pixels };
+}
+
+/** The panels of Wᵀ (see filterPanels) for W [N, K]: [⌈N/8⌉, K, 8], zero-padded. */
+function transposedPanels(k: WasmCalls, w: Info): Info {
+  const [n, depth] = w.shape;
+  const panels = Math.ceil(n / 8);
+  const padded =
+    n % 8 === 0
+      ? w
+      : k.one(
+          'PadV2',
+          { x: w },
+          {
+            paddings: [
+              [0, panels * 8 - n],
+              [0, 0],
+            ],
+            constantValue: 0,
+          },
+        );
+  return k.transpose(k.reshape(padded, [panels, 8, depth]), [0, 2, 1]);
+}
 
 /** W [fh, fw, Ci, Co] as panels of eight output channels, [⌈Co/8⌉, fh·fw·Ci, 8], zero-padded. */
 function filterPanels(k: WasmCalls, filter: Info): Info {
@@ -397,11 +479,11 @@ function filterPanels(k: WasmCalls, filter: Info): Info {
 }
 
 /**
- * `args` followed by [start, end) of each of up to `threads` near-equal parts of [0, total): no
- * more parts than units, so no thread is woken for an empty range.
+ * `args` followed by [start, end) of each of up to `count` near-equal parts of [0, total): no
+ * more parts than units, so no part is an empty range.
  */
-function splitRange(args: number[], total: number, threads: number): number[][] {
-  const parts = Math.max(1, Math.min(total, threads));
+function splitRange(args: number[], total: number, count: number): number[][] {
+  const parts = Math.max(1, Math.min(total, count));
   return Array.from({ length: parts }, (_, t) => [
     ...args,
     Math.round((total * t) / parts),
@@ -410,25 +492,19 @@ function splitRange(args: number[], total: number, threads: number): number[][] 
 }
 
 /**
- * Blocks [c0, c1, o0, o1) of a (Ci, Co) plane, one per thread at most: Ci cut at multiples of 4
- * (the kernel's vector of input channels) where it has a block per thread or more blocks than
- * Co, else Co at multiples of 8 (its panel of outputs).
+ * Up to `count` blocks [c0, c1, o0, o1) of a (Ci, Co) plane: Ci cut at multiples of 4 (the
+ * kernel's vector of input channels) into as many parts as it has, up to `count`, then Co at
+ * multiples of 8 (its panel of outputs) into as many as the rest allows.
  */
-function splitPlane(ci: number, co: number, threads: number): number[][] {
-  const ciBlocks = Math.ceil(ci / 4);
-  const coBlocks = Math.ceil(co / 8);
-  const byCi = ciBlocks >= threads || ciBlocks >= coBlocks;
-  const parts = Math.min(threads, byCi ? ciBlocks : coBlocks);
-  const cut = (size: number, unit: number) =>
+function splitPlane(ci: number, co: number, count: number): number[][] {
+  const ciParts = Math.min(count, Math.ceil(ci / 4));
+  const coParts = Math.min(Math.floor(count / ciParts), Math.ceil(co / 8));
+  const cut = (size: number, unit: number, parts: number) =>
     Array.from({ length: parts + 1 }, (_, t) =>
       Math.min(size, unit * Math.round((Math.ceil(size / unit) * t) / parts)),
     );
-  if (byCi) {
-    const c = cut(ci, 4);
-    return c.slice(1).map((end, t) => [c[t], end, 0, co]);
-  }
-  const o = cut(co, 8);
-  return o.slice(1).map((end, t) => [0, ci, o[t], end]);
+  const [c, o] = [cut(ci, 4, ciParts), cut(co, 8, coParts)];
+  return c.slice(1).flatMap((cEnd, i) => o.slice(1).map((oEnd, j) => [c[i], cEnd, o[j], oEnd]));
 }
 
 /**
@@ -665,6 +741,11 @@ export function wasmTrainingKernels(): TrainingKernelConfig[] {
     kernelConfig('AvgPoolGrad', avgPoolGrad),
     kernelConfig('UnsortedSegmentSum', unsortedSegmentSum),
     withFastPath('Conv2D', fastConv2D),
+    withFastPath(
+      'BatchMatMul',
+      (k, inputs, attrs) =>
+        simdBatchMatMul(k, inputs, attrs) ?? transposingBatchMatMul(k, inputs, attrs),
+    ),
     ...fastPathKernels(),
   ];
 }

@@ -31,6 +31,12 @@ interface EmscriptenMemory {
 /** Below this many flops a kernel call runs on the calling thread: waking helpers costs more. */
 const MIN_SPLIT_FLOPS = 4e6;
 
+/**
+ * Chunks a split call is cut into per thread: enough that the thread which finishes first takes
+ * over the other's share, few enough that each chunk's set-up stays small.
+ */
+const CHUNKS_PER_THREAD = 4;
+
 export class SimdKernels {
   private readonly splitChoices = new SplitChoices();
 
@@ -45,7 +51,7 @@ export class SimdKernels {
     return this.pool?.threads ?? 1;
   }
 
-  /** Runs `name` once per argument list, in parallel: one list, or at most one per thread. */
+  /** Runs `name` once per argument list: one on the calling thread, more shared out between threads. */
   run(name: SimdKernelName, argLists: number[][]): void {
     if (argLists.length === 1) (this.exports[name] as (...a: number[]) => void)(...argLists[0]);
     else if (this.pool !== undefined) this.pool.run(this.exports, name, argLists);
@@ -53,9 +59,10 @@ export class SimdKernels {
   }
 
   /**
-   * Runs `name` on the argument lists `parts(threads)` gives: one list on the calling thread, or
-   * up to one per thread where this machine has run calls of this `shape` (the call's sizes)
-   * faster split (SplitChoices). Below MIN_SPLIT_FLOPS a call never splits.
+   * Runs `name` on the argument lists `parts(count)` gives, up to `count` chunks of the work: one
+   * list on the calling thread, or CHUNKS_PER_THREAD per thread shared out between threads where
+   * this machine has run calls of this `shape` (the call's sizes) faster split (SplitChoices).
+   * Below MIN_SPLIT_FLOPS a call never splits.
    */
   runSplit(
     name: SimdKernelName,
@@ -67,7 +74,7 @@ export class SimdKernels {
     const key = `${name} ${shape.join(',')}`;
     const split = this.splitChoices.split(key);
     const start = performance.now();
-    this.run(name, parts(split ? this.threads : 1));
+    this.run(name, parts(split ? CHUNKS_PER_THREAD * this.threads : 1));
     this.splitChoices.record(key, split, performance.now() - start);
   }
 

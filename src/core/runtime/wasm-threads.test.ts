@@ -52,9 +52,9 @@ describe('threaded wasm backend', () => {
     );
   });
 
-  it('splits the SIMD filter gradient by input channels or by output channels', async () => {
-    // On four threads Ci = 14 splits as 4 + 4 + 4 + 2 input channels; Ci = 3 cannot, so
-    // Co = 30 splits as 8 + 8 + 8 + 6 output channels.
+  it('splits the SIMD filter gradient by input channels and by output channels', async () => {
+    // Into blocks of 4 input by 8 output channels, at most 16 (four per thread): Ci = 14 and
+    // Co = 20 as 4 × 3 blocks with part-filled last ones; Ci = 3 as one, so Co = 30 as four.
     for (const [ci, co, stride] of [
       [14, 20, 1],
       [3, 30, 1],
@@ -67,6 +67,23 @@ describe('threaded wasm backend', () => {
         { x: xs, dy: random([32, out, out, co]) },
         { ...attrs, strides: [stride, stride], filterShape: [3, 3, ci, co] },
         `threaded, Ci ${ci}, Co ${co}, stride ${stride}`,
+      );
+    }
+  });
+
+  it("splits a matmul (a dense layer, LeNet-5's C5) by rows or by its output plane", async () => {
+    for (const [transposeA, transposeB] of [
+      [false, false],
+      [true, false],
+      [false, true],
+    ]) {
+      const a = random(transposeA ? [400, 64] : [64, 400]);
+      const b = random(transposeB ? [120, 400] : [400, 120]);
+      await compareKernel(
+        'BatchMatMul',
+        { a, b },
+        { transposeA, transposeB },
+        `threaded, tA=${transposeA} tB=${transposeB}`,
       );
     }
   });
@@ -107,6 +124,13 @@ describe('threaded wasm backend', () => {
       'Conv2DBackpropInput',
       { dy: random([32, 10, 10, 16]), filter: random([5, 5, 6, 16]) },
       { ...valid, inputShape: [32, 14, 14, 6] },
+      'threaded, conv2',
+    );
+    // On more than one thread our kernel runs six into sixteen channels (XNNPACK's on one).
+    await compareKernel(
+      'Conv2D',
+      { x: random([32, 14, 14, 6]), filter: random([5, 5, 6, 16]) },
+      valid,
       'threaded, conv2',
     );
     // A 3×3 filter has three rows of taps to split: three of the four threads work.
