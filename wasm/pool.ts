@@ -79,52 +79,54 @@ function addAt(dx: usize, pixel: i32, ci: i32, c: i32, value: f32): void {
 
 /**
  * maxPoolGrad for windows that tile X exactly (fh = sh, fw = sw, oh·fh = h, ow·fw = w, no
- * padding; ci ≥ 4): every pixel of dX is written once — the window's gradient at its first
- * maximum, zero elsewhere — so dX need not be zeroed first and no pixel is read back. Channels
- * go four at a time; the last block starts at ci − 4, rewriting some channels with the values
- * they already hold.
+ * padding; ci ≥ 4), for the output rows [r0, r1) (row index n·oh + oy): every pixel of those
+ * rows' windows in dX is written once — the window's gradient at its first maximum, zero
+ * elsewhere — so dX need not be zeroed first and no pixel is read back. Channels go four at a
+ * time; the last block starts at ci − 4, rewriting some channels with the values they already
+ * hold.
  */
 export function maxPoolGradTiled(
   x: usize,
   dy: usize,
   dx: usize,
-  n: i32,
   h: i32,
   w: i32,
   ci: i32,
   fh: i32,
   fw: i32,
+  r0: i32,
+  r1: i32,
 ): void {
   const oh = h / fh;
   const ow = w / fw;
   const rowBytes = (<usize>(w * ci)) << 2;
   const zero = f32x4.splat(0);
-  for (let b = 0; b < n; b++) {
-    for (let oy = 0; oy < oh; oy++) {
-      for (let ox = 0; ox < ow; ox++) {
-        const corner = (<usize>(((b * h + oy * fh) * w + ox * fw) * ci)) << 2;
-        const g = dy + ((<usize>(((b * oh + oy) * ow + ox) * ci)) << 2);
-        for (let c0 = 0; c0 < ci; c0 += 4) {
-          const c = min(c0, ci - 4);
-          const first = corner + ((<usize>c) << 2);
-          let best = v128.load(x + first);
-          let at = i32x4.splat(0);
-          for (let i = 0; i < fh; i++) {
-            for (let j = 0; j < fw; j++) {
-              const v = v128.load(x + first + <usize>i * rowBytes + ((<usize>(j * ci)) << 2));
-              // Strictly greater: an equal later tap does not take the first one's place.
-              const later = f32x4.gt(v, best);
-              best = v128.bitselect(v, best, later);
-              at = v128.bitselect(i32x4.splat(i * fw + j), at, later);
-            }
+  for (let row = r0; row < r1; row++) {
+    const b = row / oh;
+    const oy = row - b * oh;
+    for (let ox = 0; ox < ow; ox++) {
+      const corner = (<usize>(((b * h + oy * fh) * w + ox * fw) * ci)) << 2;
+      const g = dy + ((<usize>((row * ow + ox) * ci)) << 2);
+      for (let c0 = 0; c0 < ci; c0 += 4) {
+        const c = min(c0, ci - 4);
+        const first = corner + ((<usize>c) << 2);
+        let best = v128.load(x + first);
+        let at = i32x4.splat(0);
+        for (let i = 0; i < fh; i++) {
+          for (let j = 0; j < fw; j++) {
+            const v = v128.load(x + first + <usize>i * rowBytes + ((<usize>(j * ci)) << 2));
+            // Strictly greater: an equal later tap does not take the first one's place.
+            const later = f32x4.gt(v, best);
+            best = v128.bitselect(v, best, later);
+            at = v128.bitselect(i32x4.splat(i * fw + j), at, later);
           }
-          const grads = v128.load(g + ((<usize>c) << 2));
-          for (let i = 0; i < fh; i++) {
-            for (let j = 0; j < fw; j++) {
-              const mine = i32x4.eq(at, i32x4.splat(i * fw + j));
-              const p = dx + first + <usize>i * rowBytes + ((<usize>(j * ci)) << 2);
-              v128.store(p, v128.bitselect(grads, zero, mine));
-            }
+        }
+        const grads = v128.load(g + ((<usize>c) << 2));
+        for (let i = 0; i < fh; i++) {
+          for (let j = 0; j < fw; j++) {
+            const mine = i32x4.eq(at, i32x4.splat(i * fw + j));
+            const p = dx + first + <usize>i * rowBytes + ((<usize>(j * ci)) << 2);
+            v128.store(p, v128.bitselect(grads, zero, mine));
           }
         }
       }

@@ -12,6 +12,9 @@ import { heapAddress, simdKernels } from './wasm-simd';
 
 export type Info = tf.TensorInfo;
 export type Attrs = tf.NamedAttrMap;
+/** How many elements a tensor has. */
+export const size = (t: { shape: number[] }) => tf.util.sizeFromShape(t.shape);
+
 /** Spatial padding [[top, bottom], [left, right]]; negative entries crop. */
 export type SpatialPad = [[number, number], [number, number]];
 

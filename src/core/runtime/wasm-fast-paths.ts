@@ -18,6 +18,7 @@
 import * as tf from '@tensorflow/tfjs';
 
 import {
+  size,
   withFastPath,
   type Body,
   type Info,
@@ -31,8 +32,6 @@ type FastPath = Body<Info | undefined>;
 const MIN_FAST_SIZE = 8192;
 /** A few long rows (a [taps, windows] layout) broadcast fast in the stock kernels already. */
 const MIN_PIXELS = 64;
-
-const size = (t: { shape: number[] }) => tf.util.sizeFromShape(t.shape);
 
 /**
  * The channel count C if `vector` holds one float per channel of `x` ([C] or [1, …, 1, C]

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount, type BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { compareKernel, random, type Shape4 } from './backend-comparison';
+import { compareKernel, expectClose, onBoth, random, type Shape4 } from './backend-comparison';
 import { initBackend } from './backend';
 import { simdKernels } from './wasm-simd';
 import { nodeThreadedWasm } from './wasm-threads-node';
@@ -133,6 +133,14 @@ describe('threaded wasm backend', () => {
       valid,
       'threaded, conv2',
     );
+    // LeNet-5's pool1 gradient, rows of windows split (ties: few levels).
+    const pool = { filterSize: [2, 2], strides: [2, 2], pad: 'valid' };
+    const activations = random([32, 28, 28, 6], 3);
+    const { cpu, wasm } = await onBoth([activations, random([32, 14, 14, 6])], ([input, dy]) => {
+      const output = tf.engine().runKernel('MaxPool', { x: input }, pool) as tf.Tensor;
+      return tf.engine().runKernel('MaxPoolGrad', { dy, input, output }, pool) as tf.Tensor;
+    });
+    expectClose(wasm[0], cpu[0], 'threaded, pool1 gradient');
     // A 3×3 filter has three rows of taps to split: three of the four threads work.
     await compareKernel(
       'Conv2DBackpropFilter',
