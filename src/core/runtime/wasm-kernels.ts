@@ -259,13 +259,23 @@ const conv2DBackpropFilter = (
     const rows = (oh - 1) * sh + fh;
     const cols = (ow - 1) * sw + 5 * Math.ceil(fw / 5);
     const padded = padToGrid(k, x, rows, cols, padInfo);
-    const dw = k.output([fh, fw, 1, co]);
-    const operands = [k.address(padded), k.address(dy), k.address(dw), n, rows, cols];
-    const geometry = [oh, ow, co, fh, fw, sh, sw];
-    simd.runSplit('convFilterGradSingleChannel', [n, rows, cols, ...geometry], flops, (count) =>
-      splitRange([...operands, ...geometry], fh, count),
-    );
-    return dw;
+    const geometry = [rows, cols, oh, ow, co, fh, fw, sh, sw, 0, fh];
+    return batchGroupFilterGrad(k, simd, 'convFilterGradSingleChannel', [fh, fw, 1, co], flops, {
+      x: padded,
+      dy,
+      xImage: rows * cols,
+      geometry: (images) => [images, ...geometry],
+    });
+  }
+  if (simd !== undefined && Math.ceil(ci / 4) * Math.ceil(co / 8) < BATCH_GROUPS) {
+    // A plane of few blocks (LeNet's conv2, 6 → 16: four): split by images instead.
+    const rest = [h, w, ci, oh, ow, co, fh, fw, sh, sw, padInfo.top, padInfo.left, 0, ci, 0, co];
+    return batchGroupFilterGrad(k, simd, 'convFilterGrad', [fh, fw, ci, co], flops, {
+      x,
+      dy,
+      xImage: h * w * ci,
+      geometry: (images) => [images, ...rest],
+    });
   }
   if (simd !== undefined) {
     const dw = k.output([fh, fw, ci, co]);
@@ -490,6 +500,42 @@ function splitRange(args: number[], total: number, count: number): number[][] {
     Math.round((total * t) / parts),
     Math.round((total * (t + 1)) / parts),
   ]);
+}
+
+/**
+ * Groups of images a filter gradient is cut into where its (Ci, Co) plane has fewer blocks than
+ * this: each group's partial dW is computed on its own (the threads take groups as chunks),
+ * then the partials are added in group order. The groups depend on the batch only — not on the
+ * thread count, nor on whether a call splits — so neither do the bits.
+ */
+const BATCH_GROUPS = 8;
+
+/**
+ * dW = Σ over groups of images of the kernel's dW on that group (BATCH_GROUPS): `geometry(m)` is
+ * the kernel's arguments after (x, dy, dW) for m images; x and dy advance by whole images.
+ */
+function batchGroupFilterGrad(
+  k: WasmCalls,
+  simd: SimdKernels,
+  name: 'convFilterGrad' | 'convFilterGradSingleChannel',
+  dwShape: number[],
+  flops: number,
+  operands: { x: Info; dy: Info; xImage: number; geometry: (images: number) => number[] },
+): Info {
+  const { x, dy, xImage, geometry } = operands;
+  const [n, oh, ow, co] = dy.shape;
+  const groups = splitRange([], n, BATCH_GROUPS);
+  const partials = groups.map(() => k.output(dwShape));
+  const lists = groups.map(([n0, n1], g) => [
+    k.address(x) + 4 * n0 * xImage,
+    k.address(dy) + 4 * n0 * oh * ow * co,
+    k.address(partials[g]),
+    ...geometry(n1 - n0),
+  ]);
+  simd.runSplit(name, [n, ...geometry(n)], flops, () => lists);
+  return partials.length === 1
+    ? partials[0]
+    : k.one('AddN', partials as unknown as tf.NamedTensorInfoMap);
 }
 
 /**

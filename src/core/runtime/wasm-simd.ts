@@ -59,30 +59,34 @@ export class SimdKernels {
     return this.pool?.threads ?? 1;
   }
 
-  /** Runs `name` once per argument list: one on the calling thread, more shared out between threads. */
-  run(name: SimdKernelName, argLists: number[][]): void {
-    if (argLists.length === 1) (this.exports[name] as (...a: number[]) => void)(...argLists[0]);
-    else if (this.pool !== undefined) this.pool.run(this.exports, name, argLists);
-    else throw new Error(`${name}: ${argLists.length} parts, but the kernels run on one thread`);
+  /**
+   * Runs `name` once per argument list: shared out between the threads where `split` (and there
+   * are threads), else one after another on the calling thread.
+   */
+  run(name: SimdKernelName, argLists: number[][], split = argLists.length > 1): void {
+    if (split && this.pool !== undefined) return this.pool.run(this.exports, name, argLists);
+    const kernel = this.exports[name] as (...a: number[]) => void;
+    for (const args of argLists) kernel(...args);
   }
 
   /**
-   * Runs `name` on the argument lists `parts(count)` gives, up to `count` chunks of the work: one
-   * list on the calling thread, or CHUNKS_PER_THREAD per thread shared out between threads where
-   * this machine has run calls of this `shape` (the call's sizes) faster split (SplitChoices).
-   * Below MIN_SPLIT_FLOPS a call never splits.
+   * Runs `name` on the argument lists `parts(count)` gives, up to `count` chunks of the work
+   * (some kernels' chunks are fixed, whatever `count`): on the calling thread (count 1), or
+   * CHUNKS_PER_THREAD per thread shared out between threads where this machine has run calls
+   * of this `shape` (the call's sizes) faster split (SplitChoices). Below MIN_SPLIT_FLOPS a call
+   * never splits.
    */
   runSplit(
     name: SimdKernelName,
     shape: readonly number[],
     flops: number,
-    parts: (threads: number) => number[][],
+    parts: (count: number) => number[][],
   ): void {
-    if (this.pool === undefined || flops < MIN_SPLIT_FLOPS) return this.run(name, parts(1));
+    if (this.pool === undefined || flops < MIN_SPLIT_FLOPS) return this.run(name, parts(1), false);
     const key = `${name} ${shape.join(',')}`;
     const split = this.splitChoices.split(key);
     const start = performance.now();
-    this.run(name, parts(split ? CHUNKS_PER_THREAD * this.threads : 1));
+    this.run(name, parts(split ? CHUNKS_PER_THREAD * this.threads : 1), split);
     this.splitChoices.record(key, split, performance.now() - start);
   }
 

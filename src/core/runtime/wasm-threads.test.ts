@@ -90,23 +90,39 @@ describe('threaded wasm backend', () => {
 
   it('gives the same bits split or not (a shape is tried split, then whole)', async () => {
     await tf.setBackend('wasm');
-    // Ci = 10 and Co = 24: three blocks either way, so three of the four threads work.
-    const [xs, w] = [random([32, 12, 12, 10]), random([3, 3, 10, 24])].map((i) =>
-      tf.tensor4d(i.values, i.shape as Shape4),
-    );
-    const pass = () =>
-      tf.tidy(() => {
-        const [dx, dw] = tf.grads((a, b) =>
-          tf
-            .conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'same')
-            .square()
-            .sum(),
-        )([xs, w]);
-        return [dx, dw, tf.conv2d(xs, w, 1, 'same')].map((t) => t.dataSync());
-      });
-    const [split, whole] = [pass(), pass()];
-    split.forEach((values, i) => expect(values).toEqual(whole[i]));
-    tf.dispose([xs, w]);
+    // Ci = 10 and Co = 24: nine blocks of the filter gradient's plane; 6 → 16 and 1 → 6 (four
+    // blocks, one): its batch cut into groups whose partial sums are added in order.
+    for (const [x, filter] of [
+      [
+        [32, 12, 12, 10],
+        [3, 3, 10, 24],
+      ],
+      [
+        [32, 14, 14, 6],
+        [5, 5, 6, 16],
+      ],
+      [
+        [32, 20, 20, 1],
+        [5, 5, 1, 6],
+      ],
+    ] as Shape4[][]) {
+      const [xs, w] = [random(x), random(filter)].map((i) =>
+        tf.tensor4d(i.values, i.shape as Shape4),
+      );
+      const pass = () =>
+        tf.tidy(() => {
+          const [dx, dw] = tf.grads((a, b) =>
+            tf
+              .conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'same')
+              .square()
+              .sum(),
+          )([xs, w]);
+          return [dx, dw, tf.conv2d(xs, w, 1, 'same')].map((t) => t.dataSync());
+        });
+      const [split, whole] = [pass(), pass()];
+      split.forEach((values, i) => expect(values, `${x} * ${filter}`).toEqual(whole[i]));
+      tf.dispose([xs, w]);
+    }
   });
 
   it("splits LeNet-5's narrow-layer kernels: one input channel, six into sixteen", async () => {
