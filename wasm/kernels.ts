@@ -7,5 +7,6 @@ export {
   convInputGrad,
 } from './conv';
 export { adamUpdate } from './adam';
+export { channelAffine } from './channels';
 export { padSpatial } from './pad';
 export { maxPoolGrad, maxPoolGradTiled } from './pool';

@@ -15,8 +15,21 @@ export type Attrs = tf.NamedAttrMap;
 /** How many elements a tensor has. */
 export const size = (t: { shape: number[] }) => tf.util.sizeFromShape(t.shape);
 
-/** Spatial padding [[top, bottom], [left, right]]; negative entries crop. */
-export type SpatialPad = [[number, number], [number, number]];
+/**
+ * `args` followed by [start, end) of each of up to `count` near-equal parts of [0, total): no
+ * more parts than units, so no part is an empty range.
+ */
+export function splitRange(args: number[], total: number, count: number): number[][] {
+  const parts = Math.max(1, Math.min(total, count));
+  return Array.from({ length: parts }, (_, t) => [
+    ...args,
+    Math.round((total * t) / parts),
+    Math.round((total * (t + 1)) / parts),
+  ]);
+}
+
+export /** Spatial padding [[top, bottom], [left, right]]; negative entries crop. */
+type SpatialPad = [[number, number], [number, number]];
 
 /** Direct calls of registered wasm kernels that remember their outputs for disposal. */
 export class WasmCalls {

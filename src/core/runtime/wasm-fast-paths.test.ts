@@ -33,6 +33,9 @@ describe('per-channel broadcasts', () => {
     'x with [1,1,1,C]': [x, vector4],
     'rows with [C]': [rows, vector],
     'rows with a higher-rank vector': [rows, random([1, 1, 8])],
+    // C = 6 and C = 5: patterns of 12 and 20 floats repeated; neither size fills the last block.
+    'C = 6': [random([4, 30, 30, 6]), random([6])],
+    'C = 5': [random([3000, 5]), random([5])],
     'small, stock path': [random([4, 5]), random([5])],
     'same shape, stock path': [x, random([8, 16, 16, 8])],
   };

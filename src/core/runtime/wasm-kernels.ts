@@ -14,6 +14,7 @@ import {
   kernelConfig,
   replaceKernel,
   size,
+  splitRange,
   type Attrs,
   type Info,
   type SpatialPad,
@@ -487,19 +488,6 @@ function filterPanels(k: WasmCalls, filter: Info): Info {
           },
         );
   return k.transpose(k.reshape(padded, [fh * fw * ci, panels, 8]), [1, 0, 2]);
-}
-
-/**
- * `args` followed by [start, end) of each of up to `count` near-equal parts of [0, total): no
- * more parts than units, so no part is an empty range.
- */
-function splitRange(args: number[], total: number, count: number): number[][] {
-  const parts = Math.max(1, Math.min(total, count));
-  return Array.from({ length: parts }, (_, t) => [
-    ...args,
-    Math.round((total * t) / parts),
-    Math.round((total * (t + 1)) / parts),
-  ]);
 }
 
 /**

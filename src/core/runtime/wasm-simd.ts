@@ -16,6 +16,7 @@ const KERNEL_NAMES = [
   'convForwardSingleChannel',
   'convInputGrad',
   'adamUpdate',
+  'channelAffine',
   'maxPoolGrad',
   'maxPoolGradTiled',
   'padSpatial',
