@@ -38,3 +38,26 @@ export function channelAffine(
     }
   }
 }
+
+/**
+ * The gradient of ReLU, dX = dY · step(X), over the floats [v0·4, v1·4) (the last vector may end
+ * early, at `total`): step is 1 where X > 0, NaN where X is NaN, 0 elsewhere, as TF.js's Step,
+ * so the product has the bits of the stock Step-then-Multiply.
+ */
+export function reluBackprop(dy: usize, x: usize, dx: usize, total: i32, v0: i32, v1: i32): void {
+  const one = f32x4.splat(1);
+  const zero = f32x4.splat(0);
+  const end = min(v1 * 4, total);
+  let i = v0 * 4;
+  for (; i + 4 <= end; i += 4) {
+    const at = (<usize>i) << 2;
+    const v = v128.load(x + at);
+    const step = v128.bitselect(v, v128.bitselect(one, zero, f32x4.gt(v, zero)), f32x4.ne(v, v));
+    v128.store(dx + at, f32x4.mul(v128.load(dy + at), step));
+  }
+  for (; i < end; i++) {
+    const at = (<usize>i) << 2;
+    const v = load<f32>(x + at);
+    store<f32>(dx + at, load<f32>(dy + at) * (v > 0 ? 1 : v != v ? v : 0));
+  }
+}

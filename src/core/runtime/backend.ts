@@ -13,7 +13,7 @@ import {
 } from '@tensorflow/tfjs-backend-wasm';
 
 import { BackendUnavailableError } from './errors';
-import { registerReductionGradients } from './gradients';
+import { registerTrainingGradients } from './gradients';
 import { createLenetStep } from './lenet-step';
 import { timeRepeated } from './timing';
 import { registerWasmTrainingKernels } from './wasm-kernels';
@@ -148,7 +148,7 @@ let registeredThreads: number | undefined;
 
 /** Makes `name` the active TF.js backend, loading what it needs first. */
 async function activate(name: BackendName, opts: InitBackendOptions): Promise<void> {
-  registerReductionGradients();
+  registerTrainingGradients();
   if (name === 'wasm') {
     registerWasmTrainingKernels();
     const threaded = opts.wasmThreads;

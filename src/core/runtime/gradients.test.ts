@@ -5,11 +5,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { registerReductionGradients } from './gradients';
+import { registerTrainingGradients } from './gradients';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
-  registerReductionGradients();
+  registerTrainingGradients();
 });
 
 describe('reduction gradients', () => {

@@ -22,6 +22,7 @@ import {
   type WasmCalls,
   withFastPath,
 } from './wasm-calls';
+import { RELU_BACKPROP } from './gradients';
 import { fastPathKernels, transposingBatchMatMul } from './wasm-fast-paths';
 import { FLOPS_PER_FLOAT_MOVED, simdKernels, type SimdKernels } from './wasm-simd';
 
@@ -769,6 +770,20 @@ const unsortedSegmentSum = (
   );
 };
 
+/** ReLU's gradient dy · step(x) in one pass (wasm/channels.ts; gradients.ts uses it). */
+const reluBackprop = (k: WasmCalls, { dy, x }: Record<string, Info>): Info => {
+  const simd = simdKernels(k.backend);
+  if (simd === undefined)
+    return k.one('Multiply', { a: dy, b: k.one('Step', { x }, { alpha: 0 }) });
+  const dx = k.output(x.shape);
+  const total = size(x);
+  const operands = [k.address(dy), k.address(x), k.address(dx), total];
+  simd.runSplit('reluBackprop', [total], 3 * FLOPS_PER_FLOAT_MOVED * total, (count) =>
+    splitRange(operands, Math.ceil(total / 4), count),
+  );
+  return dx;
+};
+
 /** The kernels `registerWasmTrainingKernels` adds to, or replaces in, the wasm backend. */
 export function wasmTrainingKernels(): TrainingKernelConfig[] {
   return [
@@ -779,6 +794,7 @@ export function wasmTrainingKernels(): TrainingKernelConfig[] {
     withFastPath('MaxPoolGrad', simdMaxPoolGrad),
     kernelConfig('AvgPoolGrad', avgPoolGrad),
     kernelConfig('UnsortedSegmentSum', unsortedSegmentSum),
+    kernelConfig(RELU_BACKPROP, reluBackprop),
     withFastPath('Conv2D', fastConv2D),
     withFastPath(
       'BatchMatMul',

@@ -20,6 +20,7 @@ const KERNEL_NAMES = [
   'maxPoolGrad',
   'maxPoolGradTiled',
   'padSpatial',
+  'reluBackprop',
 ] as const;
 export type SimdKernelName = (typeof KERNEL_NAMES)[number];
 
