@@ -772,20 +772,21 @@ export async function* compressLayerByLayer(
       metrics = yield* layerViews(ctx, student, plans, shots.x, step, views('fitted'));
     }
     if (fitted.length) lastLoss = finalLosses.dataSync()[fitted.length - 1];
+    // The fitted layers' losses stay in the checkpoints through the removal of pruned channels:
+    // a run stopped there (after its last fitting step) resumes with them.
+    const removed = yield* removeChannelsStage(student, plans, p.bits);
+    return {
+      student: removed.graph,
+      metrics: {
+        ...metrics,
+        ...removed.metrics,
+        itersPerLayer: iters,
+        shots: n,
+        ...(Number.isFinite(lastLoss) && { finalLayerLoss: lastLoss }),
+      },
+    };
   } finally {
-    tf.dispose([shots.x, shots.y, finalLosses]);
-    // What follows (the removal of pruned channels) keeps nothing beside the student.
     ctx.training(student);
+    tf.dispose([shots.x, shots.y, finalLosses]);
   }
-  const removed = yield* removeChannelsStage(student, plans, p.bits);
-  return {
-    student: removed.graph,
-    metrics: {
-      ...metrics,
-      ...removed.metrics,
-      itersPerLayer: iters,
-      shots: n,
-      ...(Number.isFinite(lastLoss) && { finalLayerLoss: lastLoss }),
-    },
-  };
 }

@@ -440,6 +440,49 @@ describe('resuming from a checkpoint', () => {
     }
   });
 
+  it('cross distillation stopped while it removes pruned channels resumes with its layer losses', async () => {
+    // 4 layers × 2 iterations + 2 fine-tune steps = 10 of the 20 steps asked for; a stop that
+    // lands after the last of them, in the removal of the pruned channels.
+    const cross = (): RunRequest => ({
+      ...kd(),
+      method: methodById('cross-distillation')!,
+      params: {
+        shotsPerClass: 1,
+        itersPerLayer: 2,
+        fineTuneSteps: 2,
+        heldOutExamples: 50,
+        fitLayers: 'all',
+        compression: 'channels',
+        targetSparsity: 0.5,
+      },
+      steps: 20,
+    });
+    let stop = false;
+    let named: MethodState | undefined;
+    let state: SavedState | undefined;
+    const stopped = await executeRun(
+      cross(),
+      (e) => (stop ||= e.kind === 'log' && /removed \d+ of \d+ input channels/.test(e.message)),
+      {
+        stopRequested: () => stop,
+        stepping: () => true,
+        onStudent: (_g, s) => (named = s),
+        beforeStop: async () => {
+          state = named && (await saveState(named));
+        },
+      },
+    );
+    expect(stopped.result.status).toBe('stopped');
+    expect(state?.tensors.map((t) => t.name)).toEqual(['layer-losses']);
+    const resumed = await executeRun(
+      { ...cross(), fromCheckpoint: { step: 10, student: stopped.student, state } },
+      () => {},
+      { stepping: () => true },
+    );
+    expect(Number.isFinite(resumed.result.metrics.finalLayerLoss)).toBe(true);
+    disposeGraph(resumed.student);
+  });
+
   it('every method resumes', () => {
     for (const method of METHODS) expect(method.resume).toEqual({ resumable: true });
   });
