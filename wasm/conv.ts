@@ -272,12 +272,13 @@ export function convFilterGrad(
 }
 
 /**
- * Y[n, y, x, o] = Σ_{i,j,c} X[n, y·sh + i − top, x·sw + j − left, c] · W[i, j, c, o] for the
- * output rows [r0, r1) of all images (row index n·oh + y): a stride-(sh, sw) NHWC convolution
- * with filter [fh, fw, Ci, Co]. `packed` holds W as panels of eight output channels,
- * [⌈Co/8⌉][fh·fw·Ci][8], zero past Co, so a panel streams through the cache in order; taps
- * outside the image read `zeros` (Ci zero floats). Four output pixels times eight output
- * channels accumulate in registers over every tap.
+ * Y[n, y, x, o] = Σ_{i,j,c} X[n, y·sh + i − top, x·sw + j − left, c] · W[i, j, c, o] (+ bias[o],
+ * then ReLU, where given: `epilogue`) for the output rows [r0, r1) of all images (row index
+ * n·oh + y): a stride-(sh, sw) NHWC convolution with filter [fh, fw, Ci, Co]. `packed` holds W
+ * as panels of eight output channels, [⌈Co/8⌉][fh·fw·Ci][8], zero past Co, so a panel streams
+ * through the cache in order; taps outside the image read `zeros` (Ci zero floats); `bias`, if
+ * not 0, is padded to whole panels. Four output pixels times eight output channels accumulate
+ * in registers over every tap.
  */
 export function convForward(
   x: usize,
@@ -296,6 +297,8 @@ export function convForward(
   sw: i32,
   top: i32,
   left: i32,
+  bias: usize,
+  relu: i32,
   r0: i32,
   r1: i32,
 ): void {
@@ -310,6 +313,8 @@ export function convForward(
     const outRow = y + ((<usize>row * <usize>ow * <usize>co) << 2);
     for (let o = 0; o < co; o += 8) {
       const panel = packed + <usize>(o >> 3) * panelBytes;
+      const b0 = biasVector(bias, o);
+      const b1 = biasVector(bias, o + 4);
       for (let px = 0; px < ow; px += 4) {
         let a00 = f32x4.splat(0);
         let a01 = f32x4.splat(0);
@@ -368,6 +373,16 @@ export function convForward(
             }
           }
         }
+        if (bias != 0 || relu != 0) {
+          a00 = epilogue(a00, b0, relu);
+          a01 = epilogue(a01, b1, relu);
+          a10 = epilogue(a10, b0, relu);
+          a11 = epilogue(a11, b1, relu);
+          a20 = epilogue(a20, b0, relu);
+          a21 = epilogue(a21, b1, relu);
+          a30 = epilogue(a30, b0, relu);
+          a31 = epilogue(a31, b1, relu);
+        }
         const q = outRow + ((<usize>(px * co + o)) << 2);
         if (px + 4 <= ow && o + 8 <= co) {
           v128.store(q, a00);
@@ -389,6 +404,20 @@ export function convForward(
       }
     }
   }
+}
+
+/**
+ * Channels o … o + 3 of a bias given padded to whole panels of eight (0: no bias), for the
+ * forward kernels' epilogue.
+ */
+function biasVector(bias: usize, o: i32): v128 {
+  return bias == 0 ? f32x4.splat(0) : v128.load(bias + ((<usize>o) << 2));
+}
+
+/** A fused layer's tail: v + bias, then max(·, 0) where `relu` (NaN stays NaN). */
+function epilogue(v: v128, bias: v128, relu: i32): v128 {
+  const biased = f32x4.add(v, bias);
+  return relu != 0 ? f32x4.max(biased, f32x4.splat(0)) : biased;
 }
 
 /** The address of X[b, r, col, 0] in `image`, or `zeros` outside it. */
@@ -677,8 +706,9 @@ function storeLanes(p: usize, v: v128, lanes: i32): void {
 }
 
 /**
- * Y[n, y, x, o] = Σ_{i,j} X[n, y·sh + i, x·sw + j] · W[i, j, 0, o] for the output rows [r0, r1)
- * (row index n·oh + y) of a convolution with one input channel. X is given padded ([n, hp, wp]:
+ * Y[n, y, x, o] = Σ_{i,j} X[n, y·sh + i, x·sw + j] · W[i, j, 0, o] (+ bias[o], then ReLU, where
+ * given: `epilogue`) for the output rows [r0, r1) (row index n·oh + y) of a convolution with one
+ * input channel. X is given padded ([n, hp, wp]:
  * every tap of every four-pixel tile inside it, the last tile's spare pixels included), so no
  * tap needs a bounds check — the general kernel's per-tap checks cost more than its multiplies
  * when a tap is a single channel. `packed` holds W as panels of eight output channels,
@@ -697,6 +727,8 @@ export function convForwardSingleChannel(
   fw: i32,
   sh: i32,
   sw: i32,
+  bias: usize,
+  relu: i32,
   r0: i32,
   r1: i32,
 ): void {
@@ -711,6 +743,8 @@ export function convForwardSingleChannel(
     for (let o = 0; o < co; o += 8) {
       const panel = packed + <usize>(o >> 3) * panelBytes;
       const lanes = min(8, co - o);
+      const b0 = biasVector(bias, o);
+      const b1 = biasVector(bias, o + 4);
       for (let px = 0; px < ow; px += 4) {
         let a00 = f32x4.splat(0);
         let a01 = f32x4.splat(0);
@@ -741,6 +775,16 @@ export function convForwardSingleChannel(
             p += 4;
             wq += 32;
           }
+        }
+        if (bias != 0 || relu != 0) {
+          a00 = epilogue(a00, b0, relu);
+          a01 = epilogue(a01, b1, relu);
+          a10 = epilogue(a10, b0, relu);
+          a11 = epilogue(a11, b1, relu);
+          a20 = epilogue(a20, b0, relu);
+          a21 = epilogue(a21, b1, relu);
+          a30 = epilogue(a30, b0, relu);
+          a31 = epilogue(a31, b1, relu);
         }
         const q = outRow + ((<usize>(px * co + o)) << 2);
         const pixels = min(4, ow - px);

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { applyNode } from './ops';
+import { applyFusedRelu, applyNode, isFusable, type FusableNode } from './ops';
 import type { Graph, NodeId } from './types';
 
 export interface ForwardOptions {
@@ -44,29 +44,64 @@ export function forward(g: Graph, x: tf.Tensor, opts: ForwardOptions = {}): Forw
     if (!g.nodes.some((n) => n.id === id))
       throw new Error(`forward: no node '${id}' to tap or splice`);
   }
+  const fused = fusedRelus(g, stopAt, taps, opts.splices);
+  const fusedLayers = new Set([...fused.values()].map((layer) => layer.id));
+  const applyOptions = (id: NodeId) => ({
+    training,
+    updateBatchNormStats,
+    batchStatistics: opts.batchStatistics,
+    nextSeed: opts.nextSeed,
+    gumbelTemperature: opts.gumbelTemperature,
+    weights: opts.weightOverrides?.get(id),
+  });
   for (const node of g.nodes) {
+    // A layer fused with its ReLU runs when the ReLU's turn comes.
+    if (fusedLayers.has(node.id)) continue;
+    const layer = fused.get(node.id);
     const spliced = opts.splices?.get(node.id);
     const value =
       spliced ??
       (node.id === g.input
         ? x
-        : applyNode(
-            node,
-            node.inputs.map((i) => values.get(i)!),
-            {
-              training,
-              updateBatchNormStats,
-              batchStatistics: opts.batchStatistics,
-              nextSeed: opts.nextSeed,
-              gumbelTemperature: opts.gumbelTemperature,
-              weights: opts.weightOverrides?.get(node.id),
-            },
-          ));
+        : layer !== undefined
+          ? applyFusedRelu(layer, values.get(layer.inputs[0])!, applyOptions(layer.id))
+          : applyNode(
+              node,
+              node.inputs.map((i) => values.get(i)!),
+              applyOptions(node.id),
+            ));
     values.set(node.id, value);
     if (taps.has(node.id)) tapped.set(node.id, value);
     if (node.id === stopAt) break;
   }
   return { output: values.get(stopAt)!, tapped };
+}
+
+/**
+ * ReLU nodes whose input is a conv2d or dense layer with a bias (isFusable) that nothing else
+ * reads — no other node, no tap, no splice, not the output — mapped to that layer: the pair runs
+ * as one fused op (applyFusedRelu), with the values of the two apart.
+ */
+function fusedRelus(
+  g: Graph,
+  stopAt: NodeId,
+  taps: ReadonlySet<NodeId>,
+  splices: ReadonlyMap<NodeId, tf.Tensor> | undefined,
+): Map<NodeId, FusableNode> {
+  const readers = new Map<NodeId, number>();
+  for (const node of g.nodes) {
+    for (const i of node.inputs) readers.set(i, (readers.get(i) ?? 0) + 1);
+  }
+  const byId = new Map(g.nodes.map((node) => [node.id, node]));
+  const fused = new Map<NodeId, FusableNode>();
+  for (const node of g.nodes) {
+    if (node.op !== 'activation' || node.attrs.fn !== 'relu' || node.inputs.length !== 1) continue;
+    const layer = byId.get(node.inputs[0]);
+    if (layer === undefined || !isFusable(layer) || layer.id === stopAt) continue;
+    const hidden = !taps.has(layer.id) && !splices?.has(layer.id) && !splices?.has(node.id);
+    if (hidden && readers.get(layer.id) === 1) fused.set(node.id, layer);
+  }
+  return fused;
 }
 
 /** Logits for a batch in inference mode, tidied. */

@@ -11,6 +11,7 @@ import {
   inferShapes,
   layerIds,
   recalibrateBatchNorm,
+  trainableVariables,
   widthMultiplier,
 } from '.';
 
@@ -75,6 +76,34 @@ describe('model IR', () => {
     });
     expect(maxAbsDiff(plain.output, other.output)).toBeGreaterThan(1e-4);
     tf.dispose([x, plain.output, ...plain.tapped.values(), spliced.output, other.output]);
+    disposeGraph(g);
+  });
+
+  it('runs each conv or dense layer and its ReLU as one fused kernel, values and gradients unchanged', async () => {
+    const g = buildArchitecture('lenet5', 'mnist', 1);
+    const x = tf.randomNormal([8, ...g.inputShape], 0, 1, 'float32', 7);
+    const vars = trainableVariables(g);
+    // A tap on a layer's output (before its ReLU) keeps the two apart.
+    const run = (taps: string[]) =>
+      tf.tidy(() => {
+        const loss = () =>
+          tf.sum(tf.square(forward(g, x, { training: true, taps }).output)) as tf.Scalar;
+        const { value, grads } = tf.variableGrads(loss, vars);
+        return [value, ...vars.map((v) => grads[v.name])];
+      });
+    const kernels = async (taps: string[]) =>
+      (await tf.profile(() => run(taps))).kernels.map((k) => k.name);
+    const fusedKernels = await kernels([]);
+    expect(fusedKernels).toContain('FusedConv2D');
+    expect(fusedKernels).toContain('_FusedMatMul');
+    expect(fusedKernels).not.toContain('Relu');
+    expect(await kernels(layerIds(g))).toContain('Relu');
+    const [fused, apart] = [run([]), run(layerIds(g))];
+    fused.forEach((t, i) => {
+      const scale = tf.tidy(() => tf.max(tf.abs(apart[i])).dataSync()[0]);
+      expect(maxAbsDiff(t, apart[i]), `output ${i}`).toBeLessThanOrEqual(1e-5 * scale);
+    });
+    tf.dispose([x, ...fused, ...apart]);
     disposeGraph(g);
   });
 

@@ -4,7 +4,8 @@
  * it: for a generator's BatchNorm statistics over a 128×32×32×128 activation that is 67 MB of
  * JavaScript work per reduction, ~0.4 s of a DAFL step. Broadcasting dy onto `onesLike(x)` (a
  * fill kernel on the backend) computes the same values. ReLU's gradient is one kernel where the
- * backend has it (RELU_BACKPROP) instead of Step, Cast and Multiply.
+ * backend has it (RELU_BACKPROP) instead of Step, Cast and Multiply. The fused layers that
+ * graph/ops.ts runs get gradients of their own (fusedGradients).
  */
 import * as tf from '@tensorflow/tfjs';
 
@@ -38,7 +39,7 @@ const reductionGradients: tf.GradConfig[] = (['Sum', 'Mean'] as const).map((kern
 export const RELU_BACKPROP = 'ReluBackprop';
 
 /** ReLU's gradient: by RELU_BACKPROP where the active backend has it, else as TF.js composes it. */
-function reluBackprop(dy: tf.Tensor, x: tf.Tensor): tf.Tensor {
+export function reluBackprop(dy: tf.Tensor, x: tf.Tensor): tf.Tensor {
   const fused =
     x.dtype === 'float32' &&
     dy.dtype === 'float32' &&
@@ -64,7 +65,62 @@ const reluGradients: tf.GradConfig[] = [
   },
 ];
 
-/** Replaces the stock Sum, Mean and Relu gradients (idempotent; every backend). */
+/** dY of a fused layer's pre-activation, from dY of its output y: ReLU's gradient or dY. */
+function beforeActivation(dy: tf.Tensor, y: tf.Tensor, activation: unknown): tf.Tensor {
+  if (activation === 'relu') return reluBackprop(dy, y);
+  if (activation === 'linear') return dy;
+  throw new Error(`No gradient for a fused layer's ${String(activation)} activation`);
+}
+
+const run = (name: string, inputs: tf.NamedTensorMap, attrs: tf.NamedAttrMap) =>
+  tf.engine().runKernel(name, inputs, attrs) as tf.Tensor;
+
+/**
+ * Gradients of the fused kernels as graph/ops.ts calls them directly (applyFusedRelu: a bias per
+ * output channel, linear or ReLU; a matmul of one batch, [1, m, k] · [1, k, n], no transposes),
+ * by the kernels the separate ops' gradients run. TF.js registers none: tf.fused wraps the kernels in gradients of its own.
+ */
+const fusedGradients: tf.GradConfig[] = [
+  {
+    kernelName: 'FusedConv2D',
+    inputsToSave: ['x', 'filter'],
+    outputsToSave: [true],
+    gradFunc: (dy, [x, filter, y], attrs) => {
+      const { strides, pad, dataFormat, dimRoundingMode, activation } =
+        attrs as unknown as tf.FusedConv2DAttrs;
+      const dz = beforeActivation(dy as tf.Tensor, y, activation);
+      const conv = { strides, pad, dataFormat, dimRoundingMode };
+      return {
+        x: () => run('Conv2DBackpropInput', { dy: dz, filter }, { ...conv, inputShape: x.shape }),
+        filter: () =>
+          run('Conv2DBackpropFilter', { x, dy: dz }, { ...conv, filterShape: filter.shape }),
+        bias: () => tf.sum(dz, [0, 1, 2]),
+      };
+    },
+  },
+  {
+    kernelName: '_FusedMatMul',
+    inputsToSave: ['a', 'b'],
+    outputsToSave: [true],
+    gradFunc: (dy, [a, b, y], attrs) => {
+      const { transposeA, transposeB, activation } = attrs as unknown as tf._FusedMatMulAttrs;
+      if (transposeA || transposeB) throw new Error('No gradient for a transposed fused matmul');
+      const dz = beforeActivation(dy as tf.Tensor, y, activation);
+      return {
+        a: () => tf.matMul(dz, b, false, true),
+        b: () => tf.matMul(a, dz, true, false),
+        bias: () => tf.sum(dz, [0, 1]),
+      };
+    },
+  },
+];
+
+/**
+ * Replaces the stock Sum, Mean and Relu gradients and adds the fused layers' (idempotent; every
+ * backend).
+ */
 export function registerTrainingGradients(): void {
-  [...reductionGradients, ...reluGradients].forEach((config) => tf.registerGradient(config));
+  [...reductionGradients, ...reluGradients, ...fusedGradients].forEach((config) =>
+    tf.registerGradient(config),
+  );
 }

@@ -114,7 +114,7 @@ function simdChannelAffine(
  * The wasm fused kernels check the shape their bias buffer was made with, not the view they
  * get: a [1, 1, 1, C] buffer needs a rank-1 copy.
  */
-function rank1(k: WasmCalls, vector: Info, c: number): Info {
+export function rank1(k: WasmCalls, vector: Info, c: number): Info {
   return k.backend.dataIdMap.get(vector.dataId).shape.length === 1
     ? k.reshape(vector, [c])
     : k.copy(vector, [c]);

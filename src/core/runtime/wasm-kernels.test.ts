@@ -278,6 +278,42 @@ describe('wasm training kernels match the CPU backend', () => {
     }
   });
 
+  it("FusedConv2D and _FusedMatMul: bias and ReLU in our kernels' epilogue", async () => {
+    const conv = { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations: [1, 1] };
+    for (const [x, filter, activation, withBias] of [
+      [[3, 12, 12, 1], [5, 5, 1, 6], 'relu', true], // LeNet conv1: the single-channel kernel
+      [[2, 9, 9, 16], [3, 3, 16, 19], 'relu', true], // the general kernel, a part-filled panel
+      [[2, 9, 9, 16], [3, 3, 16, 19], 'relu', false],
+      [[2, 9, 9, 16], [3, 3, 16, 19], 'linear', true],
+      [[64, 5, 5, 16], [5, 5, 16, 12], 'relu', true], // LeNet C5: one window, a matmul
+      [[2, 8, 8, 6], [5, 5, 6, 16], 'relu', true], // narrow, one thread: XNNPACK's fused kernel
+      [[2, 9, 9, 16], [3, 3, 16, 19], 'elu', true], // an activation of its own: the stock kernel
+    ] as [Shape4, Shape4, string, boolean][]) {
+      const inputs = { x: random(x), filter: random(filter) };
+      const bias: Record<string, Input> = withBias ? { bias: random([filter[3]]) } : {};
+      await compareKernel(
+        'FusedConv2D',
+        { ...inputs, ...bias },
+        { ...conv, activation },
+        `${x} * ${filter} ${activation}${withBias ? ' + bias' : ''}`,
+      );
+    }
+    for (const [a, b, transposeB, activation] of [
+      [[64, 120], [120, 84], false, 'relu'], // LeNet F6
+      [[64, 120], [84, 120], true, 'relu'],
+      [[37, 70], [70, 100], false, 'linear'], // one row of pixels, a part-filled panel
+      [[64, 84], [84, 10], false, 'relu'], // small: the stock kernel
+    ] as [number[], number[], boolean, string][]) {
+      const columns = transposeB ? b[0] : b[1];
+      await compareKernel(
+        '_FusedMatMul',
+        { a: random([1, ...a]), b: random([1, ...b]), bias: random([columns]) },
+        { transposeA: false, transposeB, activation },
+        `${a} · ${b}${transposeB ? 'ᵀ' : ''} ${activation}`,
+      );
+    }
+  });
+
   it("ReLU's gradient in one kernel, with the bits of Step then Multiply", async () => {
     registerTrainingGradients();
     // 105 values (not whole vectors): NaN, ±0, negatives and positives.

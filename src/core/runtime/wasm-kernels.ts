@@ -23,7 +23,7 @@ import {
   withFastPath,
 } from './wasm-calls';
 import { RELU_BACKPROP } from './gradients';
-import { fastPathKernels, transposingBatchMatMul } from './wasm-fast-paths';
+import { fastPathKernels, rank1, transposingBatchMatMul } from './wasm-fast-paths';
 import { FLOPS_PER_FLOAT_MOVED, simdKernels, type SimdKernels } from './wasm-simd';
 
 function assertChannelsLast(kernel: string, dataFormat: unknown): void {
@@ -133,10 +133,19 @@ function windowRows(k: WasmCalls, x: Info, info: tf.backend_util.Conv2DInfo): In
 const matmul = (k: WasmCalls, a: Info, b: Info, transposeA = false, transposeB = false) =>
   k.one('BatchMatMul', { a, b }, { transposeA, transposeB });
 
-function wholeWindowConv2D(k: WasmCalls, x: Info, filter: Info, info: tf.backend_util.Conv2DInfo) {
+/** Undefined where a fused layer's matmul cannot take its epilogue (the stock kernel runs). */
+function wholeWindowConv2D(
+  k: WasmCalls,
+  x: Info,
+  filter: Info,
+  info: tf.backend_util.Conv2DInfo,
+  epilogue: Epilogue,
+): Info | undefined {
   const { filterHeight: fh, filterWidth: fw, inChannels: ci, outChannels: co } = info;
-  const y = matmul(k, windowRows(k, x, info), k.reshape(filter, [1, fh * fw * ci, co]));
-  return k.reshape(y, [info.batchSize, 1, 1, co]);
+  const [rows, weights] = [windowRows(k, x, info), k.reshape(filter, [1, fh * fw * ci, co])];
+  const fused = epilogue.bias !== undefined || epilogue.relu;
+  const y = fused ? simdMatMul(k, rows, weights, false, false, epilogue) : matmul(k, rows, weights);
+  return y && k.reshape(y, [info.batchSize, 1, 1, co]);
 }
 
 function wholeWindowFilterGrad(k: WasmCalls, x: Info, dy: Info, info: tf.backend_util.Conv2DInfo) {
@@ -309,7 +318,12 @@ const conv2DBackpropFilter = (
  * 5×5 on 14×14 1.20 → 0.77 ms, 8 → 16 3×3 on 16×16 1.84 → 1.14, 4 → 16 3×3 on 32×32
  * 4.96 → 3.77; but 3 → 32 3×3 on 32×32 5.61 → 7.33.
  */
-const fastConv2D = (k: WasmCalls, { x, filter }: Record<string, Info>, attrs: Attrs) => {
+const fastConv2D = (
+  k: WasmCalls,
+  { x, filter }: Record<string, Info>,
+  attrs: Attrs,
+  epilogue: Epilogue = PLAIN,
+) => {
   const a = attrs as unknown as tf.Conv2DAttrs;
   const dilated = [a.dilations ?? 1].flat().some((d) => d !== 1);
   if (a.dataFormat === 'NCHW' || dilated) return undefined;
@@ -322,10 +336,10 @@ const fastConv2D = (k: WasmCalls, { x, filter }: Record<string, Info>, attrs: At
     a.pad,
     a.dimRoundingMode,
   );
-  if (isWholeWindow(info)) return wholeWindowConv2D(k, x, filter, info);
+  if (isWholeWindow(info)) return wholeWindowConv2D(k, x, filter, info, epilogue);
   const simd = simdKernels(k.backend);
   if (simd === undefined) return undefined;
-  if (ci === 1) return singleChannelConv2D(k, simd, x, filter, info);
+  if (ci === 1) return singleChannelConv2D(k, simd, x, filter, info, epilogue);
   // Narrow inputs: XNNPACK's one thread against our kernel on several.
   const narrow = ci < MIN_SIMD_CHANNELS && (simd.threads === 1 || ci < 4);
   if (narrow || filter.shape[3] < MIN_SIMD_CHANNELS) return undefined;
@@ -337,11 +351,67 @@ const fastConv2D = (k: WasmCalls, { x, filter }: Record<string, Info>, attrs: At
   const geometry = [h, w, ci, oh, ow, co, fh, fw, info.strideHeight, info.strideWidth];
   const flops = 2 * n * oh * ow * fh * fw * ci * co;
   const shape = [...geometry, info.padInfo.top, info.padInfo.left];
+  const tail = epilogueArgs(k, epilogue, co);
   simd.runSplit('convForward', [n, ...shape], flops, (count) =>
-    splitRange([...operands, ...shape], n * oh, count),
+    splitRange([...operands, ...shape, ...tail], n * oh, count),
   );
   return y;
 };
+
+/** What a fused layer adds after its convolution or matmul: a bias per output channel, ReLU. */
+interface Epilogue {
+  bias?: Info;
+  relu: boolean;
+}
+
+const PLAIN: Epilogue = { relu: false };
+
+/**
+ * The forward kernels' last arguments for `epilogue`: the bias's address, copied padded to
+ * whole panels of eight (the kernels load eight channels at a time), or 0; ReLU or not.
+ */
+function epilogueArgs(k: WasmCalls, { bias, relu }: Epilogue, co: number): [number, number] {
+  if (bias === undefined) return [0, relu ? 1 : 0];
+  const padded = k.zeros([Math.ceil(co / 8) * 8]);
+  k.backend.typedArrayFromHeap(padded).set(k.backend.typedArrayFromHeap(bias));
+  return [k.address(padded), relu ? 1 : 0];
+}
+
+/**
+ * FusedConv2D (tf.fused.conv2d; the graph's conv → ReLU pairs, graph/ops.ts) by fastConv2D with
+ * the bias add and ReLU in the kernel's epilogue, where its bias is one per output channel and
+ * its activation linear or ReLU; else the stock kernel (XNNPACK's fused convolution).
+ */
+const fusedConv2D = (k: WasmCalls, inputs: Record<string, Info>, attrs: Attrs) => {
+  const { activation } = attrs as unknown as tf.FusedConv2DAttrs;
+  const { x, filter, bias, preluActivationWeights } = inputs;
+  const co = filter.shape[3];
+  const perChannel = bias === undefined || (bias.dtype === 'float32' && size(bias) === co);
+  if ((activation !== 'linear' && activation !== 'relu') || preluActivationWeights || !perChannel) {
+    return undefined;
+  }
+  const ours = fastConv2D(k, { x, filter }, attrs, { bias, relu: activation === 'relu' });
+  return ours ?? stockWithRank1Bias(k, 'FusedConv2D', inputs, attrs, co);
+};
+
+/**
+ * The stock fused kernels check the shape a bias buffer was made with, not the view they get
+ * (a reshaped [1, 1, 1, C] bias fails): they run again on a rank-1 copy; undefined (the stock
+ * kernel runs as called) where the buffer is rank-1 already.
+ */
+function stockWithRank1Bias(
+  k: WasmCalls,
+  name: string,
+  inputs: Record<string, Info>,
+  attrs: Attrs,
+  channels: number,
+): Info | undefined {
+  const { bias } = inputs;
+  if (bias === undefined || k.backend.dataIdMap.get(bias.dataId).shape.length === 1) {
+    return undefined;
+  }
+  return k.one(name, { ...inputs, bias: rank1(k, bias, channels) }, attrs);
+}
 
 /**
  * A convolution of one input channel by our SIMD kernel, on x padded so that every tap of
@@ -353,6 +423,7 @@ function singleChannelConv2D(
   x: Info,
   filter: Info,
   info: tf.backend_util.Conv2DInfo,
+  epilogue: Epilogue,
 ): Info {
   const n = x.shape[0];
   const { outHeight: oh, outWidth: ow, outChannels: co, filterHeight: fh, filterWidth: fw } = info;
@@ -364,8 +435,9 @@ function singleChannelConv2D(
   const operands = [k.address(padded), k.address(filterPanels(k, filter)), k.address(y)];
   const geometry = [rows, cols, oh, ow, co, fh, fw, sh, sw];
   const flops = 2 * n * oh * ow * fh * fw * co;
+  const tail = epilogueArgs(k, epilogue, co);
   simd.runSplit('convForwardSingleChannel', [n, ...geometry], flops, (count) =>
-    splitRange([...operands, ...geometry], n * oh, count),
+    splitRange([...operands, ...geometry, ...tail], n * oh, count),
   );
   return y;
 }
@@ -397,18 +469,27 @@ const MIN_SIMD_CHANNELS = 16;
  * isWholeWindow makes it) by our convolution kernels' 1×1 case, its rows or its (M, N) plane
  * split between threads where XNNPACK's runs on one: for 64 rows, 5·5·16 → 120, forward
  * 0.45 → 0.12 ms on one thread. Aᵀ·B is a filter gradient: the shared axis is the pixels.
- * Undefined (the stock kernel runs) for batches, both operands transposed, or no SIMD kernels.
+ * Undefined (the stock kernel runs) for batches, both operands transposed (or Aᵀ with an
+ * epilogue), below MIN_SIMD_MATMUL_FLOPS, or without SIMD kernels.
  */
-const simdBatchMatMul = (k: WasmCalls, { a, b }: Record<string, Info>, attrs: Attrs) => {
-  const { transposeA, transposeB } = attrs as unknown as tf.BatchMatMulAttrs;
+function simdMatMul(
+  k: WasmCalls,
+  a: Info,
+  b: Info,
+  transposeA: boolean,
+  transposeB: boolean,
+  epilogue: Epilogue = PLAIN,
+): Info | undefined {
   const simd = simdKernels(k.backend);
   const single = (t: Info) => t.dtype === 'float32' && t.shape.slice(0, -2).every((d) => d === 1);
   const [rowsA, colsA] = a.shape.slice(-2);
   const [rowsB, colsB] = b.shape.slice(-2);
   const small = 2 * rowsA * colsA * (transposeB ? rowsB : colsB) < MIN_SIMD_MATMUL_FLOPS;
-  if (simd === undefined || (transposeA && transposeB) || !single(a) || !single(b) || small) {
+  const fused = epilogue.bias !== undefined || epilogue.relu;
+  if (simd === undefined || (transposeA && (transposeB || fused)) || !single(a) || !single(b)) {
     return undefined;
   }
+  if (small) return undefined;
   // All-ones batch axes, as many as the longer operand has (as broadcasting gives).
   const batch = (a.shape.length >= b.shape.length ? a : b).shape.slice(0, -2);
   const outShape = [...batch, transposeA ? colsA : rowsA, transposeB ? rowsB : colsB];
@@ -431,10 +512,27 @@ const simdBatchMatMul = (k: WasmCalls, { a, b }: Record<string, Info>, attrs: At
   const out = k.output(outShape);
   const operands = [k.address(a), k.address(panels), k.address(out), k.address(k.zeros([depth]))];
   const shape = [rows, cols, depth, rows, cols, n, 1, 1, 1, 1, 0, 0];
+  const tail = epilogueArgs(k, epilogue, n);
   simd.runSplit('convForward', [1, ...shape], 2 * rowsA * depth * n, (count) =>
-    splitRange([...operands, ...shape], rows, count),
+    splitRange([...operands, ...shape, ...tail], rows, count),
   );
   return out;
+}
+
+/**
+ * _FusedMatMul (tf.fused.matMul; the graph's dense → ReLU pairs) by simdMatMul with the bias and
+ * ReLU in its epilogue, where the bias is one per column and the activation linear or ReLU.
+ */
+const fusedMatMul = (k: WasmCalls, inputs: Record<string, Info>, attrs: Attrs) => {
+  const { transposeA, transposeB, activation } = attrs as unknown as tf._FusedMatMulAttrs;
+  const { a, b, bias, preluActivationWeights } = inputs;
+  const columns = transposeB ? b.shape[b.shape.length - 2] : b.shape[b.shape.length - 1];
+  const perColumn = bias === undefined || (bias.dtype === 'float32' && size(bias) === columns);
+  if ((activation !== 'linear' && activation !== 'relu') || preluActivationWeights || !perColumn) {
+    return undefined;
+  }
+  const ours = simdMatMul(k, a, b, transposeA, transposeB, { bias, relu: activation === 'relu' });
+  return ours ?? stockWithRank1Bias(k, '_FusedMatMul', inputs, attrs, columns);
 };
 
 /**
@@ -796,11 +894,13 @@ export function wasmTrainingKernels(): TrainingKernelConfig[] {
     kernelConfig('UnsortedSegmentSum', unsortedSegmentSum),
     kernelConfig(RELU_BACKPROP, reluBackprop),
     withFastPath('Conv2D', fastConv2D),
-    withFastPath(
-      'BatchMatMul',
-      (k, inputs, attrs) =>
-        simdBatchMatMul(k, inputs, attrs) ?? transposingBatchMatMul(k, inputs, attrs),
-    ),
+    withFastPath('BatchMatMul', (k, inputs, attrs) => {
+      const { transposeA, transposeB } = attrs as unknown as tf.BatchMatMulAttrs;
+      const simd = simdMatMul(k, inputs.a, inputs.b, transposeA, transposeB);
+      return simd ?? transposingBatchMatMul(k, inputs, attrs);
+    }),
+    withFastPath('_FusedMatMul', fusedMatMul),
+    withFastPath('FusedConv2D', fusedConv2D),
     ...fastPathKernels(),
   ];
 }
