@@ -61,3 +61,45 @@ export function reluBackprop(dy: usize, x: usize, dx: usize, total: i32, v0: i32
     store<f32>(dx + at, load<f32>(dy + at) * (v > 0 ? 1 : v != v ? v : 0));
   }
 }
+
+/**
+ * Y[o, c] = Σ_r X[o, r, c] / divisor (a sum, or a mean with `divisor` the row count) for the
+ * outer indices [o0, o1) of X viewed as [outer, rows, C]. Each outer slice is added up in blocks
+ * of `period` floats (a multiple of C and of 4: whole vectors whatever C is) into `acc`
+ * (`period` floats of scratch), whose C-channel repeats are then folded together.
+ */
+export function channelSums(
+  x: usize,
+  acc: usize,
+  y: usize,
+  rows: i32,
+  c: i32,
+  period: i32,
+  divisor: f32,
+  o0: i32,
+  o1: i32,
+): void {
+  const total = rows * c;
+  for (let o = o0; o < o1; o++) {
+    memory.fill(acc, 0, (<usize>period) << 2);
+    const slice = x + ((<usize>o * <usize>total) << 2);
+    let start = 0;
+    for (; start + period <= total; start += period) {
+      const block = slice + ((<usize>start) << 2);
+      for (let v = 0; v < period; v += 4) {
+        const at = (<usize>v) << 2;
+        v128.store(acc + at, f32x4.add(v128.load(acc + at), v128.load(block + at)));
+      }
+    }
+    // The rows left: fewer than a block's.
+    for (let v = 0; start + v < total; v++) {
+      const at = (<usize>v) << 2;
+      store<f32>(acc + at, load<f32>(acc + at) + load<f32>(slice + ((<usize>(start + v)) << 2)));
+    }
+    for (let ch = 0; ch < c; ch++) {
+      let sum: f32 = 0;
+      for (let k = ch; k < period; k += c) sum += load<f32>(acc + ((<usize>k) << 2));
+      store<f32>(y + ((<usize>(o * c + ch)) << 2), sum / divisor);
+    }
+  }
+}

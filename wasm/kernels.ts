@@ -7,6 +7,6 @@ export {
   convInputGrad,
 } from './conv';
 export { adamUpdate } from './adam';
-export { channelAffine, reluBackprop } from './channels';
+export { channelAffine, channelSums, reluBackprop } from './channels';
 export { padSpatial } from './pad';
 export { maxPoolGrad, maxPoolGradTiled } from './pool';

@@ -4,8 +4,8 @@
  * it: for a generator's BatchNorm statistics over a 128×32×32×128 activation that is 67 MB of
  * JavaScript work per reduction, ~0.4 s of a DAFL step. Broadcasting dy onto `onesLike(x)` (a
  * fill kernel on the backend) computes the same values. ReLU's gradient is one kernel where the
- * backend has it (RELU_BACKPROP) instead of Step, Cast and Multiply. The fused layers that
- * graph/ops.ts runs get gradients of their own (fusedGradients).
+ * backend has it (RELU_BACKPROP) instead of Step, Cast and Multiply. The fused convolution
+ * that graph/ops.ts runs gets a gradient of its own (fusedGradients).
  */
 import * as tf from '@tensorflow/tfjs';
 
@@ -76,9 +76,8 @@ const run = (name: string, inputs: tf.NamedTensorMap, attrs: tf.NamedAttrMap) =>
   tf.engine().runKernel(name, inputs, attrs) as tf.Tensor;
 
 /**
- * Gradients of the fused kernels as graph/ops.ts calls them directly (applyFusedRelu: a bias per
- * output channel, linear or ReLU; a matmul of one batch, [1, m, k] · [1, k, n], no transposes),
- * by the kernels the separate ops' gradients run. TF.js registers none: tf.fused wraps the kernels in gradients of its own.
+ * The gradient of FusedConv2D as graph/ops.ts calls it directly (applyFusedRelu: a bias per
+ * output channel, linear or ReLU), by the kernels the separate ops' gradients run. TF.js registers none: tf.fused wraps the kernels in gradients of its own.
  */
 const fusedGradients: tf.GradConfig[] = [
   {
@@ -98,26 +97,11 @@ const fusedGradients: tf.GradConfig[] = [
       };
     },
   },
-  {
-    kernelName: '_FusedMatMul',
-    inputsToSave: ['a', 'b'],
-    outputsToSave: [true],
-    gradFunc: (dy, [a, b, y], attrs) => {
-      const { transposeA, transposeB, activation } = attrs as unknown as tf._FusedMatMulAttrs;
-      if (transposeA || transposeB) throw new Error('No gradient for a transposed fused matmul');
-      const dz = beforeActivation(dy as tf.Tensor, y, activation);
-      return {
-        a: () => tf.matMul(dz, b, false, true),
-        b: () => tf.matMul(a, dz, true, false),
-        bias: () => tf.sum(dz, [0, 1]),
-      };
-    },
-  },
 ];
 
 /**
- * Replaces the stock Sum, Mean and Relu gradients and adds the fused layers' (idempotent; every
- * backend).
+ * Replaces the stock Sum, Mean and Relu gradients and adds the fused convolution's (idempotent;
+ * every backend).
  */
 export function registerTrainingGradients(): void {
   [...reductionGradients, ...reluGradients, ...fusedGradients].forEach((config) =>

@@ -80,6 +80,16 @@ describe('reductions', () => {
       );
     }
     await compare({ rows: [rows] }, ([t]) => [tf.sum(t, 0), tf.mean(t, 0)]);
+    // C = 6 and C = 5: blocks of 264 and 260 floats with rows left over; small tensors too (a
+    // dense layer's bias gradient).
+    await compare({ 'C = 6': [random([4, 30, 30, 6])] }, ([t]) =>
+      [[0, 1, 2], [1, 2], [0]].flatMap((axes) => [tf.sum(t, axes), tf.mean(t, axes)]),
+    );
+    await compare({ 'C = 5, small': [random([3, 7, 5])] }, ([t]) => [
+      tf.sum(t, [0, 1]),
+      tf.mean(t, [0, 1]),
+      tf.sum(t, 0),
+    ]);
   });
 });
 

@@ -520,22 +520,6 @@ function simdMatMul(
 }
 
 /**
- * _FusedMatMul (tf.fused.matMul; the graph's dense → ReLU pairs) by simdMatMul with the bias and
- * ReLU in its epilogue, where the bias is one per column and the activation linear or ReLU.
- */
-const fusedMatMul = (k: WasmCalls, inputs: Record<string, Info>, attrs: Attrs) => {
-  const { transposeA, transposeB, activation } = attrs as unknown as tf._FusedMatMulAttrs;
-  const { a, b, bias, preluActivationWeights } = inputs;
-  const columns = transposeB ? b.shape[b.shape.length - 2] : b.shape[b.shape.length - 1];
-  const perColumn = bias === undefined || (bias.dtype === 'float32' && size(bias) === columns);
-  if ((activation !== 'linear' && activation !== 'relu') || preluActivationWeights || !perColumn) {
-    return undefined;
-  }
-  const ours = simdMatMul(k, a, b, transposeA, transposeB, { bias, relu: activation === 'relu' });
-  return ours ?? stockWithRank1Bias(k, '_FusedMatMul', inputs, attrs, columns);
-};
-
-/**
  * Below this many flops XNNPACK's matmul is as fast (LeNet-5's last layer, 84 → 10 on 64 rows:
  * 0.025 against 0.033 ms).
  */
@@ -899,7 +883,6 @@ export function wasmTrainingKernels(): TrainingKernelConfig[] {
       const simd = simdMatMul(k, inputs.a, inputs.b, transposeA, transposeB);
       return simd ?? transposingBatchMatMul(k, inputs, attrs);
     }),
-    withFastPath('_FusedMatMul', fusedMatMul),
     withFastPath('FusedConv2D', fusedConv2D),
     ...fastPathKernels(),
   ];

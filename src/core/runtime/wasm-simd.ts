@@ -17,6 +17,7 @@ const KERNEL_NAMES = [
   'convInputGrad',
   'adamUpdate',
   'channelAffine',
+  'channelSums',
   'maxPoolGrad',
   'maxPoolGradTiled',
   'padSpatial',
