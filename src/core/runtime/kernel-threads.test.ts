@@ -1,7 +1,11 @@
-/** SplitChoices: whether a kernel call splits between threads, from timings of both ways. */
+/**
+ * SplitChoices: whether a kernel call splits between threads, from timings of both ways; how
+ * many chunks a split call gets.
+ */
 import { describe, expect, it } from 'vitest';
 
-import { SplitChoices } from './kernel-threads';
+import { KernelThreads, MAX_CHUNKS, SplitChoices } from './kernel-threads';
+import { SimdKernels } from './wasm-simd';
 
 /** Calls `key` until decided, each taking `ms(split, call)`; the order in which it tried. */
 function decide(choices: SplitChoices, key: string, ms: (split: boolean, call: number) => number) {
@@ -69,5 +73,21 @@ describe('SplitChoices', () => {
       choices.record('conv', split, split ? 1 : 2);
     }
     expect(choices.decisions().get('conv')).toBe(true);
+  });
+});
+
+describe('SimdKernels.runSplit', () => {
+  it('cuts a split call into at most MAX_CHUNKS chunks, however many threads', () => {
+    const chunkCounts: number[] = [];
+    // A pool of 32 threads (a 32-core machine's page) that only counts the chunks it is given.
+    const pool = {
+      threads: 32,
+      run: (_kernels: unknown, _name: string, chunks: number[][]) =>
+        chunkCounts.push(chunks.length),
+    } as unknown as KernelThreads;
+    const simd = new SimdKernels({ convForward: () => {} }, false, pool);
+    // A shape's first call is tried split.
+    simd.runSplit('convForward', [1], 1e9, (count) => Array.from({ length: count }, () => [0]));
+    expect(chunkCounts).toEqual([MAX_CHUNKS]);
   });
 });

@@ -6,7 +6,13 @@
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 import { KERNEL_BUILDS } from './generated/wasm-binaries';
-import { KernelThreads, SplitChoices, type HelperThread, type SpawnHelper } from './kernel-threads';
+import {
+  KernelThreads,
+  MAX_CHUNKS,
+  SplitChoices,
+  type HelperThread,
+  type SpawnHelper,
+} from './kernel-threads';
 
 /** The module's exports, in the order the helper threads index them. */
 const KERNEL_NAMES = [
@@ -75,9 +81,9 @@ export class SimdKernels {
   /**
    * Runs `name` on the argument lists `parts(count)` gives, up to `count` chunks of the work
    * (some kernels' chunks are fixed, whatever `count`): on the calling thread (count 1), or
-   * CHUNKS_PER_THREAD per thread shared out between threads where this machine has run calls
-   * of this `shape` (the call's sizes) faster split (SplitChoices). Below MIN_SPLIT_FLOPS a call
-   * never splits.
+   * CHUNKS_PER_THREAD per thread (at most MAX_CHUNKS) shared out between threads where this
+   * machine has run calls of this `shape` (the call's sizes) faster split (SplitChoices). Below
+   * MIN_SPLIT_FLOPS a call never splits.
    */
   runSplit(
     name: SimdKernelName,
@@ -89,7 +95,8 @@ export class SimdKernels {
     const key = `${name} ${shape.join(',')}`;
     const split = this.splitChoices.split(key);
     const start = performance.now();
-    this.run(name, parts(split ? CHUNKS_PER_THREAD * this.threads : 1), split);
+    const chunks = Math.min(MAX_CHUNKS, CHUNKS_PER_THREAD * this.threads);
+    this.run(name, parts(split ? chunks : 1), split);
     this.splitChoices.record(key, split, performance.now() - start);
   }
 
