@@ -532,45 +532,28 @@ function pixelGrid(pixels: number): { rows: number; cols: number } {
 
 /** The panels of Wᵀ (see filterPanels) for W [N, K]: [⌈N/8⌉, K, 8], zero-padded. */
 function transposedPanels(k: WasmCalls, w: Info): Info {
-  const [n, depth] = w.shape;
-  const panels = Math.ceil(n / 8);
-  const padded =
-    n % 8 === 0
-      ? w
-      : k.one(
-          'PadV2',
-          { x: w },
-          {
-            paddings: [
-              [0, panels * 8 - n],
-              [0, 0],
-            ],
-            constantValue: 0,
-          },
-        );
-  return k.transpose(k.reshape(padded, [panels, 8, depth]), [0, 2, 1]);
+  const padded = padToEight(k, w, 0);
+  const depth = w.shape[1];
+  return k.transpose(k.reshape(padded, [padded.shape[0] / 8, 8, depth]), [0, 2, 1]);
 }
 
 /** W [fh, fw, Ci, Co] as panels of eight output channels, [⌈Co/8⌉, fh·fw·Ci, 8], zero-padded. */
 function filterPanels(k: WasmCalls, filter: Info): Info {
   const [fh, fw, ci, co] = filter.shape;
-  const panels = Math.ceil(co / 8);
-  const rows = k.reshape(filter, [fh * fw * ci, co]);
-  const padded =
-    co % 8 === 0
-      ? rows
-      : k.one(
-          'PadV2',
-          { x: rows },
-          {
-            paddings: [
-              [0, 0],
-              [0, panels * 8 - co],
-            ],
-            constantValue: 0,
-          },
-        );
-  return k.transpose(k.reshape(padded, [fh * fw * ci, panels, 8]), [1, 0, 2]);
+  const padded = padToEight(k, k.reshape(filter, [fh * fw * ci, co]), 1);
+  return k.transpose(k.reshape(padded, [fh * fw * ci, padded.shape[1] / 8, 8]), [1, 0, 2]);
+}
+
+/** A matrix with `axis` zero-padded to a multiple of eight (whole panels). */
+function padToEight(k: WasmCalls, m: Info, axis: 0 | 1): Info {
+  const missing = (8 - (m.shape[axis] % 8)) % 8;
+  if (missing === 0) return m;
+  const paddings = [
+    [0, 0],
+    [0, 0],
+  ];
+  paddings[axis][1] = missing;
+  return k.one('PadV2', { x: m }, { paddings, constantValue: 0 });
 }
 
 /**
