@@ -78,9 +78,9 @@ export function forward(g: Graph, x: tf.Tensor, opts: ForwardOptions = {}): Forw
 }
 
 /**
- * ReLU nodes whose input is a conv2d or dense layer with a bias (isFusable) that nothing else
- * reads — no other node, no tap, no splice, not the output — mapped to that layer: the pair runs
- * as one fused op (applyFusedRelu), with the values of the two apart.
+ * ReLU nodes whose input is a conv2d layer with a bias (isFusable) that nothing else reads — no
+ * other node, no tap, no splice, not the output — mapped to that layer: the pair runs as one
+ * fused op (applyFusedRelu), with the values of the two apart.
  */
 function fusedRelus(
   g: Graph,

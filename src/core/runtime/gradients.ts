@@ -77,7 +77,8 @@ const run = (name: string, inputs: tf.NamedTensorMap, attrs: tf.NamedAttrMap) =>
 
 /**
  * The gradient of FusedConv2D as graph/ops.ts calls it directly (applyFusedRelu: a bias per
- * output channel, linear or ReLU), by the kernels the separate ops' gradients run. TF.js registers none: tf.fused wraps the kernels in gradients of its own.
+ * output channel, linear or ReLU), by the kernels the separate ops' gradients run. TF.js
+ * registers none: tf.fused wraps the kernel in a gradient of its own.
  */
 const fusedGradients: tf.GradConfig[] = [
   {
