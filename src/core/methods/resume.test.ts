@@ -39,6 +39,21 @@ const kd = (): RunRequest => ({
   backend,
 });
 
+/** A short Cross Distillation run of LeNet-5 (every layer fitted, half of its weights pruned). */
+const crossRequest = (params: Record<string, unknown>): RunRequest => ({
+  ...kd(),
+  method: methodById('cross-distillation')!,
+  params: {
+    shotsPerClass: 1,
+    heldOutExamples: 50,
+    fitLayers: 'all',
+    proximal: 'topk-annealed',
+    targetSparsity: 0.5,
+    ...params,
+  },
+  steps: 20,
+});
+
 /** The steps at which each kind of event (`key` for scalars) came. */
 function stepsOf(events: RunEvent[]): Record<string, number[]> {
   const out: Record<string, number[]> = {};
@@ -380,21 +395,8 @@ describe('resuming from a checkpoint', () => {
 
   it('cross distillation goes on in the layer it was fitting, then fine-tunes; the fitted layers and their losses are kept', async () => {
     // LeNet-5's fitted layers × 4 iterations, then 4 fine-tune steps: 20 steps.
-    const cross = (): RunRequest => ({
-      ...kd(),
-      method: methodById('cross-distillation')!,
-      params: {
-        shotsPerClass: 1,
-        itersPerLayer: 4,
-        fineTuneSteps: 4,
-        heldOutExamples: 50,
-        fitLayers: 'all',
-        compression: 'weights',
-        proximal: 'topk-annealed',
-        targetSparsity: 0.5,
-      },
-      steps: 20,
-    });
+    const cross = () =>
+      crossRequest({ itersPerLayer: 4, fineTuneSteps: 4, compression: 'weights' });
     const layerLosses = (events: RunEvent[]) =>
       events.flatMap((e) => (e.kind === 'layers' && e.key === 'layer-loss' ? [e] : [])).at(-1);
     for (const at of [6, 18]) {
@@ -443,35 +445,11 @@ describe('resuming from a checkpoint', () => {
   it('cross distillation stopped while it removes pruned channels resumes with its layer losses', async () => {
     // 4 layers × 2 iterations + 2 fine-tune steps = 10 of the 20 steps asked for; a stop that
     // lands after the last of them, in the removal of the pruned channels.
-    const cross = (): RunRequest => ({
-      ...kd(),
-      method: methodById('cross-distillation')!,
-      params: {
-        shotsPerClass: 1,
-        itersPerLayer: 2,
-        fineTuneSteps: 2,
-        heldOutExamples: 50,
-        fitLayers: 'all',
-        compression: 'channels',
-        targetSparsity: 0.5,
-      },
-      steps: 20,
-    });
-    let stop = false;
-    let named: MethodState | undefined;
-    let state: SavedState | undefined;
-    const stopped = await executeRun(
-      cross(),
-      (e) => (stop ||= e.kind === 'log' && /removed \d+ of \d+ input channels/.test(e.message)),
-      {
-        stopRequested: () => stop,
-        stepping: () => true,
-        onStudent: (_g, s) => (named = s),
-        beforeStop: async () => {
-          state = named && (await saveState(named));
-        },
-      },
-    );
+    const cross = () =>
+      crossRequest({ itersPerLayer: 2, fineTuneSteps: 2, compression: 'channels' });
+    const removing = (e: RunEvent) =>
+      e.kind === 'log' && /removed \d+ of \d+ input channels/.test(e.message);
+    const { state, ...stopped } = await stopAt(cross(), removing);
     expect(stopped.result.status).toBe('stopped');
     expect(state?.tensors.map((t) => t.name)).toEqual(['layer-losses']);
     const resumed = await executeRun(

@@ -4,10 +4,13 @@ import { executeRun, type RunRequest } from './runner';
 import type { RunEvent } from './types';
 
 /**
- * Runs `req` in step mode (every step reported) and stops it once step `at` is done: its result
- * and student, the state the method named saved as the worker saves it at a stop, and its events.
+ * Runs `req` in step mode (every step reported) and stops it once step `at` is done (or, given a
+ * test of events, after the first event that passes it): its result and student, the state the
+ * method named saved as the worker saves it at a stop, and its events.
  */
-export async function stopAt(req: RunRequest, at: number) {
+export async function stopAt(req: RunRequest, at: number | ((e: RunEvent) => boolean)) {
+  const stopsAfter =
+    typeof at === 'number' ? (e: RunEvent) => e.kind === 'progress' && e.step >= at : at;
   let stop = false;
   let named: MethodState | undefined;
   let state: SavedState | undefined;
@@ -16,7 +19,7 @@ export async function stopAt(req: RunRequest, at: number) {
     req,
     (e) => {
       events.push(e);
-      stop ||= e.kind === 'progress' && e.step >= at;
+      stop ||= stopsAfter(e);
     },
     {
       stopRequested: () => stop,
