@@ -486,10 +486,9 @@ function simdMatMul(
   const [rowsB, colsB] = b.shape.slice(-2);
   const small = 2 * rowsA * colsA * (transposeB ? rowsB : colsB) < MIN_SIMD_MATMUL_FLOPS;
   const fused = epilogue.bias !== undefined || epilogue.relu;
-  if (simd === undefined || (transposeA && (transposeB || fused)) || !single(a) || !single(b)) {
-    return undefined;
-  }
-  if (small) return undefined;
+  // Aᵀ·B has no epilogue (it runs as a filter gradient); Aᵀ·Bᵀ none of ours.
+  const supported = !transposeA || (!transposeB && !fused);
+  if (simd === undefined || !supported || !single(a) || !single(b) || small) return undefined;
   // All-ones batch axes, as many as the longer operand has (as broadcasting gives).
   const batch = (a.shape.length >= b.shape.length ? a : b).shape.slice(0, -2);
   const outShape = [...batch, transposeA ? colsA : rowsA, transposeB ? rowsB : colsB];
