@@ -329,6 +329,7 @@ export function convForward(
         // are one run of fw·Ci floats: one pass over it, with no per-tap bounds checks.
         const inside = px + 4 <= ow && px * sw >= left && (px + 3) * sw + fw - left <= wd;
         const runs = inside ? 1 : fw;
+        const last = min(3, ow - 1 - px);
         const run = inside ? fw * ci : ci;
         for (let i = 0; i < fh; i++) {
           const r = yy * sh + i - top;
@@ -338,6 +339,11 @@ export function convForward(
           }
           for (let j = 0; j < runs; j++) {
             const col = px * sw + j - left;
+            // A tap that every pixel of the tile reads in the padding adds nothing.
+            if (col + last * sw < 0 || col >= wd) {
+              wp += (<usize>ci) << 5;
+              continue;
+            }
             // Pixels past the row's end (its last tile) read zeros too; they are not stored.
             let p0 = source(image, zeros, r, col, h, wd, pixelBytes, rowBytes);
             let p1 =

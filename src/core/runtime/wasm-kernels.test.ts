@@ -59,6 +59,7 @@ const convCases: ConvCase[] = [
   { x: [4, 6, 6, 5], filter: [1, 1, 5, 7], strides: [1, 1], pad: 'valid' }, // pointwise
   { x: [1, 11, 11, 2], filter: [4, 4, 2, 3], strides: [3, 3], pad: 'same' },
   { x: [2, 6, 5, 3], filter: [3, 3, 3, 4], strides: [1, 1], pad: 1 as unknown as Pad }, // numeric pad
+  { x: [2, 7, 6, 5], filter: [4, 2, 5, 3], strides: [1, 1], pad: 'same' }, // even filter: uneven padding
   { x: [3, 5, 5, 16], filter: [5, 5, 16, 12], strides: [1, 1], pad: 'valid' }, // LeNet C5: 1x1 output
   { x: [2, 4, 4, 3], filter: [3, 3, 3, 5], strides: [2, 2], pad: 'valid' }, // 1x1 output, unused rows
   { x: [2, 1, 2, 3], filter: [3, 3, 3, 4], strides: [2, 2], pad: 'same' }, // 1x1 output, padded
