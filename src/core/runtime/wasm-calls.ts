@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-backend-wasm';
 
-import { heapAddress, simdKernels } from './wasm-simd';
+import { backendMemory, heapAddress, simdKernels } from './wasm-simd';
 
 export type Info = tf.TensorInfo;
 export type Attrs = tf.NamedAttrMap;
@@ -85,6 +85,12 @@ export class WasmCalls {
   /** x's byte offset in the backend's memory. */
   address(x: Info): number {
     return heapAddress(this.backend, x.dataId);
+  }
+
+  /** Whether `bytes` of the backend's memory follow x's values, for a kernel that may read them. */
+  followedBy(x: Info, bytes: number): boolean {
+    const memoryBytes = backendMemory(this.backend)?.buffer.byteLength ?? 0;
+    return this.address(x) + 4 * size(x) + bytes <= memoryBytes;
   }
 
   zeros(shape: number[]): Info {

@@ -105,7 +105,7 @@ export class SimdKernels {
   }
 }
 
-function backendMemory(backend: BackendWasm): WebAssembly.Memory | undefined {
+export function backendMemory(backend: BackendWasm): WebAssembly.Memory | undefined {
   const module = backend.wasm as unknown as EmscriptenMemory;
   return module.wasmMemory ?? module.asm?.memory;
 }
