@@ -217,8 +217,12 @@ function simdInputGrad(
   const zeros = k.address(k.zeros([co]));
   if (sh === 1 && sw === 1 && co >= MIN_SIMD_CHANNELS) {
     const dx = k.output([n, h, w, ci]);
-    const turned = k.transpose(k.one('Reverse', { x: filter }, { dims: [0, 1] }), [0, 1, 3, 2]);
-    const operands = [k.address(dy), k.address(filterPanels(k, turned)), k.address(dx), zeros];
+    const operands = [
+      k.address(dy),
+      k.address(turnedFilterPanels(k, filter)),
+      k.address(dx),
+      zeros,
+    ];
     const { top, left } = info.padInfo;
     const shape = [oh, ow, co, h, w, ci, fh, fw, 1, 1, fh - 1 - top, fw - 1 - left];
     simd.runSplit('convForward', [n, ...shape], flops, (count) =>
@@ -560,6 +564,30 @@ function filterPanels(k: WasmCalls, filter: Info): Info {
   const [fh, fw, ci, co] = filter.shape;
   const padded = padToEight(k, k.reshape(filter, [fh * fw * ci, co]), 1);
   return k.transpose(k.reshape(padded, [fh * fw * ci, padded.shape[1] / 8, 8]), [1, 0, 2]);
+}
+
+/**
+ * W [fh, fw, Ci, Co] turned by 180° with its channel axes swapped, [fh, fw, Co, Ci], as panels
+ * of eight of its Ci (see filterPanels): [⌈Ci/8⌉, fh·fw·Co, 8], zero-padded. Written here in one
+ * pass: TF.js's Reverse took 87 µs on LeNet-5's 5×5×6×16 filter, the whole packing 112.
+ */
+function turnedFilterPanels(k: WasmCalls, filter: Info): Info {
+  const [fh, fw, ci, co] = filter.shape;
+  const taps = fh * fw * co;
+  const out = k.zeros([Math.ceil(ci / 8), taps, 8]);
+  const panels = k.backend.typedArrayFromHeap(out) as Float32Array;
+  const w = k.backend.typedArrayFromHeap(filter) as Float32Array;
+  for (let i = 0; i < fh; i++) {
+    for (let j = 0; j < fw; j++) {
+      const from = ((fh - 1 - i) * fw + (fw - 1 - j)) * ci * co;
+      for (let o = 0; o < co; o++) {
+        const row = (i * fw + j) * co + o;
+        for (let c = 0; c < ci; c++)
+          panels[((c >> 3) * taps + row) * 8 + (c & 7)] = w[from + c * co + o];
+      }
+    }
+  }
+  return out;
 }
 
 /** A matrix with `axis` zero-padded to a multiple of eight (whole panels). */
