@@ -274,15 +274,18 @@ export function convFilterGrad(
 /**
  * Y[n, y, x, o] = Σ_{i,j,c} X[n, y·sh + i − top, x·sw + j − left, c] · W[i, j, c, o] (+ bias[o],
  * then ReLU, where given: `epilogue`) for the output rows [r0, r1) of all images (row index
- * n·oh + y): a stride-(sh, sw) NHWC convolution with filter [fh, fw, Ci, Co]. `packed` holds W
- * as panels of eight output channels, [⌈Co/8⌉][fh·fw·Ci][8], zero past Co, so a panel streams
- * through the cache in order; taps outside the image read `zeros` (Ci zero floats); `bias`, if
- * not 0, is padded to whole panels. Four output pixels times eight output channels accumulate
- * in registers over every tap.
+ * n·oh + y): a stride-(sh, sw) NHWC convolution with filter [fh, fw, Ci, Co]. W is read as
+ * panels of eight output channels, a panel's row (one per tap and input channel) eight adjacent
+ * floats, rows `rowFloats` apart: W itself where Co is a multiple of eight (rowFloats = Co, a
+ * panel every eight floats), or a copy packed as [⌈Co/8⌉][fh·fw·Ci][8], zero past Co
+ * (rowFloats = 8), which streams through the cache in order. Taps outside the image read
+ * `zeros` (Ci zero floats); `bias`, if not 0, is padded to whole panels. Four output pixels
+ * times eight output channels accumulate in registers over every tap.
  */
 export function convForward(
   x: usize,
   packed: usize,
+  rowFloats: i32,
   y: usize,
   zeros: usize,
   h: i32,
@@ -304,7 +307,8 @@ export function convForward(
 ): void {
   const pixelBytes = (<usize>ci) << 2;
   const rowBytes = <usize>wd * pixelBytes;
-  const panelBytes = (<usize>(fh * fw * ci)) << 5;
+  const rowStep = (<usize>rowFloats) << 2;
+  const panelBytes = rowFloats == 8 ? (<usize>(fh * fw * ci)) << 5 : 32;
   const outStep = (<usize>co) << 2;
   for (let row = r0; row < r1; row++) {
     const b = row / oh;
@@ -334,14 +338,14 @@ export function convForward(
         for (let i = 0; i < fh; i++) {
           const r = yy * sh + i - top;
           if (r < 0 || r >= h) {
-            wp += (<usize>(fw * ci)) << 5;
+            wp += <usize>(fw * ci) * rowStep;
             continue;
           }
           for (let j = 0; j < runs; j++) {
             const col = px * sw + j - left;
             // A tap that every pixel of the tile reads in the padding adds nothing.
             if (col + last * sw < 0 || col >= wd) {
-              wp += (<usize>ci) << 5;
+              wp += <usize>ci * rowStep;
               continue;
             }
             // Pixels past the row's end (its last tile) read zeros too; they are not stored.
@@ -375,7 +379,7 @@ export function convForward(
               p1 += 4;
               p2 += 4;
               p3 += 4;
-              wp += 32;
+              wp += rowStep;
             }
           }
         }

@@ -220,6 +220,7 @@ function simdInputGrad(
     const operands = [
       k.address(dy),
       k.address(turnedFilterPanels(k, filter)),
+      8,
       k.address(dx),
       zeros,
     ];
@@ -369,8 +370,13 @@ const fastConv2D = (
   const { outHeight: oh, outWidth: ow, outChannels: co, filterHeight: fh, filterWidth: fw } = info;
   const y = k.output([n, oh, ow, co]);
   const zeros = k.zeros([ci]);
-  const packed = filterPanels(k, filter);
-  const operands = [k.address(x), k.address(packed), k.address(y), k.address(zeros)];
+  const operands = [
+    k.address(x),
+    k.address(filterPanels(k, filter)),
+    8,
+    k.address(y),
+    k.address(zeros),
+  ];
   const geometry = [h, w, ci, oh, ow, co, fh, fw, info.strideHeight, info.strideWidth];
   const flops = 2 * n * oh * ow * fh * fw * ci * co;
   const shape = [...geometry, info.padInfo.top, info.padInfo.left];
@@ -528,11 +534,11 @@ function simdMatMul(
   }
   const [depth, n] = transposeB ? [colsB, rowsB] : [rowsB, colsB];
   const panels = transposeB
-    ? transposedPanels(k, k.reshape(b, [n, depth]))
-    : filterPanels(k, k.reshape(b, [1, 1, depth, n]));
+    ? [k.address(transposedPanels(k, k.reshape(b, [n, depth]))), 8]
+    : matmulPanels(k, b);
   const { rows, cols } = pixelGrid(rowsA);
   const out = k.output(outShape);
-  const operands = [k.address(a), k.address(panels), k.address(out), k.address(k.zeros([depth]))];
+  const operands = [k.address(a), ...panels, k.address(out), k.address(k.zeros([depth]))];
   const shape = [rows, cols, depth, rows, cols, n, 1, 1, 1, 1, 0, 0];
   const tail = epilogueArgs(k, epilogue, n);
   simd.runSplit('convForward', [1, ...shape], 2 * rowsA * depth * n, (count) =>
@@ -557,6 +563,19 @@ function transposedPanels(k: WasmCalls, w: Info): Info {
   const padded = padToEight(k, w, 0);
   const depth = w.shape[1];
   return k.transpose(k.reshape(padded, [padded.shape[0] / 8, 8, depth]), [0, 2, 1]);
+}
+
+/**
+ * B [K, N] of a matmul as `convForward` reads it: the address of its panels of eight columns and
+ * the floats between a panel's rows. B itself where N is a multiple of eight, else a packed copy
+ * (filterPanels). With a batch of rows to multiply, packing took as long as a third of the
+ * multiply (LeNet-5's C5 as a matmul, 400 × 120: 0.1 ms a step); convolutions, with many more
+ * output pixels to the filter's floats, keep the packed copy, which streams in order.
+ */
+function matmulPanels(k: WasmCalls, b: Info): [number, number] {
+  const [depth, n] = b.shape.slice(-2);
+  if (n % 8 === 0) return [k.address(b), n];
+  return [k.address(filterPanels(k, k.reshape(b, [1, 1, depth, n]))), 8];
 }
 
 /** W [fh, fw, Ci, Co] as panels of eight output channels, [⌈Co/8⌉, fh·fw·Ci, 8], zero-padded. */
