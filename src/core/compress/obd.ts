@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
+
+import { softmaxCrossEntropy } from '../runtime/cross-entropy';
 import { applyNode, forward, isLayer, type Graph, type GraphNode, type NodeId } from '../graph';
 import { InvalidInputError, UnsupportedLayerError } from '../runtime/errors';
 import { topKMask } from './proximal';
@@ -22,7 +24,7 @@ export type WeightDiagonal = Map<NodeId, Record<string, tf.Tensor>>;
 export function obdLoss(output: tf.Tensor, y: tf.Tensor, loss: ObdLoss): tf.Scalar {
   if (loss === 'squared-error') return tf.losses.meanSquaredError(y, output) as tf.Scalar;
   const oneHot = tf.oneHot(tf.cast(y, 'int32'), output.shape[1]!);
-  return tf.losses.softmaxCrossEntropy(oneHot, output) as tf.Scalar;
+  return softmaxCrossEntropy(oneHot, output) as tf.Scalar;
 }
 
 /**

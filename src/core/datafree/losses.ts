@@ -4,6 +4,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
+import { softmaxCrossEntropy } from '../runtime/cross-entropy';
+
 /**
  * DAFL's one-hot loss: the cross-entropy of the teacher's logits against their own arg-max, so
  * the teacher becomes confident on generated images. The pseudo-label is a constant.
@@ -12,7 +14,7 @@ export function oneHotLoss(teacherLogits: tf.Tensor2D): tf.Scalar {
   return tf.tidy(() => {
     const classes = teacherLogits.shape[1];
     const target = tf.oneHot(tf.argMax(teacherLogits, 1), classes);
-    return tf.losses.softmaxCrossEntropy(target, teacherLogits) as tf.Scalar;
+    return softmaxCrossEntropy(target, teacherLogits) as tf.Scalar;
   });
 }
 

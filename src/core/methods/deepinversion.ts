@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
+
+import { softmaxCrossEntropy } from '../runtime/cross-entropy';
 import {
   batchNormMomentLoss,
   batchNormNodes,
@@ -172,7 +174,7 @@ export async function synthesise(
           () => {
             const xj = jitter(x as tf.Tensor4D, dy, dx, flip);
             const { logits, layers } = scoreWithStatistics(teacher, bn, xj);
-            const ce = tf.losses.softmaxCrossEntropy(labels, logits) as tf.Scalar;
+            const ce = softmaxCrossEntropy(labels, logits) as tf.Scalar;
             const feature = batchNormMomentLoss(layers, false);
             const tv = totalVariation(xj);
             const l2 = l2Prior(xj);

@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
+
+import { softmaxCrossEntropy } from '../runtime/cross-entropy';
 import {
   batchNormMomentLoss,
   batchNormNodes,
@@ -110,7 +112,7 @@ export function momentMatchingObjective(teacher: Graph, p: GenerativeMmParams): 
     evaluate(x, labels) {
       const { logits, layers } = scoreWithStatistics(teacher, bn, x);
       const ce = labels
-        ? (tf.losses.softmaxCrossEntropy(tf.oneHot(labels, logits.shape[1]), logits) as tf.Scalar)
+        ? (softmaxCrossEntropy(tf.oneHot(labels, logits.shape[1]), logits) as tf.Scalar)
         : oneHotLoss(logits);
       const moments = batchNormMomentLoss(layers, false);
       const tv = totalVariation(x);

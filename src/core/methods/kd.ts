@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
+
+import { softmaxCrossEntropy } from '../runtime/cross-entropy';
 import { sampleKShot } from '../data';
 import { forward } from '../graph';
 import { trainableVariables } from '../graph';
@@ -68,7 +70,7 @@ export function kdLoss(
   const T = temperature;
   const soft = softTargetKl(studentLogits, teacherLogits, T);
   const oneHot = tf.oneHot(tf.cast(labels, 'int32'), studentLogits.shape[1]!);
-  const hard = tf.losses.softmaxCrossEntropy(oneHot, studentLogits) as tf.Scalar;
+  const hard = softmaxCrossEntropy(oneHot, studentLogits) as tf.Scalar;
   const total = tf.add(tf.mul(1 - alpha, hard), tf.mul(alpha * T * T, soft)) as tf.Scalar;
   return { total, soft, hard };
 }

@@ -5,6 +5,8 @@
 // optimise only the student's layer with Adam on a loss between pre-activation outputs, apply
 // the masked-gradient + proximal schedule, move on; then a short cross-entropy fine-tune.
 import * as tf from '@tensorflow/tfjs';
+
+import { softmaxCrossEntropy } from '../runtime/cross-entropy';
 import {
   compressedSize,
   Compressor,
@@ -505,7 +507,7 @@ export async function* fineTuneOnShots(
             weightOverrides: o.compressor.overrides(),
           }).output;
           const oneHot = tf.oneHot(tf.cast(yb, 'int32'), logits.shape[1]!);
-          return { total: tf.losses.softmaxCrossEntropy(oneHot, logits) as tf.Scalar };
+          return { total: softmaxCrossEntropy(oneHot, logits) as tf.Scalar };
         },
         { masks: o.compressor.gradientMasks(), weightDecay: o.weightDecay, read },
       );

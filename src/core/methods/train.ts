@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
+
+import { softmaxCrossEntropy } from '../runtime/cross-entropy';
 import { batches, type Batch, type Dataset } from '../data';
 import type { Graph } from '../graph';
 import { accuracy, inputOptions } from '../metrics';
@@ -57,7 +59,7 @@ export interface TrainLoopOptions {
 /** Mean cross-entropy of `logits` against integer class `labels`. */
 export function crossEntropy(logits: tf.Tensor, labels: tf.Tensor): tf.Scalar {
   const oneHot = tf.oneHot(tf.cast(labels, 'int32'), logits.shape[1]!);
-  return tf.losses.softmaxCrossEntropy(oneHot, logits) as tf.Scalar;
+  return softmaxCrossEntropy(oneHot, logits) as tf.Scalar;
 }
 
 /**

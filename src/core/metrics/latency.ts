@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
+
+import { softmaxCrossEntropy } from '../runtime/cross-entropy';
 import { forward, predict, trainableVariables, type Graph } from '../graph';
 import { FusedAdam } from '../runtime/adam';
 import { timeRepeated, type StepTiming } from '../runtime/timing';
@@ -24,8 +26,7 @@ export async function timeTrainingStep(
     return await timeRepeated(
       async () => {
         const loss = optimizer.minimize(
-          () =>
-            tf.losses.softmaxCrossEntropy(y, forward(g, x, { training: true }).output) as tf.Scalar,
+          () => softmaxCrossEntropy(y, forward(g, x, { training: true }).output) as tf.Scalar,
           true,
           vars,
         )!;

@@ -17,6 +17,7 @@ export {
   TensorLeakError,
   UnsupportedLayerError,
 } from './errors';
+export { softmaxCrossEntropy } from './cross-entropy';
 export { assertFinite, expectFlatTensorCount } from './guards';
 export { createLenetStep, type LenetStep, type LenetStepOptions } from './lenet-step';
 export { Rng, type RngState, type Seed } from './rng';

@@ -7,6 +7,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
+import { softmaxCrossEntropy } from './cross-entropy';
+
 import { FusedAdam } from './adam';
 import { Rng } from './rng';
 
@@ -68,7 +70,7 @@ export function createLenetStep({
     let z = tf.reshape<tf.Rank.R2>(features, [batchSize, flat]);
     z = tf.relu(dense(z, p.fc1, p.fb1));
     z = tf.relu(dense(z, p.fc2, p.fb2));
-    return tf.losses.softmaxCrossEntropy(y, dense(z, p.fc3, p.fb3));
+    return softmaxCrossEntropy(y, dense(z, p.fc3, p.fb3));
   };
 
   return {

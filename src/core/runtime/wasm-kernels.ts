@@ -22,6 +22,12 @@ import {
   type WasmCalls,
   withFastPath,
 } from './wasm-calls';
+import {
+  crossEntropyLogitsGradient,
+  crossEntropyValue,
+  SOFTMAX_CROSS_ENTROPY,
+  SOFTMAX_CROSS_ENTROPY_GRAD,
+} from './cross-entropy';
 import { RELU_BACKPROP } from './gradients';
 import { fastPathKernels, rank1, transposingBatchMatMul } from './wasm-fast-paths';
 import { FLOPS_PER_FLOAT_MOVED, simdKernels, type SimdKernels } from './wasm-simd';
@@ -914,6 +920,24 @@ const reluBackprop = (k: WasmCalls, { dy, x }: Record<string, Info>): Info => {
   return dx;
 };
 
+/** The fused loss of cross-entropy.ts by a loop over the heap (N·C is small: a batch's logits). */
+const softmaxCrossEntropy = (k: WasmCalls, { labels, logits }: Record<string, Info>): Info => {
+  const [n, c] = logits.shape;
+  const loss = k.output([]);
+  const heap = (t: Info) => k.backend.typedArrayFromHeap(t);
+  heap(loss)[0] = crossEntropyValue(heap(logits), heap(labels), n, c);
+  return loss;
+};
+
+const softmaxCrossEntropyGrad = (k: WasmCalls, { dy, labels, logits }: Record<string, Info>) => {
+  const [n, c] = logits.shape;
+  const dLogits = k.output([n, c]);
+  const heap = (t: Info) => k.backend.typedArrayFromHeap(t);
+  const out = heap(dLogits) as Float32Array;
+  crossEntropyLogitsGradient(heap(logits), heap(labels), heap(dy)[0], n, c, out);
+  return dLogits;
+};
+
 /** The kernels `registerWasmTrainingKernels` adds to, or replaces in, the wasm backend. */
 export function wasmTrainingKernels(): TrainingKernelConfig[] {
   return [
@@ -932,6 +956,8 @@ export function wasmTrainingKernels(): TrainingKernelConfig[] {
       return simd ?? transposingBatchMatMul(k, inputs, attrs);
     }),
     withFastPath('FusedConv2D', fusedConv2D),
+    kernelConfig(SOFTMAX_CROSS_ENTROPY, softmaxCrossEntropy),
+    kernelConfig(SOFTMAX_CROSS_ENTROPY_GRAD, softmaxCrossEntropyGrad),
     ...fastPathKernels(),
   ];
 }
