@@ -273,14 +273,16 @@ export function convFilterGrad(
 
 /**
  * Y[n, y, x, o] = Σ_{i,j,c} X[n, y·sh + i − top, x·sw + j − left, c] · W[i, j, c, o] (+ bias[o],
- * then ReLU, where given: `epilogue`) for the output rows [r0, r1) of all images (row index
- * n·oh + y): a stride-(sh, sw) NHWC convolution with filter [fh, fw, Ci, Co]. W is read as
- * panels of eight output channels, a panel's row (one per tap and input channel) eight adjacent
- * floats, rows `rowFloats` apart: W itself where Co is a multiple of eight (rowFloats = Co, a
- * panel every eight floats), or a copy packed as [⌈Co/8⌉][fh·fw·Ci][8], zero past Co
- * (rowFloats = 8), which streams through the cache in order. Taps outside the image read
- * `zeros` (Ci zero floats); `bias`, if not 0, is padded to whole panels. Four output pixels
- * times eight output channels accumulate in registers over every tap.
+ * then ReLU, where given: `epilogue`): a stride-(sh, sw) NHWC convolution with filter
+ * [fh, fw, Ci, Co]. Four output pixels times eight output channels accumulate in registers over
+ * every tap; the four pixels are a row of four or, where `tall`, two rows of two (which waste
+ * less on widths that are not a multiple of four: LeNet-5's 10×10 and 14×14 maps). The call
+ * computes the tile rows [r0, r1) of all images (index n·⌈oh / rows per tile⌉ + tile row).
+ * W is read as panels of eight output channels, a panel's row (one per tap and input channel)
+ * eight adjacent floats, rows `rowFloats` apart: W itself where Co is a multiple of eight
+ * (rowFloats = Co, a panel every eight floats), or a copy packed as [⌈Co/8⌉][fh·fw·Ci][8], zero
+ * past Co (rowFloats = 8), which streams through the cache in order. Taps outside the image
+ * read `zeros` (fw·Ci zero floats); `bias`, if not 0, is padded to whole panels.
  */
 export function convForward(
   x: usize,
@@ -302,6 +304,7 @@ export function convForward(
   left: i32,
   bias: usize,
   relu: i32,
+  tall: i32,
   r0: i32,
   r1: i32,
 ): void {
@@ -310,16 +313,29 @@ export function convForward(
   const rowStep = (<usize>rowFloats) << 2;
   const panelBytes = rowFloats == 8 ? (<usize>(fh * fw * ci)) << 5 : 32;
   const outStep = (<usize>co) << 2;
+  const outRowBytes = <usize>ow * outStep;
+  // A tile's pixels q = 0 … 3: in a row (tall = 0), or q = 2, 3 in the row below q = 0, 1.
+  const across = tall != 0 ? 2 : 4;
+  const down = tall != 0 ? 2 : 1;
+  const tilesDown = (oh + down - 1) / down;
   for (let row = r0; row < r1; row++) {
-    const b = row / oh;
-    const yy = row - b * oh;
+    const b = row / tilesDown;
+    const y0 = (row - b * tilesDown) * down;
+    const y1 = y0 + down - 1;
     const image = x + <usize>(b * h) * rowBytes;
-    const outRow = y + ((<usize>row * <usize>ow * <usize>co) << 2);
+    const out0 = y + <usize>(b * oh + y0) * outRowBytes;
+    const out1 = y + <usize>(b * oh + y1) * outRowBytes;
     for (let o = 0; o < co; o += 8) {
       const panel = packed + <usize>(o >> 3) * panelBytes;
       const b0 = biasVector(bias, o);
       const b1 = biasVector(bias, o + 4);
-      for (let px = 0; px < ow; px += 4) {
+      for (let px = 0; px < ow; px += across) {
+        // Where each pixel lies (q = 2, 3: the second row of a tall tile); which exist.
+        const c2 = tall != 0 ? 0 : 2;
+        const c3 = tall != 0 ? 1 : 3;
+        const has1 = px + 1 < ow;
+        const has2 = tall != 0 ? y1 < oh : px + 2 < ow;
+        const has3 = tall != 0 ? y1 < oh && has1 : px + 3 < ow;
         let a00 = f32x4.splat(0);
         let a01 = f32x4.splat(0);
         let a10 = f32x4.splat(0);
@@ -329,15 +345,17 @@ export function convForward(
         let a30 = f32x4.splat(0);
         let a31 = f32x4.splat(0);
         let wp = panel;
-        // Where the tile's four windows lie inside the row, each pixel's taps j = 0 … fw − 1
-        // are one run of fw·Ci floats: one pass over it, with no per-tap bounds checks.
-        const inside = px + 4 <= ow && px * sw >= left && (px + 3) * sw + fw - left <= wd;
+        // Where the tile's windows lie inside the rows, each pixel's taps j = 0 … fw − 1 are
+        // one run of fw·Ci floats: one pass over it, with no per-tap bounds checks.
+        const inside =
+          px + across <= ow && px * sw >= left && (px + across - 1) * sw + fw - left <= wd;
         const runs = inside ? 1 : fw;
-        const last = min(3, ow - 1 - px);
         const run = inside ? fw * ci : ci;
+        const last = min(across, ow - px) - 1;
         for (let i = 0; i < fh; i++) {
-          const r = yy * sh + i - top;
-          if (r < 0 || r >= h) {
+          const r = y0 * sh + i - top;
+          const rb = y1 * sh + i - top;
+          if ((r < 0 || r >= h) && (y1 >= oh || rb < 0 || rb >= h)) {
             wp += <usize>(fw * ci) * rowStep;
             continue;
           }
@@ -348,18 +366,15 @@ export function convForward(
               wp += <usize>ci * rowStep;
               continue;
             }
-            // Pixels past the row's end (its last tile) read zeros too; they are not stored.
+            // Pixels past the map's edge (its last tiles) read zeros too; they are not stored.
             let p0 = source(image, zeros, r, col, h, wd, pixelBytes, rowBytes);
-            let p1 =
-              px + 1 < ow ? source(image, zeros, r, col + sw, h, wd, pixelBytes, rowBytes) : zeros;
-            let p2 =
-              px + 2 < ow
-                ? source(image, zeros, r, col + 2 * sw, h, wd, pixelBytes, rowBytes)
-                : zeros;
-            let p3 =
-              px + 3 < ow
-                ? source(image, zeros, r, col + 3 * sw, h, wd, pixelBytes, rowBytes)
-                : zeros;
+            let p1 = has1 ? source(image, zeros, r, col + sw, h, wd, pixelBytes, rowBytes) : zeros;
+            let p2 = has2
+              ? source(image, zeros, tall != 0 ? rb : r, col + c2 * sw, h, wd, pixelBytes, rowBytes)
+              : zeros;
+            let p3 = has3
+              ? source(image, zeros, tall != 0 ? rb : r, col + c3 * sw, h, wd, pixelBytes, rowBytes)
+              : zeros;
             for (let c = 0; c < run; c++) {
               const w0 = v128.load(wp);
               const w1 = v128.load(wp, 16);
@@ -393,24 +408,13 @@ export function convForward(
           a30 = epilogue(a30, b0, relu);
           a31 = epilogue(a31, b1, relu);
         }
-        const q = outRow + ((<usize>(px * co + o)) << 2);
-        if (px + 4 <= ow && o + 8 <= co) {
-          v128.store(q, a00);
-          v128.store(q, a01, 16);
-          v128.store(q + outStep, a10);
-          v128.store(q + outStep, a11, 16);
-          v128.store(q + 2 * outStep, a20);
-          v128.store(q + 2 * outStep, a21, 16);
-          v128.store(q + 3 * outStep, a30);
-          v128.store(q + 3 * outStep, a31, 16);
-        } else {
-          const pixels = min(4, ow - px);
-          const lanes = min(8, co - o);
-          storePartial(q, a00, a01, lanes);
-          if (pixels > 1) storePartial(q + outStep, a10, a11, lanes);
-          if (pixels > 2) storePartial(q + 2 * outStep, a20, a21, lanes);
-          if (pixels > 3) storePartial(q + 3 * outStep, a30, a31, lanes);
-        }
+        const q0 = out0 + ((<usize>(px * co + o)) << 2);
+        const q2 = (tall != 0 ? out1 : out0) + ((<usize>((px + c2) * co + o)) << 2);
+        const lanes = min(8, co - o);
+        storePartial(q0, a00, a01, lanes);
+        if (has1) storePartial(q0 + outStep, a10, a11, lanes);
+        if (has2) storePartial(q2, a20, a21, lanes);
+        if (has3) storePartial(q2 + outStep, a30, a31, lanes);
       }
     }
   }

@@ -219,29 +219,21 @@ function simdInputGrad(
   const [n, h, w, ci] = info.inShape;
   const { outHeight: oh, outWidth: ow, outChannels: co, filterHeight: fh, filterWidth: fw } = info;
   const [sh, sw] = [info.strideHeight, info.strideWidth];
-  const flops = 2 * n * oh * ow * fh * fw * ci * co;
-  const zeros = k.address(k.zeros([co]));
   if (sh === 1 && sw === 1 && co >= MIN_SIMD_CHANNELS) {
     const dx = k.output([n, h, w, ci]);
-    const operands = [
-      k.address(dy),
-      k.address(turnedFilterPanels(k, filter)),
-      8,
-      k.address(dx),
-      zeros,
-    ];
     const { top, left } = info.padInfo;
-    const shape = [oh, ow, co, h, w, ci, fh, fw, 1, 1, fh - 1 - top, fw - 1 - left];
-    simd.runSplit('convForward', [n, ...shape], flops, (count) =>
-      splitRange([...operands, ...shape, ...epilogueArgs(k, PLAIN, ci)], n * h, count),
-    );
+    const geometry = [oh, ow, co, h, w, ci, fh, fw, 1, 1, fh - 1 - top, fw - 1 - left];
+    const panels: Panels = [k.address(turnedFilterPanels(k, filter)), 8];
+    runConvForward(k, simd, n, [k.address(dy), panels, k.address(dx)], geometry, PLAIN);
     return dx;
   }
   if (ci >= MIN_SIMD_CHANNELS) return undefined;
   const dx = k.zeros([n, h, w, ci]);
   const packed = filterPanels(k, k.transpose(filter, [0, 1, 3, 2]));
+  const zeros = k.address(k.zeros([co]));
   const operands = [k.address(dy), k.address(packed), k.address(dx), zeros];
   const shape = [h, w, ci, oh, ow, co, fh, fw, sh, sw, info.padInfo.top, info.padInfo.left];
+  const flops = 2 * n * oh * ow * fh * fw * ci * co;
   simd.runSplit('convInputGrad', [n, ...shape], flops, (count) =>
     splitRange([...operands, ...shape], n, count),
   );
@@ -375,23 +367,40 @@ const fastConv2D = (
   if (narrow || filter.shape[3] < MIN_SIMD_CHANNELS) return undefined;
   const { outHeight: oh, outWidth: ow, outChannels: co, filterHeight: fh, filterWidth: fw } = info;
   const y = k.output([n, oh, ow, co]);
-  const zeros = k.zeros([ci]);
-  const operands = [
-    k.address(x),
-    k.address(filterPanels(k, filter)),
-    8,
-    k.address(y),
-    k.address(zeros),
-  ];
   const geometry = [h, w, ci, oh, ow, co, fh, fw, info.strideHeight, info.strideWidth];
-  const flops = 2 * n * oh * ow * fh * fw * ci * co;
   const shape = [...geometry, info.padInfo.top, info.padInfo.left];
-  const tail = epilogueArgs(k, epilogue, co);
-  simd.runSplit('convForward', [n, ...shape], flops, (count) =>
-    splitRange([...operands, ...shape, ...tail], n * oh, count),
-  );
+  const panels: Panels = [k.address(filterPanels(k, filter)), 8];
+  runConvForward(k, simd, n, [k.address(x), panels, k.address(y)], shape, epilogue);
   return y;
 };
+
+/** A filter as convForward reads it: the address of its panels and the floats between their rows. */
+type Panels = [address: number, rowFloats: number];
+
+/**
+ * convForward from x into y (addresses) by `panels`, for n images of `geometry` (h, w, Ci, oh,
+ * ow, Co, fh, fw, sh, sw, top, left), its tile rows split between threads. Tiles are two rows
+ * of two pixels where they leave fewer spare pixels than rows of four.
+ */
+function runConvForward(
+  k: WasmCalls,
+  simd: SimdKernels,
+  n: number,
+  [x, panels, y]: [number, Panels, number],
+  geometry: number[],
+  epilogue: Epilogue,
+): void {
+  const [, , ci, oh, ow, co, fh, fw] = geometry;
+  const wide = oh * Math.ceil(ow / 4) * 4;
+  const tall = Math.ceil(oh / 2) * Math.ceil(ow / 2) * 4 < wide ? 1 : 0;
+  const tileRows = n * Math.ceil(oh / (tall + 1));
+  const zeros = k.address(k.zeros([fw * ci]));
+  const args = [x, ...panels, y, zeros, ...geometry, ...epilogueArgs(k, epilogue, co), tall];
+  const flops = 2 * n * oh * ow * fh * fw * ci * co;
+  simd.runSplit('convForward', [n, ...geometry], flops, (count) =>
+    splitRange(args, tileRows, count),
+  );
+}
 
 /** What a fused layer adds after its convolution or matmul: a bias per output channel, ReLU. */
 interface Epilogue {
@@ -539,17 +548,13 @@ function simdMatMul(
     return out;
   }
   const [depth, n] = transposeB ? [colsB, rowsB] : [rowsB, colsB];
-  const panels = transposeB
+  const panels: Panels = transposeB
     ? [k.address(transposedPanels(k, k.reshape(b, [n, depth]))), 8]
     : matmulPanels(k, b);
   const { rows, cols } = pixelGrid(rowsA);
   const out = k.output(outShape);
-  const operands = [k.address(a), ...panels, k.address(out), k.address(k.zeros([depth]))];
-  const shape = [rows, cols, depth, rows, cols, n, 1, 1, 1, 1, 0, 0];
-  const tail = epilogueArgs(k, epilogue, n);
-  simd.runSplit('convForward', [1, ...shape], 2 * rowsA * depth * n, (count) =>
-    splitRange([...operands, ...shape, ...tail], rows, count),
-  );
+  const geometry = [rows, cols, depth, rows, cols, n, 1, 1, 1, 1, 0, 0];
+  runConvForward(k, simd, 1, [k.address(a), panels, k.address(out)], geometry, epilogue);
   return out;
 }
 
@@ -578,7 +583,7 @@ function transposedPanels(k: WasmCalls, w: Info): Info {
  * multiply (LeNet-5's C5 as a matmul, 400 × 120: 0.1 ms a step); convolutions, with many more
  * output pixels to the filter's floats, keep the packed copy, which streams in order.
  */
-function matmulPanels(k: WasmCalls, b: Info): [number, number] {
+function matmulPanels(k: WasmCalls, b: Info): Panels {
   const [depth, n] = b.shape.slice(-2);
   if (n % 8 === 0) return [k.address(b), n];
   return [k.address(filterPanels(k, k.reshape(b, [1, 1, depth, n]))), 8];
