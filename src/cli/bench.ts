@@ -20,7 +20,7 @@ import { graphToLayersJson } from '../core/io';
 import { CONV_KERNELS, timeConvKernels, type ConvKernel } from '../core/metrics';
 import { initBackend } from '../core/runtime/backend';
 import { xnnpackThreads } from '../core/runtime/wasm-threads';
-import { median } from '../core/runtime/timing';
+import { median, type WarmUp } from '../core/runtime/timing';
 import { buildArchitecture } from '../core/zoo';
 import { rejectUnknown, take, takeInt, type ParsedArgs } from './args';
 import { benchInBrowser } from './bench-browser';
@@ -57,6 +57,13 @@ export interface BenchJob {
 
 const round2 = (x: number) => Number(x.toFixed(2));
 
+/**
+ * The least warm-up, ours and PyTorch's alike, before the timed steps: V8 runs new WebAssembly
+ * with its baseline compiler and swaps in optimised code as it gets hot, which took LeNet-5's
+ * Node step from ~9.5 to ~6 ms over its first ~100 steps; five steps had timed mostly that.
+ */
+const WARMUP_MS = 1500;
+
 /** Runs a job's rounds (ours, then PyTorch's) and sums them up as a row. */
 export async function measure(
   job: BenchJob,
@@ -68,7 +75,8 @@ export async function measure(
   for (let r = 0; r < job.rounds; r++) {
     ours.push(await job.ours(task));
     if (task.kind === 'train' && job.torchThreads !== undefined) {
-      const t = torchTrainStep(layersJson.get(task.network)!, job.torchThreads, task.steps);
+      const warmUp = { steps: task.steps, warmup: task.warmup, warmupMs: task.warmupMs ?? 0 };
+      const t = torchTrainStep(layersJson.get(task.network)!, job.torchThreads, warmUp);
       if (t !== undefined) theirs.push(t);
     }
   }
@@ -113,11 +121,11 @@ export function benchTasks(steps: number, fast: boolean): { task: BenchTask; rou
   }
   return [
     ...BENCH_NETWORKS.map(({ id }) => ({
-      task: { kind: 'train' as const, network: id, steps, warmup: 5 },
+      task: { kind: 'train' as const, network: id, steps, warmup: 5, warmupMs: WARMUP_MS },
       rounds: 3,
     })),
     ...BENCH_NETWORKS.map(({ id }) => ({
-      task: { kind: 'infer' as const, network: id, steps, warmup: 3 },
+      task: { kind: 'infer' as const, network: id, steps, warmup: 3, warmupMs: WARMUP_MS },
       rounds: 1,
     })),
     // Three warm-up iterations: a kernel shape's first calls try it split and whole
@@ -240,10 +248,15 @@ let warnedNoTorch = false;
  * PyTorch's median training step for the network a Layers model.json describes
  * (scripts/torch-train-step.py), or undefined where no python3 has torch.
  */
-function torchTrainStep(modelJson: object, threads: number, steps: number): number | undefined {
+function torchTrainStep(
+  modelJson: object,
+  threads: number,
+  { steps, warmup, warmupMs }: Required<WarmUp> & { steps: number },
+): number | undefined {
+  const args = { threads, steps, warmup, 'warmup-ms': warmupMs };
   const out = runTorchScript(
     'torch-train-step.py',
-    ['--threads', String(threads), '--steps', String(steps)],
+    Object.entries(args).flatMap(([name, value]) => [`--${name}`, String(value)]),
     modelJson,
   );
   if (out === undefined && !warnedNoTorch) {

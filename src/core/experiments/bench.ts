@@ -6,6 +6,7 @@ import { disposeGraph, graphStats } from '../graph';
 import { defaultParams } from '../methods/params';
 import { dafl, timeDaflStep } from '../methods/dafl';
 import { timeInference, timeTrainingStep } from '../metrics';
+import type { WarmUp } from '../runtime/timing';
 import { buildArchitecture } from '../zoo';
 
 /** The networks whose steps are timed, on MNIST's input. */
@@ -20,7 +21,7 @@ export const BENCH_BATCH = 64;
 
 export type BenchTask =
   /** One Adam step (softmax cross-entropy on random labels), or one forward pass, batch 64. */
-  | { kind: 'train' | 'infer'; network: BenchNetwork; steps: number; warmup: number }
+  | ({ kind: 'train' | 'infer'; network: BenchNetwork; steps: number } & WarmUp)
   /**
    * One DAFL iteration, LeNet-5 → LeNet-5-half: the paper's generator (width 128) at batch 128,
    * or the method's defaults.
@@ -63,7 +64,7 @@ export async function runBenchTask(task: BenchTask): Promise<BenchTiming> {
   }
   const g = buildArchitecture(task.network, 'mnist', 1);
   try {
-    const opts = { batchSize: BENCH_BATCH, warmup: task.warmup };
+    const opts = { batchSize: BENCH_BATCH, warmup: task.warmup, warmupMs: task.warmupMs };
     const t =
       task.kind === 'train'
         ? await timeTrainingStep(g, { ...opts, steps: task.steps })

@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { softmaxCrossEntropy } from '../runtime/cross-entropy';
 import { forward, predict, trainableVariables, type Graph } from '../graph';
 import { FusedAdam } from '../runtime/adam';
-import { timeRepeated, type StepTiming } from '../runtime/timing';
+import { timeRepeated, type StepTiming, type WarmUp } from '../runtime/timing';
 
 /**
  * Wall time of one supervised training step (forward, backward, Adam update) of `g` on random
@@ -12,9 +12,9 @@ import { timeRepeated, type StepTiming } from '../runtime/timing';
  */
 export async function timeTrainingStep(
   g: Graph,
-  opts: { batchSize?: number; steps?: number; warmup?: number; seed?: number } = {},
+  opts: Partial<WarmUp> & { batchSize?: number; steps?: number; seed?: number } = {},
 ): Promise<StepTiming> {
-  const { batchSize = 64, steps = 20, warmup = 3, seed = 1 } = opts;
+  const { batchSize = 64, steps = 20, warmup = 3, warmupMs = 0, seed = 1 } = opts;
   const x = tf.randomNormal([batchSize, ...g.inputShape], 0, 1, 'float32', seed);
   const classes = forward(g, tf.zeros([1, ...g.inputShape])).output;
   const numClasses = classes.shape[1]!;
@@ -33,7 +33,7 @@ export async function timeTrainingStep(
         await loss.data();
         loss.dispose();
       },
-      { steps, warmup },
+      { steps, warmup, warmupMs },
     );
   } finally {
     tf.dispose([x, y]);
@@ -63,9 +63,9 @@ const MIN_SAMPLE_MS = 5;
  */
 export async function timeInference(
   g: Graph,
-  opts: { batchSize?: number; repeats?: number; warmup?: number; seed?: number } = {},
+  opts: Partial<WarmUp> & { batchSize?: number; repeats?: number; seed?: number } = {},
 ): Promise<InferenceTiming> {
-  const { batchSize = 1, repeats = 20, warmup = 3, seed = 1 } = opts;
+  const { batchSize = 1, repeats = 20, warmup = 3, warmupMs = 0, seed = 1 } = opts;
   const x = tf.randomNormal([batchSize, ...g.inputShape], 0, 1, 'float32', seed);
   const pass = async () => {
     const logits = predict(g, x);
@@ -73,7 +73,7 @@ export async function timeInference(
     logits.dispose();
   };
   try {
-    const probe = await timeRepeated(pass, { steps: 3, warmup });
+    const probe = await timeRepeated(pass, { steps: 3, warmup, warmupMs });
     // A probe under the clock's tick may read 0: count it as a tick (so at most 50 passes).
     const group = Math.max(1, Math.ceil(MIN_SAMPLE_MS / Math.max(probe.median, 0.1)));
     const timing = await timeRepeated(
