@@ -369,11 +369,12 @@ export function convForward(
             // Pixels past the map's edge (its last tiles) read zeros too; they are not stored.
             let p0 = source(image, zeros, r, col, h, wd, pixelBytes, rowBytes);
             let p1 = has1 ? source(image, zeros, r, col + sw, h, wd, pixelBytes, rowBytes) : zeros;
+            // q = 2, 3 read row rb: the row below in a tall tile, r itself in a row of four.
             let p2 = has2
-              ? source(image, zeros, tall != 0 ? rb : r, col + c2 * sw, h, wd, pixelBytes, rowBytes)
+              ? source(image, zeros, rb, col + c2 * sw, h, wd, pixelBytes, rowBytes)
               : zeros;
             let p3 = has3
-              ? source(image, zeros, tall != 0 ? rb : r, col + c3 * sw, h, wd, pixelBytes, rowBytes)
+              ? source(image, zeros, rb, col + c3 * sw, h, wd, pixelBytes, rowBytes)
               : zeros;
             for (let c = 0; c < run; c++) {
               const w0 = v128.load(wp);

@@ -934,7 +934,10 @@ const softmaxCrossEntropy = (k: WasmCalls, { labels, logits }: Record<string, In
   return loss;
 };
 
-const softmaxCrossEntropyGrad = (k: WasmCalls, { dy, labels, logits }: Record<string, Info>) => {
+const softmaxCrossEntropyGrad = (
+  k: WasmCalls,
+  { dy, labels, logits }: Record<string, Info>,
+): Info => {
   const [n, c] = logits.shape;
   const dLogits = k.output([n, c]);
   const heap = (t: Info) => k.backend.typedArrayFromHeap(t);
