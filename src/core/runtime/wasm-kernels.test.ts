@@ -3,6 +3,7 @@
  * random shapes, strides, paddings, dilations and batch sizes; then whole-network gradients.
  */
 import * as tf from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 import {
@@ -16,7 +17,9 @@ import {
 } from './backend-comparison';
 import { Rng } from './rng';
 import { RELU_BACKPROP, registerTrainingGradients } from './gradients';
+import { WasmCalls } from './wasm-calls';
 import { registerWasmTrainingKernels, wasmTrainingKernels } from './wasm-kernels';
+import { backendMemory } from './wasm-simd';
 
 const rng = new Rng('wasm-kernels.test');
 
@@ -349,6 +352,18 @@ describe('wasm training kernels match the CPU backend', () => {
       tf.matMul(x.reshape([-1, c.x[3]]), x.reshape([-1, c.x[3]]), true, false);
     });
     expect(backend.numDataIds()).toBe(before);
+  });
+
+  it('tells a kernel whether the bytes it would read past a tensor are memory', async () => {
+    await tf.setBackend('wasm');
+    const backend = tf.backend() as BackendWasm;
+    const t = tf.zeros([5]);
+    const k = new WasmCalls(backend);
+    const info = { dataId: t.dataId, shape: t.shape, dtype: t.dtype };
+    // The single-channel filter gradient reads up to 28 bytes past dY where they exist.
+    expect(k.followedBy(info, 32)).toBe(true);
+    expect(k.followedBy(info, backendMemory(backend)!.buffer.byteLength)).toBe(false);
+    t.dispose();
   });
 });
 
