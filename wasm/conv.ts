@@ -410,7 +410,8 @@ export function convForward(
           a31 = epilogue(a31, b1, relu);
         }
         const q0 = out0 + ((<usize>(px * co + o)) << 2);
-        const q2 = (tall != 0 ? out1 : out0) + ((<usize>((px + c2) * co + o)) << 2);
+        // q = 2, 3 go to row y1: the row below in a tall tile, y0 itself in a row of four.
+        const q2 = out1 + ((<usize>((px + c2) * co + o)) << 2);
         const lanes = min(8, co - o);
         storePartial(q0, a00, a01, lanes);
         if (has1) storePartial(q0 + outStep, a10, a11, lanes);
