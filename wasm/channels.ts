@@ -3,13 +3,17 @@
 import { madd } from './simd';
 
 /**
- * Y = X·scale + bias, channel by channel, over the floats of the blocks [b0, b1) of `period`
- * floats each (the last block may end early, at `total`). `scale` and `bias` hold their C values
- * repeated over one period (a multiple of C and of 4), so a block is whole vectors whatever C is.
+ * Y = X·scale + Z·zScale + bias, channel by channel (Z only where `z` is not 0: batch norm's
+ * input gradient takes two tensors), over the floats of the blocks [b0, b1) of `period` floats
+ * each (the last block may end early, at `total`). `scale`, `zScale` and `bias` hold their C
+ * values repeated over one period (a multiple of C and of 4), so a block is whole vectors
+ * whatever C is.
  */
 export function channelAffine(
   x: usize,
   scale: usize,
+  z: usize,
+  zScale: usize,
   bias: usize,
   y: usize,
   total: i32,
@@ -22,19 +26,70 @@ export function channelAffine(
     const count = min(period, total - start);
     const from = (<usize>start) << 2;
     let i = 0;
-    for (; i + 4 <= count; i += 4) {
-      const at = (<usize>i) << 2;
-      v128.store(
-        y + from + at,
-        madd(v128.load(x + from + at), v128.load(scale + at), v128.load(bias + at)),
-      );
+    if (z == 0) {
+      for (; i + 4 <= count; i += 4) {
+        const at = (<usize>i) << 2;
+        v128.store(
+          y + from + at,
+          madd(v128.load(x + from + at), v128.load(scale + at), v128.load(bias + at)),
+        );
+      }
+    } else {
+      for (; i + 4 <= count; i += 4) {
+        const at = (<usize>i) << 2;
+        const zPart = madd(v128.load(z + from + at), v128.load(zScale + at), v128.load(bias + at));
+        v128.store(y + from + at, madd(v128.load(x + from + at), v128.load(scale + at), zPart));
+      }
     }
     for (; i < count; i++) {
       const at = (<usize>i) << 2;
+      const zPart: f32 = z == 0 ? 0 : load<f32>(z + from + at) * load<f32>(zScale + at);
       store<f32>(
         y + from + at,
-        load<f32>(x + from + at) * load<f32>(scale + at) + load<f32>(bias + at),
+        load<f32>(x + from + at) * load<f32>(scale + at) + zPart + load<f32>(bias + at),
       );
+    }
+  }
+}
+
+/**
+ * Per-channel sums for batch norm over the blocks [b0, b1) of `period` floats (as in
+ * channelAffine), into `acc` ([2][period], overwritten), with u = X − shift (`shift` a
+ * period's pattern like channelAffine's scale): without `dy` (0) Σu and Σu², with it Σdy and
+ * Σdy·u. Batch norm's forward pass takes the mean (shift 0) and then the biased variance
+ * (shift the mean); its gradient Σdy and Σdy·(X − mean). Each thread gets its own `acc`; the
+ * caller adds them up and folds the period's C-channel repeats together.
+ */
+export function channelDeviationSums(
+  x: usize,
+  dy: usize,
+  shift: usize,
+  total: i32,
+  period: i32,
+  acc: usize,
+  b0: i32,
+  b1: i32,
+): void {
+  const second = acc + ((<usize>period) << 2);
+  memory.fill(acc, 0, (<usize>period) << 3);
+  for (let b = b0; b < b1; b++) {
+    const start = b * period;
+    const count = min(period, total - start);
+    const from = (<usize>start) << 2;
+    let i = 0;
+    for (; i + 4 <= count; i += 4) {
+      const at = (<usize>i) << 2;
+      const u = f32x4.sub(v128.load(x + from + at), v128.load(shift + at));
+      const d = dy == 0 ? u : v128.load(dy + from + at);
+      v128.store(acc + at, f32x4.add(v128.load(acc + at), d));
+      v128.store(second + at, madd(d, u, v128.load(second + at)));
+    }
+    for (; i < count; i++) {
+      const at = (<usize>i) << 2;
+      const u = load<f32>(x + from + at) - load<f32>(shift + at);
+      const d = dy == 0 ? u : load<f32>(dy + from + at);
+      store<f32>(acc + at, load<f32>(acc + at) + d);
+      store<f32>(second + at, load<f32>(second + at) + d * u);
     }
   }
 }

@@ -12,6 +12,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { InvalidInputError } from '../runtime/errors';
+import { batchNormTraining } from '../runtime/batch-norm';
 import type { Rng } from '../runtime/rng';
 
 export interface GeneratorConfig {
@@ -140,9 +141,9 @@ function conv(x: tf.Tensor4D, l: Layer): tf.Tensor4D {
 
 /** Training-mode BatchNorm over (n, h, w) with the biased variance; no affine when `p` is absent. */
 function batchNorm(x: tf.Tensor4D, p: Norm | undefined, epsilon: number): tf.Tensor4D {
-  const { mean, variance } = tf.moments(x, [0, 1, 2]);
-  const normalised = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, epsilon)));
-  return (p ? tf.add(tf.mul(normalised, p.gamma), p.beta) : normalised) as tf.Tensor4D;
+  const c = x.shape[3];
+  const [gamma, beta] = p ? [p.gamma, p.beta] : [tf.ones([c]), tf.zeros([c])];
+  return batchNormTraining(x, gamma, beta, epsilon).y as tf.Tensor4D;
 }
 
 /**

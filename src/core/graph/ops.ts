@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ActivationFn, GraphNode, GraphNodeOf } from './types';
+import { batchNormTraining } from '../runtime/batch-norm';
 
 export interface ApplyOptions {
   /** BatchNorm uses batch statistics and dropout is active. */
@@ -206,8 +207,7 @@ function batchNorm(
   if (!(opts.batchStatistics ?? opts.training)) {
     return tf.batchNorm(x, w('movingMean'), w('movingVariance'), w('beta'), w('gamma'), epsilon);
   }
-  const axes = x.rank === 4 ? [0, 1, 2] : [0];
-  const { mean, variance } = tf.moments(x, axes);
+  const { y, mean, variance } = batchNormTraining(x, w('gamma'), w('beta'), epsilon);
   if (opts.updateBatchNormStats) {
     // Keras convention: moving = momentum·moving + (1 − momentum)·batch.
     const mm = node.weights.movingMean;
@@ -215,7 +215,7 @@ function batchNorm(
     mm.assign(tf.add(tf.mul(mm, momentum), tf.mul(mean, 1 - momentum)));
     mv.assign(tf.add(tf.mul(mv, momentum), tf.mul(variance, 1 - momentum)));
   }
-  return tf.batchNorm(x, mean, variance, w('beta'), w('gamma'), epsilon);
+  return y;
 }
 
 /** Whether the active backend has FFT kernels (CPU and WebGL do, WASM does not). */

@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'vitest';
 
+import { batchNormTraining } from './batch-norm';
 import { Rng } from './rng';
 
 export type Pad = 'same' | 'valid' | tf.backend_util.ExplicitPadding;
@@ -82,4 +83,39 @@ export async function compareKernel(
         .runKernel(name, Object.fromEntries(names.map((n, i) => [n, ts[i]])), attrs) as tf.Tensor,
   );
   expectClose(wasm[0], cpu[0], `${name} ${label}`);
+}
+
+/**
+ * Training-mode batch norm (batch-norm.ts) of x `shape` on both backends, wasm's fused kernels
+ * against TF.js's moments and batchNorm on cpu: y, mean and variance, and the gradients of a
+ * loss that weighs all three by random weights (so each output's gradient counts) with respect
+ * to x, scale and offset. `shift` is added to x (a mean far from zero).
+ */
+export async function compareBatchNormTraining(
+  shape: number[],
+  label: string,
+  shift = 0,
+): Promise<void> {
+  const c = shape[shape.length - 1];
+  const x = random(shape);
+  x.values.forEach((v, i) => (x.values[i] = v + shift));
+  const inputs = [x, random([c]), random([c]), random(shape), random([c]), random([c])];
+  const { cpu, wasm } = await onBoth(inputs, ([input, scale, offset, wy, wm, wv]) => {
+    const f = (a: tf.Tensor, s: tf.Tensor, o: tf.Tensor) => {
+      const { y, mean, variance } = batchNormTraining(a, s, o, 1e-3);
+      return [y, mean, variance];
+    };
+    const loss = (a: tf.Tensor, s: tf.Tensor, o: tf.Tensor) => {
+      const [y, mean, variance] = f(a, s, o);
+      return tf.addN([
+        tf.sum(tf.mul(y, wy)),
+        tf.sum(tf.mul(mean, wm)),
+        tf.sum(tf.mul(variance, wv)),
+      ]);
+    };
+    return [...f(input, scale, offset), ...tf.grads(loss)([input, scale, offset])];
+  });
+  ['y', 'mean', 'variance', 'dx', 'dScale', 'dOffset'].forEach((what, i) =>
+    expectClose(wasm[i], cpu[i], `batch norm ${label}: ${what}`, 2e-4),
+  );
 }

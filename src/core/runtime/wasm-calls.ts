@@ -49,9 +49,10 @@ export class WasmCalls {
     return outs;
   }
 
-  /** Disposes every intermediate except `keep`. */
-  release(keep?: Info): void {
-    for (const t of this.made) if (t !== keep) this.backend.disposeData(t.dataId);
+  /** Disposes every intermediate except the kernel's outputs, `keep`. */
+  release(keep?: Info | Info[]): void {
+    const kept = Array.isArray(keep) ? keep : [keep];
+    for (const t of this.made) if (!kept.includes(t)) this.backend.disposeData(t.dataId);
   }
 
   one(name: string, inputs: tf.NamedTensorInfoMap, attrs?: Attrs): Info {
@@ -206,13 +207,13 @@ export type Body<R = Info> = (k: WasmCalls, inputs: Record<string, Info>, attrs:
 const STOCK = Symbol.for('compression-lab.wasm-stock-kernel');
 export type TrainingKernelConfig = tf.KernelConfig & { [STOCK]?: tf.KernelConfig };
 
-export function kernelConfig(kernelName: string, body: Body): TrainingKernelConfig {
+export function kernelConfig(kernelName: string, body: Body<Info | Info[]>): TrainingKernelConfig {
   return {
     kernelName,
     backendName: 'wasm',
     kernelFunc: ({ inputs, backend, attrs }) => {
       const k = new WasmCalls(backend as BackendWasm);
-      let result: Info | undefined;
+      let result: Info | Info[] | undefined;
       try {
         result = body(k, inputs as Record<string, Info>, attrs ?? {});
         return result;

@@ -81,35 +81,54 @@ function channelAffine(k: WasmCalls, x: Info, c: number, scale: Info | number, b
  * (a vector), so that every block of a flat [..., C] tensor lines up with C-channel patterns;
  * 256 or more, so that each block is a long run (12 floats for C = 6 took twice as long).
  */
-function blockPeriod(c: number): number {
+export function blockPeriod(c: number): number {
   const aligned = c % 4 === 0 ? c : c % 2 === 0 ? 2 * c : 4 * c;
   return aligned * Math.ceil(256 / aligned);
 }
 
-/** The kernel's operands: scale and bias as patterns of one block (blockPeriod). */
-function simdChannelAffine(
+/** Per-channel values: a tensor of C floats, C numbers, or one number for every channel. */
+export type ChannelValues = Info | Float32Array | number;
+
+/** `values` repeated over one block of `period` floats (blockPeriod), as the kernels take them. */
+export function channelPattern(
+  k: WasmCalls,
+  c: number,
+  period: number,
+  values: ChannelValues,
+): Info {
+  const pattern = new Float32Array(period);
+  if (typeof values === 'number') pattern.fill(values);
+  else {
+    const channels = values instanceof Float32Array ? values : k.backend.typedArrayFromHeap(values);
+    for (let at = 0; at < period; at += c) pattern.set(channels.subarray(0, c), at);
+  }
+  return k.constant([period], pattern);
+}
+
+/**
+ * x·scale + bias per channel by our SIMD kernel (wasm/channels.ts), plus z·zScale where `z`
+ * is given ([z, zScale], z shaped as x).
+ */
+export function simdChannelAffine(
   k: WasmCalls,
   simd: SimdKernels,
   x: Info,
   c: number,
-  scale: Info | number,
-  bias: Info | number,
+  scale: ChannelValues,
+  bias: ChannelValues,
+  z?: [Info, ChannelValues],
 ): Info {
   const period = blockPeriod(c);
-  const pattern = (v: Info | number) => {
-    const values = new Float32Array(period);
-    if (typeof v === 'number') values.fill(v);
-    else {
-      const channels = k.backend.typedArrayFromHeap(v).subarray(0, c);
-      for (let at = 0; at < period; at += c) values.set(channels, at);
-    }
-    return k.constant([period], values);
-  };
-  const [scales, biases] = [pattern(scale), pattern(bias)];
+  const [scales, biases] = [
+    channelPattern(k, c, period, scale),
+    channelPattern(k, c, period, bias),
+  ];
+  const zOperands = z ? [k.address(z[0]), k.address(channelPattern(k, c, period, z[1]))] : [0, 0];
   const y = k.output(x.shape);
   const total = size(x);
-  const operands = [k.address(x), k.address(scales), k.address(biases), k.address(y)];
-  simd.runSplit('channelAffine', [total, period], 2 * FLOPS_PER_FLOAT_MOVED * total, (count) =>
+  const operands = [k.address(x), k.address(scales), ...zOperands, k.address(biases), k.address(y)];
+  const flops = (z ? 3 : 2) * FLOPS_PER_FLOAT_MOVED * total;
+  simd.runSplit('channelAffine', [total, period, z ? 1 : 0], flops, (count) =>
     splitRange([...operands, total, period], Math.ceil(total / period), count),
   );
   return y;

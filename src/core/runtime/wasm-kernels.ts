@@ -28,7 +28,9 @@ import {
   SOFTMAX_CROSS_ENTROPY,
   SOFTMAX_CROSS_ENTROPY_GRAD,
 } from './cross-entropy';
+import { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD } from './batch-norm';
 import { RELU_BACKPROP } from './gradients';
+import { batchNormTrainingGradKernel, batchNormTrainingKernel } from './wasm-batch-norm';
 import { fastPathKernels, rank1, transposingBatchMatMul } from './wasm-fast-paths';
 import { FLOPS_PER_FLOAT_MOVED, simdKernels, type SimdKernels } from './wasm-simd';
 
@@ -966,6 +968,8 @@ export function wasmTrainingKernels(): TrainingKernelConfig[] {
     withFastPath('FusedConv2D', fusedConv2D),
     kernelConfig(SOFTMAX_CROSS_ENTROPY, softmaxCrossEntropy),
     kernelConfig(SOFTMAX_CROSS_ENTROPY_GRAD, softmaxCrossEntropyGrad),
+    kernelConfig(BATCH_NORM_TRAINING, batchNormTrainingKernel),
+    kernelConfig(BATCH_NORM_TRAINING_GRAD, batchNormTrainingGradKernel),
     ...fastPathKernels(),
   ];
 }

@@ -23,6 +23,7 @@ const KERNEL_NAMES = [
   'convInputGrad',
   'adamUpdate',
   'channelAffine',
+  'channelDeviationSums',
   'channelSums',
   'maxPoolGrad',
   'maxPoolGradTiled',

@@ -8,7 +8,14 @@ import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount, type BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { compareKernel, expectClose, onBoth, random, type Shape4 } from './backend-comparison';
+import {
+  compareBatchNormTraining,
+  compareKernel,
+  expectClose,
+  onBoth,
+  random,
+  type Shape4,
+} from './backend-comparison';
 import { initBackend } from './backend';
 import { simdKernels } from './wasm-simd';
 import { nodeThreadedWasm } from './wasm-threads-node';
@@ -164,5 +171,10 @@ describe('threaded wasm backend', () => {
       { ...valid, filterShape: [3, 3, 1, 6] },
       'threaded, 3×3 filter on three threads',
     );
+  });
+
+  it("splits batch norm's passes, each thread summing into its own block", async () => {
+    // BN-VGG's first block at batch 32: 0.4 M floats, split from the first call.
+    await compareBatchNormTraining([32, 28, 28, 16], 'threaded');
   });
 });
