@@ -95,25 +95,50 @@ export function channelDeviationSums(
 }
 
 /**
- * The gradient of ReLU, dX = dY · step(X), over the floats [v0·4, v1·4) (the last vector may end
- * early, at `total`): step is 1 where X > 0, NaN where X is NaN, 0 elsewhere, as TF.js's Step,
- * so the product has the bits of the stock Step-then-Multiply.
+ * LeakyReLU with slope α below zero (α = 0: ReLU), or its gradient, over the floats [v0·4,
+ * v1·4) (the last vector may end early, at `total`). Without `dy` (0): out = X where X > 0,
+ * else α·X. With it: out = dY · step(X), step 1 where X > 0, NaN where X is NaN, α elsewhere,
+ * as TF.js's Step(α), so the product has the bits of the stock Step-then-Multiply. α comes as
+ * its f32 bits: the helper threads pass integer arguments.
  */
-export function reluBackprop(dy: usize, x: usize, dx: usize, total: i32, v0: i32, v1: i32): void {
+export function leakyRelu(
+  x: usize,
+  dy: usize,
+  out: usize,
+  alphaBits: i32,
+  total: i32,
+  v0: i32,
+  v1: i32,
+): void {
+  const alpha = reinterpret<f32>(alphaBits);
+  const slope = f32x4.splat(alpha);
   const one = f32x4.splat(1);
   const zero = f32x4.splat(0);
   const end = min(v1 * 4, total);
   let i = v0 * 4;
+  if (dy == 0) {
+    for (; i + 4 <= end; i += 4) {
+      const at = (<usize>i) << 2;
+      const v = v128.load(x + at);
+      v128.store(out + at, v128.bitselect(v, f32x4.mul(v, slope), f32x4.gt(v, zero)));
+    }
+    for (; i < end; i++) {
+      const at = (<usize>i) << 2;
+      const v = load<f32>(x + at);
+      store<f32>(out + at, v > 0 ? v : v * alpha);
+    }
+    return;
+  }
   for (; i + 4 <= end; i += 4) {
     const at = (<usize>i) << 2;
     const v = v128.load(x + at);
-    const step = v128.bitselect(v, v128.bitselect(one, zero, f32x4.gt(v, zero)), f32x4.ne(v, v));
-    v128.store(dx + at, f32x4.mul(v128.load(dy + at), step));
+    const step = v128.bitselect(v, v128.bitselect(one, slope, f32x4.gt(v, zero)), f32x4.ne(v, v));
+    v128.store(out + at, f32x4.mul(v128.load(dy + at), step));
   }
   for (; i < end; i++) {
     const at = (<usize>i) << 2;
     const v = load<f32>(x + at);
-    store<f32>(dx + at, load<f32>(dy + at) * (v > 0 ? 1 : v != v ? v : 0));
+    store<f32>(out + at, load<f32>(dy + at) * (v > 0 ? 1 : v != v ? v : alpha));
   }
 }
 

@@ -7,6 +7,6 @@ export {
   convInputGrad,
 } from './conv';
 export { adamUpdate } from './adam';
-export { channelAffine, channelDeviationSums, channelSums, reluBackprop } from './channels';
-export { padSpatial } from './pad';
+export { channelAffine, channelDeviationSums, channelSums, leakyRelu } from './channels';
+export { padSpatial, upsampleNearest } from './pad';
 export { maxPoolGrad, maxPoolGradTiled } from './pool';

@@ -3,8 +3,8 @@
  * multiply dy by `tf.ones(x.shape)`, which fills a JavaScript array as large as x and uploads
  * it: for a generator's BatchNorm statistics over a 128×32×32×128 activation that is 67 MB of
  * JavaScript work per reduction, ~0.4 s of a DAFL step. Broadcasting dy onto `onesLike(x)` (a
- * fill kernel on the backend) computes the same values. ReLU's gradient is one kernel where the
- * backend has it (RELU_BACKPROP) instead of Step, Cast and Multiply. The fused convolution
+ * fill kernel on the backend) computes the same values. ReLU's and LeakyReLU's gradients are one kernel
+ * where the backend has it (RELU_BACKPROP) instead of Step, Cast and Multiply. The fused convolution
  * that graph/ops.ts runs gets a gradient of its own (fusedGradients).
  */
 import * as tf from '@tensorflow/tfjs';
@@ -33,33 +33,42 @@ const reductionGradients: tf.GradConfig[] = (['Sum', 'Mean'] as const).map((kern
 }));
 
 /**
- * dX = dY · step(X) in one pass, a kernel of ours (on wasm: wasm-kernels.ts); the gradient of
- * Relu uses it on backends that register it.
+ * dX = dY · step(X) in one pass, a kernel of ours (on wasm: wasm-kernels.ts), step being 1 where
+ * X > 0 and attribute `alpha` elsewhere (0: ReLU's gradient; LeakyReLU's slope); the gradients
+ * of Relu and LeakyRelu use it on backends that register it.
  */
 export const RELU_BACKPROP = 'ReluBackprop';
 
-/** ReLU's gradient: by RELU_BACKPROP where the active backend has it, else as TF.js composes it. */
-export function reluBackprop(dy: tf.Tensor, x: tf.Tensor): tf.Tensor {
+/**
+ * ReLU's (alpha 0) or LeakyReLU's gradient: by RELU_BACKPROP where the active backend has it,
+ * else as TF.js composes it (Step, then Multiply).
+ */
+export function reluBackprop(dy: tf.Tensor, x: tf.Tensor, alpha = 0): tf.Tensor {
   const fused =
     x.dtype === 'float32' &&
     dy.dtype === 'float32' &&
     tf.getKernel(RELU_BACKPROP, tf.getBackend()) !== undefined;
-  if (!fused) return tf.mul(dy, tf.cast(tf.step(x), 'float32'));
-  return tf.engine().runKernel(RELU_BACKPROP, { dy, x }) as tf.Tensor;
+  if (!fused) return tf.mul(dy, tf.cast(tf.step(x, alpha), 'float32'));
+  return tf.engine().runKernel(RELU_BACKPROP, { dy, x }, { alpha }) as tf.Tensor;
 }
 
+/** The slope below zero of a Relu (none: 0), LeakyRelu or RELU_BACKPROP call. */
+const slopeOf = (attrs: tf.NamedAttrMap | undefined) => (attrs?.alpha as number | undefined) ?? 0;
+
 const reluGradients: tf.GradConfig[] = [
-  {
-    kernelName: 'Relu',
+  ...['Relu', 'LeakyRelu'].map((kernelName) => ({
+    kernelName,
     inputsToSave: ['x'],
-    gradFunc: (dy, [x]) => ({ x: () => reluBackprop(dy as tf.Tensor, x) }),
-  },
+    gradFunc: (dy: tf.Tensor | tf.Tensor[], [x]: tf.Tensor[], attrs: tf.NamedAttrMap) => ({
+      x: () => reluBackprop(dy as tf.Tensor, x, slopeOf(attrs)),
+    }),
+  })),
   // Linear in dY, piecewise constant in X: second derivatives through ReLU stay defined.
   {
     kernelName: RELU_BACKPROP,
     inputsToSave: ['x'],
-    gradFunc: (g, [x]) => ({
-      dy: () => reluBackprop(g as tf.Tensor, x),
+    gradFunc: (g, [x], attrs) => ({
+      dy: () => reluBackprop(g as tf.Tensor, x, slopeOf(attrs)),
       x: () => tf.zerosLike(x),
     }),
   },

@@ -94,15 +94,28 @@ describe('reductions', () => {
 });
 
 describe('upsampling', () => {
+  const images = random([2, 5, 4, 3]);
+  const cases: [[number, number], boolean, boolean][] = [
+    [[10, 8], false, false], // ×2, a generator's upsample
+    [[10, 8], false, true], // half-pixel centres
+    [[15, 8], false, false], // ×3 by ×2
+    [[7, 6], false, false], // not integer: stock
+    [[10, 8], true, false], // align corners: stock
+  ];
+
+  it('ResizeNearestNeighbor for integer factors; others via the stock kernel', async () => {
+    for (const [size, alignCorners, halfPixel] of cases) {
+      await compare({ [JSON.stringify([size, alignCorners, halfPixel])]: [images] }, ([t]) =>
+        tf.image.resizeNearestNeighbor(t as tf.Tensor4D, size, alignCorners, halfPixel),
+      );
+    }
+    // A generator's upsample, its input rows split between threads where there are some.
+    await compare({ 'generator ×2': [random([8, 16, 16, 32])] }, ([t]) =>
+      tf.image.resizeNearestNeighbor(t as tf.Tensor4D, [32, 32]),
+    );
+  });
+
   it('ResizeNearestNeighborGrad for integer factors; others via the stock kernel', async () => {
-    const images = random([2, 5, 4, 3]);
-    const cases: [[number, number], boolean, boolean][] = [
-      [[10, 8], false, false], // ×2, a generator's upsample
-      [[10, 8], false, true], // half-pixel centres
-      [[15, 8], false, false], // ×3 by ×2
-      [[7, 6], false, false], // not integer: stock
-      [[10, 8], true, false], // align corners: stock
-    ];
     for (const [size, alignCorners, halfPixel] of cases) {
       const dy = random([2, ...size, 3]);
       const grad = tf.grad((t) =>

@@ -304,25 +304,39 @@ describe('wasm training kernels match the CPU backend', () => {
     }
   });
 
-  it("ReLU's gradient in one kernel, with the bits of Step then Multiply", async () => {
+  it("ReLU's and LeakyReLU's gradients in one kernel, with the bits of Step then Multiply", async () => {
     registerTrainingGradients();
     // 105 values (not whole vectors): NaN, ±0, negatives and positives.
     const values = random([3, 7, 5]).values.map((v, i) => (i % 9 === 0 ? 0 : v));
     values[1] = NaN;
     values[2] = -0;
     const [x, dy] = [tf.tensor(values, [3, 7, 5]), tf.tensor(random([3, 7, 5]).values, [3, 7, 5])];
-    const relu = (t: tf.Tensor) => tf.sum(tf.mul(tf.relu(t), dy));
-    const { kernels } = await tf.profile(() => tf.grad(relu)(x));
-    expect(kernels.map((kernel) => kernel.name)).toContain(RELU_BACKPROP);
-    expect(kernels.map((kernel) => kernel.name)).not.toContain('Step');
-    const grad = tf.grad(relu)(x);
-    const stock = tf.mul(dy, tf.step(x));
-    expect(Array.from(await grad.data())).toEqual(Array.from(await stock.data()));
-    // Second order: the gradient of the gradient with respect to x is zero (NaN at the NaN).
-    const second = tf.grad((t: tf.Tensor) => tf.sum(tf.grad(relu)(t)))(x);
-    const finite = Array.from(await second.data()).filter((_, i) => i !== 1);
-    expect(finite.every((v) => v === 0)).toBe(true);
-    tf.dispose([x, dy, grad, stock, second]);
+    for (const alpha of [0, 0.2]) {
+      const activation = (t: tf.Tensor) => (alpha ? tf.leakyRelu(t, alpha) : tf.relu(t));
+      const loss = (t: tf.Tensor) => tf.sum(tf.mul(activation(t), dy));
+      const { kernels } = await tf.profile(() => tf.grad(loss)(x));
+      expect(kernels.map((kernel) => kernel.name)).toContain(RELU_BACKPROP);
+      expect(kernels.map((kernel) => kernel.name)).not.toContain('Step');
+      const grad = tf.grad(loss)(x);
+      const stock = tf.mul(dy, tf.step(x, alpha));
+      expect(Array.from(await grad.data())).toEqual(Array.from(await stock.data()));
+      // Second order: the gradient of the gradient with respect to x is zero (NaN at the NaN).
+      const second = tf.grad((t: tf.Tensor) => tf.sum(tf.grad(loss)(t)))(x);
+      const finite = Array.from(await second.data()).filter((_, i) => i !== 1);
+      expect(finite.every((v) => v === 0)).toBe(true);
+      tf.dispose([grad, stock, second]);
+    }
+    tf.dispose([x, dy]);
+  });
+
+  it('LeakyReLU as the CPU backend computes it', async () => {
+    // A DAFL generator's block (split between threads where there are some), and a tail.
+    for (const shape of [
+      [8, 32, 32, 64],
+      [3, 7, 5],
+    ]) {
+      await compareKernel('LeakyRelu', { x: random(shape) }, { alpha: 0.2 }, `${shape}`);
+    }
   });
 
   it('leaves no intermediate buffers behind', async () => {

@@ -913,18 +913,40 @@ const unsortedSegmentSum = (
   );
 };
 
-/** ReLU's gradient dy · step(x) in one pass (wasm/channels.ts; gradients.ts uses it). */
-const reluBackprop = (k: WasmCalls, { dy, x }: Record<string, Info>): Info => {
+/** A float as the integer with its f32 bits, for a kernel argument through the helper threads. */
+function f32Bits(value: number): number {
+  return new Int32Array(Float32Array.of(value).buffer)[0];
+}
+
+/**
+ * LeakyReLU forward (no `dy`) or ReLU's / LeakyReLU's gradient dy · step(x, alpha), in one pass
+ * (wasm/channels.ts); undefined without our SIMD kernels.
+ */
+function simdLeakyRelu(
+  k: WasmCalls,
+  x: Info,
+  dy: Info | undefined,
+  alpha: number,
+): Info | undefined {
   const simd = simdKernels(k.backend);
-  if (simd === undefined)
-    return k.one('Multiply', { a: dy, b: k.one('Step', { x }, { alpha: 0 }) });
-  const dx = k.output(x.shape);
+  if (simd === undefined || x.dtype !== 'float32') return undefined;
+  const out = k.output(x.shape);
   const total = size(x);
-  const operands = [k.address(dy), k.address(x), k.address(dx), total];
-  simd.runSplit('reluBackprop', [total], 3 * FLOPS_PER_FLOAT_MOVED * total, (count) =>
+  const operands = [k.address(x), dy ? k.address(dy) : 0, k.address(out), f32Bits(alpha), total];
+  const flops = (dy ? 3 : 2) * FLOPS_PER_FLOAT_MOVED * total;
+  simd.runSplit('leakyRelu', [total, dy ? 1 : 0], flops, (count) =>
     splitRange(operands, Math.ceil(total / 4), count),
   );
-  return dx;
+  return out;
+}
+
+/** RELU_BACKPROP (gradients.ts): by our kernel, else Step then Multiply. */
+const reluBackprop = (k: WasmCalls, { dy, x }: Record<string, Info>, attrs: Attrs): Info => {
+  const alpha = (attrs.alpha as number | undefined) ?? 0;
+  return (
+    simdLeakyRelu(k, x, dy, alpha) ??
+    k.one('Multiply', { a: dy, b: k.one('Step', { x }, { alpha }) })
+  );
 };
 
 /** The fused loss of cross-entropy.ts by a loop over the heap (N·C is small: a batch's logits). */
@@ -959,6 +981,10 @@ export function wasmTrainingKernels(): TrainingKernelConfig[] {
     kernelConfig('AvgPoolGrad', avgPoolGrad),
     kernelConfig('UnsortedSegmentSum', unsortedSegmentSum),
     kernelConfig(RELU_BACKPROP, reluBackprop),
+    // The stock LeakyRelu is a scalar loop: 43 ms for a DAFL generator's 128×32×32×64.
+    withFastPath('LeakyRelu', (k, { x }, attrs) =>
+      simdLeakyRelu(k, x, undefined, attrs.alpha as number),
+    ),
     withFastPath('Conv2D', fastConv2D),
     withFastPath('BatchMatMul', (k, inputs, attrs) => {
       const { transposeA, transposeB } = attrs as unknown as tf.BatchMatMulAttrs;

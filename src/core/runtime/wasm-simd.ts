@@ -25,10 +25,11 @@ const KERNEL_NAMES = [
   'channelAffine',
   'channelDeviationSums',
   'channelSums',
+  'leakyRelu',
   'maxPoolGrad',
   'maxPoolGradTiled',
   'padSpatial',
-  'reluBackprop',
+  'upsampleNearest',
 ] as const;
 export type SimdKernelName = (typeof KERNEL_NAMES)[number];
 
