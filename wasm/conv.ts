@@ -2,7 +2,7 @@
 // into a module that imports the backend's own memory: tensors are passed as byte offsets into it.
 // No data segments, no allocation: the module owns no memory of its own.
 
-import { madd } from './simd';
+import { madd, storeLanes } from './simd';
 
 /**
  * dW[i, j, c, o] += Σ_{y,x} X[n, y·sh + i − top, x·sw + j − left, c] · dY[n, y, x, o] over `rows`
@@ -677,17 +677,6 @@ function addInto(
   lanes: i32,
 ): void {
   if (col >= 0 && col < wd) addEight(row + <usize>col * pixelBytes, lo, hi, lanes);
-}
-
-/** The first `lanes` (≤ 4 of them count) lanes of v to p, nothing beyond them. */
-function storeLanes(p: usize, v: v128, lanes: i32): void {
-  if (lanes >= 4) v128.store(p, v);
-  else if (lanes == 2) v128.store64_lane(p, v, 0);
-  else if (lanes == 1) v128.store32_lane(p, v, 0);
-  else if (lanes == 3) {
-    v128.store64_lane(p, v, 0);
-    v128.store32_lane(p, v, 2, 8);
-  }
 }
 
 /**

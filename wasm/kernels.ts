@@ -6,6 +6,7 @@ export {
   convForwardSingleChannel,
   convInputGrad,
 } from './conv';
+export { convFilterGradOneOutput, convForwardOneOutput } from './conv-one-output';
 export { adamUpdate } from './adam';
 export { channelAffine, channelDeviationSums, channelSums, leakyRelu } from './channels';
 export { padSpatial, upsampleNearest } from './pad';

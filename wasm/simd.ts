@@ -11,3 +11,14 @@ export function madd(a: v128, b: v128, c: v128): v128 {
   if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
   return f32x4.add(f32x4.mul(a, b), c);
 }
+
+/** The first `lanes` (≤ 4 of them count) lanes of v to p, nothing beyond them. */
+export function storeLanes(p: usize, v: v128, lanes: i32): void {
+  if (lanes >= 4) v128.store(p, v);
+  else if (lanes == 2) v128.store64_lane(p, v, 0);
+  else if (lanes == 1) v128.store32_lane(p, v, 0);
+  else if (lanes == 3) {
+    v128.store64_lane(p, v, 0);
+    v128.store32_lane(p, v, 2, 8);
+  }
+}

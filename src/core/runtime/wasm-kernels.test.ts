@@ -70,6 +70,12 @@ const convCases: ConvCase[] = [
   { x: [2, 9, 9, 6], filter: [3, 3, 6, 2], strides: [2, 2], pad: 'same' },
   { x: [1, 11, 10, 8], filter: [4, 4, 8, 1], strides: [3, 3], pad: 'same' },
   { x: [2, 8, 8, 4], filter: [3, 3, 4, 1], strides: [1, 1], pad: 'same' }, // a generator's last conv
+  // One output channel, vectors over Ci (wasm/conv-one-output.ts): the forward pass's pairs of
+  // vectors with one left, the filter gradient's blocks of four with one left, a row's last
+  // pixels in a tile of four.
+  { x: [2, 9, 11, 12], filter: [3, 3, 12, 1], strides: [1, 1], pad: explicitPad },
+  { x: [2, 6, 7, 20], filter: [2, 3, 20, 1], strides: [2, 1], pad: 'valid' },
+  { x: [2, 5, 1, 4], filter: [3, 3, 4, 1], strides: [2, 2], pad: 'same' }, // taps past a 1-pixel row
   // Wide enough for the SIMD forward kernel, with its tails: Co past a panel of 8, a row's last
   // pixels, Ci past a vector of 4 (the filter gradient's).
   { x: [2, 11, 10, 16], filter: [3, 2, 16, 19], strides: [2, 1], pad: explicitPad },
@@ -83,6 +89,8 @@ const convCases: ConvCase[] = [
   { x: [1, 8, 10, 1], filter: [2, 6, 1, 3], strides: [1, 2], pad: explicitPad },
   { x: [3, 6, 6, 1], filter: [5, 5, 1, 1], strides: [1, 1], pad: 'valid' },
   { x: [2, 7, 5, 1], filter: [3, 4, 1, 2], strides: [3, 1], pad: 'valid' },
+  // Its input gradient at stride 1: dy's five channels padded to two vectors.
+  { x: [2, 7, 9, 1], filter: [3, 3, 1, 5], strides: [1, 1], pad: 'same' },
 ];
 
 function dyFor(c: ConvCase, depthwise: boolean): Input {
@@ -291,6 +299,7 @@ describe('wasm training kernels match the CPU backend', () => {
       [[2, 9, 9, 16], [3, 3, 16, 19], 'linear', true],
       [[64, 5, 5, 16], [5, 5, 16, 12], 'relu', true], // LeNet C5: one window, a matmul
       [[2, 8, 8, 6], [5, 5, 6, 16], 'relu', true], // narrow, one thread: XNNPACK's fused kernel
+      [[2, 9, 9, 8], [3, 3, 8, 1], 'relu', true], // one output channel: its own kernel
       [[2, 9, 9, 16], [3, 3, 16, 19], 'elu', true], // an activation of its own: the stock kernel
     ] as [Shape4, Shape4, string, boolean][]) {
       const inputs = { x: random(x), filter: random(filter) };

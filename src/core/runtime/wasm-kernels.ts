@@ -204,7 +204,8 @@ const conv2DBackpropInput = (
  * padding and adds over every tap in registers before one store, where dy's channels are not
  * too few for it (MIN_SIMD_CHANNELS). Batch 64, two threads, in the step: LeNet-5's conv2
  * 1.36–1.43 → 1.05–1.14 ms against the scatter below; BN-VGG's layers 3–12 % faster than the
- * transposed convolution (16 → 16 on 28×28: 3.89 → 3.25 ms). Otherwise narrow inputs
+ * transposed convolution (16 → 16 on 28×28: 3.89 → 3.25 ms). With one input channel, dx has
+ * one channel: the same by `convForwardOneOutput`. Otherwise narrow inputs
  * (Ci < MIN_SIMD_CHANNELS) go to `convInputGrad`, which scatters each dy pixel through the taps
  * and so spends nothing on the zeros a transposed convolution inserts at larger strides (13.4
  * against XNNPACK's 32.1 ms on a generator's 16 → 1-channel output layer); from 16 input
@@ -228,6 +229,18 @@ function simdInputGrad(
     const panels: Panels = [k.address(turnedFilterPanels(k, filter)), 8];
     runConvForward(k, simd, n, [k.address(dy), panels, k.address(dx)], geometry, PLAIN);
     return dx;
+  }
+  if (sh === 1 && sw === 1 && ci === 1) {
+    // One input channel (a grayscale image's gradient: data-free methods, attacks): dy convolved
+    // with the turned filter by the one-output kernel, dy's channels padded to whole vectors
+    // (LeNet-5's conv1 at batch 128: 13.6 → 6.8 ms against the scatter below).
+    const turned = turnedOneOutputFilter(k, filter, Math.ceil(co / 4) * 4);
+    const { top, left } = info.padInfo;
+    const dyVectors = padChannels(k, dy, turned.shape[2]);
+    return k.reshape(
+      oneOutputConv2D(k, simd, dyVectors, turned, [h, w], [1, 1], [fh - 1 - top, fw - 1 - left]),
+      [n, h, w, 1],
+    );
   }
   if (ci >= MIN_SIMD_CHANNELS) return undefined;
   const dx = k.zeros([n, h, w, ci]);
@@ -302,6 +315,17 @@ const conv2DBackpropFilter = (
       geometry: (images) => [images, ...geometry],
     });
   }
+  if (simd !== undefined && co === 1 && ci % 4 === 0) {
+    // One output channel (a generator's image layer): vectors over the input channels (64 → 1
+    // 3×3 on 128×32×32: 34.5 → 3.9 ms on two threads, 51 → 7.1 on one).
+    const geometry = [h, w, ci, oh, ow, fh, fw, sh, sw, padInfo.top, padInfo.left];
+    return batchGroupFilterGrad(k, simd, 'convFilterGradOneOutput', [fh, fw, ci, 1], flops, {
+      x,
+      dy,
+      xImage: h * w * ci,
+      geometry: (images) => [images, ...geometry],
+    });
+  }
   if (simd !== undefined && Math.ceil(ci / 4) * Math.ceil(co / 8) < BATCH_GROUPS) {
     // A plane of few blocks (LeNet's conv2, 6 → 16: four): split by images instead.
     const rest = [h, w, ci, oh, ow, co, fh, fw, sh, sw, padInfo.top, padInfo.left, 0, ci, 0, co];
@@ -364,13 +388,19 @@ const fastConv2D = (
   const simd = simdKernels(k.backend);
   if (simd === undefined) return undefined;
   if (ci === 1) return singleChannelConv2D(k, simd, x, filter, info, epilogue);
+  const { outHeight: oh, outWidth: ow, outChannels: co, filterHeight: fh, filterWidth: fw } = info;
+  const [stride, pad]: [number, number][] = [
+    [info.strideHeight, info.strideWidth],
+    [info.padInfo.top, info.padInfo.left],
+  ];
+  if (co === 1 && ci % 4 === 0) {
+    return oneOutputConv2D(k, simd, x, filter, [oh, ow], stride, pad, epilogue);
+  }
   // Narrow inputs: XNNPACK's one thread against our kernel on several.
   const narrow = ci < MIN_SIMD_CHANNELS && (simd.threads === 1 || ci < 4);
-  if (narrow || filter.shape[3] < MIN_SIMD_CHANNELS) return undefined;
-  const { outHeight: oh, outWidth: ow, outChannels: co, filterHeight: fh, filterWidth: fw } = info;
+  if (narrow || co < MIN_SIMD_CHANNELS) return undefined;
   const y = k.output([n, oh, ow, co]);
-  const geometry = [h, w, ci, oh, ow, co, fh, fw, info.strideHeight, info.strideWidth];
-  const shape = [...geometry, info.padInfo.top, info.padInfo.left];
+  const shape = [h, w, ci, oh, ow, co, fh, fw, ...stride, ...pad];
   const panels: Panels = [k.address(filterPanels(k, filter)), 8];
   runConvForward(k, simd, n, [k.address(x), panels, k.address(y)], shape, epilogue);
   return y;
@@ -486,6 +516,63 @@ function singleChannelConv2D(
     splitRange([...operands, ...geometry, ...tail], n * oh, count),
   );
   return y;
+}
+
+/**
+ * A convolution with one output channel by our kernel whose vectors run over the input channels
+ * (wasm/conv-one-output.ts; Ci a multiple of 4), output rows split between threads: a
+ * generator's image layer, 64 → 1 3×3 on 128×32×32, two threads, XNNPACK's 39–42 ms → 5.1–6.3
+ * (one thread 42 → 9.8). `filter` is [fh, fw, Ci, 1], `out` the output's height and width,
+ * `pad` the rows above and columns left of the input.
+ */
+function oneOutputConv2D(
+  k: WasmCalls,
+  simd: SimdKernels,
+  x: Info,
+  filter: Info,
+  [oh, ow]: [number, number],
+  [sh, sw]: [number, number],
+  [top, left]: [number, number],
+  epilogue: Epilogue = PLAIN,
+): Info {
+  const [n, h, w, ci] = x.shape;
+  const [fh, fw] = filter.shape;
+  const y = k.output([n, oh, ow, 1]);
+  const zeros = k.address(k.zeros([ci]));
+  const operands = [k.address(x), k.address(filter), k.address(y), zeros];
+  const shape = [h, w, ci, oh, ow, fh, fw, sh, sw, top, left];
+  const tail = epilogueArgs(k, epilogue, 1);
+  simd.runSplit('convForwardOneOutput', [n, ...shape], 2 * n * oh * ow * fh * fw * ci, (count) =>
+    splitRange([...operands, ...shape, ...tail], n * oh, count),
+  );
+  return y;
+}
+
+/**
+ * W [fh, fw, 1, Co] turned by 180° with its channel axes swapped, [fh, fw, channels, 1], zero
+ * past Co: the filter of dx = dy ⋆ W as one-output convolution.
+ */
+function turnedOneOutputFilter(k: WasmCalls, filter: Info, channels: number): Info {
+  const [fh, fw, , co] = filter.shape;
+  const out = k.zeros([fh, fw, channels, 1]);
+  const turned = k.backend.typedArrayFromHeap(out) as Float32Array;
+  const w = k.backend.typedArrayFromHeap(filter) as Float32Array;
+  for (let tap = 0; tap < fh * fw; tap++) {
+    turned.set(w.subarray((fh * fw - 1 - tap) * co, (fh * fw - tap) * co), tap * channels);
+  }
+  return out;
+}
+
+/** x [..., C] with its channels zero-padded to `channels`. */
+function padChannels(k: WasmCalls, x: Info, channels: number): Info {
+  const c = x.shape[x.shape.length - 1];
+  if (c === channels) return x;
+  const out = k.zeros([...x.shape.slice(0, -1), channels]);
+  const [from, to] = [k.backend.typedArrayFromHeap(x), k.backend.typedArrayFromHeap(out)];
+  for (let p = 0, q = 0; p < from.length; p += c, q += channels) {
+    for (let ch = 0; ch < c; ch++) to[q + ch] = from[p + ch];
+  }
+  return out;
 }
 
 /** x [n, h, w, c] on a `rows` × `cols` grid with `top` rows and `left` columns before it. */
@@ -649,7 +736,7 @@ const BATCH_GROUPS = 8;
 function batchGroupFilterGrad(
   k: WasmCalls,
   simd: SimdKernels,
-  name: 'convFilterGrad' | 'convFilterGradSingleChannel',
+  name: 'convFilterGrad' | 'convFilterGradSingleChannel' | 'convFilterGradOneOutput',
   dwShape: number[],
   flops: number,
   operands: { x: Info; dy: Info; xImage: number; geometry: (images: number) => number[] },

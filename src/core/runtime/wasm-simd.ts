@@ -20,6 +20,8 @@ const KERNEL_NAMES = [
   'convFilterGradSingleChannel',
   'convForward',
   'convForwardSingleChannel',
+  'convFilterGradOneOutput',
+  'convForwardOneOutput',
   'convInputGrad',
   'adamUpdate',
   'channelAffine',

@@ -173,6 +173,28 @@ describe('threaded wasm backend', () => {
     );
   });
 
+  it("splits the one-output-channel kernels: a generator's image layer, an image's gradient", async () => {
+    const same = { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', dilations: [1, 1] };
+    const x = random([16, 16, 16, 64]);
+    const filter = random([3, 3, 64, 1]);
+    await compareKernel('Conv2D', { x, filter }, same, 'threaded, 64 → 1');
+    const dy = random([16, 16, 16, 1]);
+    const filterShape = filter.shape;
+    await compareKernel(
+      'Conv2DBackpropFilter',
+      { x, dy },
+      { ...same, filterShape },
+      'threaded, 64 → 1',
+    );
+    // LeNet-5's conv1 gradient with respect to the images.
+    await compareKernel(
+      'Conv2DBackpropInput',
+      { dy: random([32, 28, 28, 6]), filter: random([5, 5, 1, 6]) },
+      { ...same, pad: 'valid', inputShape: [32, 32, 32, 1] },
+      'threaded, images',
+    );
+  });
+
   it("splits batch norm's passes, each thread summing into its own block", async () => {
     // BN-VGG's first block at batch 32: 0.4 M floats, split from the first call.
     await compareBatchNormTraining([32, 28, 28, 16], 'threaded');
