@@ -82,6 +82,12 @@ const convCases: ConvCase[] = [
   { x: [3, 7, 9, 17], filter: [3, 3, 17, 23], strides: [1, 1], pad: 'same' },
   // Every window of a row's inner tiles inside it at stride 2: one run of taps per filter row.
   { x: [2, 12, 13, 16], filter: [3, 3, 16, 9], strides: [2, 2], pad: 'valid' },
+  // 3×3 at stride 1 from 1024 output pixels: Winograd's F(2×2, 3×3) (wasm/winograd.ts) forward
+  // and, where dy has whole vectors of channels, for the input gradient; odd sides (tiles past
+  // the output), Co past a panel and not in whole vectors, padding on one side only.
+  { x: [5, 15, 15, 16], filter: [3, 3, 16, 19], strides: [1, 1], pad: 'same' },
+  { x: [5, 18, 17, 20], filter: [3, 3, 20, 16], strides: [1, 1], pad: 'valid' },
+  { x: [4, 16, 17, 24], filter: [3, 3, 24, 20], strides: [1, 1], pad: explicitPad },
   // One input channel (the single-channel filter gradient): vectors of 8 output channels with
   // 1-7 lanes left over, blocks of five taps with spares, padding and strides.
   { x: [2, 9, 9, 1], filter: [3, 3, 1, 16], strides: [1, 1], pad: 'same' }, // BN-VGG conv1
@@ -300,6 +306,7 @@ describe('wasm training kernels match the CPU backend', () => {
       [[64, 5, 5, 16], [5, 5, 16, 12], 'relu', true], // LeNet C5: one window, a matmul
       [[2, 8, 8, 6], [5, 5, 6, 16], 'relu', true], // narrow, one thread: XNNPACK's fused kernel
       [[2, 9, 9, 8], [3, 3, 8, 1], 'relu', true], // one output channel: its own kernel
+      [[4, 16, 16, 16], [3, 3, 16, 19], 'relu', true], // Winograd's
       [[2, 9, 9, 16], [3, 3, 16, 19], 'elu', true], // an activation of its own: the stock kernel
     ] as [Shape4, Shape4, string, boolean][]) {
       const inputs = { x: random(x), filter: random(filter) };

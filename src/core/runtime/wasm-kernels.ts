@@ -204,7 +204,8 @@ const conv2DBackpropInput = (
  * padding and adds over every tap in registers before one store, where dy's channels are not
  * too few for it (MIN_SIMD_CHANNELS). Batch 64, two threads, in the step: LeNet-5's conv2
  * 1.36–1.43 → 1.05–1.14 ms against the scatter below; BN-VGG's layers 3–12 % faster than the
- * transposed convolution (16 → 16 on 28×28: 3.89 → 3.25 ms). With one input channel, dx has
+ * transposed convolution (16 → 16 on 28×28: 3.89 → 3.25 ms); 3×3 ones by Winograd's
+ * F(2×2, 3×3) where it fits (`winogradFits`). With one input channel, dx has
  * one channel: the same by `convForwardOneOutput`. Otherwise narrow inputs
  * (Ci < MIN_SIMD_CHANNELS) go to `convInputGrad`, which scatters each dy pixel through the taps
  * and so spends nothing on the zeros a transposed convolution inserts at larger strides (13.4
@@ -223,8 +224,12 @@ function simdInputGrad(
   const { outHeight: oh, outWidth: ow, outChannels: co, filterHeight: fh, filterWidth: fw } = info;
   const [sh, sw] = [info.strideHeight, info.strideWidth];
   if (sh === 1 && sw === 1 && co >= MIN_SIMD_CHANNELS) {
-    const dx = k.output([n, h, w, ci]);
     const { top, left } = info.padInfo;
+    if (winogradFits([fh, fw], [sh, sw], [co, ci], n * h * w)) {
+      const u = winogradFilter(k, filter, true);
+      return winogradConv(k, simd, dy, u, [h, w, ci], [fh - 1 - top, fw - 1 - left], PLAIN);
+    }
+    const dx = k.output([n, h, w, ci]);
     const geometry = [oh, ow, co, h, w, ci, fh, fw, 1, 1, fh - 1 - top, fw - 1 - left];
     const panels: Panels = [k.address(turnedFilterPanels(k, filter)), 8];
     runConvForward(k, simd, n, [k.address(dy), panels, k.address(dx)], geometry, PLAIN);
@@ -357,8 +362,9 @@ const conv2DBackpropFilter = (
 };
 
 /**
- * A convolution with a single output pixel as one matmul; otherwise by our SIMD kernel
- * (wasm/conv.ts), its output rows split between threads; undefined (the stock XNNPACK kernel
+ * A convolution with a single output pixel as one matmul; 3×3 ones at stride 1 where
+ * `winogradFits` by Winograd's F(2×2, 3×3); otherwise by our SIMD kernel (wasm/conv.ts), its
+ * output rows split between threads; undefined (the stock XNNPACK kernel
  * runs) where neither applies: NCHW, dilation, no SIMD kernels, or narrow layers
  * (MIN_SIMD_CHANNELS) where XNNPACK is faster — fewer outputs, or fewer inputs on one thread
  * or fewer than 4 inputs on several — except a single input channel, which has a kernel of
@@ -399,12 +405,110 @@ const fastConv2D = (
   // Narrow inputs: XNNPACK's one thread against our kernel on several.
   const narrow = ci < MIN_SIMD_CHANNELS && (simd.threads === 1 || ci < 4);
   if (narrow || co < MIN_SIMD_CHANNELS) return undefined;
+  if (winogradFits([fh, fw], stride, [ci, co], n * oh * ow)) {
+    return winogradConv(k, simd, x, winogradFilter(k, filter, false), [oh, ow, co], pad, epilogue);
+  }
   const y = k.output([n, oh, ow, co]);
   const shape = [h, w, ci, oh, ow, co, fh, fw, ...stride, ...pad];
   const panels: Panels = [k.address(filterPanels(k, filter)), 8];
   runConvForward(k, simd, n, [k.address(x), panels, k.address(y)], shape, epilogue);
   return y;
 };
+
+/** Tiles per block in wasm/winograd.ts (its BLOCK): each chunk's scratch holds one block. */
+const WINOGRAD_BLOCK = 32;
+
+/** Output pixels below which the Winograd transforms' fixed costs outweigh what they save. */
+const MIN_WINOGRAD_PIXELS = 1024;
+
+/**
+ * Whether a convolution goes to Winograd's F(2×2, 3×3) (wasm/winograd.ts) rather than
+ * `convForward`: 3×3 at stride 1, input channels in whole vectors, and enough channels and
+ * pixels that the transforms cost less than the multiplies they save. Two threads, one call:
+ * DAFL's 128 → 64 on 128×32×32 199 → 133 ms, 128 → 128 on 16×16 102 → 76, input gradients
+ * alike; BN-VGG's 16 → 16 on 64×28×28 3.8 → 3.0–3.2, its 32 → 64 on 7×7 1.88 → 1.84; 3×7×9
+ * pixels, 16 → 16, 0.05 → 0.11.
+ */
+function winogradFits(
+  [fh, fw]: number[],
+  stride: number[],
+  [ci, co]: [number, number],
+  pixels: number,
+): boolean {
+  const unit = stride.every((s) => s === 1);
+  const wide = ci % 4 === 0 && ci >= MIN_SIMD_CHANNELS && co >= MIN_SIMD_CHANNELS;
+  return fh === 3 && fw === 3 && unit && wide && pixels >= MIN_WINOGRAD_PIXELS;
+}
+
+/**
+ * G g Gᵀ for each (input, output) channel pair of a 3×3 filter, as convWinograd reads it:
+ * [16][Ci][Co8], Co8 the output channels rounded up to a panel of eight, zero past them.
+ * `turned`: of the filter turned by 180° with its channel axes swapped (dx = dy ⋆ that).
+ */
+function winogradFilter(k: WasmCalls, filter: Info, turned: boolean): Info {
+  const [, , fci, fco] = filter.shape;
+  const [ci, co] = turned ? [fco, fci] : [fci, fco];
+  const co8 = Math.ceil(co / 8) * 8;
+  const out = k.zeros([16, ci, co8]);
+  const u = k.backend.typedArrayFromHeap(out) as Float32Array;
+  const w = k.backend.typedArrayFromHeap(filter) as Float32Array;
+  const g = new Float64Array(9);
+  const gg = new Float64Array(12);
+  for (let c = 0; c < ci; c++) {
+    for (let o = 0; o < co; o++) {
+      for (let tap = 0; tap < 9; tap++) {
+        g[tap] = turned ? w[(8 - tap) * fci * fco + o * fco + c] : w[tap * fci * fco + c * fco + o];
+      }
+      // G g: rows g0, (g0 + g1 + g2)/2, (g0 − g1 + g2)/2, g2; then the same on each row's columns.
+      for (let j = 0; j < 3; j++) {
+        const [a, b, d] = [g[j], g[3 + j], g[6 + j]];
+        [gg[j], gg[3 + j], gg[6 + j], gg[9 + j]] = [a, (a + b + d) / 2, (a - b + d) / 2, d];
+      }
+      for (let r = 0; r < 4; r++) {
+        const [a, b, d] = [gg[3 * r], gg[3 * r + 1], gg[3 * r + 2]];
+        const row = [a, (a + b + d) / 2, (a - b + d) / 2, d];
+        for (let j = 0; j < 4; j++) u[((4 * r + j) * ci + c) * co8 + o] = row[j];
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * A 3×3 stride-1 convolution of x by the transformed filter `u` (winogradFilter) into [n, oh,
+ * ow, co], with `top` rows and `left` columns of zeros before x: tiles of 2×2 output pixels
+ * split between threads, each chunk with scratch of its own.
+ */
+function winogradConv(
+  k: WasmCalls,
+  simd: SimdKernels,
+  x: Info,
+  u: Info,
+  [oh, ow, co]: [number, number, number],
+  [top, left]: [number, number],
+  epilogue: Epilogue,
+): Info {
+  const [n, h, w, ci] = x.shape;
+  const y = k.output([n, oh, ow, co]);
+  const tiles = n * Math.ceil(oh / 2) * Math.ceil(ow / 2);
+  const scratchFloats = 16 * WINOGRAD_BLOCK * (ci + u.shape[2]);
+  const geometry = [h, w, ci, oh, ow, co, top, left, ...epilogueArgs(k, epilogue, co)];
+  const flops = 2 * n * oh * ow * 9 * ci * co;
+  simd.runSplit('convWinograd', [n, ...geometry], flops, (count) => {
+    const ranges = splitRange([], tiles, count);
+    const scratch = k.address(k.output([ranges.length, scratchFloats]));
+    return ranges.map(([t0, t1], i) => [
+      k.address(x),
+      k.address(u),
+      k.address(y),
+      scratch + 4 * scratchFloats * i,
+      ...geometry,
+      t0,
+      t1,
+    ]);
+  });
+  return y;
+}
 
 /** A filter as convForward reads it: the address of its panels and the floats between their rows. */
 type Panels = [address: number, rowFloats: number];

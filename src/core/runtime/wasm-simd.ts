@@ -23,6 +23,7 @@ const KERNEL_NAMES = [
   'convFilterGradOneOutput',
   'convForwardOneOutput',
   'convInputGrad',
+  'convWinograd',
   'adamUpdate',
   'channelAffine',
   'channelDeviationSums',
