@@ -7,7 +7,7 @@ export {
   convInputGrad,
 } from './conv';
 export { convFilterGradOneOutput, convForwardOneOutput } from './conv-one-output';
-export { convWinograd } from './winograd';
+export { convFilterGradWinograd, convWinograd } from './winograd';
 export { adamUpdate } from './adam';
 export { channelAffine, channelDeviationSums, channelSums, leakyRelu } from './channels';
 export { padSpatial, upsampleNearest } from './pad';

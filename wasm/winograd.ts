@@ -11,6 +11,18 @@
 //        | 0  1  0 −1 |        | 0    0    1  |
 //
 // The filter's transform G g Gᵀ is done once per call by the caller (wasm-kernels.ts).
+//
+// The filter gradient is F(3×3, 2×2) the same way: dW's 3×3 taps from each 4×4 block of X and
+// the 2×2 block of dY under it, Σ over blocks of (G′ dy G′ᵀ) ⊙ (B′ᵀ d B′), with
+//
+//   B′ᵀ = | 1  0 −1  0 |    G′ = | 1   0  |    A′ᵀ = | 1  1  1  0 |
+//         | 0  1  1  0 |         | ½   ½  |          | 0  1 −1  0 |
+//         | 0 −1  1  0 |         | ½  −½  |          | 0  1  1  1 |
+//         | 0 −1  0  1 |         | 0   1  |
+//
+// B′ᵀ is Bᵀ with its last row negated, so X's blocks are transformed as above and dY's with the
+// fourth row and column of G′ dy G′ᵀ negated; the sum over blocks is, for each of the 16
+// positions, [Ci × tiles] by [tiles × Co]; the caller adds the threads' sums and applies A′.
 
 import { madd, storeLanes } from './simd';
 
@@ -57,6 +69,162 @@ export function convWinograd(
   }
 }
 
+/**
+ * M[k][c][o] = Σ_t V[k][t][c] · D[k][t][o] over the tiles [t0, t1) of 2×2 dY pixels (indexed as
+ * convWinograd's output tiles), V from X's 4×4 blocks and D from dY's 2×2 ones (see above), into
+ * `m` [16][Ci][Co8], overwritten. `scratch` holds BLOCK·16·(Ci + Co8) floats for this call
+ * alone. Ci and Co are multiples of 4.
+ */
+export function convFilterGradWinograd(
+  x: usize,
+  dy: usize,
+  m: usize,
+  scratch: usize,
+  h: i32,
+  wd: i32,
+  ci: i32,
+  oh: i32,
+  ow: i32,
+  co: i32,
+  top: i32,
+  left: i32,
+  t0: i32,
+  t1: i32,
+): void {
+  const co8 = (co + 7) & ~7;
+  const v = scratch;
+  const d = scratch + ((<usize>(16 * BLOCK * ci)) << 2);
+  memory.fill(m, 0, (<usize>(16 * ci * co8)) << 2);
+  // D's lanes past Co are never written: zero, so M's columns past Co stay finite.
+  memory.fill(d, 0, (<usize>(16 * BLOCK * co8)) << 2);
+  for (let t = t0; t < t1; t += BLOCK) {
+    const count = min(BLOCK, t1 - t);
+    for (let q = 0; q < count; q++) {
+      transformInput(x, v, q, t + q, h, wd, ci, oh, ow, top, left);
+      transformGradient(dy, d, q, t + q, oh, ow, co, co8);
+    }
+    accumulate(v, d, m, ci, co8, count);
+  }
+}
+
+/**
+ * D[k][q][o] = ±(G′ g G′ᵀ)[k] for the 2×2 block g of dY of tile `tile` (zeros past dY's sides),
+ * the fourth row and column negated, four channels at a time.
+ */
+function transformGradient(
+  dy: usize,
+  d: usize,
+  q: i32,
+  tile: i32,
+  oh: i32,
+  ow: i32,
+  co: i32,
+  co8: i32,
+): void {
+  const image = tileImage(tile, oh, ow);
+  const row = tileRow(tile, oh, ow);
+  const col = tileCol(tile, ow);
+  const pixel = (<usize>co) << 2;
+  const p = dy + (<usize>(image * oh + row) * <usize>ow + <usize>col) * pixel;
+  const below = <usize>ow * pixel;
+  const right = col + 1 < ow;
+  const lower = row + 1 < oh;
+  const plane = (<usize>(BLOCK * co8)) << 2;
+  const out = d + ((<usize>(q * co8)) << 2);
+  const zero = f32x4.splat(0);
+  const half = f32x4.splat(0.5);
+  for (let o: usize = 0; o < pixel; o += 16) {
+    const g00 = v128.load(p + o);
+    const g01 = right ? v128.load(p + pixel + o) : zero;
+    const g10 = lower ? v128.load(p + below + o) : zero;
+    const g11 = right && lower ? v128.load(p + below + pixel + o) : zero;
+    // G′ g: rows g0, (g0 + g1)/2, (g0 − g1)/2, and −g1 (negated: see above).
+    const e = out + o;
+    gradientRow(e, plane, 0, g00, g01, half);
+    gradientRow(
+      e,
+      plane,
+      4,
+      f32x4.mul(f32x4.add(g00, g10), half),
+      f32x4.mul(f32x4.add(g01, g11), half),
+      half,
+    );
+    gradientRow(
+      e,
+      plane,
+      8,
+      f32x4.mul(f32x4.sub(g00, g10), half),
+      f32x4.mul(f32x4.sub(g01, g11), half),
+      half,
+    );
+    gradientRow(e, plane, 12, f32x4.neg(g10), f32x4.neg(g11), half);
+  }
+}
+
+/** Row [a, b] of G′ g times G′ᵀ, [a, (a + b)/2, (a − b)/2, −b], to positions k … k + 3 of D. */
+function gradientRow(e: usize, plane: usize, k: i32, a: v128, b: v128, half: v128): void {
+  const p = e + <usize>k * plane;
+  v128.store(p, a);
+  v128.store(p + plane, f32x4.mul(f32x4.add(a, b), half));
+  v128.store(p + 2 * plane, f32x4.mul(f32x4.sub(a, b), half));
+  v128.store(p + 3 * plane, f32x4.neg(b));
+}
+
+/**
+ * M[k][c][o] += Σ_{q < count} V[k][q][c] · D[k][q][o]: 4 input × 8 output channels in registers
+ * over the block's tiles.
+ */
+function accumulate(v: usize, d: usize, m: usize, ci: i32, co8: i32, count: i32): void {
+  const vRow = (<usize>ci) << 2;
+  const dRow = (<usize>co8) << 2;
+  for (let k = 0; k < 16; k++) {
+    const vk = v + <usize>(k * BLOCK) * vRow;
+    const dk = d + <usize>(k * BLOCK) * dRow;
+    const mk = m + <usize>(k * ci) * dRow;
+    for (let c = 0; c < ci; c += 4) {
+      for (let o = 0; o < co8; o += 8) {
+        const a = mk + <usize>c * dRow + ((<usize>o) << 2);
+        let a00 = v128.load(a);
+        let a01 = v128.load(a, 16);
+        let a10 = v128.load(a + dRow);
+        let a11 = v128.load(a + dRow, 16);
+        let a20 = v128.load(a + 2 * dRow);
+        let a21 = v128.load(a + 2 * dRow, 16);
+        let a30 = v128.load(a + 3 * dRow);
+        let a31 = v128.load(a + 3 * dRow, 16);
+        let s = vk + ((<usize>c) << 2);
+        let g = dk + ((<usize>o) << 2);
+        for (let q = 0; q < count; q++) {
+          const g0 = v128.load(g);
+          const g1 = v128.load(g, 16);
+          const s0 = v128.load32_splat(s);
+          const s1 = v128.load32_splat(s, 4);
+          const s2 = v128.load32_splat(s, 8);
+          const s3 = v128.load32_splat(s, 12);
+          a00 = madd(s0, g0, a00);
+          a01 = madd(s0, g1, a01);
+          a10 = madd(s1, g0, a10);
+          a11 = madd(s1, g1, a11);
+          a20 = madd(s2, g0, a20);
+          a21 = madd(s2, g1, a21);
+          a30 = madd(s3, g0, a30);
+          a31 = madd(s3, g1, a31);
+          s += vRow;
+          g += dRow;
+        }
+        v128.store(a, a00);
+        v128.store(a, a01, 16);
+        v128.store(a + dRow, a10);
+        v128.store(a + dRow, a11, 16);
+        v128.store(a + 2 * dRow, a20);
+        v128.store(a + 2 * dRow, a21, 16);
+        v128.store(a + 3 * dRow, a30);
+        v128.store(a + 3 * dRow, a31, 16);
+      }
+    }
+  }
+}
+
 /** V[k][q][c] = (Bᵀ d B)[k] for the 4×4 block of X under tile `tile`, four channels at a time. */
 function transformInput(
   x: usize,
@@ -71,12 +239,9 @@ function transformInput(
   top: i32,
   left: i32,
 ): void {
-  const tw = (ow + 1) >> 1;
-  const th = (oh + 1) >> 1;
-  const image = tile / (th * tw);
-  const rest = tile - image * th * tw;
-  const r0 = 2 * (rest / tw) - top;
-  const c0 = 2 * (rest % tw) - left;
+  const image = tileImage(tile, oh, ow);
+  const r0 = tileRow(tile, oh, ow) - top;
+  const c0 = tileCol(tile, ow) - left;
   const pixel = (<usize>ci) << 2;
   const base = x + <usize>(image * h) * <usize>wd * pixel;
   const inside = r0 >= 0 && c0 >= 0 && r0 + 4 <= h && c0 + 4 <= wd;
@@ -239,12 +404,9 @@ function transformOutput(
   bias: usize,
   relu: i32,
 ): void {
-  const tw = (ow + 1) >> 1;
-  const th = (oh + 1) >> 1;
-  const image = tile / (th * tw);
-  const rest = tile - image * th * tw;
-  const row = 2 * (rest / tw);
-  const col = 2 * (rest % tw);
+  const image = tileImage(tile, oh, ow);
+  const row = tileRow(tile, oh, ow);
+  const col = tileCol(tile, ow);
   const plane = (<usize>(BLOCK * co8)) << 2;
   const pixel = (<usize>co) << 2;
   const out = y + (<usize>(image * oh + row) * <usize>ow + <usize>col) * pixel;
@@ -298,4 +460,20 @@ function rowDifference(src: usize, plane: usize, j: i32): v128 {
     f32x4.sub(v128.load(p + 4 * plane), v128.load(p + 8 * plane)),
     v128.load(p + 12 * plane),
   );
+}
+
+/** The image of tile `tile` (2×2 output pixels; an image's ⌈oh/2⌉·⌈ow/2⌉ tiles in rows). */
+function tileImage(tile: i32, oh: i32, ow: i32): i32 {
+  return tile / (((oh + 1) >> 1) * ((ow + 1) >> 1));
+}
+
+/** The first output row of tile `tile`. */
+function tileRow(tile: i32, oh: i32, ow: i32): i32 {
+  const tw = (ow + 1) >> 1;
+  return 2 * ((tile % (((oh + 1) >> 1) * tw)) / tw);
+}
+
+/** The first output column of tile `tile`. */
+function tileCol(tile: i32, ow: i32): i32 {
+  return 2 * (tile % ((ow + 1) >> 1));
 }

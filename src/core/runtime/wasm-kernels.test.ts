@@ -88,6 +88,9 @@ const convCases: ConvCase[] = [
   { x: [5, 15, 15, 16], filter: [3, 3, 16, 19], strides: [1, 1], pad: 'same' },
   { x: [5, 18, 17, 20], filter: [3, 3, 20, 16], strides: [1, 1], pad: 'valid' },
   { x: [4, 16, 17, 24], filter: [3, 3, 24, 20], strides: [1, 1], pad: explicitPad },
+  // The filter gradient's F(3×3, 2×2) from 16384 dy pixels: odd sides (dy's blocks past them),
+  // Co past a panel.
+  { x: [19, 33, 31, 16], filter: [3, 3, 16, 20], strides: [1, 1], pad: 'valid' },
   // One input channel (the single-channel filter gradient): vectors of 8 output channels with
   // 1-7 lanes left over, blocks of five taps with spares, padding and strides.
   { x: [2, 9, 9, 1], filter: [3, 3, 1, 16], strides: [1, 1], pad: 'same' }, // BN-VGG conv1

@@ -21,6 +21,7 @@ const KERNEL_NAMES = [
   'convForward',
   'convForwardSingleChannel',
   'convFilterGradOneOutput',
+  'convFilterGradWinograd',
   'convForwardOneOutput',
   'convInputGrad',
   'convWinograd',

@@ -173,6 +173,17 @@ describe('threaded wasm backend', () => {
     );
   });
 
+  it("splits Winograd's filter gradient into fixed groups of tiles", async () => {
+    const same = { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', dilations: [1, 1] };
+    const [x, dy] = [random([16, 32, 32, 16]), random([16, 32, 32, 16])];
+    await compareKernel(
+      'Conv2DBackpropFilter',
+      { x, dy },
+      { ...same, filterShape: [3, 3, 16, 16] },
+      'threaded, Winograd',
+    );
+  });
+
   it("splits the one-output-channel kernels: a generator's image layer, an image's gradient", async () => {
     const same = { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', dilations: [1, 1] };
     const x = random([16, 16, 16, 64]);
