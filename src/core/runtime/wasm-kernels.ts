@@ -471,13 +471,20 @@ function winogradFilter(k: WasmCalls, filter: Info, turned: boolean): Info {
       }
       // G g: rows g0, (g0 + g1 + g2)/2, (g0 − g1 + g2)/2, g2; then the same on each row's columns.
       for (let j = 0; j < 3; j++) {
-        const [a, b, d] = [g[j], g[3 + j], g[6 + j]];
-        [gg[j], gg[3 + j], gg[6 + j], gg[9 + j]] = [a, (a + b + d) / 2, (a - b + d) / 2, d];
+        gg[j] = g[j];
+        gg[3 + j] = (g[j] + g[3 + j] + g[6 + j]) / 2;
+        gg[6 + j] = (g[j] - g[3 + j] + g[6 + j]) / 2;
+        gg[9 + j] = g[6 + j];
       }
       for (let r = 0; r < 4; r++) {
-        const [a, b, d] = [gg[3 * r], gg[3 * r + 1], gg[3 * r + 2]];
-        const row = [a, (a + b + d) / 2, (a - b + d) / 2, d];
-        for (let j = 0; j < 4; j++) u[((4 * r + j) * ci + c) * co8 + o] = row[j];
+        const at = (4 * r * ci + c) * co8 + o;
+        const a = gg[3 * r];
+        const b = gg[3 * r + 1];
+        const d = gg[3 * r + 2];
+        u[at] = a;
+        u[at + ci * co8] = (a + b + d) / 2;
+        u[at + 2 * ci * co8] = (a - b + d) / 2;
+        u[at + 3 * ci * co8] = d;
       }
     }
   }
