@@ -172,7 +172,9 @@ function gradientRow(e: usize, plane: usize, k: i32, a: v128, b: v128, half: v12
 
 /**
  * M[k][c][o] += Σ_{q < count} V[k][q][c] · D[k][q][o]: 4 input × 8 output channels in registers
- * over the block's tiles.
+ * over the block's tiles — `multiply`'s register tile with the roles of the strides swapped,
+ * written out: one helper for both, taking the strides, made DAFL's 128 → 64 filter gradient
+ * 133 → 145 ms (its four splats no longer load at constant offsets).
  */
 function accumulate(v: usize, d: usize, m: usize, ci: i32, co8: i32, count: i32): void {
   const vRow = (<usize>ci) << 2;
