@@ -8,6 +8,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
+import { runWithGradient } from './gradients';
+
 /** Inputs x, scale (γ), offset (β); outputs y, mean, variance; attrs varianceEpsilon. */
 export const BATCH_NORM_TRAINING = 'BatchNormTraining';
 /**
@@ -23,8 +25,6 @@ export interface BatchNormTrainingResult {
   /** The batch's per-channel biased variance, [C]. */
   variance: tf.Tensor1D;
 }
-
-let gradientRegistered = false;
 
 /** Training-mode batch norm of x [..., C] with scale and offset [C]; differentiable in all three. */
 export function batchNormTraining(
@@ -45,16 +45,12 @@ export function batchNormTraining(
     const y = tf.batchNorm(x, mean, variance, offset, scale, epsilon);
     return { y, mean: mean as tf.Tensor1D, variance: variance as tf.Tensor1D };
   }
-  // Here rather than on import or with the kernels: wherever the kernel runs, so can its gradient.
-  if (!gradientRegistered) tf.registerGradient(batchNormTrainingGradient);
-  gradientRegistered = true;
-  const [y, mean, variance] = tf
-    .engine()
-    .runKernel(BATCH_NORM_TRAINING, { x, scale, offset }, { varianceEpsilon: epsilon }) as [
-    tf.Tensor,
-    tf.Tensor1D,
-    tf.Tensor1D,
-  ];
+  const attrs = { varianceEpsilon: epsilon };
+  const [y, mean, variance] = runWithGradient(
+    batchNormTrainingGradient,
+    { x, scale, offset },
+    attrs,
+  ) as [tf.Tensor, tf.Tensor1D, tf.Tensor1D];
   return { y, mean, variance };
 }
 

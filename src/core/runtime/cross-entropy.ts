@@ -8,11 +8,11 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
+import { runWithGradient } from './gradients';
+
 export const SOFTMAX_CROSS_ENTROPY = 'SoftmaxCrossEntropy';
 /** dLogits = dy · (softmax(logits) − labels) / N. */
 export const SOFTMAX_CROSS_ENTROPY_GRAD = 'SoftmaxCrossEntropyGrad';
-
-let gradientRegistered = false;
 
 export function softmaxCrossEntropy(labels: tf.Tensor, logits: tf.Tensor): tf.Scalar {
   const fused =
@@ -22,10 +22,7 @@ export function softmaxCrossEntropy(labels: tf.Tensor, logits: tf.Tensor): tf.Sc
     tf.util.arraysEqual(labels.shape, logits.shape) &&
     tf.getKernel(SOFTMAX_CROSS_ENTROPY, tf.getBackend()) !== undefined;
   if (!fused) return tf.losses.softmaxCrossEntropy(labels, logits) as tf.Scalar;
-  // Here rather than on import or with the kernels: wherever the kernel runs, so can its gradient.
-  if (!gradientRegistered) tf.registerGradient(crossEntropyGradient);
-  gradientRegistered = true;
-  return tf.engine().runKernel(SOFTMAX_CROSS_ENTROPY, { labels, logits }) as tf.Scalar;
+  return runWithGradient(crossEntropyGradient, { labels, logits }) as tf.Scalar;
 }
 
 /**

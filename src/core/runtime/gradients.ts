@@ -74,6 +74,23 @@ const reluGradients: tf.GradConfig[] = [
   },
 ];
 
+const gradientsRegistered = new Set<string>();
+
+/**
+ * Runs one of our fused kernels (cross-entropy.ts, batch-norm.ts), registering its gradient on
+ * first use rather than on import or with the kernels: wherever the kernel runs, so can its
+ * gradient, whatever registration a caller did.
+ */
+export function runWithGradient(
+  gradient: tf.GradConfig,
+  inputs: tf.NamedTensorMap,
+  attrs?: tf.NamedAttrMap,
+): tf.Tensor | tf.Tensor[] {
+  if (!gradientsRegistered.has(gradient.kernelName)) tf.registerGradient(gradient);
+  gradientsRegistered.add(gradient.kernelName);
+  return tf.engine().runKernel(gradient.kernelName, inputs, attrs);
+}
+
 /** dY of a fused layer's pre-activation, from dY of its output y: ReLU's gradient or dY. */
 function beforeActivation(dy: tf.Tensor, y: tf.Tensor, activation: unknown): tf.Tensor {
   if (activation === 'relu') return reluBackprop(dy, y);
