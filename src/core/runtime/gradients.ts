@@ -3,9 +3,10 @@
  * multiply dy by `tf.ones(x.shape)`, which fills a JavaScript array as large as x and uploads
  * it: for a generator's BatchNorm statistics over a 128×32×32×128 activation that is 67 MB of
  * JavaScript work per reduction, ~0.4 s of a DAFL step. Broadcasting dy onto `onesLike(x)` (a
- * fill kernel on the backend) computes the same values. ReLU's and LeakyReLU's gradients are one kernel
- * where the backend has it (RELU_BACKPROP) instead of Step, Cast and Multiply. The fused convolution
- * that graph/ops.ts runs gets a gradient of its own (fusedGradients).
+ * fill kernel on the backend) computes the same values. ReLU's and LeakyReLU's gradients are
+ * one kernel where the backend has it (RELU_BACKPROP) instead of Step, Cast and Multiply. The
+ * fused convolution that graph/ops.ts runs gets a gradient of its own (fusedGradients); our
+ * fused kernels register theirs on first use (runWithGradient).
  */
 import * as tf from '@tensorflow/tfjs';
 
