@@ -235,12 +235,15 @@ function stockKernel(name: string): tf.KernelConfig {
  * Replaces stock kernel `name` with `fast` where `fast` applies (it returns undefined
  * elsewhere), keeping the stock kernel for the other calls.
  */
-export function withFastPath(name: string, fast: Body<Info | undefined>): TrainingKernelConfig {
+export function withFastPath(
+  name: string,
+  fast: Body<Info | Info[] | undefined>,
+): TrainingKernelConfig {
   const stock = stockKernel(name);
-  const config = kernelConfig(
-    name,
-    (k, inputs, attrs) => fast(k, inputs, attrs) ?? k.run(stock.kernelFunc, inputs, attrs)[0],
-  );
+  const config = kernelConfig(name, (k, inputs, attrs) => {
+    const out = fast(k, inputs, attrs) ?? k.run(stock.kernelFunc, inputs, attrs);
+    return Array.isArray(out) && out.length === 1 ? out[0] : out;
+  });
   // The stock setup binds its C++ function; the backend runs it at initialisation.
   return { ...config, setupFunc: stock.setupFunc, disposeFunc: stock.disposeFunc, [STOCK]: stock };
 }

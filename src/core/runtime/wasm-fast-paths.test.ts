@@ -134,6 +134,69 @@ describe('upsampling', () => {
   });
 });
 
+describe('windows of rows and columns, and their zero padding', () => {
+  const batch = random([3, 7, 5, 2]);
+
+  it('Slice and SplitV of rows, columns and a run of the batch; other axes via the stock kernels', async () => {
+    await compare({ batch: [batch] }, ([t]) => [
+      tf.slice(t, [1, 2, 1, 0], [2, 4, 3, -1]),
+      tf.slice(t, [0, 0, 1, 0], [-1, -1, 4, -1]),
+      tf.slice(t, [0, 3, 0, 0], [-1, 4, -1, -1]),
+      tf.slice(t, [0, 0, 0, 1], [-1, -1, -1, 1]), // a channel: stock
+      tf.slice(t, [1, 0, 0, 0], [1, -1, -1, -1]), // contiguous: stock
+      ...tf.split(t, [3, 4], 1),
+      ...tf.split(t, [1, 2, 2], 2),
+      ...tf.split(t, 2, 3), // channels: stock
+    ]);
+  });
+
+  it('PadV2 of rows and columns with zeros; other paddings via the stock kernel', async () => {
+    await compare({ batch: [batch] }, ([t]) => [
+      tf.pad(t, [
+        [0, 0],
+        [1, 2],
+        [0, 3],
+        [0, 0],
+      ]),
+      tf.pad(t, [
+        [0, 0],
+        [0, 0],
+        [2, 0],
+        [0, 0],
+      ]),
+      tf.pad(
+        t,
+        [
+          [0, 0],
+          [1, 1],
+          [1, 1],
+          [0, 0],
+        ],
+        0.5,
+      ), // another value: stock
+      tf.pad(t, [
+        [1, 0],
+        [0, 0],
+        [0, 0],
+        [0, 1],
+      ]), // batch and channels: stock
+    ]);
+  });
+
+  it('the gradient of a circular shift and a total-variation-like sum of neighbour differences', async () => {
+    const grad = tf.grad((t) => {
+      const [head, tail] = tf.split(t, [5, 2], 1);
+      const shifted = tf.concat([tail, head], 1);
+      const across = tf.sub(
+        tf.slice(shifted, [0, 0, 0, 0], [-1, -1, 4, -1]),
+        tf.slice(shifted, [0, 0, 1, 0], [-1, -1, 4, -1]),
+      );
+      return tf.sum(tf.square(across));
+    });
+    await compare({ batch: [batch] }, ([t]) => grad(t));
+  });
+});
+
 describe('buffers', () => {
   it('leaves no intermediate buffers behind', async () => {
     await tf.setBackend('wasm');
@@ -147,6 +210,13 @@ describe('buffers', () => {
       tf.batchNorm(t, v, tf.square(v), v, v);
       tf.tile(v, [8, 16, 16, 1]);
       tf.sum(t, [0, 1, 2]);
+      tf.split(tf.slice(t, [0, 1, 1, 0], [-1, 8, 8, -1]), 2, 1);
+      tf.pad(t, [
+        [0, 0],
+        [1, 1],
+        [1, 1],
+        [0, 0],
+      ]);
     });
     expect(backend.numDataIds()).toBe(before);
   });

@@ -13,6 +13,8 @@
  *   transposing first;
  * - Identity and same-type Cast (every ReLU gradient casts its input): copies, where the CPU
  *   backend shares the buffer (tensors are immutable; a variable's assign swaps buffers);
+ * - windows of an image batch's rows and columns (Slice, SplitV) and zero padding of them
+ *   (PadV2): a copy per pixel, 1–4 ms for a 100×28×28×1 batch;
  * - ResizeNearestNeighbor by integer factors (every generator's upsample) and its gradient:
  *   scalar loops, 17 ms for a 128x16x16x128 input (our bulk copies: see resizeNearest) and 51
  *   ms for a 128x32x32x32 dy (5 ms as one strided depthwise convolution).
@@ -30,7 +32,7 @@ import {
 } from './wasm-calls';
 import { FLOPS_PER_FLOAT_MOVED, simdKernels, type SimdKernels } from './wasm-simd';
 
-type FastPath = Body<Info | undefined>;
+type FastPath = Body<Info | Info[] | undefined>;
 
 /** Below this many elements the stock kernels' lower overhead wins. */
 const MIN_FAST_SIZE = 8192;
@@ -297,6 +299,71 @@ const resizeNearestGrad: FastPath = (k, { images, dy }, attrs) => {
   );
 };
 
+/**
+ * A window of an NHWC float32 tensor's rows and columns (and a run of its batch), all channels:
+ * by bulk row copies (wasm/pad.ts, a crop at negative offsets). The stock kernel copies one pixel
+ * at a time through a new typed-array view each: 3.7 ms for a 100×28×28×1 batch's window, which
+ * DeepInversion's jitter and total-variation prior take 8 of a step. Undefined where the window
+ * is one contiguous run (the stock kernel copies that at once) or not of this form.
+ */
+function spatialWindow(k: WasmCalls, x: Info, begin: number[], extent: number[]): Info | undefined {
+  const simd = simdKernels(k.backend);
+  const [, h, w, c] = x.shape;
+  const fits =
+    simd !== undefined &&
+    x.dtype === 'float32' &&
+    x.shape.length === 4 &&
+    begin[3] === 0 &&
+    extent[3] === c &&
+    !tf.slice_util.isSliceContinous(x.shape, begin, extent);
+  if (!fits) return undefined;
+  const out = k.output(extent);
+  const first = k.address(x) + 4 * begin[0] * h * w * c;
+  const geometry = [extent[0], h, w, c, -begin[1], -begin[2], extent[1], extent[2]];
+  simd.run('padSpatial', [[first, k.address(out), ...geometry]]);
+  return out;
+}
+
+const slice: FastPath = (k, { x }, attrs) => {
+  const { begin, size: extent } = attrs as unknown as tf.SliceAttrs;
+  const [from, to] = tf.slice_util.parseSliceParams(x, begin, extent);
+  return spatialWindow(k, x, from, to);
+};
+
+/** Splitting along rows or columns (DeepInversion's circular shift) is a window per part. */
+const splitV: FastPath = (k, { x }, attrs) => {
+  const { numOrSizeSplits, axis } = attrs as unknown as tf.SplitVAttrs;
+  const [along] = tf.util.parseAxisParam(axis, x.shape);
+  const parts = tf.backend_util.prepareSplitSize(x as tf.Tensor, numOrSizeSplits, along);
+  const begin = x.shape.map(() => 0);
+  const windows = parts.map((part) => {
+    const extent = x.shape.map((d, i) => (i === along ? part : d));
+    const window = spatialWindow(k, x, [...begin], extent);
+    begin[along] += part;
+    return window;
+  });
+  return windows.every((w) => w !== undefined) ? windows : undefined;
+};
+
+/**
+ * Zero padding of the rows and columns of an NHWC float32 tensor (a window's gradient) by the
+ * bulk copies of WasmCalls.fitSpatial; the stock kernel took 1.2 ms for a 100×27×27×1 batch.
+ */
+const padV2: FastPath = (k, { x }, attrs) => {
+  const { paddings, constantValue } = attrs as unknown as tf.PadV2Attrs;
+  const spatialOnly =
+    x.shape.length === 4 &&
+    paddings[0].every((p) => p === 0) &&
+    paddings[3].every((p) => p === 0) &&
+    paddings.flat().every((p) => p >= 0) &&
+    paddings.flat().some((p) => p > 0);
+  // fitSpatial falls back on PadV2 itself without our SIMD module: the stock kernel here.
+  if (simdKernels(k.backend) === undefined || x.dtype !== 'float32' || constantValue !== 0) {
+    return undefined;
+  }
+  return spatialOnly ? k.fitSpatial(x, [paddings[1], paddings[2]]) : undefined;
+};
+
 /** The input's buffer under a new reference, as the Reshape kernel does. */
 const alias = (k: WasmCalls, x: Info): Info => {
   k.backend.incRef(x.dataId);
@@ -316,6 +383,9 @@ export function fastPathKernels(): TrainingKernelConfig[] {
     Mean: leadingReduction('Mean'),
     Tile: tile,
     FusedBatchNorm: fusedBatchNorm,
+    Slice: slice,
+    SplitV: splitV,
+    PadV2: padV2,
     ResizeNearestNeighbor: resizeNearest,
     ResizeNearestNeighborGrad: resizeNearestGrad,
     Identity: (k, { x }) => alias(k, x),
