@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
+import { channelMoments } from '../runtime/batch-norm';
 import { softmaxCrossEntropy } from '../runtime/cross-entropy';
 
 /**
@@ -49,15 +50,15 @@ export interface BatchNormInput {
 
 /**
  * Feature-statistics loss: over every BatchNorm layer l, the distance between the per-channel
- * mean and biased variance of its input on this batch and its running statistics. `squared`
- * false is DeepInversion's Σ‖μ − μ̂‖₂ + ‖σ² − σ̂²‖₂; true the squared form of moment matching.
- * Zero exactly when every batch statistic equals the running one.
+ * mean and biased variance of its input on this batch (over every axis but the channels) and its
+ * running statistics. `squared` false is DeepInversion's Σ‖μ − μ̂‖₂ + ‖σ² − σ̂²‖₂; true the
+ * squared form of moment matching. Zero exactly when every batch statistic equals the running
+ * one.
  */
 export function batchNormMomentLoss(layers: BatchNormInput[], squared: boolean): tf.Scalar {
   return tf.tidy(() => {
     const terms = layers.map(({ x, movingMean, movingVariance }) => {
-      const axes = x.rank === 4 ? [0, 1, 2] : [0];
-      const { mean, variance } = tf.moments(x, axes);
+      const { mean, variance } = channelMoments(x);
       const distance = (a: tf.Tensor, b: tf.Tensor) => {
         const sq = tf.sum(tf.square(tf.sub(a, b)));
         return squared ? sq : tf.sqrt(sq);

@@ -6,8 +6,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { compareBatchNormTraining } from './backend-comparison';
-import { batchNormTraining } from './batch-norm';
+import { compareBatchNormTraining, expectClose, onBoth, random } from './backend-comparison';
+import { batchNormTraining, channelMoments } from './batch-norm';
 import { registerWasmTrainingKernels } from './wasm-kernels';
 
 beforeAll(() => registerWasmTrainingKernels());
@@ -48,5 +48,40 @@ describe('batchNormTraining', () => {
     const values = Array.from(await y.data());
     expect(values.slice(0, 1).every(Number.isFinite)).toBe(true);
     expect(values.filter(Number.isNaN)).toHaveLength(2);
+  });
+});
+
+describe('channelMoments', () => {
+  // On the CPU backend (no kernel of ours) channelMoments is tf.moments: the reference.
+  it("gives tf.moments' mean, variance and gradients through either or both", async () => {
+    for (const [shape, shift] of [
+      [[5, 7, 9, 6], 0],
+      [[3, 4, 4, 16], 300],
+      [[20, 84], 0],
+    ] as const) {
+      const c = shape[shape.length - 1];
+      const inputs = [random([...shape]), random([c]), random([c])];
+      inputs[0].values = inputs[0].values.map((v) => v + shift);
+      const { cpu, wasm } = await onBoth(inputs, ([x, u, v]) => {
+        const loss = (which: 'mean' | 'variance' | 'both') => (t: tf.Tensor) => {
+          const { mean, variance } = channelMoments(t);
+          const terms = [tf.sum(tf.mul(mean, u)), tf.sum(tf.mul(variance, v))];
+          return which === 'mean' ? terms[0] : which === 'variance' ? terms[1] : tf.addN(terms);
+        };
+        const { mean, variance } = channelMoments(x);
+        return [
+          mean,
+          variance,
+          ...(['mean', 'variance', 'both'] as const).map((w) => tf.grad(loss(w))(x)),
+        ];
+      });
+      cpu.forEach((expected, i) => expectClose(wasm[i], expected, `${shape} output ${i}`, 1e-3));
+    }
+  });
+
+  it('runs one kernel forward on wasm', async () => {
+    await tf.setBackend('wasm');
+    const { kernels } = await tf.profile(() => channelMoments(tf.randomNormal([4, 5, 5, 3])));
+    expect(kernels.map((k) => k.name)).toEqual(['ChannelMoments']);
   });
 });

@@ -98,6 +98,20 @@ function affine(
 
 const channels = (x: Info) => x.shape[x.shape.length - 1];
 
+/** μ and σ² (biased) per channel of x [..., C], in two passes: Σx, then Σ(x − μ)². */
+function moments(k: WasmCalls, x: Info, c: number): [Float32Array, Float32Array] {
+  const count = size(x) / c;
+  const mean = Float32Array.from(deviationSums(k, x, undefined, c, 0)[0], (s) => s / count);
+  const variance = Float32Array.from(deviationSums(k, x, undefined, c, mean)[1], (s) => s / count);
+  return [mean, variance];
+}
+
+/** CHANNEL_MOMENTS: μ and σ² per channel. */
+export function channelMomentsKernel(k: WasmCalls, { x }: Record<string, Info>): Info[] {
+  const c = channels(x);
+  return moments(k, x, c).map((m) => k.constant([c], m));
+}
+
 /** BATCH_NORM_TRAINING: y = x·s + (β − μ·s) with s = γ / √(σ² + ε); outputs y, μ, σ². */
 export function batchNormTrainingKernel(
   k: WasmCalls,
@@ -106,9 +120,7 @@ export function batchNormTrainingKernel(
 ): Info[] {
   const epsilon = attrs.varianceEpsilon as number;
   const c = channels(x);
-  const count = size(x) / c;
-  const mean = Float32Array.from(deviationSums(k, x, undefined, c, 0)[0], (s) => s / count);
-  const variance = Float32Array.from(deviationSums(k, x, undefined, c, mean)[1], (s) => s / count);
+  const [mean, variance] = moments(k, x, c);
   const [gamma, beta] = [heap(k, scale), heap(k, offset)];
   const s = Float32Array.from(
     gamma.subarray(0, c),

@@ -28,9 +28,13 @@ import {
   SOFTMAX_CROSS_ENTROPY,
   SOFTMAX_CROSS_ENTROPY_GRAD,
 } from './cross-entropy';
-import { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD } from './batch-norm';
+import { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD, CHANNEL_MOMENTS } from './batch-norm';
 import { RELU_BACKPROP } from './gradients';
-import { batchNormTrainingGradKernel, batchNormTrainingKernel } from './wasm-batch-norm';
+import {
+  batchNormTrainingGradKernel,
+  batchNormTrainingKernel,
+  channelMomentsKernel,
+} from './wasm-batch-norm';
 import { fastPathKernels, rank1, transposingBatchMatMul } from './wasm-fast-paths';
 import { FLOPS_PER_FLOAT_MOVED, simdKernels, type SimdKernels } from './wasm-simd';
 
@@ -1257,6 +1261,7 @@ export function wasmTrainingKernels(): TrainingKernelConfig[] {
     kernelConfig(SOFTMAX_CROSS_ENTROPY_GRAD, softmaxCrossEntropyGrad),
     kernelConfig(BATCH_NORM_TRAINING, batchNormTrainingKernel),
     kernelConfig(BATCH_NORM_TRAINING_GRAD, batchNormTrainingGradKernel),
+    kernelConfig(CHANNEL_MOMENTS, channelMomentsKernel),
     ...fastPathKernels(),
   ];
 }
