@@ -6,7 +6,8 @@
 // evaluations, the teacher and data loaded) and the whole command's (Node, TF.js and the data
 // loading included). Times to a threshold count from the start of training, as the trace does,
 // and read the run's accuracy curve, which methods measure on a subset of the test set (the
-// final accuracy on all of it).
+// final accuracy on all of it). DeepInversion runs twice: at its defaults and as ADI (its `adi`
+// preset). The data-free methods take ~30 of the whole list's ~45 minutes on two cores.
 //
 //   node scripts/time-to-accuracy.mjs [--threads N] [--only kd,layerwise] [--dir DIR]
 import { execFileSync } from 'node:child_process';
@@ -41,6 +42,10 @@ const PRESETS = [
   { method: 'structured', teacher: 'lenet5-mnist' },
   { method: 'dynamic-prune', teacher: 'bnnet-mnist' },
   { method: 'prune-from-scratch', teacher: 'bnnet-mnist' },
+  { method: 'dafl', teacher: 'lenet5-mnist' },
+  { method: 'generative-mm', teacher: 'bnnet-mnist' },
+  { method: 'deepinversion', teacher: 'bnnet-mnist' },
+  { method: 'deepinversion', teacher: 'bnnet-mnist', preset: 'adi' },
 ].filter((p) => !only || only.includes(p.method));
 
 /** [seconds, step, accuracy] of a trace's test-accuracy rows. */
@@ -56,10 +61,12 @@ const minutes = (s) => (s < 60 ? `${s.toFixed(0)} s` : `${(s / 60).toFixed(1)} m
 
 mkdirSync(dir, { recursive: true });
 const rows = [];
-for (const { method, teacher } of PRESETS) {
-  const trace = join(dir, `${method}.csv`);
+for (const { method, teacher, preset } of PRESETS) {
+  const name = preset ? `${method} --preset ${preset}` : method;
+  const trace = join(dir, `${preset ?? method}.csv`);
   const cli = ['--import', 'tsx', 'src/cli/main.ts', 'run', method, '--teacher', teacher];
   cli.push('--dataset', 'mnist', '--json', '--trace', trace);
+  if (preset) cli.push('--preset', preset);
   if (threads) cli.push('--threads', threads);
   const started = performance.now();
   const result = JSON.parse(execFileSync(process.execPath, cli, { encoding: 'utf8' }));
@@ -72,7 +79,7 @@ for (const { method, teacher } of PRESETS) {
     return from < 0 ? '—' : `${minutes(acc[from][0])} (step ${acc[from][1]})`;
   };
   rows.push([
-    method,
+    name,
     `${teacher} → ${result.student.name}`,
     String(result.steps),
     `${(result.student.accuracy * 100).toFixed(2)} %`,
@@ -81,7 +88,7 @@ for (const { method, teacher } of PRESETS) {
     minutes(result.wallTimeMs / 1000),
     minutes(total),
   ]);
-  process.stderr.write(`${method}: ${rows.at(-1).join(' | ')}\n`);
+  process.stderr.write(`${name}: ${rows.at(-1).join(' | ')}\n`);
 }
 
 const header = [
