@@ -6,6 +6,8 @@
 // a tooltip for what is under the pointer.
 import { useEffect, useRef, useState, type PointerEvent, type ReactNode } from 'react';
 
+import { labelRows } from './ticks';
+
 export interface PlotPoint {
   x: number;
   y: number;
@@ -54,7 +56,8 @@ function useWidth() {
 }
 
 /** Where a label along the x axis goes (0 left … 1 right), so it stays inside the chart. */
-const anchorAt = (at: number) => (at < 0.3 ? 'start' : at > 0.7 ? 'end' : 'middle');
+const anchorAt = (at: number): 'start' | 'middle' | 'end' =>
+  at < 0.3 ? 'start' : at > 0.7 ? 'end' : 'middle';
 
 /**
  * The frame both plots share: the measured width, the value axis on the left, the x axis' ticks
@@ -178,6 +181,31 @@ function PlotFrame({
   );
 }
 
+// A mark label's line height and the width of one of its characters, in pixels (10-px text).
+const MARK_ROW = 12;
+const MARK_CHAR = 6;
+
+/**
+ * Where each mark and its label go: the label beside its line, inside the chart, and on a row
+ * below any label it would run into (phases that begin a few steps apart).
+ */
+function placeMarks(
+  marks: readonly PlotMark[],
+  toPixels: (x: number) => number,
+  fraction: (x: number) => number,
+) {
+  const placed = marks.map((mark) => {
+    const left = toPixels(mark.x);
+    const anchor = anchorAt(fraction(mark.x));
+    const dx = anchor === 'start' ? 4 : anchor === 'end' ? -4 : 0;
+    const width = MARK_CHAR * mark.label.length;
+    const from = left + dx - (anchor === 'end' ? width : anchor === 'middle' ? width / 2 : 0);
+    return { mark, left, anchor, dx, span: { from, to: from + width } };
+  });
+  const rows = labelRows(placed.map((p) => p.span));
+  return placed.map((p, i) => ({ ...p, row: rows[i] }));
+}
+
 /** Lines over a numeric x axis (steps), one per series. */
 export function LinePlot({
   height,
@@ -232,24 +260,18 @@ export function LinePlot({
       hoverAt={hoverAt}
       draw={({ plotW, plotH, sy }) => (
         <>
-          {marks
-            .filter((m) => m.x >= x0 && m.x <= x1)
-            .map((m) => {
-              const anchor = anchorAt(fraction(m.x));
-              return (
-                <g key={`${m.x} ${m.label}`} className="plot-mark">
-                  <line x1={sx(m.x, plotW)} x2={sx(m.x, plotW)} y1={PAD.top} y2={PAD.top + plotH} />
-                  <text
-                    x={sx(m.x, plotW)}
-                    y={PAD.top + 10}
-                    dx={anchor === 'start' ? 4 : anchor === 'end' ? -4 : 0}
-                    textAnchor={anchor}
-                  >
-                    {m.label}
-                  </text>
-                </g>
-              );
-            })}
+          {placeMarks(
+            marks.filter((m) => m.x >= x0 && m.x <= x1),
+            (v) => sx(v, plotW),
+            fraction,
+          ).map(({ mark, left, anchor, dx, row }) => (
+            <g key={`${mark.x} ${mark.label}`} className="plot-mark">
+              <line x1={left} x2={left} y1={PAD.top} y2={PAD.top + plotH} />
+              <text x={left} y={PAD.top + 10 + MARK_ROW * row} dx={dx} textAnchor={anchor}>
+                {mark.label}
+              </text>
+            </g>
+          ))}
           {series.map((s) => (
             <g key={s.name}>
               <path

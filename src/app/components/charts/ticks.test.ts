@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { valueYAxis } from './axes';
-import { niceTicks } from './ticks';
+import { labelRows, niceTicks } from './ticks';
 
 describe('niceTicks', () => {
   it('covers the range with round steps', () => {
@@ -20,5 +20,27 @@ describe('niceTicks', () => {
     const capped = valueYAxis(1, 1, undefined, 1);
     expect(capped.ticks.at(-1)).toBe(1);
     expect(capped.domain).toEqual([capped.ticks[0], 1]);
+  });
+});
+
+describe('labelRows', () => {
+  it('puts labels that would overlap on rows below, and reuses a row once it is clear', () => {
+    const spans = [
+      { from: 0, to: 50 },
+      { from: 30, to: 120 }, // overlaps the first
+      { from: 52, to: 80 }, // clear of the first, but within the gap
+      { from: 130, to: 160 }, // clear of both
+    ];
+    expect(labelRows(spans)).toEqual([0, 1, 2, 0]);
+    expect(labelRows(spans, 0)).toEqual([0, 1, 0, 0]);
+  });
+
+  it('orders by left edge, whatever the order given', () => {
+    expect(
+      labelRows([
+        { from: 30, to: 120 },
+        { from: 0, to: 50 },
+      ]),
+    ).toEqual([1, 0]);
   });
 });

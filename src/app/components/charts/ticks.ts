@@ -18,3 +18,27 @@ export function niceTicks(min: number, max: number, count = 5): number[] {
     Number(((first + i) * step).toPrecision(12)),
   );
 }
+
+/** A label's horizontal extent in pixels. */
+export interface Span {
+  from: number;
+  to: number;
+}
+
+/**
+ * The text row of each label (0 the top) so that no two on a row overlap or come within `gap`
+ * pixels: each goes on the first row whose labels so far end before it starts, in the order
+ * of their left edges (two phases of a run that begin a few steps apart).
+ */
+export function labelRows(spans: readonly Span[], gap = 6): number[] {
+  const rowEnds: number[] = [];
+  const rows = new Array<number>(spans.length);
+  const order = spans.map((_, i) => i).sort((a, b) => spans[a].from - spans[b].from);
+  for (const i of order) {
+    let row = rowEnds.findIndex((end) => end + gap <= spans[i].from);
+    if (row < 0) row = rowEnds.push(spans[i].to) - 1;
+    rowEnds[row] = spans[i].to;
+    rows[i] = row;
+  }
+  return rows;
+}
