@@ -37,3 +37,64 @@ describe('reduction gradients', () => {
     expect(kernels.map((k) => k.name)).toContain('OnesLike');
   });
 });
+
+describe('inference-mode batch norm gradient', () => {
+  const x = tf.tensor4d(
+    Array.from({ length: 2 * 3 * 2 * 4 }, (_, i) => Math.sin(i) * 3),
+    [2, 3, 2, 4],
+  );
+  const w = tf.tensor4d(
+    Array.from({ length: 2 * 3 * 2 * 4 }, (_, i) => Math.cos(i * 0.7)),
+    [2, 3, 2, 4],
+  );
+  const vector = (values: number[], rank4: boolean) =>
+    rank4 ? tf.tensor4d(values, [1, 1, 1, 4]) : tf.tensor1d(values);
+
+  it('gives the gradients of (x − μ)/√(σ² + ε)·γ + β composed of plain ops, for every input', async () => {
+    for (const rank4 of [false, true]) {
+      const mean = vector([0.5, -1, 2, 0], rank4);
+      const variance = vector([1, 0.25, 4, 2], rank4);
+      const offset = vector([0.1, 0.2, -0.3, 0], rank4);
+      const scale = vector([2, -1, 0.5, 1.5], rank4);
+      const inputs = [x, mean, variance, offset, scale];
+      const loss =
+        (norm: (t: tf.Tensor[]) => tf.Tensor) =>
+        (...t: tf.Tensor[]) =>
+          tf.sum(tf.mul(norm(t), w));
+      const fused = tf.grads(loss(([a, m, v, o, s]) => tf.batchNorm(a, m, v, o, s, 1e-3)))(inputs);
+      const composed = tf.grads(
+        loss(([a, m, v, o, s]) =>
+          tf.add(tf.mul(tf.div(tf.sub(a, m), tf.sqrt(tf.add(v, 1e-3))), s), o),
+        ),
+      )(inputs);
+      for (const [i, g] of fused.entries()) {
+        expect(g.shape).toEqual(inputs[i].shape);
+        const [got, want] = [await g.data(), await composed[i].data()];
+        want.forEach((v, j) => expect(got[j]).toBeCloseTo(v, 4));
+      }
+    }
+  });
+
+  it('computes dx alone in one multiply over the activation', async () => {
+    const [mean, variance, offset, scale] = [
+      [0.5, -1, 2, 0],
+      [1, 0.25, 4, 2],
+      [0, 1, 0, 1],
+      [2, 1, 1, 3],
+    ].map((v) => tf.tensor1d(v));
+    const norm = (t: tf.Tensor) => tf.batchNorm(t, mean, variance, offset, scale, 1e-3);
+    const dx = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(norm(t), w)))(x);
+    const expected = tf.div(tf.mul(w, scale), tf.sqrt(tf.add(variance, 1e-3)));
+    const [got, want] = [await dx.data(), await expected.data()];
+    want.forEach((v, j) => expect(got[j]).toBeCloseTo(v, 5));
+    const { kernels } = await tf.profile(() => tf.grad(norm)(x));
+    // Over the activation, besides the tape's own copies and reshapes (no pass over the data):
+    // the forward and dx.
+    const full = kernels.filter(
+      (k) =>
+        !['Identity', 'Reshape'].includes(k.name) &&
+        k.outputShapes.some((s) => s.length === 4 && s[0] === 2),
+    );
+    expect(full.map((k) => k.name)).toEqual(['FusedBatchNorm', 'Multiply']);
+  });
+});

@@ -4,8 +4,9 @@
  * it: for a generator's BatchNorm statistics over a 128×32×32×128 activation that is 67 MB of
  * JavaScript work per reduction, ~0.4 s of a DAFL step. Broadcasting dy onto `onesLike(x)` (a
  * fill kernel on the backend) computes the same values. ReLU's and LeakyReLU's gradients are
- * one kernel where the backend has it (RELU_BACKPROP) instead of Step, Cast and Multiply. The
- * fused convolution that graph/ops.ts runs gets a gradient of its own (fusedGradients); our
+ * one kernel where the backend has it (RELU_BACKPROP) instead of Step, Cast and Multiply;
+ * inference-mode batch norm's computes only what is asked for (batchNormGradient). The fused
+ * convolution that graph/ops.ts runs gets a gradient of its own (fusedGradients); our
  * fused kernels register theirs on first use (runWithGradient).
  */
 import * as tf from '@tensorflow/tfjs';
@@ -128,11 +129,43 @@ const fusedGradients: tf.GradConfig[] = [
 ];
 
 /**
- * Replaces the stock Sum, Mean and Relu gradients and adds the fused convolution's (idempotent;
- * every backend).
+ * Inference-mode batch norm y = (x − μ)·r·γ + β with r = 1/√(σ² + ε): a frozen teacher's
+ * BatchNorm layers, through which DeepInversion, moment matching and the attacks differentiate
+ * images. TF.js's gradient computes x − μ and dy·γ over the whole activation before it knows
+ * which inputs need a gradient, and tiles r to the activation's shape for dx: five passes over
+ * it where dx = dy·(γr) per channel is one. The same formulas, each only when asked for.
+ */
+const batchNormGradient: tf.GradConfig = {
+  kernelName: 'FusedBatchNorm',
+  inputsToSave: ['x', 'mean', 'variance', 'scale'],
+  // TF.js saves the scale as its own gradient does: a batch norm without one cannot be
+  // differentiated (the engine fails to save it); graph/ops.ts always passes γ.
+  gradFunc: (dy, [x, mean, variance, gamma], attrs) => {
+    const { varianceEpsilon } = attrs as unknown as tf.FusedBatchNormAttrs;
+    const g = dy as tf.Tensor;
+    const r = tf.rsqrt(tf.add(variance, varianceEpsilon));
+    const axes = tf.backend_util.getReductionAxes(mean.shape, x.shape);
+    // A per-channel gradient sums over the positions its statistic was broadcast to.
+    const reduce = (t: tf.Tensor) => tf.reshape(axes.length ? tf.sum(t, axes) : t, mean.shape);
+    return {
+      x: () => tf.mul(g, tf.mul(r, gamma)),
+      mean: () => reduce(tf.mul(g, tf.neg(tf.mul(r, gamma)))),
+      variance: () => {
+        const minusHalfRCube = tf.mul(tf.mul(tf.mul(r, r), r), -0.5);
+        return reduce(tf.mul(tf.mul(tf.sub(x, mean), g), tf.mul(minusHalfRCube, gamma)));
+      },
+      scale: () => reduce(tf.mul(g, tf.mul(tf.sub(x, mean), r))),
+      offset: () => reduce(g),
+    };
+  },
+};
+
+/**
+ * Replaces the stock Sum, Mean, Relu and FusedBatchNorm gradients and adds the fused
+ * convolution's (idempotent; every backend).
  */
 export function registerTrainingGradients(): void {
-  [...reductionGradients, ...reluGradients, ...fusedGradients].forEach((config) =>
-    tf.registerGradient(config),
+  [...reductionGradients, ...reluGradients, ...fusedGradients, batchNormGradient].forEach(
+    (config) => tf.registerGradient(config),
   );
 }
