@@ -40,10 +40,8 @@ export function batchNormTraining(
     [scale, offset].every((p) => p.dtype === 'float32' && p.rank === 1 && p.size === c) &&
     tf.getKernel(BATCH_NORM_TRAINING, tf.getBackend()) !== undefined;
   if (!fused) {
-    const axes = x.shape.slice(0, -1).map((_, i) => i);
-    const { mean, variance } = tf.moments(x, axes);
-    const y = tf.batchNorm(x, mean, variance, offset, scale, epsilon);
-    return { y, mean: mean as tf.Tensor1D, variance: variance as tf.Tensor1D };
+    const { mean, variance } = channelMoments(x);
+    return { y: tf.batchNorm(x, mean, variance, offset, scale, epsilon), mean, variance };
   }
   const attrs = { varianceEpsilon: epsilon };
   const [y, mean, variance] = runWithGradient(
